@@ -1,0 +1,1001 @@
+#include "loyalty/program/condition_data.hpp"
+#include "loyalty/program/content_hash.hpp"
+#include "loyalty/program/load.hpp"
+#include "schema_reader.hpp"
+
+#include <algorithm>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+namespace loyalty::program {
+
+using detail::mapping;
+using nlohmann::json;
+
+namespace {
+
+constexpr std::int64_t max_points = 1'000'000'000;    // per rule, reward or grant
+constexpr std::int64_t max_money = 1'000'000'000'000; // minor units
+constexpr std::int64_t max_days = 36'500;
+constexpr std::int64_t max_months = 1'200;
+constexpr std::int64_t max_percent = 100'000;
+
+// A reference to something defined elsewhere in the file, checked once everything is read.
+struct reference {
+    enum class kind { tier, reward, event_type } what;
+    std::string id;
+    std::string path;
+    bool at_key = false; // the id is written as a key (tier_rates), not as a value
+};
+
+std::string render(const std::string& base, const logic::json_path& where) {
+    std::string path = base;
+    for (const auto& step : where) {
+        if (const auto* key = std::get_if<std::string>(&step)) {
+            path = append_key(path, *key);
+        } else {
+            path = append_index(path, std::get<std::size_t>(step));
+        }
+    }
+    return path;
+}
+
+} // namespace
+
+// Reads the document section by section into a program, collecting every problem on the way.
+// Nothing is returned unless the whole file is valid.
+class loader {
+public:
+    loader(const source_document& doc, diagnostics& problems)
+        : doc_(doc), problems_(problems), reader_(doc, problems) {}
+
+    program_ptr load(std::string_view text) {
+        auto built =
+            std::make_shared<program>(program::passkey{}, std::string(text), sha256_hex(text));
+        program& p = *built;
+        if (doc_.root().is_null()) {
+            if (problems_.empty()) {
+                reader_.at_value("", "the file is empty; a program needs at least the keys "
+                                     "program and earn");
+            }
+            return nullptr;
+        }
+        mapping top(reader_, &doc_.root(), "",
+                    {"program", "points", "spend", "events", "tiers", "earn", "rewards", "payment",
+                     "benefits", "returns"});
+        if (!top.valid()) {
+            return nullptr;
+        }
+        read_header(p, mapping(reader_, top.require("program"), "program",
+                               {"id", "name", "currency", "time_zone"}));
+        read_events(p, top);
+        read_tiers(p, top.get("tiers"));
+        read_points(p, top.get("points"));
+        read_spend(p, top.get("spend"));
+        read_earn(p, top);
+        read_rewards(p, top);
+        read_payment(p, top.get("payment"));
+        read_benefits(p, top);
+        read_returns(p, top.get("returns"));
+        check_references(p);
+        if (!problems_.empty()) {
+            return nullptr;
+        }
+        return built;
+    }
+
+private:
+    void read_header(program& p, const mapping& m) {
+        if (auto id = m.identifier("id", true)) {
+            p.id = *id;
+        }
+        if (auto name = m.text("name", true)) {
+            p.name = *name;
+        }
+        if (auto code = m.text("currency", true)) {
+            if (const currency_info* c = find_currency(*code)) {
+                p.currency = *c;
+            } else {
+                reader_.at_value(m.child("currency"),
+                                 "expected an ISO 4217 currency code such as USD or EUR, found \"" +
+                                     *code + "\"");
+            }
+        }
+        if (auto zone = m.text("time_zone", true)) {
+            try {
+                p.time_zone = date::locate_zone(*zone);
+            } catch (const std::exception&) {
+                reader_.at_value(m.child("time_zone"),
+                                 "expected an IANA time zone such as America/New_York, found \"" +
+                                     *zone + "\"");
+            }
+        }
+    }
+
+    void read_events(program& p, const mapping& top) {
+        const json* list = top.list("events");
+        if (list == nullptr) {
+            return;
+        }
+        for (std::size_t i = 0; i < list->size(); ++i) {
+            std::string path = append_index("events", i);
+            if (auto type = detail::read_identifier(reader_, (*list)[i], path)) {
+                if (std::find(p.event_types.begin(), p.event_types.end(), *type) !=
+                    p.event_types.end()) {
+                    reader_.at_value(path, "event type \"" + *type + "\" is listed twice");
+                } else {
+                    p.event_types.push_back(*type);
+                }
+            }
+        }
+    }
+
+    void read_tiers(program& p, const json* node) {
+        tier_policy& t = p.tiers;
+        if (node == nullptr) {
+            // Without tiers everyone is simply a member: one level from 0.
+            t.levels.push_back({"member", "Member", 0});
+            return;
+        }
+        mapping m(reader_, node, "tiers",
+                  {"metric", "window", "status_months", "downgrade", "grace_days", "levels"});
+        if (!m.valid()) {
+            return;
+        }
+        t.metric =
+            m.choice<tier_metric>("metric", {{"qualifying_points", tier_metric::qualifying_points},
+                                             {"eligible_spend", tier_metric::eligible_spend},
+                                             {"purchases", tier_metric::purchases}})
+                .value_or(tier_metric::qualifying_points);
+        read_window(t, m);
+        t.status_months = m.integer("status_months", 0, max_months).value_or(0);
+        t.downgrade =
+            m.choice<downgrade_rule>("downgrade", {{"to_metric", downgrade_rule::to_metric},
+                                                   {"one_level", downgrade_rule::one_level}})
+                .value_or(downgrade_rule::to_metric);
+        t.grace_days = m.integer("grace_days", 0, max_days).value_or(0);
+
+        const json* levels = m.list("levels", true);
+        if (levels == nullptr) {
+            return;
+        }
+        if (levels->empty()) {
+            reader_.at_value("tiers.levels", "expected at least one tier, found an empty list");
+            return;
+        }
+        for (std::size_t i = 0; i < levels->size(); ++i) {
+            std::string path = append_index("tiers.levels", i);
+            mapping level(reader_, &(*levels)[i], path, {"id", "name", "threshold"});
+            if (!level.valid()) {
+                continue;
+            }
+            tier_level tl;
+            tl.id = level.identifier("id", true).value_or("");
+            tl.name = level.text("name").value_or(tl.id);
+            auto threshold = level.integer("threshold", 0, max_money, true);
+            tl.threshold = threshold.value_or(0);
+            if (!tl.id.empty() && t.find(tl.id) != nullptr) {
+                reader_.at_value(level.child("id"), "duplicate tier id \"" + tl.id + "\"");
+                continue;
+            }
+            if (threshold) {
+                if (t.levels.empty() && tl.threshold != 0) {
+                    reader_.at_value(level.child("threshold"),
+                                     "the first tier must start at 0 so that every member has a "
+                                     "tier, found " +
+                                         std::to_string(tl.threshold));
+                } else if (!t.levels.empty() && tl.threshold <= t.levels.back().threshold) {
+                    reader_.at_value(level.child("threshold"),
+                                     "tiers must be listed from lowest to highest with rising "
+                                     "thresholds: expected more than " +
+                                         std::to_string(t.levels.back().threshold) + " (tier \"" +
+                                         t.levels.back().id + "\"), found " +
+                                         std::to_string(tl.threshold));
+                }
+            }
+            t.levels.push_back(std::move(tl));
+        }
+    }
+
+    void read_window(tier_policy& t, const mapping& m) {
+        const json* window = m.get("window");
+        if (window == nullptr) {
+            return;
+        }
+        if (window->is_object()) {
+            mapping w(reader_, window, m.child("window"), {"rolling_months"});
+            if (auto months = w.integer("rolling_months", 1, max_months, true)) {
+                t.window = tier_window_kind::rolling_months;
+                t.window_months = *months;
+            }
+            return;
+        }
+        if (auto kind = m.choice<tier_window_kind>(
+                "window", {{"calendar_year", tier_window_kind::calendar_year},
+                           {"enrollment_year", tier_window_kind::enrollment_year},
+                           {"lifetime", tier_window_kind::lifetime}})) {
+            t.window = *kind;
+        }
+    }
+
+    void read_points(program& p, const json* node) {
+        mapping m(reader_, node, "points",
+                  {"name", "singular", "pending_days", "allow_negative_balance", "expiry"});
+        if (!m.valid()) {
+            return;
+        }
+        points_policy& pp = p.points;
+        pp.name = m.text("name").value_or(pp.name);
+        pp.singular = m.text("singular").value_or(pp.name == "points" ? "point" : pp.name);
+        pp.pending_days = m.integer("pending_days", 0, max_days).value_or(0);
+        pp.allow_negative_balance = m.boolean("allow_negative_balance").value_or(false);
+
+        mapping e(reader_, m.get("expiry"), "points.expiry",
+                  {"policy", "days", "months", "round_to", "date", "exempt_tiers"});
+        if (!e.valid()) {
+            return;
+        }
+        expiry_rule& x = pp.expiry;
+        auto policy = e.choice<expiry_policy>("policy",
+                                              {{"never", expiry_policy::never},
+                                               {"after", expiry_policy::after},
+                                               {"fixed_date", expiry_policy::fixed_date},
+                                               {"inactivity", expiry_policy::inactivity}},
+                                              true);
+        x.policy = policy.value_or(expiry_policy::never);
+        x.days = e.integer("days", 1, max_days).value_or(0);
+        x.months = e.integer("months", 1, max_months).value_or(0);
+        if (e.has("round_to")) {
+            x.round_to_end_of_month =
+                e.choice<bool>("round_to", {{"end_of_month", true}}).value_or(false);
+        }
+        x.exempt_tiers = e.identifiers("exempt_tiers");
+        for (std::size_t i = 0; i < x.exempt_tiers.size(); ++i) {
+            refer(reference::kind::tier, x.exempt_tiers[i],
+                  append_index("points.expiry.exempt_tiers", i));
+        }
+        if (!policy) {
+            return;
+        }
+        bool timed = x.policy == expiry_policy::after || x.policy == expiry_policy::inactivity;
+        if (timed && e.has("days") == e.has("months")) {
+            reader_.at_value(
+                e.path(),
+                "policy " + std::string(x.policy == expiry_policy::after ? "after" : "inactivity") +
+                    " needs exactly one of days or months");
+        }
+        if (!timed) {
+            for (const char* key : {"days", "months"}) {
+                if (e.has(key)) {
+                    reader_.at_key(e.child(key), std::string(key) +
+                                                     " applies to the policies after and "
+                                                     "inactivity only");
+                }
+            }
+        }
+        if (e.has("round_to") && x.policy != expiry_policy::after) {
+            reader_.at_key(e.child("round_to"), "round_to applies to the policy after only");
+        }
+        if (x.policy == expiry_policy::fixed_date) {
+            read_month_day(x, e);
+        } else if (e.has("date")) {
+            reader_.at_key(e.child("date"), "date applies to the policy fixed_date only");
+        }
+    }
+
+    void read_month_day(expiry_rule& x, const mapping& e) {
+        auto text = e.text("date", true);
+        if (!text) {
+            return;
+        }
+        // "MM-DD": the same local date every year; February 29 would skip three years in four.
+        auto valid = [&]() -> bool {
+            if (text->size() != 5 || (*text)[2] != '-') {
+                return false;
+            }
+            auto parsed = parse_local_time("2025-" + *text);
+            if (!parsed) {
+                return false;
+            }
+            date::year_month_day ymd{date::floor<date::days>(*parsed)};
+            x.date = {static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day())};
+            return true;
+        }();
+        if (!valid) {
+            reader_.at_value(e.child("date"),
+                             "expected a yearly date MM-DD that exists every year, such as 12-31, "
+                             "found \"" +
+                                 *text + "\"");
+        }
+    }
+
+    void read_spend(program& p, const json* node) {
+        mapping m(reader_, node, "spend", {"exclude"});
+        mapping x(reader_, m.get("exclude"), "spend.exclude", {"categories", "skus"});
+        p.spend.excluded_categories = x.texts("categories");
+        p.spend.excluded_skus = x.texts("skus");
+    }
+
+    std::optional<period> read_period(const json* node, const std::string& path) {
+        if (node == nullptr) {
+            return std::nullopt;
+        }
+        if (node->is_object()) {
+            mapping m(reader_, node, path, {"rolling_days"});
+            if (auto days = m.integer("rolling_days", 1, max_days, true)) {
+                return period{period_kind::rolling_days, *days};
+            }
+            return std::nullopt;
+        }
+        static const std::vector<std::pair<std::string, period_kind>> names{
+            {"day", period_kind::day},
+            {"calendar_week", period_kind::calendar_week},
+            {"calendar_month", period_kind::calendar_month},
+            {"calendar_year", period_kind::calendar_year},
+            {"lifetime", period_kind::lifetime}};
+        if (node->is_string()) {
+            for (const auto& [name, kind] : names) {
+                if (node->get_ref<const std::string&>() == name) {
+                    return period{kind, 0};
+                }
+            }
+        }
+        std::vector<std::string> options;
+        for (const auto& n : names) {
+            options.push_back(n.first);
+        }
+        options.push_back("{rolling_days: N}");
+        reader_.at_value(path, mapping::expected_one_of(options, *node));
+        return std::nullopt;
+    }
+
+    std::optional<validity> read_validity(const json* node, const std::string& path) {
+        mapping m(reader_, node, path, {"from", "until"});
+        if (!m.valid()) {
+            return std::nullopt;
+        }
+        validity v;
+        auto read_time = [&](const char* key,
+                             bool end_of_day) -> std::optional<date::local_seconds> {
+            auto text = m.text(key);
+            if (!text) {
+                return std::nullopt;
+            }
+            auto t = parse_local_time(*text);
+            if (!t) {
+                reader_.at_value(m.child(key), "expected a local date YYYY-MM-DD or date and time "
+                                               "YYYY-MM-DDTHH:MM[:SS] that exists, found \"" +
+                                                   *text + "\"");
+                return std::nullopt;
+            }
+            // `until: 2026-12-31` means through that day.
+            return end_of_day && is_date_only(*text) ? *t + date::days{1} : *t;
+        };
+        v.from = read_time("from", false);
+        v.until = read_time("until", true);
+        if (v.from && v.until && *v.until <= *v.from) {
+            reader_.at_value(m.child("until"), "expected until to be after from");
+        }
+        if (!m.has("from") && !m.has("until")) {
+            reader_.at_value(path, "expected from, until or both");
+        }
+        return v;
+    }
+
+    std::optional<usage_limit> read_usage_limit(const json* node, const std::string& path) {
+        mapping m(reader_, node, path, {"times", "points", "period"});
+        if (!m.valid()) {
+            return std::nullopt;
+        }
+        usage_limit limit;
+        limit.times = m.integer("times", 1, max_points);
+        limit.points = m.integer("points", 1, max_points);
+        if (m.has("times") == m.has("points")) {
+            reader_.at_value(path, "a limit counts either times or points: expected exactly one "
+                                   "of them");
+        }
+        if (!m.has("period")) {
+            reader_.at_value(path, "missing required key \"period\"");
+        }
+        auto per = read_period(m.get("period"), m.child("period"));
+        if (!per) {
+            return std::nullopt;
+        }
+        limit.per = *per;
+        return limit;
+    }
+
+    std::optional<condition> read_condition(const json* node, const std::string& path,
+                                            condition_scope scope) {
+        if (node == nullptr) {
+            return std::nullopt;
+        }
+        auto compiled = logic::compile(*node);
+        if (!compiled) {
+            for (const auto& e : compiled.error()) {
+                reader_.at_key(render(path, e.where), e.message);
+            }
+            return std::nullopt;
+        }
+        bool known = true;
+        for (const auto& v : compiled->variables()) {
+            if (auto problem = check_variable(scope, v.name)) {
+                reader_.at_key(render(path, v.where), *problem);
+                known = false;
+            }
+        }
+        if (!known) {
+            return std::nullopt;
+        }
+        return condition{std::move(*compiled), path};
+    }
+
+    std::optional<earn_rate> read_rate(const json* node, const std::string& path) {
+        mapping m(reader_, node, path, {"points", "per"});
+        if (!m.valid()) {
+            return std::nullopt;
+        }
+        auto points = m.integer("points", 0, max_points, true);
+        auto per = m.integer("per", 1, max_money, true);
+        if (!points || !per) {
+            return std::nullopt;
+        }
+        return earn_rate{*points, *per};
+    }
+
+    void read_earn(program& p, const mapping& top) {
+        const json* rules = top.list("earn", true);
+        if (rules == nullptr) {
+            return;
+        }
+        for (std::size_t i = 0; i < rules->size(); ++i) {
+            read_earn_rule(p, (*rules)[i], append_index("earn", i));
+        }
+    }
+
+    void read_earn_rule(program& p, const json& node, const std::string& path) {
+        mapping m(reader_, &node, path,
+                  {"id", "description", "on", "event", "rate", "tier_rates", "per_unit", "fixed",
+                   "multiply", "when", "lines", "min_spend", "first_purchase", "nth_purchase",
+                   "active", "rounding", "qualifying", "pending_days", "limits"});
+        if (!m.valid()) {
+            return;
+        }
+        earn_rule r;
+        r.id = m.identifier("id", true).value_or("");
+        claim_id(r.id, m.child("id"));
+        r.description = m.text("description").value_or("");
+        auto on = m.choice<earn_trigger>("on",
+                                         {{"purchase", earn_trigger::purchase},
+                                          {"event", earn_trigger::event},
+                                          {"enrollment", earn_trigger::enrollment},
+                                          {"referral", earn_trigger::referral}},
+                                         true);
+        r.on = on.value_or(earn_trigger::purchase);
+        bool purchase = r.on == earn_trigger::purchase;
+
+        if (r.on == earn_trigger::event) {
+            if (auto type = m.identifier("event", true)) {
+                r.event_type = *type;
+                refer(reference::kind::event_type, *type, m.child("event"));
+            }
+        } else if (m.has("event") && on) {
+            reader_.at_key(m.child("event"), "event applies to rules with on: event only");
+        }
+
+        // What the rule earns: exactly one of these.
+        std::vector<std::string> kinds;
+        for (const char* k : {"rate", "per_unit", "fixed", "multiply"}) {
+            if (m.has(k)) {
+                kinds.emplace_back(k);
+            }
+        }
+        if (kinds.empty()) {
+            reader_.at_value(path, "a rule must say what it earns: expected one of the keys rate, "
+                                   "per_unit, fixed or multiply");
+        } else if (kinds.size() > 1) {
+            reader_.at_key(m.child(kinds[1]), "a rule earns in one way only: found both " +
+                                                  kinds[0] + " and " + kinds[1]);
+        }
+        std::string kind = kinds.empty() ? "" : kinds.front();
+        if (kind == "rate") {
+            r.kind = earn_kind::rate;
+            if (auto rate = read_rate(m.get("rate"), m.child("rate"))) {
+                r.rate = *rate;
+            }
+        } else if (kind == "per_unit") {
+            r.kind = earn_kind::per_unit;
+            r.points = m.integer("per_unit", 1, max_points).value_or(0);
+        } else if (kind == "fixed") {
+            r.kind = earn_kind::fixed;
+            r.points = m.integer("fixed", 1, max_points).value_or(0);
+        } else if (kind == "multiply") {
+            r.kind = earn_kind::multiply;
+            read_multiplier(r, m);
+        }
+        if ((r.kind == earn_kind::rate || r.kind == earn_kind::per_unit) && !kind.empty() &&
+            !purchase && on) {
+            reader_.at_key(m.child(kind),
+                           kind + " is earned on spend or units: it needs on: purchase");
+        }
+
+        if (const json* rates = m.get("tier_rates")) {
+            if (r.kind != earn_kind::rate) {
+                reader_.at_key(m.child("tier_rates"), "tier_rates applies to rate rules only");
+            } else if (!rates->is_object()) {
+                reader_.at_value(m.child("tier_rates"),
+                                 "expected a mapping of tier id to rate, found " +
+                                     detail::describe(*rates));
+            } else {
+                for (const auto& [tier, rate_node] : rates->items()) {
+                    std::string tier_path = append_key(m.child("tier_rates"), tier);
+                    refer(reference::kind::tier, tier, tier_path, true);
+                    if (auto rate = read_rate(&rate_node, tier_path)) {
+                        r.tier_rates[tier] = *rate;
+                    }
+                }
+            }
+        }
+
+        condition_scope scope = r.on == earn_trigger::purchase   ? condition_scope::purchase
+                                : r.on == earn_trigger::event    ? condition_scope::event
+                                : r.on == earn_trigger::referral ? condition_scope::referral
+                                                                 : condition_scope::enrollment;
+        r.when = read_condition(m.get("when"), m.child("when"), scope);
+
+        if (m.has("lines")) {
+            if (on && !(purchase && (r.kind == earn_kind::rate || r.kind == earn_kind::per_unit))) {
+                reader_.at_key(m.child("lines"),
+                               "lines selects purchase lines: it applies to rate and per_unit "
+                               "rules with on: purchase");
+            }
+            mapping l(reader_, m.get("lines"), m.child("lines"),
+                      {"categories", "skus", "tags", "when"});
+            if (l.valid()) {
+                line_selector s;
+                s.categories = l.texts("categories");
+                s.skus = l.texts("skus");
+                s.tags = l.texts("tags");
+                s.when = read_condition(l.get("when"), l.child("when"), condition_scope::line);
+                if (!l.has("categories") && !l.has("skus") && !l.has("tags") && !l.has("when")) {
+                    reader_.at_value(l.path(), "expected categories, skus, tags or when");
+                }
+                r.lines = std::move(s);
+            }
+        }
+
+        for (const char* key : {"min_spend", "first_purchase", "nth_purchase"}) {
+            if (m.has(key) && on && !purchase) {
+                reader_.at_key(m.child(key),
+                               std::string(key) + " applies to rules with on: purchase only");
+            }
+        }
+        r.min_spend = m.integer("min_spend", 1, max_money);
+        r.first_purchase = m.boolean("first_purchase").value_or(false);
+        if (const json* nth = m.get("nth_purchase")) {
+            mapping n(reader_, nth, m.child("nth_purchase"), {"n", "period"});
+            if (n.valid()) {
+                auto count = n.integer("n", 1, max_points, true);
+                if (!n.has("period")) {
+                    reader_.at_value(n.path(), "missing required key \"period\"");
+                }
+                auto per = read_period(n.get("period"), n.child("period"));
+                if (count && per) {
+                    r.nth = nth_purchase{*count, *per};
+                }
+            }
+        }
+        if (m.has("active")) {
+            r.active = read_validity(m.get("active"), m.child("active"));
+        }
+        r.round = m.choice<rounding>("rounding", {{"floor", rounding::floor},
+                                                  {"half_up", rounding::half_up},
+                                                  {"ceil", rounding::ceil}})
+                      .value_or(rounding::floor);
+        r.qualifying = m.boolean("qualifying").value_or(true);
+        r.pending_days = m.integer("pending_days", 0, max_days);
+        read_rule_limits(r, m.get("limits"), m.child("limits"));
+        p.earn.push_back(std::move(r));
+        earn_paths_.push_back(path);
+    }
+
+    void read_multiplier(earn_rule& r, const mapping& m) {
+        mapping x(reader_, m.get("multiply"), m.child("multiply"),
+                  {"rules", "percent", "stacking"});
+        if (!x.valid()) {
+            return;
+        }
+        if (x.list("rules", true) != nullptr) {
+            r.multiply.rules = x.identifiers("rules");
+            if (r.multiply.rules.empty()) {
+                reader_.at_value(x.child("rules"),
+                                 "expected at least one rule id, found an empty list");
+            }
+        }
+        r.multiply.percent = x.integer("percent", 1, max_percent, true).value_or(100);
+        r.multiply.stack =
+            x.choice<stacking>("stacking", {{"multiplicative", stacking::multiplicative},
+                                            {"additive", stacking::additive}})
+                .value_or(stacking::multiplicative);
+    }
+
+    void read_rule_limits(earn_rule& r, const json* node, const std::string& path) {
+        mapping m(reader_, node, path, {"per_transaction", "per_member", "budget"});
+        if (!m.valid()) {
+            return;
+        }
+        r.limits.per_transaction = m.integer("per_transaction", 1, max_points);
+        r.limits.budget = m.integer("budget", 1, max_money);
+        if (const json* list = m.list("per_member")) {
+            for (std::size_t i = 0; i < list->size(); ++i) {
+                if (auto limit =
+                        read_usage_limit(&(*list)[i], append_index(m.child("per_member"), i))) {
+                    r.limits.per_member.push_back(*limit);
+                }
+            }
+        }
+    }
+
+    std::optional<voucher_validity> read_voucher_validity(const mapping& m) {
+        voucher_validity v{std::nullopt, false};
+        v.days = m.integer("valid_days", 1, max_days);
+        if (m.has("valid_until")) {
+            v.until_end_of_month =
+                m.choice<bool>("valid_until", {{"end_of_month", true}}).value_or(false);
+        }
+        if (m.has("valid_days") && m.has("valid_until")) {
+            reader_.at_key(m.child("valid_until"),
+                           "expected one of valid_days or valid_until, not both");
+            return std::nullopt;
+        }
+        if (!v.days && !v.until_end_of_month) {
+            return std::nullopt;
+        }
+        return v;
+    }
+
+    void read_rewards(program& p, const mapping& top) {
+        const json* list = top.list("rewards");
+        if (list == nullptr) {
+            return;
+        }
+        std::set<std::string> ids;
+        for (std::size_t i = 0; i < list->size(); ++i) {
+            std::string path = append_index("rewards", i);
+            mapping m(reader_, &(*list)[i], path,
+                      {"id", "name", "cost", "tiers", "active", "limit", "voucher"});
+            if (!m.valid()) {
+                continue;
+            }
+            reward rw;
+            rw.id = m.identifier("id", true).value_or("");
+            if (!rw.id.empty() && !ids.insert(rw.id).second) {
+                reader_.at_value(m.child("id"), "duplicate reward id \"" + rw.id + "\"");
+            }
+            rw.name = m.text("name", true).value_or(rw.id);
+            rw.cost = m.integer("cost", 1, max_points, true).value_or(0);
+            rw.tiers = m.identifiers("tiers");
+            for (std::size_t t = 0; t < rw.tiers.size(); ++t) {
+                refer(reference::kind::tier, rw.tiers[t], append_index(m.child("tiers"), t));
+            }
+            if (m.has("active")) {
+                rw.active = read_validity(m.get("active"), m.child("active"));
+            }
+            if (m.has("limit")) {
+                rw.limit = read_usage_limit(m.get("limit"), m.child("limit"));
+            }
+            if (m.has("voucher")) {
+                mapping v(reader_, m.get("voucher"), m.child("voucher"),
+                          {"valid_days", "valid_until"});
+                if (v.valid()) {
+                    if (auto validity = read_voucher_validity(v)) {
+                        rw.voucher = *validity;
+                    } else if (!v.has("valid_days") && !v.has("valid_until")) {
+                        reader_.at_value(v.path(), "expected valid_days or valid_until");
+                    }
+                }
+            }
+            p.rewards.push_back(std::move(rw));
+        }
+    }
+
+    void read_payment(program& p, const json* node) {
+        mapping m(reader_, node, "payment",
+                  {"points", "value", "step", "minimum", "max_share_percent"});
+        if (!m.valid()) {
+            return;
+        }
+        payment_policy& pay = p.payment;
+        pay.enabled = true;
+        pay.points = m.integer("points", 1, max_points, true).value_or(1);
+        pay.value = m.integer("value", 1, max_money, true).value_or(1);
+        pay.step = m.integer("step", 1, max_points).value_or(pay.points);
+        pay.minimum = m.integer("minimum", 0, max_points).value_or(0);
+        pay.max_share_percent = m.integer("max_share_percent", 1, 100).value_or(100);
+    }
+
+    void read_benefits(program& p, const mapping& top) {
+        const json* list = top.list("benefits");
+        if (list == nullptr) {
+            return;
+        }
+        for (std::size_t i = 0; i < list->size(); ++i) {
+            std::string path = append_index("benefits", i);
+            mapping m(reader_, &(*list)[i], path,
+                      {"id", "description", "trigger", "tiers", "grant", "once_per"});
+            if (!m.valid()) {
+                continue;
+            }
+            benefit b;
+            b.id = m.identifier("id", true).value_or("");
+            claim_id(b.id, m.child("id"));
+            b.description = m.text("description").value_or("");
+            read_trigger(b, m);
+            b.tiers = m.identifiers("tiers");
+            for (std::size_t t = 0; t < b.tiers.size(); ++t) {
+                refer(reference::kind::tier, b.tiers[t], append_index(m.child("tiers"), t));
+            }
+            mapping g(reader_, m.require("grant"), m.child("grant"),
+                      {"reward", "points", "valid_days", "valid_until"});
+            if (g.valid()) {
+                if (auto reward_id = g.identifier("reward")) {
+                    b.grant.reward = *reward_id;
+                    refer(reference::kind::reward, *reward_id, g.child("reward"));
+                }
+                b.grant.points = g.integer("points", 1, max_points).value_or(0);
+                if (g.has("reward") == g.has("points")) {
+                    reader_.at_value(g.path(), "a grant gives either a reward voucher or points: "
+                                               "expected exactly one of reward or points");
+                }
+                if (auto v = read_voucher_validity(g)) {
+                    b.grant.validity = *v;
+                    if (g.has("points")) {
+                        reader_.at_key(g.child(g.has("valid_days") ? "valid_days" : "valid_until"),
+                                       "validity applies to reward vouchers only");
+                    }
+                } else if (g.has("reward") && !g.has("valid_days") && !g.has("valid_until")) {
+                    reader_.at_value(g.path(), "a voucher needs its validity: expected valid_days "
+                                               "or valid_until");
+                }
+            }
+            if (m.has("once_per")) {
+                b.once_per = read_period(m.get("once_per"), m.child("once_per"));
+            }
+            p.benefits.push_back(std::move(b));
+        }
+    }
+
+    void read_trigger(benefit& b, const mapping& m) {
+        const json* node = m.require("trigger");
+        if (node == nullptr) {
+            return;
+        }
+        std::string path = m.child("trigger");
+        mapping t(reader_, node, path,
+                  {"tier_entry", "birthday", "enrollment_anniversary", "nth_purchase"});
+        if (!t.valid()) {
+            return;
+        }
+        if (node->size() != 1) {
+            reader_.at_value(path, "expected exactly one trigger: tier_entry, birthday, "
+                                   "enrollment_anniversary or nth_purchase");
+            return;
+        }
+        if (auto tier = t.identifier("tier_entry")) {
+            b.trigger = benefit_trigger::tier_entry;
+            b.tier = *tier;
+            refer(reference::kind::tier, *tier, t.child("tier_entry"));
+        } else if (t.has("birthday")) {
+            b.trigger = benefit_trigger::birthday;
+            b.birthday =
+                t.choice<birthday_granularity>("birthday", {{"day", birthday_granularity::day},
+                                                            {"month", birthday_granularity::month}})
+                    .value_or(birthday_granularity::day);
+        } else if (t.has("enrollment_anniversary")) {
+            b.trigger = benefit_trigger::enrollment_anniversary;
+            if (!t.boolean("enrollment_anniversary").value_or(true)) {
+                reader_.at_value(t.child("enrollment_anniversary"),
+                                 "expected true (remove the benefit to turn it off), found false");
+            }
+        } else if (const json* nth = t.get("nth_purchase")) {
+            b.trigger = benefit_trigger::nth_purchase;
+            mapping n(reader_, nth, t.child("nth_purchase"), {"n", "period"});
+            auto count = n.integer("n", 1, max_points, true);
+            if (n.valid() && !n.has("period")) {
+                reader_.at_value(n.path(), "missing required key \"period\"");
+            }
+            auto per = read_period(n.get("period"), n.child("period"));
+            if (count && per) {
+                b.nth = nth_purchase{*count, *per};
+            }
+        }
+    }
+
+    void read_returns(program& p, const json* node) {
+        mapping m(reader_, node, "returns", {"bonus_clawback", "shortfall"});
+        if (!m.valid()) {
+            return;
+        }
+        p.returns.bonus_clawback =
+            m.choice<clawback_policy>("bonus_clawback", {{"recompute", clawback_policy::recompute},
+                                                         {"keep", clawback_policy::keep}})
+                .value_or(clawback_policy::recompute);
+        p.returns.shortfall =
+            m.choice<shortfall_policy>("shortfall",
+                                       {{"record_shortfall", shortfall_policy::record_shortfall},
+                                        {"negative_balance", shortfall_policy::negative_balance}})
+                .value_or(shortfall_policy::record_shortfall);
+    }
+
+    // Earn rules and benefits share one namespace: both are the cause of ledger entries.
+    void claim_id(const std::string& id, const std::string& path) {
+        if (id.empty()) {
+            return;
+        }
+        if (auto [it, inserted] = rule_ids_.emplace(id, path); !inserted) {
+            reader_.at_value(path, "duplicate rule id \"" + id + "\"; it is already used at " +
+                                       it->second);
+        }
+    }
+
+    void refer(reference::kind what, const std::string& id, const std::string& path,
+               bool at_key = false) {
+        references_.push_back({what, id, path, at_key});
+    }
+
+    void check_references(const program& p) {
+        std::vector<std::string> tiers, rules, rewards;
+        for (const auto& t : p.tiers.levels) {
+            tiers.push_back(t.id);
+        }
+        for (const auto& r : p.earn) {
+            rules.push_back(r.id);
+        }
+        for (const auto& r : p.rewards) {
+            rewards.push_back(r.id);
+        }
+        // Multipliers: their targets exist, are not multipliers, and fire on the same trigger.
+        for (std::size_t i = 0; i < p.earn.size(); ++i) {
+            const earn_rule& r = p.earn[i];
+            if (r.kind != earn_kind::multiply) {
+                continue;
+            }
+            for (std::size_t j = 0; j < r.multiply.rules.size(); ++j) {
+                std::string path = append_index(earn_paths_[i] + ".multiply.rules", j);
+                const earn_rule* target = p.find_earn_rule(r.multiply.rules[j]);
+                if (target == nullptr) {
+                    reader_.at_value(path, unknown("earn rule", r.multiply.rules[j], rules));
+                } else if (target->kind == earn_kind::multiply) {
+                    reader_.at_value(path, "\"" + target->id +
+                                               "\" is itself a multiplier; a "
+                                               "multiplier applies to rules that earn points");
+                } else if (target->on != r.on) {
+                    reader_.at_value(path, "\"" + target->id +
+                                               "\" fires on a different trigger "
+                                               "than this multiplier; expected the same on:");
+                }
+            }
+        }
+        for (const reference& ref : references_) {
+            const std::vector<std::string>* known = nullptr;
+            const char* noun = "";
+            switch (ref.what) {
+            case reference::kind::tier:
+                known = &tiers;
+                noun = "tier";
+                break;
+            case reference::kind::reward:
+                known = &rewards;
+                noun = "reward";
+                break;
+            case reference::kind::event_type:
+                known = &p.event_types;
+                noun = "event type";
+                break;
+            }
+            if (std::find(known->begin(), known->end(), ref.id) == known->end()) {
+                std::string message = unknown(noun, ref.id, *known);
+                if (ref.what == reference::kind::event_type) {
+                    message += "; list the event types the program accepts under events:";
+                }
+                if (ref.at_key) {
+                    reader_.at_key(ref.path, message);
+                } else {
+                    reader_.at_value(ref.path, message);
+                }
+            }
+        }
+    }
+
+    static std::string unknown(const char* noun, const std::string& id,
+                               const std::vector<std::string>& known) {
+        std::string message = "unknown " + std::string(noun) + " \"" + id + "\"; expected one of: ";
+        if (known.empty()) {
+            return "unknown " + std::string(noun) + " \"" + id + "\"; none are defined";
+        }
+        for (std::size_t i = 0; i < known.size(); ++i) {
+            message += (i == 0 ? "" : ", ") + known[i];
+        }
+        return message;
+    }
+
+    const source_document& doc_;
+    diagnostics& problems_;
+    detail::schema_reader reader_;
+    std::map<std::string, std::string> rule_ids_;
+    std::vector<std::string> earn_paths_;
+    std::vector<reference> references_;
+};
+
+program::program(passkey, std::string source_text, std::string content_hash)
+    : source_text_(std::move(source_text)), content_hash_(std::move(content_hash)) {}
+
+const earn_rule* program::find_earn_rule(std::string_view rule_id) const {
+    auto it =
+        std::find_if(earn.begin(), earn.end(), [&](const earn_rule& r) { return r.id == rule_id; });
+    return it == earn.end() ? nullptr : &*it;
+}
+
+const reward* program::find_reward(std::string_view reward_id) const {
+    auto it = std::find_if(rewards.begin(), rewards.end(),
+                           [&](const reward& r) { return r.id == reward_id; });
+    return it == rewards.end() ? nullptr : &*it;
+}
+
+const tier_level* tier_policy::find(std::string_view tier_id) const {
+    auto it = std::find_if(levels.begin(), levels.end(),
+                           [&](const tier_level& t) { return t.id == tier_id; });
+    return it == levels.end() ? nullptr : &*it;
+}
+
+std::size_t tier_policy::level_for(std::int64_t metric_value) const {
+    std::size_t index = 0;
+    for (std::size_t i = 0; i < levels.size(); ++i) {
+        if (metric_value >= levels[i].threshold) {
+            index = i;
+        }
+    }
+    return index;
+}
+
+tl::expected<program_ptr, diagnostics> load_program(std::string_view text, std::string file_name) {
+    diagnostics problems;
+    source_document doc = source_document::parse(text, std::move(file_name), problems);
+    if (!problems.empty() && doc.root().is_null()) {
+        return tl::unexpected(std::move(problems));
+    }
+    loader l(doc, problems);
+    program_ptr p = l.load(text);
+    if (!p) {
+        std::stable_sort(
+            problems.begin(), problems.end(), [](const diagnostic& a, const diagnostic& b) {
+                return std::pair(a.at.line, a.at.column) < std::pair(b.at.line, b.at.column);
+            });
+        return tl::unexpected(std::move(problems));
+    }
+    return p;
+}
+
+tl::expected<program_ptr, diagnostics> load_program_file(const std::filesystem::path& file) {
+    std::ifstream in(file, std::ios::binary);
+    if (!in) {
+        return tl::unexpected(diagnostics{{file.string(), {}, "", "cannot read the file"}});
+    }
+    std::ostringstream text;
+    text << in.rdbuf();
+    return load_program(text.str(), file.string());
+}
+
+std::string summary(const program& p) {
+    auto count = [](std::size_t n, const char* one, const char* many) {
+        return std::to_string(n) + " " + (n == 1 ? one : many);
+    };
+    return p.name + " (" + p.id + ", " + std::string(p.currency.code) + ", " + p.time_zone->name() +
+           "): " + count(p.earn.size(), "earn rule", "earn rules") + ", " +
+           count(p.tiers.levels.size(), "tier", "tiers") + ", " +
+           count(p.rewards.size(), "reward", "rewards") + ", " +
+           count(p.benefits.size(), "benefit", "benefits");
+}
+
+} // namespace loyalty::program

@@ -1,0 +1,246 @@
+#include "loyalty/program/source_document.hpp"
+
+#include <cctype>
+#include <charconv>
+#include <cmath>
+#include <limits>
+#include <regex>
+#include <set>
+#include <yaml-cpp/yaml.h>
+
+namespace loyalty::program {
+
+namespace {
+
+bool is_identifier(std::string_view key) {
+    if (key.empty() || !(std::isalpha(static_cast<unsigned char>(key[0])) || key[0] == '_')) {
+        return false;
+    }
+    for (char c : key) {
+        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_')) {
+            return false;
+        }
+    }
+    return true;
+}
+
+source_position position_of(const YAML::Mark& mark) {
+    if (mark.is_null()) {
+        return {};
+    }
+    return {mark.line + 1, mark.column + 1};
+}
+
+// YAML 1.2 core schema resolution of a plain (unquoted) scalar. JSON numbers, true, false and
+// null are plain scalars too, so JSON files read the same as YAML ones.
+nlohmann::json resolve_plain_scalar(const std::string& text) {
+    static const std::set<std::string, std::less<>> nulls{"", "~", "null", "Null", "NULL"};
+    static const std::set<std::string, std::less<>> trues{"true", "True", "TRUE"};
+    static const std::set<std::string, std::less<>> falses{"false", "False", "FALSE"};
+    if (nulls.contains(text)) {
+        return nullptr;
+    }
+    if (trues.contains(text)) {
+        return true;
+    }
+    if (falses.contains(text)) {
+        return false;
+    }
+    static const std::regex decimal_int{R"([-+]?[0-9]+)"};
+    static const std::regex octal_int{R"(0o[0-7]+)"};
+    static const std::regex hex_int{R"(0x[0-9a-fA-F]+)"};
+    static const std::regex floating{R"([-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?)"};
+    auto integer = [&](std::string_view digits, int base) -> nlohmann::json {
+        std::int64_t value = 0;
+        auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value, base);
+        if (ec == std::errc{} && end == digits.data() + digits.size()) {
+            return value;
+        }
+        // Too large for an integer: keep it as a number so validation can say what it found.
+        return std::strtod(text.c_str(), nullptr);
+    };
+    if (std::regex_match(text, decimal_int)) {
+        std::string_view digits = text;
+        if (digits.front() == '+') {
+            digits.remove_prefix(1);
+        }
+        return integer(digits, 10);
+    }
+    if (std::regex_match(text, octal_int)) {
+        return integer(std::string_view(text).substr(2), 8);
+    }
+    if (std::regex_match(text, hex_int)) {
+        return integer(std::string_view(text).substr(2), 16);
+    }
+    if (std::regex_match(text, floating)) {
+        return std::strtod(text.c_str(), nullptr);
+    }
+    static const std::regex infinity{R"([-+]?\.(inf|Inf|INF))"};
+    static const std::regex not_a_number{R"(\.(nan|NaN|NAN))"};
+    if (std::regex_match(text, infinity)) {
+        return text.front() == '-' ? -std::numeric_limits<double>::infinity()
+                                   : std::numeric_limits<double>::infinity();
+    }
+    if (std::regex_match(text, not_a_number)) {
+        return std::numeric_limits<double>::quiet_NaN();
+    }
+    return text;
+}
+
+} // namespace
+
+std::string append_key(const std::string& path, std::string_view key) {
+    if (is_identifier(key)) {
+        return path.empty() ? std::string(key) : path + "." + std::string(key);
+    }
+    return path + nlohmann::json(std::string(key)).dump().insert(0, "[") + "]";
+}
+
+std::string append_index(const std::string& path, std::size_t index) {
+    return path + "[" + std::to_string(index) + "]";
+}
+
+// Walks the yaml-cpp tree once, building the JSON value and recording marks by path.
+class document_builder {
+public:
+    document_builder(source_document& doc, diagnostics& problems, const document_limits& limits)
+        : doc_(doc), problems_(problems), limits_(limits) {}
+
+    // Past a limit the tree is not a program worth validating: the caller reports only the limit.
+    bool too_large() const { return too_large_; }
+
+    nlohmann::json build(const YAML::Node& node, const std::string& path, std::size_t depth) {
+        if (++nodes_ > limits_.max_nodes) {
+            if (!too_large_) {
+                report(position_of(node.Mark()), path,
+                       "the document has more than " + std::to_string(limits_.max_nodes) +
+                           " values (aliases included); a program is never that large");
+                too_large_ = true;
+            }
+            return nullptr;
+        }
+        if (depth > limits_.max_depth) {
+            if (!too_large_) {
+                report(position_of(node.Mark()), path,
+                       "nesting deeper than " + std::to_string(limits_.max_depth) + " levels");
+                too_large_ = true;
+            }
+            return nullptr;
+        }
+        doc_.marks_[path].value = position_of(node.Mark());
+        switch (node.Type()) {
+        case YAML::NodeType::Null:
+        case YAML::NodeType::Undefined:
+            return nullptr;
+        case YAML::NodeType::Scalar:
+            return scalar(node);
+        case YAML::NodeType::Sequence: {
+            nlohmann::json array = nlohmann::json::array();
+            std::size_t index = 0;
+            for (const auto& item : node) {
+                array.push_back(build(item, append_index(path, index), depth + 1));
+                ++index;
+            }
+            return array;
+        }
+        case YAML::NodeType::Map: {
+            nlohmann::json object = nlohmann::json::object();
+            for (const auto& entry : node) {
+                const YAML::Node& key = entry.first;
+                if (!key.IsScalar()) {
+                    report(position_of(key.Mark()), path,
+                           "expected a plain text key, found a " +
+                               std::string(key.IsMap() ? "mapping" : "list") + " used as a key");
+                    continue;
+                }
+                const std::string& name = key.Scalar();
+                std::string child = append_key(path, name);
+                if (object.contains(name)) {
+                    report(position_of(key.Mark()), child,
+                           "duplicate key \"" + name + "\"; it was already given at line " +
+                               std::to_string(doc_.marks_[child].key.line));
+                    continue;
+                }
+                doc_.marks_[child].key = position_of(key.Mark());
+                object[name] = build(entry.second, child, depth + 1);
+            }
+            return object;
+        }
+        }
+        return nullptr;
+    }
+
+private:
+    static nlohmann::json scalar(const YAML::Node& node) {
+        const std::string& tag = node.Tag();
+        // "!" marks a quoted scalar: always text. Core-schema tags written explicitly are honoured.
+        if (tag == "!" || tag == "tag:yaml.org,2002:str") {
+            return node.Scalar();
+        }
+        return resolve_plain_scalar(node.Scalar());
+    }
+
+    void report(source_position at, const std::string& path, std::string message) {
+        problems_.push_back({doc_.file_name_, at, path, std::move(message)});
+    }
+
+    source_document& doc_;
+    diagnostics& problems_;
+    const document_limits& limits_;
+    std::size_t nodes_ = 0;
+    bool too_large_ = false;
+};
+
+source_document source_document::parse(std::string_view text, std::string file_name,
+                                       diagnostics& problems, const document_limits& limits) {
+    source_document doc;
+    doc.file_name_ = std::move(file_name);
+    YAML::Node root;
+    try {
+        root = YAML::Load(std::string(text));
+    } catch (const YAML::Exception& e) {
+        problems.push_back(
+            {doc.file_name_, position_of(e.mark), "", "not valid YAML or JSON: " + e.msg});
+        return doc;
+    }
+    document_builder builder(doc, problems, limits);
+    doc.root_ = builder.build(root, "", 0);
+    if (builder.too_large()) {
+        doc.root_ = nullptr;
+    }
+    return doc;
+}
+
+source_position source_document::lookup(std::string path, bool want_key) const {
+    // Walk outwards until some enclosing node has a position: a missing key is reported at the
+    // mapping that should hold it.
+    while (true) {
+        if (auto it = marks_.find(path); it != marks_.end()) {
+            const marks& m = it->second;
+            if (want_key && m.key.line != 0) {
+                return m.key;
+            }
+            if (m.value.line != 0) {
+                return m.value;
+            }
+            if (m.key.line != 0) {
+                return m.key;
+            }
+        }
+        if (path.empty()) {
+            return {};
+        }
+        auto cut = path.find_last_of(".[");
+        path.resize(cut == std::string::npos ? 0 : cut);
+    }
+}
+
+source_position source_document::value_position(const std::string& path) const {
+    return lookup(path, false);
+}
+
+source_position source_document::key_position(const std::string& path) const {
+    return lookup(path, true);
+}
+
+} // namespace loyalty::program

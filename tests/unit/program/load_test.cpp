@@ -1,0 +1,478 @@
+#include "loyalty/program/load.hpp"
+
+#include <catch2/catch.hpp>
+#include <fstream>
+#include <sstream>
+
+using namespace loyalty::program;
+
+namespace {
+
+// Every problem the loader reports for `text`, one per line, as `loyalty check` prints them.
+std::string problems(const std::string& text, const std::string& name = "p.yaml") {
+    auto loaded = load_program(text, name);
+    if (loaded) {
+        return "ok";
+    }
+    std::string out;
+    for (const auto& d : loaded.error()) {
+        out += to_string(d) + "\n";
+    }
+    return out;
+}
+
+program_ptr load_ok(const std::string& text) {
+    auto loaded = load_program(text, "p.yaml");
+    INFO(problems(text));
+    REQUIRE(loaded);
+    return *loaded;
+}
+
+// A small valid program; tests append to it or replace parts of it.
+const std::string header = R"(program:
+  id: shop
+  name: Shop
+  currency: USD
+  time_zone: America/New_York
+)";
+
+const std::string base_rule = R"(earn:
+  - id: base
+    on: purchase
+    rate: {points: 1, per: 100}
+)";
+
+std::string sample_text() {
+    std::ifstream in(std::string(LOYALTY_SOURCE_DIR) + "/config/program.yaml");
+    std::ostringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+} // namespace
+
+TEST_CASE("the sample program loads with every rule as written", "[load]") {
+    auto p = load_ok(sample_text());
+    CHECK(p->id == "bean-and-leaf");
+    CHECK(p->name == "Bean & Leaf Rewards");
+    CHECK(p->currency.code == "USD");
+    CHECK(p->currency.minor_digits == 2);
+    CHECK(p->time_zone->name() == "America/New_York");
+    CHECK(p->points.name == "leaves");
+    CHECK(p->points.singular == "leaf");
+    CHECK(p->points.pending_days == 14);
+    CHECK(p->points.expiry.policy == expiry_policy::after);
+    CHECK(p->points.expiry.months == 6);
+    CHECK(p->points.expiry.round_to_end_of_month);
+    CHECK(p->points.expiry.exempt_tiers == std::vector<std::string>{"reserve"});
+    CHECK(p->spend.excluded_categories == std::vector<std::string>{"gift_card"});
+
+    REQUIRE(p->tiers.levels.size() == 3);
+    CHECK(p->tiers.levels[1].id == "gold");
+    CHECK(p->tiers.levels[1].threshold == 500);
+    CHECK(p->tiers.levels[2].threshold == 2500);
+    CHECK(p->tiers.window == tier_window_kind::rolling_months);
+    CHECK(p->tiers.window_months == 12);
+    CHECK(p->tiers.status_months == 12);
+    CHECK(p->tiers.level_for(499) == 0);
+    CHECK(p->tiers.level_for(500) == 1);
+    CHECK(p->tiers.level_for(2499) == 1);
+    CHECK(p->tiers.level_for(2500) == 2);
+
+    REQUIRE(p->earn.size() == 8);
+    const earn_rule* base = p->find_earn_rule("base");
+    REQUIRE(base != nullptr);
+    CHECK(base->kind == earn_kind::rate);
+    CHECK(base->rate.points == 2);
+    CHECK(base->rate.per == 100);
+    CHECK(base->tier_rates.at("gold").points == 3);
+    CHECK(base->tier_rates.at("reserve").points == 4);
+    CHECK(base->qualifying);
+
+    const earn_rule* tuesday = p->find_earn_rule("double_tuesday");
+    REQUIRE(tuesday != nullptr);
+    CHECK(tuesday->kind == earn_kind::multiply);
+    CHECK(tuesday->multiply.rules == std::vector<std::string>{"base"});
+    CHECK(tuesday->multiply.percent == 200);
+    REQUIRE(tuesday->when);
+    CHECK(tuesday->when->path == "earn[1].when");
+
+    const earn_rule* basket = p->find_earn_rule("big_basket");
+    REQUIRE(basket != nullptr);
+    CHECK(basket->min_spend == 3000);
+    REQUIRE(basket->limits.per_member.size() == 1);
+    CHECK(basket->limits.per_member[0].times == 1);
+    CHECK(basket->limits.per_member[0].per.kind == period_kind::calendar_month);
+
+    const earn_rule* reviews = p->find_earn_rule("reviews");
+    REQUIRE(reviews != nullptr);
+    CHECK(reviews->on == earn_trigger::event);
+    CHECK(reviews->event_type == "review_posted");
+
+    CHECK(p->find_earn_rule("referral")->on == earn_trigger::referral);
+    CHECK(p->find_reward("mug")->cost == 400);
+    CHECK(p->payment.enabled);
+    CHECK(p->payment.max_share_percent == 50);
+    REQUIRE(p->benefits.size() == 2);
+    CHECK(p->benefits[0].trigger == benefit_trigger::tier_entry);
+    CHECK(p->benefits[0].tier == "gold");
+    CHECK(p->benefits[0].grant.validity.days == 30);
+    CHECK(p->benefits[1].birthday == birthday_granularity::month);
+    CHECK(p->benefits[1].grant.validity.until_end_of_month);
+    CHECK(p->content_hash().size() == 64);
+    CHECK(summary(*p) ==
+          "Bean & Leaf Rewards (bean-and-leaf, USD, America/New_York): 8 earn rules, "
+          "3 tiers, 4 rewards, 2 benefits");
+}
+
+TEST_CASE("the same program written as JSON loads the same", "[load]") {
+    auto p = load_ok(R"({
+  "program": {"id": "shop", "name": "Shop", "currency": "EUR", "time_zone": "Europe/Paris"},
+  "earn": [
+    {"id": "base", "on": "purchase", "rate": {"points": 1, "per": 100},
+     "when": {">=": [{"var": "transaction.total"}, 500]}}
+  ]
+})");
+    CHECK(p->currency.code == "EUR");
+    CHECK(p->earn.at(0).rate.per == 100);
+    CHECK(p->tiers.levels.size() == 1); // no tiers: everyone is a member
+    CHECK(p->tiers.levels[0].id == "member");
+}
+
+TEST_CASE("unknown keys are errors at the key, with a suggestion", "[load][errors]") {
+    CHECK(problems(header + base_rule + "teirs:\n  metric: purchases\n") ==
+          "p.yaml:10:1: teirs: unknown key \"teirs\"; expected one of: program, points, spend, "
+          "events, tiers, earn, rewards, payment, benefits, returns; did you mean \"tiers\"?\n");
+    CHECK(problems(header + R"(earn:
+  - id: base
+    on: purchase
+    rate: {poitns: 1, per: 100}
+)") == "p.yaml:9:11: earn[0].rate: missing required key \"points\"\n"
+       "p.yaml:9:12: earn[0].rate.poitns: unknown key \"poitns\"; expected one of: points, per; "
+       "did you mean \"points\"?\n");
+}
+
+TEST_CASE("wrong types and out-of-range values say what was expected and what was found",
+          "[load][errors]") {
+    CHECK(problems(header + R"(earn:
+  - id: base
+    on: purchase
+    fixed: 2.5
+)") == "p.yaml:9:12: earn[0].fixed: expected a whole number from 1 to 1000000000, found 2.5\n");
+    CHECK(problems(header + R"(earn:
+  - id: base
+    on: purchase
+    fixed: "10"
+)") == "p.yaml:9:12: earn[0].fixed: expected a whole number from 1 to 1000000000, found \"10\"\n");
+    CHECK(problems(header + base_rule +
+                   "payment: {points: 100, value: 100, max_share_percent: 150}\n") ==
+          "p.yaml:10:55: payment.max_share_percent: expected a whole number from 1 to 100, found "
+          "150\n");
+    CHECK(problems(header + R"(earn:
+  - id: base
+    on: purchse
+    fixed: 1
+)") == "p.yaml:8:9: earn[0].on: expected one of purchase, event, enrollment or referral, found "
+       "\"purchse\"; did you mean \"purchase\"?\n");
+    CHECK(problems(header + base_rule + "points: {allow_negative_balance: yes}\n") ==
+          "p.yaml:10:34: points.allow_negative_balance: expected true or false, found \"yes\"\n");
+}
+
+TEST_CASE("missing required keys are reported at the mapping that lacks them", "[load][errors]") {
+    CHECK(problems(R"(program:
+  id: shop
+  name: Shop
+  time_zone: UTC
+)" + base_rule) == "p.yaml:2:3: program: missing required key \"currency\"\n");
+    CHECK(problems(header) == "p.yaml:1:1: missing required key \"earn\"\n");
+}
+
+TEST_CASE("currency and time zone must exist", "[load][errors]") {
+    CHECK(problems(R"(program:
+  id: shop
+  name: Shop
+  currency: USX
+  time_zone: America/New_Yrok
+)" + base_rule) ==
+          "p.yaml:4:13: program.currency: expected an ISO 4217 currency code such as USD or EUR, "
+          "found \"USX\"\n"
+          "p.yaml:5:14: program.time_zone: expected an IANA time zone such as America/New_York, "
+          "found \"America/New_Yrok\"\n");
+    auto yen = load_ok(R"(program: {id: shop, name: Shop, currency: JPY, time_zone: Asia/Tokyo}
+)" + base_rule);
+    CHECK(yen->currency.minor_digits == 0);
+}
+
+TEST_CASE("impossible dates are errors", "[load][errors]") {
+    CHECK(problems(header + R"(earn:
+  - id: base
+    on: purchase
+    fixed: 1
+    active: {from: 2026-02-30, until: 2026-13-01}
+)") == "p.yaml:10:20: earn[0].active.from: expected a local date YYYY-MM-DD or date and time "
+       "YYYY-MM-DDTHH:MM[:SS] that exists, found \"2026-02-30\"\n"
+       "p.yaml:10:39: earn[0].active.until: expected a local date YYYY-MM-DD or date and time "
+       "YYYY-MM-DDTHH:MM[:SS] that exists, found \"2026-13-01\"\n");
+    CHECK(problems(header + R"(earn:
+  - id: base
+    on: purchase
+    fixed: 1
+    active: {from: 2026-06-01, until: 2026-05-31}
+)") == "p.yaml:10:39: earn[0].active.until: expected until to be after from\n");
+    auto leap = load_ok(header + R"(earn:
+  - id: base
+    on: purchase
+    fixed: 1
+    active: {from: 2028-02-29, until: 2028-03-01T09:30}
+)");
+    const validity& v = *leap->earn[0].active;
+    CHECK(v.contains(date::local_days{date::year{2028} / 2 / 29}));
+    CHECK(
+        v.contains(date::local_days{date::year{2028} / 3 / 1} + std::chrono::minutes{9 * 60 + 29}));
+    CHECK_FALSE(
+        v.contains(date::local_days{date::year{2028} / 3 / 1} + std::chrono::minutes{9 * 60 + 30}));
+}
+
+TEST_CASE("an until date runs through the end of that day", "[load]") {
+    auto p = load_ok(header + R"(earn:
+  - id: base
+    on: purchase
+    fixed: 1
+    active: {until: 2026-12-31}
+)");
+    const validity& v = *p->earn[0].active;
+    auto last_day = date::local_days{date::year{2026} / 12 / 31};
+    CHECK(v.contains(last_day + std::chrono::hours{23} + std::chrono::minutes{59}));
+    CHECK_FALSE(v.contains(last_day + date::days{1}));
+}
+
+TEST_CASE("duplicate ids and duplicate keys are errors", "[load][errors]") {
+    CHECK(problems(header + R"(earn:
+  - id: base
+    on: purchase
+    fixed: 1
+  - id: base
+    on: purchase
+    fixed: 2
+)") == "p.yaml:10:9: earn[1].id: duplicate rule id \"base\"; it is already used at earn[0].id\n");
+    CHECK(problems(header + base_rule + "earn: []\n") ==
+          "p.yaml:10:1: earn: duplicate key \"earn\"; it was already given at line 6\n");
+    CHECK(problems(header + base_rule + R"(rewards:
+  - {id: mug, name: Mug, cost: 400}
+  - {id: mug, name: Big mug, cost: 500}
+)") == "p.yaml:12:10: rewards[1].id: duplicate reward id \"mug\"\n");
+}
+
+TEST_CASE("tier thresholds start at zero, rise, and ids are unique", "[load][errors]") {
+    CHECK(problems(header + base_rule + R"(tiers:
+  levels:
+    - {id: green, threshold: 100}
+    - {id: gold, threshold: 500}
+    - {id: silver, threshold: 500}
+    - {id: gold, threshold: 900}
+)") == "p.yaml:12:30: tiers.levels[0].threshold: the first tier must start at 0 so that every "
+       "member has a tier, found 100\n"
+       "p.yaml:14:31: tiers.levels[2].threshold: tiers must be listed from lowest to highest with "
+       "rising thresholds: expected more than 500 (tier \"gold\"), found 500\n"
+       "p.yaml:15:12: tiers.levels[3].id: duplicate tier id \"gold\"\n");
+}
+
+TEST_CASE("references to tiers, rewards, rules and event types must resolve", "[load][errors]") {
+    CHECK(problems(header + R"(tiers:
+  levels:
+    - {id: green, threshold: 0}
+earn:
+  - id: base
+    on: purchase
+    rate: {points: 1, per: 100}
+    tier_rates:
+      gold: {points: 2, per: 100}
+  - id: double
+    on: purchase
+    multiply: {rules: [base, bonus], percent: 200}
+  - id: review
+    on: event
+    event: review_posted
+    fixed: 5
+benefits:
+  - id: welcome
+    trigger: {tier_entry: platinum}
+    grant: {reward: latte, valid_days: 30}
+)") == "p.yaml:14:7: earn[0].tier_rates.gold: unknown tier \"gold\"; expected one of: green\n"
+       "p.yaml:17:30: earn[1].multiply.rules[1]: unknown earn rule \"bonus\"; expected one of: "
+       "base, double, review\n"
+       "p.yaml:20:12: earn[2].event: unknown event type \"review_posted\"; none are defined; list "
+       "the event types the program accepts under events:\n"
+       "p.yaml:24:27: benefits[0].trigger.tier_entry: unknown tier \"platinum\"; expected one of: "
+       "green\n"
+       "p.yaml:25:21: benefits[0].grant.reward: unknown reward \"latte\"; none are defined\n");
+}
+
+TEST_CASE("a rule earns in exactly one way that fits its trigger", "[load][errors]") {
+    CHECK(problems(header + R"(earn:
+  - id: base
+    on: purchase
+)") == "p.yaml:7:5: earn[0]: a rule must say what it earns: expected one of the keys rate, "
+       "per_unit, fixed or multiply\n");
+    CHECK(problems(header + R"(earn:
+  - id: base
+    on: purchase
+    rate: {points: 1, per: 100}
+    fixed: 5
+)") == "p.yaml:10:5: earn[0].fixed: a rule earns in one way only: found both rate and fixed\n");
+    CHECK(problems(header + R"(events: [signup]
+earn:
+  - id: signup
+    on: event
+    event: signup
+    rate: {points: 1, per: 100}
+    min_spend: 100
+)") == "p.yaml:11:5: earn[0].rate: rate is earned on spend or units: it needs on: purchase\n"
+       "p.yaml:12:5: earn[0].min_spend: min_spend applies to rules with on: purchase only\n");
+}
+
+TEST_CASE("conditions are compiled at load time and errors point inside them", "[load][errors]") {
+    CHECK(problems(header + R"(earn:
+  - id: base
+    on: purchase
+    fixed: 1
+    when:
+      and:
+        - {">=": [{var: transaction.total}, 100]}
+        - {bteween: [1, 2]}
+)")
+              .find("p.yaml:13:12: earn[0].when.and[1].bteween: unknown operator \"bteween\"") ==
+          0);
+}
+
+TEST_CASE("conditions may read only the data their rule gets", "[load][errors]") {
+    CHECK(problems(header + R"(earn:
+  - id: base
+    on: purchase
+    fixed: 1
+    when: {"==": [{var: transaction.chanel}, app]}
+)") == "p.yaml:10:20: earn[0].when[\"==\"][0].var: unknown data \"transaction.chanel\"; expected "
+       "one "
+       "of: transaction.id, transaction.store_id, transaction.channel, transaction.currency, "
+       "transaction.occurred_at, transaction.total, transaction.eligible_spend, "
+       "transaction.quantity, transaction.line_count, transaction.categories[], "
+       "transaction.skus[], transaction.tags[], transaction.local.date, transaction.local.year, "
+       "transaction.local.month, transaction.local.day, transaction.local.weekday, "
+       "transaction.local.hour, transaction.local.minute\n");
+    // Line data is for line selectors, not for the whole purchase.
+    CHECK(problems(header + R"(earn:
+  - id: base
+    on: purchase
+    fixed: 1
+    when: {"==": [{var: line.sku}, A1]}
+)") == "p.yaml:10:20: earn[0].when[\"==\"][0].var: unknown data \"line.sku\"; here a condition can "
+       "read transaction.*, member.*\n");
+    load_ok(header + R"(earn:
+  - id: bakery
+    on: purchase
+    per_unit: 1
+    lines:
+      when: {in: [fresh, {var: line.tags}]}
+)");
+}
+
+TEST_CASE("the three errors of the issue are all reported, in order, with lines",
+          "[load][errors]") {
+    std::string text = sample_text();
+    auto replace = [&](const std::string& from, const std::string& to) {
+        auto at = text.find(from);
+        REQUIRE(at != std::string::npos);
+        text.replace(at, from.size(), to);
+    };
+    replace("  pending_days: 14", "  pending_dayz: 14");
+    replace("    rate: {points: 2, per: 100}",
+            "    rate: {points: 2, per: 100}\n    active: {from: 2026-02-30}");
+    replace("{\"==\": [{\"var\": \"transaction.local.weekday\"}, 2]}",
+            "{\"is_tuesday\": [{\"var\": \"transaction.local.weekday\"}]}");
+    auto loaded = load_program(text, "program.yaml");
+    REQUIRE_FALSE(loaded);
+    REQUIRE(loaded.error().size() == 3);
+    CHECK(loaded.error()[0].at.line == 14);
+    CHECK(loaded.error()[0].path == "points.pending_dayz");
+    CHECK(loaded.error()[1].at.line == 52);
+    CHECK(loaded.error()[1].path == "earn[0].active.from");
+    CHECK(loaded.error()[2].at.line == 65);
+    CHECK(loaded.error()[2].path == "earn[1].when.is_tuesday");
+}
+
+TEST_CASE("syntax errors carry their position", "[load][errors]") {
+    CHECK(problems("program:\n  id: [shop\n") ==
+          "p.yaml:3:1: not valid YAML or JSON: end of sequence flow not found\n");
+    CHECK(problems("{\"program\": {\"id\": \"shop\",}\n", "p.json").find("p.json:") == 0);
+    CHECK(problems("", "empty.yaml") ==
+          "empty.yaml: the file is empty; a program needs at least the keys program and earn\n");
+    CHECK(problems("- 1\n- 2\n") ==
+          "p.yaml:1:1: expected a mapping of keys to values, found a list\n");
+}
+
+TEST_CASE("an alias bomb is refused instead of expanded", "[load][errors]") {
+    std::string bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n";
+    char previous = 'a';
+    for (char name = 'b'; name <= 'h'; ++name) {
+        bomb += std::string(1, name) + ": &" + name + " [";
+        for (int i = 0; i < 10; ++i) {
+            bomb += std::string(i ? ", " : "") + "*" + previous;
+        }
+        bomb += "]\n";
+        previous = name;
+    }
+    auto loaded = load_program(bomb, "bomb.yaml");
+    REQUIRE_FALSE(loaded);
+    REQUIRE(loaded.error().size() == 1); // nothing else is validated in such a document
+    CHECK(to_string(loaded.error().front()).find("more than 50000 values") != std::string::npos);
+}
+
+TEST_CASE("limits count times or points in a period", "[load][errors]") {
+    CHECK(problems(header + R"(earn:
+  - id: base
+    on: purchase
+    fixed: 1
+    limits:
+      per_member:
+        - {times: 1, points: 10, period: calendar_month}
+        - {times: 1, period: fortnight}
+        - {times: 1}
+)") == "p.yaml:12:11: earn[0].limits.per_member[0]: a limit counts either times or points: "
+       "expected exactly one of them\n"
+       "p.yaml:13:30: earn[0].limits.per_member[1].period: expected one of day, calendar_week, "
+       "calendar_month, calendar_year, lifetime or {rolling_days: N}, found \"fortnight\"\n"
+       "p.yaml:14:11: earn[0].limits.per_member[2]: missing required key \"period\"\n");
+    auto p = load_ok(header + R"(earn:
+  - id: base
+    on: purchase
+    fixed: 1
+    limits:
+      per_transaction: 100
+      budget: 100000
+      per_member:
+        - {points: 500, period: {rolling_days: 30}}
+)");
+    const rule_limits& l = p->earn[0].limits;
+    CHECK(l.per_transaction == 100);
+    CHECK(l.budget == 100000);
+    CHECK(l.per_member.at(0).points == 500);
+    CHECK(l.per_member.at(0).per.kind == period_kind::rolling_days);
+    CHECK(l.per_member.at(0).per.days == 30);
+}
+
+TEST_CASE("expiry policies take the keys that fit them", "[load][errors]") {
+    CHECK(problems(header + base_rule + R"(points:
+  expiry: {policy: after, days: 30, months: 6}
+)") == "p.yaml:11:11: points.expiry: policy after needs exactly one of days or months\n");
+    CHECK(problems(header + base_rule + R"(points:
+  expiry: {policy: fixed_date, date: 02-29}
+)") == "p.yaml:11:38: points.expiry.date: expected a yearly date MM-DD that exists every year, "
+       "such as 12-31, found \"02-29\"\n");
+    auto p = load_ok(header + base_rule + "points:\n  expiry: {policy: fixed_date, date: 12-31}\n");
+    CHECK(p->points.expiry.date.month == 12);
+    CHECK(p->points.expiry.date.day == 31);
+    auto idle =
+        load_ok(header + base_rule + "points:\n  expiry: {policy: inactivity, months: 18}\n");
+    CHECK(idle->points.expiry.policy == expiry_policy::inactivity);
+    CHECK(idle->points.expiry.months == 18);
+}
