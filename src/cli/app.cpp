@@ -1,0 +1,40 @@
+#include "loyalty/cli/app.hpp"
+
+#include "loyalty/cli/commands.hpp"
+
+#include <CLI/CLI.hpp>
+#include <ostream>
+
+namespace loyalty::cli {
+
+int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+    CLI::App app{"loyalty: a points-and-tiers loyalty engine", "loyalty"};
+    app.set_version_flag("--version", "loyalty 0.1.0");
+    app.require_subcommand(1);
+    int status = 0;
+
+    std::string program_file;
+    auto* check = app.add_subcommand("check", "Validate a program file (YAML or JSON)");
+    check->add_option("FILE", program_file, "The program file")->required();
+    check->callback([&] { status = check_program(program_file, out, err); });
+
+    std::string rule_json;
+    std::optional<std::string> data_json;
+    auto* logic = app.add_subcommand("logic", "Evaluate one JsonLogic rule against data");
+    logic->add_option("RULE_JSON", rule_json, "The rule, as JSON")->required();
+    logic->add_option("DATA_JSON", data_json, "The data, as JSON (default: null)");
+    logic->callback([&] { status = evaluate_logic(rule_json, data_json, out, err); });
+
+    // CLI11 wants argv order without the program name, last argument first.
+    std::vector<std::string> reversed(args.rbegin(), args.rend());
+    try {
+        app.parse(reversed);
+    } catch (const CLI::ParseError& e) {
+        // Help and version are "errors" that exit 0; the rest are usage mistakes (2).
+        int code = app.exit(e, out, err);
+        return code == 0 ? 0 : 2;
+    }
+    return status;
+}
+
+} // namespace loyalty::cli

@@ -1,0 +1,134 @@
+#include "loyalty/cli/app.hpp"
+
+#include <array>
+#include <catch2/catch.hpp>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <sys/wait.h>
+
+namespace {
+
+struct result {
+    int status;
+    std::string out;
+    std::string err;
+};
+
+result run(std::vector<std::string> args) {
+    std::ostringstream out, err;
+    int status = loyalty::cli::run(args, out, err);
+    return {status, out.str(), err.str()};
+}
+
+const std::string sample = std::string(LOYALTY_SOURCE_DIR) + "/config/program.yaml";
+
+// A temporary file that is removed when the test ends.
+struct temp_file {
+    std::filesystem::path path;
+    explicit temp_file(const std::string& name, const std::string& text)
+        : path(std::filesystem::temp_directory_path() /
+               ("loyalty-cli-" + std::to_string(::getpid()) + "-" + name)) {
+        std::ofstream(path) << text;
+    }
+    ~temp_file() { std::filesystem::remove(path); }
+};
+
+std::string read(const std::string& file) {
+    std::ifstream in(file);
+    std::ostringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+} // namespace
+
+TEST_CASE("check prints ok and a summary for the sample program", "[cli]") {
+    auto r = run({"check", sample});
+    CHECK(r.status == 0);
+    CHECK(r.out == "ok: Bean & Leaf Rewards (bean-and-leaf, USD, America/New_York): 8 earn rules, "
+                   "3 tiers, 4 rewards, 2 benefits\n");
+    CHECK(r.err.empty());
+}
+
+TEST_CASE("check prints every error with its line and exits 1", "[cli]") {
+    std::string text = read(sample);
+    auto swap = [&](const std::string& from, const std::string& to) {
+        text.replace(text.find(from), from.size(), to);
+    };
+    swap("pending_days: 14", "pending_dais: 14");
+    swap("  - id: espresso_shot\n    name: Espresso shot\n",
+         "  - id: espresso_shot\n    name: Espresso shot\n    active: {until: 2026-02-30}\n");
+    swap("{\"==\": [{\"var\": \"transaction.channel\"}, \"app\"]}",
+         "{\"equals\": [{\"var\": \"transaction.channel\"}, \"app\"]}");
+    temp_file bad("bad.yaml", text);
+    auto r = run({"check", bad.path.string()});
+    CHECK(r.status == 1);
+    CHECK(r.out.empty());
+    const std::string f = bad.path.string();
+    CHECK(r.err.find(f + ":14:3: points.pending_dais: unknown key \"pending_dais\"; expected one "
+                         "of: name, singular, pending_days, allow_negative_balance, expiry; did "
+                         "you mean \"pending_days\"?\n") != std::string::npos);
+    CHECK(r.err.find(f + ":86:12: earn[4].when.equals: unknown operator \"equals\"") !=
+          std::string::npos);
+    CHECK(r.err.find(f + ":113:21: rewards[0].active.until: expected a local date") !=
+          std::string::npos);
+    CHECK(r.err.substr(r.err.rfind('\n', r.err.size() - 2) + 1) == "3 errors in " + f + "\n");
+}
+
+TEST_CASE("check on a file that cannot be read", "[cli]") {
+    auto r = run({"check", "/nonexistent/program.yaml"});
+    CHECK(r.status == 1);
+    CHECK(r.err == "/nonexistent/program.yaml: cannot read the file\n1 error in "
+                   "/nonexistent/program.yaml\n");
+}
+
+TEST_CASE("logic evaluates a rule against data", "[cli]") {
+    auto r =
+        run({"logic",
+             R"({"and":[{">=":[{"var":"total"},3000]},{"in":[{"var":"channel"},["app","web"]]}]})",
+             R"({"total":3100,"channel":"app"})"});
+    CHECK(r.status == 0);
+    CHECK(r.out == "true\n");
+    CHECK(run({"logic", R"({"+":[1,2.5]})"}).out == "3.5\n");
+    CHECK(run({"logic", R"({"cat":["a",{"var":"x"}]})", R"({"x":[1,[2,3]]})"}).out ==
+          "\"a1,2,3\"\n");
+    CHECK(run({"logic", R"({"var":"x"})"}).out == "null\n");
+}
+
+TEST_CASE("logic refuses invalid JSON and invalid rules with exit 2", "[cli]") {
+    auto bad_json = run({"logic", R"({"==":[1,)"});
+    CHECK(bad_json.status == 2);
+    CHECK(bad_json.out.empty());
+    CHECK(bad_json.err.find("loyalty logic: RULE_JSON is not valid JSON: parse error at line 1, "
+                            "column 10") == 0);
+    auto bad_data = run({"logic", R"({"var":"a"})", "{a:1}"});
+    CHECK(bad_data.status == 2);
+    CHECK(bad_data.err.find("loyalty logic: DATA_JSON is not valid JSON") == 0);
+    auto bad_rule = run({"logic", R"({"bteween":[1,2,3]})"});
+    CHECK(bad_rule.status == 2);
+    CHECK(bad_rule.err.find("loyalty logic: bteween: unknown operator \"bteween\"") == 0);
+    CHECK(run({"logic"}).status == 2);
+    CHECK(run({"frobnicate"}).status == 2);
+}
+
+TEST_CASE("the installed binary wires the same commands", "[cli]") {
+    std::string command =
+        std::string(LOYALTY_BINARY) +
+        R"( logic '{"and":[{">=":[{"var":"total"},3000]},{"in":[{"var":"channel"},["app","web"]]}]}' '{"total":3100,"channel":"app"}')";
+    std::unique_ptr<FILE, int (*)(FILE*)> pipe(::popen(command.c_str(), "r"), ::pclose);
+    REQUIRE(pipe);
+    std::array<char, 256> buffer{};
+    std::string out;
+    while (std::fgets(buffer.data(), buffer.size(), pipe.get()) != nullptr) {
+        out += buffer.data();
+    }
+    int status = ::pclose(pipe.release());
+    CHECK(out == "true\n");
+    CHECK(WEXITSTATUS(status) == 0);
+    int check_status =
+        std::system((std::string(LOYALTY_BINARY) + " check " + sample + " >/dev/null").c_str());
+    CHECK(WEXITSTATUS(check_status) == 0);
+}
