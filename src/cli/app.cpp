@@ -25,6 +25,17 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
     logic->add_option("DATA_JSON", data_json, "The data, as JSON (default: null)");
     logic->callback([&] { status = evaluate_logic(rule_json, data_json, out, err); });
 
+    std::string sim_program = "config/program.yaml", sim_transaction;
+    std::optional<std::string> sim_member, sim_now;
+    auto* simulate = app.add_subcommand("simulate", "The outcome of a purchase, storing nothing");
+    simulate->add_option("--program", sim_program, "The program file")->capture_default_str();
+    simulate->add_option("--transaction", sim_transaction, "The purchase, as JSON")->required();
+    simulate->add_option("--member", sim_member, "The member, as JSON (default: just enrolled)");
+    simulate->add_option("--now", sim_now, "Evaluation time, RFC 3339 (default: the purchase's)");
+    simulate->callback([&] {
+        status = simulate_purchase(sim_program, sim_transaction, sim_member, sim_now, out, err);
+    });
+
     // CLI11 wants argv order without the program name, last argument first.
     std::vector<std::string> reversed(args.rbegin(), args.rend());
     try {

@@ -14,4 +14,9 @@ int check_program(const std::string& file, std::ostream& out, std::ostream& err)
 int evaluate_logic(const std::string& rule_json, const std::optional<std::string>& data_json,
                    std::ostream& out, std::ostream& err);
 
+// `loyalty simulate`: the outcome of a purchase for a member, storing nothing.
+int simulate_purchase(const std::string& program_file, const std::string& transaction_file,
+                      const std::optional<std::string>& member_file,
+                      const std::optional<std::string>& now, std::ostream& out, std::ostream& err);
+
 } // namespace loyalty::cli

@@ -1,0 +1,27 @@
+#pragma once
+// The rules engine: a pure function of a program, a member's state, an event and the time.
+// No I/O, no clock, no globals: the same inputs always give the same outcome.
+
+#include "loyalty/engine/event.hpp"
+#include "loyalty/engine/member_state.hpp"
+#include "loyalty/engine/outcome.hpp"
+#include "loyalty/program/program.hpp"
+
+#include <tl/expected.hpp>
+
+namespace loyalty::engine {
+
+tl::expected<outcome, rejection> evaluate(const program::program& p, const member_state& member,
+                                          const event& e, timestamp now);
+
+// The state of a member who has just enrolled, before any rule ran (the enrollment event
+// credits the enrollment rules).
+member_state new_member(const program::program& p, const enrollment& e);
+
+// Available and pending points at `now`.
+balance balance_at(const member_state& member, timestamp now);
+
+// The tier metric in the program's window at `now`.
+std::int64_t metric_at(const program::program& p, const member_state& member, timestamp now);
+
+} // namespace loyalty::engine

@@ -1,0 +1,113 @@
+#pragma once
+// What can happen to a member: the inputs of evaluate(). Amounts are integer minor units of the
+// program's currency; points are whole points; times are UTC instants (local time is derived
+// from the program's time zone by the engine).
+
+#include "loyalty/program/program.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <date/date.h>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace loyalty::engine {
+
+using program::money_t;
+using program::points_t;
+using timestamp = std::chrono::sys_seconds;
+
+struct purchase_line {
+    std::string line_id;
+    std::string sku;
+    std::string category;
+    std::int64_t quantity = 0;
+    money_t unit_price = 0;
+    money_t discount = 0; // on the whole line
+    std::vector<std::string> tags;
+
+    money_t amount() const { return unit_price * quantity - discount; }
+};
+
+struct purchase {
+    std::string transaction_id;
+    std::string member_id;
+    std::string store_id;
+    std::string channel;
+    std::string currency;
+    timestamp occurred_at;
+    std::vector<purchase_line> lines;
+};
+
+struct returned_line {
+    std::string line_id;
+    std::int64_t quantity = 0;
+};
+
+// A return of some lines (and quantities) of an earlier purchase; no lines means all of it.
+struct purchase_return {
+    std::string return_id;
+    std::string transaction_id;
+    std::string store_id;
+    timestamp occurred_at;
+    std::vector<returned_line> lines;
+};
+
+// A non-purchase event of a type the program lists (review_posted, social_share...).
+struct custom_event {
+    std::string event_id;
+    std::string type;
+    timestamp occurred_at;
+    nlohmann::json attributes = nlohmann::json::object();
+};
+
+struct enrollment {
+    std::string member_id;
+    timestamp enrolled_at;
+    std::optional<date::year_month_day> birthday;
+    std::optional<std::string> referred_by;
+};
+
+struct reward_redemption {
+    std::string redemption_id;
+    std::string reward_id;
+    timestamp occurred_at;
+};
+
+// Points used to pay part of a purchase of `purchase_total` minor units.
+struct points_payment {
+    std::string redemption_id;
+    std::string transaction_id;
+    points_t points = 0;
+    money_t purchase_total = 0;
+    timestamp occurred_at;
+};
+
+struct redemption_cancellation {
+    std::string redemption_id;
+    timestamp occurred_at;
+};
+
+// A manual correction by support staff: positive credits, negative debits.
+struct adjustment {
+    std::string adjustment_id;
+    points_t points = 0;
+    std::string reason;
+    std::string note;
+    std::string actor; // API key id
+    timestamp occurred_at;
+};
+
+// Time-driven work due up to `now`: pending points mature, lots expire, tier statuses end,
+// birthday and anniversary benefits are granted.
+struct time_passes {
+    timestamp now;
+};
+
+using event = std::variant<purchase, purchase_return, custom_event, enrollment, reward_redemption,
+                           points_payment, redemption_cancellation, adjustment, time_passes>;
+
+} // namespace loyalty::engine

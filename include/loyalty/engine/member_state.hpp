@@ -1,0 +1,139 @@
+#pragma once
+// Everything the engine needs to know about a member to evaluate one event. The ledger loads it,
+// evaluate() returns the state after the event, and the ledger stores the difference.
+
+#include "loyalty/engine/event.hpp"
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace loyalty::engine {
+
+// Points earned together, spent and expiring together. `remaining` only ever decreases except
+// when a redemption is cancelled.
+struct lot {
+    std::int64_t id = 0;
+    points_t earned = 0;
+    points_t remaining = 0;
+    timestamp earned_at;
+    timestamp available_at;              // pending until then
+    std::optional<timestamp> expires_at; // never, when empty
+    std::string cause;                   // rule, benefit or adjustment id
+    bool qualifying = false;
+    // False while a pending lot's maturing has not been recorded in the ledger; the time-driven
+    // step records it (once) and sets it.
+    bool matured = true;
+
+    bool pending(timestamp now) const { return now < available_at; }
+    bool expired(timestamp now) const { return expires_at && *expires_at <= now; }
+};
+
+struct tier_status {
+    std::string tier;
+    timestamp since;
+    std::optional<timestamp> valid_until; // the status is reassessed then; never when empty
+};
+
+// A contribution to the tier metric (qualifying points, eligible spend or a purchase), negative
+// for returns. The metric is the sum of the contributions inside the program's window.
+struct metric_entry {
+    timestamp at;
+    std::int64_t amount = 0;
+    std::string cause;
+};
+
+// A payout of a limited rule, reward or benefit, for per-member limits over periods.
+struct usage_entry {
+    std::string rule_id;
+    timestamp at;
+    std::int64_t times = 1;
+    points_t points = 0;
+};
+
+struct voucher {
+    std::string id;
+    std::string reward_id;
+    timestamp issued_at;
+    timestamp valid_until;
+    std::string cause; // redemption id or benefit id
+    bool redeemed = false;
+    bool cancelled = false;
+};
+
+// What one line of a purchase earned, so a return reverses exactly that.
+struct line_allocation {
+    std::string line_id;
+    std::int64_t quantity = 0;
+    money_t eligible_spend = 0;
+    std::map<std::string, points_t> points_by_rule;
+};
+
+// What a rule paid on a purchase, whether per line or for the whole purchase.
+struct rule_award {
+    std::string rule_id;
+    points_t points = 0;
+    std::int64_t lot_id = 0;
+    bool qualifying = false;
+    bool per_line = false;            // allocated to lines (rate, per_unit and their multipliers)
+    std::optional<money_t> min_spend; // a threshold bonus: reconsidered when lines are returned
+};
+
+struct purchase_record {
+    purchase request;
+    std::vector<line_allocation> lines;
+    std::vector<rule_award> awards;
+    std::map<std::string, std::int64_t> returned_quantity; // by line id
+    std::vector<std::string> clawed_back;                  // bonus rules already taken back
+};
+
+// Points taken from a lot by a redemption or a reversal.
+struct lot_draw {
+    std::int64_t lot_id = 0;
+    points_t points = 0;
+};
+
+struct redemption_record {
+    std::string redemption_id;
+    std::string reward_id; // empty for points as payment
+    points_t points = 0;
+    std::vector<lot_draw> draws;
+    std::optional<std::string> voucher_id;
+    timestamp at;
+    bool cancelled = false;
+};
+
+struct member_state {
+    std::string id;
+    timestamp enrolled_at;
+    std::optional<date::year_month_day> birthday;
+    std::optional<std::string> referred_by;
+
+    tier_status tier;
+    std::vector<lot> lots;
+    std::vector<metric_entry> metric;
+    std::vector<usage_entry> usage;
+    std::vector<voucher> vouchers;
+    std::vector<timestamp> purchase_times; // for nth-purchase challenges
+
+    std::int64_t lifetime_purchases = 0;
+    money_t lifetime_spend = 0;
+    points_t lifetime_points = 0;
+    std::optional<timestamp> last_activity; // last qualifying activity, for inactivity expiry
+    points_t shortfall = 0;                 // points reversed that were already spent
+
+    // Records the event refers to: the purchase being returned, the redemption being cancelled.
+    std::vector<purchase_record> purchases;
+    std::vector<redemption_record> redemptions;
+
+    // Program-wide points paid by each rule with a budget (shared by all members).
+    std::map<std::string, points_t> budget_used;
+
+    // Ids for lots and vouchers created by the next event.
+    std::int64_t next_lot_id = 1;
+    std::int64_t next_voucher_number = 1;
+};
+
+} // namespace loyalty::engine

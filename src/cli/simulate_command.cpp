@@ -1,0 +1,101 @@
+#include "loyalty/cli/commands.hpp"
+#include "loyalty/engine/evaluate.hpp"
+#include "loyalty/engine/event_json.hpp"
+#include "loyalty/program/load.hpp"
+
+#include <fstream>
+#include <ostream>
+#include <sstream>
+
+namespace loyalty::cli {
+
+namespace {
+
+std::optional<nlohmann::json> read_json_file(const std::string& file, std::ostream& err) {
+    std::ifstream in(file);
+    if (!in) {
+        err << "loyalty simulate: cannot read " << file << '\n';
+        return std::nullopt;
+    }
+    std::ostringstream text;
+    text << in.rdbuf();
+    auto parsed = nlohmann::json::parse(text.str(), nullptr, false);
+    if (parsed.is_discarded()) {
+        err << "loyalty simulate: " << file << " is not valid JSON\n";
+        return std::nullopt;
+    }
+    return parsed;
+}
+
+} // namespace
+
+int simulate_purchase(const std::string& program_file, const std::string& transaction_file,
+                      const std::optional<std::string>& member_file,
+                      const std::optional<std::string>& now_text, std::ostream& out,
+                      std::ostream& err) {
+    auto loaded = program::load_program_file(program_file);
+    if (!loaded) {
+        for (const auto& problem : loaded.error()) {
+            err << program::to_string(problem) << '\n';
+        }
+        return 1;
+    }
+    const program::program& p = **loaded;
+    auto transaction_json = read_json_file(transaction_file, err);
+    if (!transaction_json) {
+        return 2;
+    }
+    auto purchase = engine::purchase_from_json(*transaction_json);
+    if (!purchase) {
+        err << "loyalty simulate: " << transaction_file << ": " << purchase.error().field << ": "
+            << purchase.error().message << '\n';
+        return 2;
+    }
+    engine::member_state member;
+    if (member_file) {
+        auto member_json = read_json_file(*member_file, err);
+        if (!member_json) {
+            return 2;
+        }
+        auto parsed = engine::member_from_json(*member_json);
+        if (!parsed) {
+            err << "loyalty simulate: " << *member_file << ": " << parsed.error().field << ": "
+                << parsed.error().message << '\n';
+            return 2;
+        }
+        member = std::move(*parsed);
+        if (member.tier.tier.empty()) {
+            member.tier.tier = p.tiers.levels.front().id;
+        } else if (p.tiers.find(member.tier.tier) == nullptr) {
+            err << "loyalty simulate: " << *member_file << ": tier.id: unknown tier \""
+                << member.tier.tier << "\"\n";
+            return 2;
+        }
+    } else {
+        // A member who has just enrolled in the lowest tier, with no history.
+        member = engine::new_member(
+            p, {purchase->member_id, purchase->occurred_at, std::nullopt, std::nullopt});
+    }
+    engine::timestamp now = purchase->occurred_at;
+    if (now_text) {
+        auto parsed = engine::parse_rfc3339(*now_text);
+        if (!parsed) {
+            err << "loyalty simulate: --now: expected an RFC 3339 time such as "
+                   "2026-03-14T09:30:00Z\n";
+            return 2;
+        }
+        now = *parsed;
+    }
+    auto result = engine::evaluate(p, member, *purchase, now);
+    if (!result) {
+        nlohmann::json refused = {{"rejected", engine::to_string(result.error().code)},
+                                  {"field", result.error().field},
+                                  {"message", result.error().message}};
+        out << refused.dump(2) << '\n';
+        return 1;
+    }
+    out << engine::to_json(*result, p).dump(2) << '\n';
+    return 0;
+}
+
+} // namespace loyalty::cli

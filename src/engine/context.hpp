@@ -1,0 +1,65 @@
+#pragma once
+// What every step of an evaluation works on, and the operations they share. Internal to the
+// engine: evaluate.cpp dispatches each event to one step.
+
+#include "loyalty/engine/evaluate.hpp"
+#include "loyalty/engine/local_time.hpp"
+
+#include <string>
+#include <tl/expected.hpp>
+#include <vector>
+
+namespace loyalty::engine::detail {
+
+struct context {
+    const program::program& program;
+    timestamp now;       // when the event happens
+    member_state& state; // the member, being changed
+    outcome& out;
+};
+
+// "34 leaves", "1 leaf".
+std::string points_text(const program::program& p, points_t points);
+
+// Credits a new lot of `points` earned now: pending for `pending_days`, expiring by the program's
+// policy, recorded as an earn movement, counted in the tier metric when qualifying (and the
+// metric is qualifying points). Returns the lot id.
+std::int64_t credit(context& cx, points_t points, const std::string& cause, bool qualifying,
+                    std::int64_t pending_days, std::string explanation);
+
+// Takes `points` from available lots, soonest-expiring first, then oldest, recording one
+// movement of `kind` per lot drawn. Refuses with insufficient_points when the available balance
+// is short, unless `allow_negative`, in which case the rest becomes a negative balance (a debt
+// lot that later credits repay first).
+tl::expected<std::vector<lot_draw>, rejection> draw(context& cx, points_t points,
+                                                    movement_kind kind, const std::string& cause,
+                                                    const std::string& explanation,
+                                                    bool allow_negative);
+
+// Payouts of `rule_id` in the period containing now (times, points).
+std::int64_t times_used(const context& cx, const std::string& rule_id, const program::period& p);
+points_t points_used(const context& cx, const std::string& rule_id, const program::period& p);
+
+// Issues a voucher for `reward_id`, valid per `validity` from now.
+voucher& issue_voucher(context& cx, const std::string& reward_id,
+                       const program::voucher_validity& validity, const std::string& cause);
+
+// Moves the member up to the tier the metric now supports (never down: downgrades happen only
+// when a status ends), starting a new status period, and grants tier-entry benefits.
+void upgrade_tier(context& cx);
+
+// Grants one benefit now (points or a voucher) and records its use.
+void grant_benefit(context& cx, const program::benefit& b);
+
+// The steps, one per kind of event.
+tl::expected<void, rejection> earn_purchase(context& cx, const purchase& e);
+tl::expected<void, rejection> return_purchase(context& cx, const purchase_return& e);
+tl::expected<void, rejection> earn_event(context& cx, const custom_event& e);
+tl::expected<void, rejection> enroll(context& cx, const enrollment& e);
+tl::expected<void, rejection> redeem_reward(context& cx, const reward_redemption& e);
+tl::expected<void, rejection> pay_with_points(context& cx, const points_payment& e);
+tl::expected<void, rejection> cancel_redemption(context& cx, const redemption_cancellation& e);
+tl::expected<void, rejection> adjust(context& cx, const adjustment& e);
+tl::expected<void, rejection> pass_time(context& cx, const time_passes& e);
+
+} // namespace loyalty::engine::detail

@@ -1,0 +1,680 @@
+// Earning: purchases, non-purchase events and enrollment. docs/program-reference.md ("Order of
+// evaluation") is the contract this file implements.
+#include "context.hpp"
+#include "loyalty/engine/rounding.hpp"
+
+#include <algorithm>
+#include <map>
+#include <numeric>
+#include <set>
+
+namespace loyalty::engine::detail {
+
+namespace {
+
+using program::earn_kind;
+using program::earn_rule;
+using program::earn_trigger;
+
+constexpr std::int64_t max_quantity = 1'000'000;
+constexpr money_t max_unit_price = 10'000'000'000; // 100 million in cents
+constexpr std::size_t max_lines = 500;
+
+nlohmann::json local_json(const program::program& p, timestamp t) {
+    local_fields f = local_fields_of(p.time_zone, t);
+    return {{"date", date::format("%F", date::local_days{f.date})},
+            {"year", static_cast<int>(f.date.year())},
+            {"month", static_cast<unsigned>(f.date.month())},
+            {"day", static_cast<unsigned>(f.date.day())},
+            {"weekday", f.weekday},
+            {"hour", f.hour},
+            {"minute", f.minute}};
+}
+
+nlohmann::json member_json(const context& cx) {
+    const member_state& m = cx.state;
+    balance b = balance_at(m, cx.now);
+    nlohmann::json j = {
+        {"id", m.id},
+        {"tier", m.tier.tier},
+        {"tier_since", format_rfc3339(m.tier.since)},
+        {"tier_until",
+         m.tier.valid_until ? nlohmann::json(format_rfc3339(*m.tier.valid_until)) : nullptr},
+        {"metric", metric_at(cx.program, m, cx.now)},
+        {"enrolled_at", format_rfc3339(m.enrolled_at)},
+        {"birthday",
+         m.birthday ? nlohmann::json(date::format("%F", date::sys_days{*m.birthday})) : nullptr},
+        {"referred_by", m.referred_by ? nlohmann::json(*m.referred_by) : nullptr},
+        {"balance", {{"available", b.available}, {"pending", b.pending}}},
+        {"lifetime",
+         {{"purchases", m.lifetime_purchases},
+          {"spend", m.lifetime_spend},
+          {"points", m.lifetime_points}}},
+        {"days_enrolled", date::floor<date::days>(cx.now - m.enrolled_at).count()}};
+    return j;
+}
+
+nlohmann::json line_json(const purchase_line& l) {
+    return {{"line_id", l.line_id},       {"sku", l.sku},
+            {"category", l.category},     {"quantity", l.quantity},
+            {"unit_price", l.unit_price}, {"discount", l.discount},
+            {"amount", l.amount()},       {"tags", l.tags}};
+}
+
+bool contains(const std::vector<std::string>& list, const std::string& s) {
+    return std::find(list.begin(), list.end(), s) != list.end();
+}
+
+// Why a condition did not hold, or that it failed on the data (which counts as not met).
+std::optional<std::string> condition_fails(const program::condition& c,
+                                           const nlohmann::json& data) {
+    auto result = logic::test(c.rule, data);
+    if (!result) {
+        return "condition " + c.path + " could not be evaluated: " + result.error().message;
+    }
+    if (!*result) {
+        return "condition " + c.path + " is false";
+    }
+    return std::nullopt;
+}
+
+// Splits `total` points over lines in proportion to `weights`, exactly: the largest remainders
+// get the leftover points, ties to the earlier line. The parts always add up to `total`.
+std::vector<points_t> allocate(points_t total, const std::vector<std::int64_t>& weights) {
+    std::vector<points_t> parts(weights.size(), 0);
+    wide_int sum = std::accumulate(weights.begin(), weights.end(), wide_int{0});
+    if (weights.empty() || total == 0) {
+        return parts;
+    }
+    if (sum == 0) {
+        parts.front() = total;
+        return parts;
+    }
+    std::vector<std::pair<wide_int, std::size_t>> remainders;
+    points_t given = 0;
+    for (std::size_t i = 0; i < weights.size(); ++i) {
+        wide_int share = static_cast<wide_int>(total) * weights[i];
+        parts[i] = static_cast<points_t>(share / sum);
+        given += parts[i];
+        remainders.emplace_back(share % sum, i);
+    }
+    std::stable_sort(remainders.begin(), remainders.end(),
+                     [](const auto& a, const auto& b) { return a.first > b.first; });
+    for (std::size_t k = 0; given < total; ++k, ++given) {
+        parts[remainders[k % remainders.size()].second] += 1;
+    }
+    return parts;
+}
+
+// One rule's progress through an evaluation.
+struct award {
+    const earn_rule* rule = nullptr;
+    rule_result result;
+    points_t points = 0;           // after rounding and multipliers, before limits
+    std::vector<points_t> by_line; // per purchase line, for per-line rules
+    bool per_line = false;
+};
+
+std::string rounding_name(program::rounding r) {
+    switch (r) {
+    case program::rounding::floor:
+        return "floor";
+    case program::rounding::half_up:
+        return "half up";
+    case program::rounding::ceil:
+        return "ceil";
+    }
+    return "?";
+}
+
+std::string money_text(const program::program& p, money_t amount) {
+    int digits = p.currency.minor_digits;
+    std::string sign = amount < 0 ? "-" : "";
+    money_t a = amount < 0 ? -amount : amount;
+    money_t scale = 1;
+    for (int i = 0; i < digits; ++i) {
+        scale *= 10;
+    }
+    std::string whole = std::to_string(a / scale);
+    if (digits == 0) {
+        return sign + whole + " " + std::string(p.currency.code);
+    }
+    std::string frac = std::to_string(a % scale);
+    frac.insert(0, static_cast<std::size_t>(digits) - frac.size(), '0');
+    return sign + whole + "." + frac + " " + std::string(p.currency.code);
+}
+
+// Checks the parts of a rule that do not depend on the amounts: validity window and `when`.
+std::optional<std::string> not_applicable(const context& cx, const earn_rule& r,
+                                          const nlohmann::json& data) {
+    if (r.active && !r.active->contains(to_local(cx.program.time_zone, cx.now))) {
+        return std::string("outside the rule's validity window");
+    }
+    if (r.when) {
+        return condition_fails(*r.when, data);
+    }
+    return std::nullopt;
+}
+
+// Applies per-transaction, per-member and budget limits to an award, in that order, and says
+// what they did.
+void apply_limits(context& cx, award& a) {
+    const program::rule_limits& limits = a.rule->limits;
+    points_t before = a.points;
+    auto cut_to = [&](points_t cap, const std::string& why) {
+        if (a.points > cap) {
+            a.points = std::max<points_t>(cap, 0);
+            a.result.reason += "; " + why;
+        }
+    };
+    if (limits.per_transaction) {
+        cut_to(*limits.per_transaction, "capped at " +
+                                            points_text(cx.program, *limits.per_transaction) +
+                                            " per transaction");
+    }
+    for (const program::usage_limit& l : limits.per_member) {
+        if (l.times) {
+            std::int64_t used = times_used(cx, a.rule->id, l.per);
+            if (used >= *l.times) {
+                cut_to(0, "limit reached: " + std::to_string(*l.times) + " per " +
+                              program::to_string(l.per) + ", used " + std::to_string(used));
+            }
+        } else if (l.points) {
+            points_t used = points_used(cx, a.rule->id, l.per);
+            cut_to(*l.points - used, "limit of " + points_text(cx.program, *l.points) + " per " +
+                                         program::to_string(l.per) + ", " +
+                                         points_text(cx.program, used) + " already earned");
+        }
+    }
+    if (limits.budget) {
+        points_t used = cx.state.budget_used[a.rule->id];
+        cut_to(*limits.budget - used,
+               "program budget of " + points_text(cx.program, *limits.budget) + " has " +
+                   points_text(cx.program, std::max<points_t>(*limits.budget - used, 0)) + " left");
+    }
+    if (a.per_line && a.points != before) {
+        a.by_line =
+            allocate(a.points, std::vector<std::int64_t>(a.by_line.begin(), a.by_line.end()));
+    }
+    a.result.awarded = a.points;
+    if (a.points == 0 && before > 0) {
+        a.result.matched = false;
+    }
+}
+
+// Credits each award as a lot and records its usage; returns the lots by rule id.
+std::map<std::string, std::int64_t> credit_awards(context& cx, std::vector<award>& awards,
+                                                  std::int64_t default_pending_days) {
+    std::map<std::string, std::int64_t> lots;
+    for (award& a : awards) {
+        if (a.points <= 0) {
+            continue;
+        }
+        const earn_rule& r = *a.rule;
+        std::string text = points_text(cx.program, a.points) + ": " +
+                           (r.description.empty() ? r.id : r.description);
+        lots[r.id] = credit(cx, a.points, r.id, r.qualifying,
+                            r.pending_days.value_or(default_pending_days), text);
+        if (!r.limits.per_member.empty()) {
+            cx.state.usage.push_back({r.id, cx.now, 1, a.points});
+        }
+        if (r.limits.budget) {
+            cx.state.budget_used[r.id] += a.points;
+        }
+    }
+    return lots;
+}
+
+// Multipliers: additive extras are computed on the rounded points of their target rules;
+// multiplicative ones then compound on the running total, in file order. Each multiplier's
+// extra points are its own award, rounded by its own rounding.
+void apply_multipliers(const context& cx, std::vector<award>& awards) {
+    std::map<std::string, award*> by_id;
+    for (award& a : awards) {
+        by_id[a.rule->id] = &a;
+    }
+    std::map<std::string, points_t> running;
+    for (award& a : awards) {
+        running[a.rule->id] = a.points;
+    }
+    for (int pass = 0; pass < 2; ++pass) {
+        program::stacking wanted =
+            pass == 0 ? program::stacking::additive : program::stacking::multiplicative;
+        for (award& m : awards) {
+            const earn_rule& r = *m.rule;
+            if (r.kind != earn_kind::multiply || r.multiply.stack != wanted || !m.result.matched) {
+                continue;
+            }
+            points_t extra_total = 0;
+            std::vector<points_t> extra_by_line;
+            std::string detail;
+            for (const std::string& target_id : r.multiply.rules) {
+                auto it = by_id.find(target_id);
+                if (it == by_id.end() || !it->second->result.matched) {
+                    continue;
+                }
+                award& target = *it->second;
+                points_t on =
+                    wanted == program::stacking::additive ? target.points : running[target_id];
+                points_t extra = round_ratio(static_cast<wide_int>(on) * (r.multiply.percent - 100),
+                                             100, r.round);
+                running[target_id] += extra;
+                extra_total += extra;
+                detail +=
+                    (detail.empty() ? "" : ", ") + points_text(cx.program, on) + " of " + target_id;
+                if (target.per_line) {
+                    auto parts = allocate(extra, std::vector<std::int64_t>(target.by_line.begin(),
+                                                                           target.by_line.end()));
+                    if (extra_by_line.empty()) {
+                        extra_by_line.assign(parts.size(), 0);
+                    }
+                    for (std::size_t i = 0; i < parts.size(); ++i) {
+                        extra_by_line[i] += parts[i];
+                    }
+                }
+            }
+            m.points = extra_total;
+            m.per_line = !extra_by_line.empty();
+            m.by_line = extra_by_line;
+            m.result.rounded = extra_total;
+            m.result.exact = std::to_string(r.multiply.percent) + "% of " +
+                             (detail.empty() ? "nothing" : detail);
+            m.result.reason = detail.empty() ? "none of its rules earned anything"
+                                             : "x" + std::to_string(r.multiply.percent) + "% on " +
+                                                   detail + " (" + rounding_name(r.round) + ")";
+            if (detail.empty()) {
+                m.result.matched = false;
+            }
+        }
+    }
+}
+
+tl::expected<void, rejection> validate(const context& cx, const purchase& e) {
+    auto reject = [](std::string field, std::string message) {
+        return tl::unexpected(
+            rejection{rejection_code::invalid_event, std::move(field), std::move(message)});
+    };
+    if (e.currency != cx.program.currency.code) {
+        return reject("currency", "the program counts in " + std::string(cx.program.currency.code) +
+                                      ", the purchase is in " + e.currency);
+    }
+    if (e.lines.empty()) {
+        return reject("lines", "a purchase needs at least one line");
+    }
+    if (e.lines.size() > max_lines) {
+        return reject("lines", "at most " + std::to_string(max_lines) + " lines per purchase");
+    }
+    std::set<std::string> ids;
+    for (std::size_t i = 0; i < e.lines.size(); ++i) {
+        const purchase_line& l = e.lines[i];
+        std::string at = "lines[" + std::to_string(i) + "]";
+        if (l.line_id.empty() || !ids.insert(l.line_id).second) {
+            return reject(at + ".line_id", "line ids must be present and unique");
+        }
+        if (l.quantity < 1 || l.quantity > max_quantity) {
+            return reject(at + ".quantity",
+                          "expected a quantity from 1 to " + std::to_string(max_quantity));
+        }
+        if (l.unit_price < 0 || l.unit_price > max_unit_price) {
+            return reject(at + ".unit_price",
+                          "expected a unit price from 0 to " + std::to_string(max_unit_price));
+        }
+        if (l.discount < 0 || l.discount > l.unit_price * l.quantity) {
+            return reject(at + ".discount", "expected a discount from 0 to the line's price (" +
+                                                std::to_string(l.unit_price * l.quantity) + ")");
+        }
+    }
+    return {};
+}
+
+bool line_selected(const program::line_selector& s, const purchase_line& l, nlohmann::json& data,
+                   std::string& failure) {
+    if (!s.categories.empty() && !contains(s.categories, l.category)) {
+        return false;
+    }
+    if (!s.skus.empty() && !contains(s.skus, l.sku)) {
+        return false;
+    }
+    if (!s.tags.empty() && std::none_of(l.tags.begin(), l.tags.end(), [&](const std::string& t) {
+            return contains(s.tags, t);
+        })) {
+        return false;
+    }
+    if (s.when) {
+        data["line"] = line_json(l);
+        if (auto fails = condition_fails(*s.when, data)) {
+            if (fails->find("could not be evaluated") != std::string::npos) {
+                failure = *fails;
+            }
+            return false;
+        }
+    }
+    return true;
+}
+
+} // namespace
+
+tl::expected<void, rejection> earn_purchase(context& cx, const purchase& e) {
+    if (auto ok = validate(cx, e); !ok) {
+        return ok;
+    }
+    for (const purchase_record& r : cx.state.purchases) {
+        if (r.request.transaction_id == e.transaction_id && r.request.store_id == e.store_id) {
+            return tl::unexpected(rejection{rejection_code::already_done, "transaction_id",
+                                            "this purchase was already posted"});
+        }
+    }
+    const program::program& p = cx.program;
+    member_state& s = cx.state;
+
+    // Eligible spend: excluded categories and SKUs earn nothing and count toward nothing.
+    std::vector<bool> eligible(e.lines.size());
+    money_t total = 0, eligible_spend = 0;
+    std::int64_t quantity = 0;
+    std::set<std::string> categories, skus, tags;
+    for (std::size_t i = 0; i < e.lines.size(); ++i) {
+        const purchase_line& l = e.lines[i];
+        eligible[i] = !contains(p.spend.excluded_categories, l.category) &&
+                      !contains(p.spend.excluded_skus, l.sku);
+        total += l.amount();
+        quantity += l.quantity;
+        if (eligible[i]) {
+            eligible_spend += l.amount();
+        }
+        categories.insert(l.category);
+        skus.insert(l.sku);
+        tags.insert(l.tags.begin(), l.tags.end());
+    }
+
+    nlohmann::json data = {{"transaction",
+                            {{"id", e.transaction_id},
+                             {"store_id", e.store_id},
+                             {"channel", e.channel},
+                             {"currency", e.currency},
+                             {"occurred_at", format_rfc3339(e.occurred_at)},
+                             {"total", total},
+                             {"eligible_spend", eligible_spend},
+                             {"quantity", quantity},
+                             {"line_count", e.lines.size()},
+                             {"categories", categories},
+                             {"skus", skus},
+                             {"tags", tags},
+                             {"local", local_json(p, cx.now)}}},
+                           {"member", member_json(cx)}};
+
+    // Purchases counted in each period include this one.
+    s.purchase_times.push_back(cx.now);
+    bool first_purchase = s.lifetime_purchases == 0;
+
+    std::vector<award> awards;
+    for (const earn_rule& r : p.earn) {
+        if (r.on != earn_trigger::purchase) {
+            continue;
+        }
+        award a;
+        a.rule = &r;
+        a.result.id = r.id;
+        if (auto why = not_applicable(cx, r, data)) {
+            a.result.reason = *why;
+            awards.push_back(std::move(a));
+            continue;
+        }
+        if (r.min_spend && eligible_spend < *r.min_spend) {
+            a.result.reason = "eligible spend " + money_text(p, eligible_spend) + " is below " +
+                              money_text(p, *r.min_spend);
+            awards.push_back(std::move(a));
+            continue;
+        }
+        if (r.first_purchase && !first_purchase) {
+            a.result.reason = "not the member's first purchase";
+            awards.push_back(std::move(a));
+            continue;
+        }
+        if (r.nth) {
+            timestamp from = period_start(r.nth->per, p.time_zone, cx.now);
+            auto count = std::count_if(s.purchase_times.begin(), s.purchase_times.end(),
+                                       [&](timestamp t) { return t >= from && t <= cx.now; });
+            if (count != r.nth->n) {
+                a.result.reason = "purchase " + std::to_string(count) + " in the " +
+                                  program::to_string(r.nth->per) + ", the rule pays on purchase " +
+                                  std::to_string(r.nth->n);
+                awards.push_back(std::move(a));
+                continue;
+            }
+        }
+        a.result.matched = true;
+        switch (r.kind) {
+        case earn_kind::rate: {
+            program::earn_rate rate = r.rate;
+            if (auto it = r.tier_rates.find(s.tier.tier); it != r.tier_rates.end()) {
+                rate = it->second;
+            }
+            a.per_line = true;
+            a.by_line.assign(e.lines.size(), 0);
+            std::vector<std::int64_t> weights(e.lines.size(), 0);
+            money_t spend = 0;
+            std::string failure;
+            for (std::size_t i = 0; i < e.lines.size(); ++i) {
+                if (eligible[i] &&
+                    (!r.lines || line_selected(*r.lines, e.lines[i], data, failure))) {
+                    weights[i] = e.lines[i].amount();
+                    spend += weights[i];
+                }
+            }
+            wide_int numerator = static_cast<wide_int>(spend) * rate.points;
+            a.points = round_ratio(numerator, rate.per, r.round);
+            a.by_line = allocate(a.points, weights);
+            a.result.exact = exact_text(numerator, rate.per);
+            a.result.reason = std::to_string(rate.points) + " per " + money_text(p, rate.per) +
+                              (rate.points == r.rate.points && rate.per == r.rate.per
+                                   ? ""
+                                   : " (" + s.tier.tier + " rate)") +
+                              " on " + money_text(p, spend) + " (" + rounding_name(r.round) + ")" +
+                              (failure.empty() ? "" : "; " + failure);
+            break;
+        }
+        case earn_kind::per_unit: {
+            a.per_line = true;
+            a.by_line.assign(e.lines.size(), 0);
+            std::int64_t units = 0;
+            std::string failure;
+            for (std::size_t i = 0; i < e.lines.size(); ++i) {
+                if (eligible[i] &&
+                    (!r.lines || line_selected(*r.lines, e.lines[i], data, failure))) {
+                    a.by_line[i] = e.lines[i].quantity * r.points;
+                    units += e.lines[i].quantity;
+                }
+            }
+            a.points = units * r.points;
+            a.result.exact = std::to_string(a.points);
+            a.result.reason = std::to_string(r.points) + " per unit on " + std::to_string(units) +
+                              (units == 1 ? " unit" : " units") +
+                              (failure.empty() ? "" : "; " + failure);
+            if (units == 0) {
+                a.result.matched = false;
+                a.result.reason = "no line matched" + (failure.empty() ? "" : ": " + failure);
+            }
+            break;
+        }
+        case earn_kind::fixed:
+            a.points = r.points;
+            a.result.exact = std::to_string(r.points);
+            a.result.reason = r.min_spend ? "eligible spend " + money_text(p, eligible_spend) +
+                                                " reaches " + money_text(p, *r.min_spend)
+                                          : "conditions met";
+            break;
+        case earn_kind::multiply:
+            break; // below, once the rules it multiplies are known
+        }
+        a.result.rounded = a.points;
+        awards.push_back(std::move(a));
+    }
+    apply_multipliers(cx, awards);
+    for (award& a : awards) {
+        if (a.result.matched) {
+            apply_limits(cx, a);
+        }
+    }
+    data.erase("line");
+
+    auto lots = credit_awards(cx, awards, p.points.pending_days);
+
+    // What each line earned, per rule, so a return reverses exactly that.
+    purchase_record record;
+    record.request = e;
+    for (std::size_t i = 0; i < e.lines.size(); ++i) {
+        line_allocation la;
+        la.line_id = e.lines[i].line_id;
+        la.quantity = e.lines[i].quantity;
+        la.eligible_spend = eligible[i] ? e.lines[i].amount() : 0;
+        for (const award& a : awards) {
+            if (a.per_line && a.points > 0 && a.by_line[i] > 0) {
+                la.points_by_rule[a.rule->id] = a.by_line[i];
+            }
+        }
+        record.lines.push_back(std::move(la));
+    }
+    for (const award& a : awards) {
+        if (a.points > 0) {
+            record.awards.push_back({a.rule->id, a.points, lots[a.rule->id], a.rule->qualifying,
+                                     a.per_line, a.rule->min_spend});
+        }
+        cx.out.rules.push_back(a.result);
+    }
+    s.purchases.push_back(std::move(record));
+
+    s.lifetime_purchases += 1;
+    s.lifetime_spend += eligible_spend;
+    s.last_activity = cx.now;
+    if (p.tiers.metric == program::tier_metric::eligible_spend) {
+        s.metric.push_back({cx.now, eligible_spend, e.transaction_id});
+    } else if (p.tiers.metric == program::tier_metric::purchases) {
+        s.metric.push_back({cx.now, 1, e.transaction_id});
+    }
+    upgrade_tier(cx);
+
+    // The referrer earns on the friend's first purchase.
+    if (first_purchase && s.referred_by) {
+        for (const earn_rule& r : p.earn) {
+            if (r.on != earn_trigger::referral) {
+                continue;
+            }
+            rule_result result{r.id, false, "", std::to_string(r.points), 0, 0};
+            if (auto why = not_applicable(cx, r, data)) {
+                result.reason = *why;
+            } else {
+                result.matched = true;
+                result.rounded = result.awarded = r.points;
+                result.reason = "first purchase of a member referred by " + *s.referred_by;
+                cx.out.referrals.push_back({*s.referred_by, r.id, r.points, r.qualifying,
+                                            points_text(p, r.points) + " for referring " + s.id});
+            }
+            cx.out.rules.push_back(std::move(result));
+        }
+    }
+    // Nth-purchase benefits.
+    for (const program::benefit& b : p.benefits) {
+        if (b.trigger != program::benefit_trigger::nth_purchase || !b.nth ||
+            (!b.tiers.empty() && !contains(b.tiers, s.tier.tier))) {
+            continue;
+        }
+        timestamp from = period_start(b.nth->per, p.time_zone, cx.now);
+        auto count = std::count_if(s.purchase_times.begin(), s.purchase_times.end(),
+                                   [&](timestamp t) { return t >= from && t <= cx.now; });
+        if (count == b.nth->n && times_used(cx, b.id, b.once_per.value_or(b.nth->per)) == 0) {
+            grant_benefit(cx, b);
+        }
+    }
+    return {};
+}
+
+tl::expected<void, rejection> earn_event(context& cx, const custom_event& e) {
+    const program::program& p = cx.program;
+    if (!contains(p.event_types, e.type)) {
+        std::string known;
+        for (const auto& t : p.event_types) {
+            known += (known.empty() ? "" : ", ") + t;
+        }
+        return tl::unexpected(
+            rejection{rejection_code::invalid_event, "type",
+                      "unknown event type \"" + e.type +
+                          "\"; the program accepts: " + (known.empty() ? "none" : known)});
+    }
+    nlohmann::json data = {{"event",
+                            {{"id", e.event_id},
+                             {"type", e.type},
+                             {"occurred_at", format_rfc3339(e.occurred_at)},
+                             {"attributes", e.attributes},
+                             {"local", local_json(p, cx.now)}}},
+                           {"member", member_json(cx)}};
+    std::vector<award> awards;
+    for (const earn_rule& r : p.earn) {
+        if (r.on != earn_trigger::event || r.event_type != e.type) {
+            continue;
+        }
+        award a;
+        a.rule = &r;
+        a.result.id = r.id;
+        if (auto why = not_applicable(cx, r, data)) {
+            a.result.reason = *why;
+        } else {
+            a.result.matched = true;
+            a.points = r.kind == earn_kind::fixed ? r.points : 0;
+            a.result.exact = std::to_string(a.points);
+            a.result.rounded = a.points;
+            a.result.reason = e.type + " posted";
+        }
+        awards.push_back(std::move(a));
+    }
+    apply_multipliers(cx, awards);
+    for (award& a : awards) {
+        if (a.result.matched) {
+            apply_limits(cx, a);
+        }
+    }
+    credit_awards(cx, awards, 0);
+    for (const award& a : awards) {
+        cx.out.rules.push_back(a.result);
+    }
+    cx.state.last_activity = cx.now;
+    upgrade_tier(cx);
+    return {};
+}
+
+tl::expected<void, rejection> enroll(context& cx, const enrollment&) {
+    const program::program& p = cx.program;
+    nlohmann::json data = {{"member", member_json(cx)}};
+    std::vector<award> awards;
+    for (const earn_rule& r : p.earn) {
+        if (r.on != earn_trigger::enrollment) {
+            continue;
+        }
+        award a;
+        a.rule = &r;
+        a.result.id = r.id;
+        if (auto why = not_applicable(cx, r, data)) {
+            a.result.reason = *why;
+        } else {
+            a.result.matched = true;
+            a.points = r.kind == earn_kind::fixed ? r.points : 0;
+            a.result.exact = std::to_string(a.points);
+            a.result.rounded = a.points;
+            a.result.reason = "member enrolled";
+        }
+        awards.push_back(std::move(a));
+    }
+    apply_multipliers(cx, awards);
+    for (award& a : awards) {
+        if (a.result.matched) {
+            apply_limits(cx, a);
+        }
+    }
+    credit_awards(cx, awards, 0);
+    for (const award& a : awards) {
+        cx.out.rules.push_back(a.result);
+    }
+    upgrade_tier(cx);
+    return {};
+}
+
+} // namespace loyalty::engine::detail

@@ -1,0 +1,126 @@
+// evaluate(): copies the member, runs the one step its event calls for, and summarises.
+#include "loyalty/engine/evaluate.hpp"
+
+#include "context.hpp"
+
+namespace loyalty::engine {
+
+namespace {
+
+template <class... Ts>
+struct overloaded : Ts... {
+    using Ts::operator()...;
+};
+template <class... Ts>
+overloaded(Ts...) -> overloaded<Ts...>;
+
+timestamp occurred_at(const event& e) {
+    return std::visit(overloaded{[](const time_passes& t) { return t.now; },
+                                 [](const enrollment& n) { return n.enrolled_at; },
+                                 [](const auto& other) {
+                                     return other.occurred_at;
+                                 }},
+                      e);
+}
+
+} // namespace
+
+balance balance_at(const member_state& member, timestamp now) {
+    balance b;
+    for (const lot& l : member.lots) {
+        if (l.expired(now)) {
+            continue;
+        }
+        (l.pending(now) ? b.pending : b.available) += l.remaining;
+    }
+    return b;
+}
+
+member_state new_member(const program::program& p, const enrollment& e) {
+    member_state m;
+    m.id = e.member_id;
+    m.enrolled_at = e.enrolled_at;
+    m.birthday = e.birthday;
+    m.referred_by = e.referred_by;
+    m.tier.tier = p.tiers.levels.front().id;
+    m.tier.since = e.enrolled_at;
+    m.last_activity = e.enrolled_at;
+    return m;
+}
+
+tl::expected<outcome, rejection> evaluate(const program::program& p, const member_state& member,
+                                          const event& e, timestamp now) {
+    outcome out;
+    out.program_version = p.content_hash();
+    out.state = member;
+    // The event's own time drives the rules (a purchase posted late still earns as of its
+    // time); `now` decides what is pending or expired in the summary.
+    detail::context cx{p, occurred_at(e), out.state, out};
+    out.tier.before = member.tier.tier;
+
+    auto result = std::visit(
+        overloaded{
+            [&](const purchase& x) {
+                out.event_type = "purchase";
+                out.event = {{"transaction_id", x.transaction_id},
+                             {"member_id", x.member_id},
+                             {"store_id", x.store_id}};
+                return detail::earn_purchase(cx, x);
+            },
+            [&](const purchase_return& x) {
+                out.event_type = "return";
+                out.event = {{"return_id", x.return_id},
+                             {"transaction_id", x.transaction_id},
+                             {"store_id", x.store_id}};
+                return detail::return_purchase(cx, x);
+            },
+            [&](const custom_event& x) {
+                out.event_type = "event";
+                out.event = {{"event_id", x.event_id}, {"type", x.type}};
+                return detail::earn_event(cx, x);
+            },
+            [&](const enrollment& x) {
+                out.event_type = "enrollment";
+                out.event = {{"member_id", x.member_id}};
+                return detail::enroll(cx, x);
+            },
+            [&](const reward_redemption& x) {
+                out.event_type = "redemption";
+                out.event = {{"redemption_id", x.redemption_id}, {"reward_id", x.reward_id}};
+                return detail::redeem_reward(cx, x);
+            },
+            [&](const points_payment& x) {
+                out.event_type = "payment";
+                out.event = {{"redemption_id", x.redemption_id},
+                             {"transaction_id", x.transaction_id}};
+                return detail::pay_with_points(cx, x);
+            },
+            [&](const redemption_cancellation& x) {
+                out.event_type = "cancellation";
+                out.event = {{"redemption_id", x.redemption_id}};
+                return detail::cancel_redemption(cx, x);
+            },
+            [&](const adjustment& x) {
+                out.event_type = "adjustment";
+                out.event = {{"adjustment_id", x.adjustment_id}};
+                return detail::adjust(cx, x);
+            },
+            [&](const time_passes&) {
+                out.event_type = "time";
+                out.event = {{"now", format_rfc3339(cx.now)}};
+                return detail::pass_time(cx, std::get<time_passes>(e));
+            },
+        },
+        e);
+    if (!result) {
+        return tl::unexpected(std::move(result.error()));
+    }
+    timestamp at = std::max(now, cx.now);
+    out.balance_after = balance_at(out.state, at);
+    out.tier.after = out.state.tier.tier;
+    out.tier.changed = out.tier.before != out.tier.after;
+    out.tier.metric = metric_at(p, out.state, at);
+    return out;
+}
+
+} // namespace loyalty::engine

@@ -1,0 +1,99 @@
+#include "loyalty/engine/local_time.hpp"
+
+#include <algorithm>
+#include <limits>
+
+namespace loyalty::engine {
+
+using namespace std::chrono;
+
+date::local_seconds to_local(const date::time_zone* zone, timestamp t) {
+    return date::floor<seconds>(zone->to_local(t));
+}
+
+timestamp to_instant(const date::time_zone* zone, date::local_seconds local) {
+    auto info = zone->get_info(local);
+    switch (info.result) {
+    case date::local_info::unique:
+        return date::floor<seconds>(sys_seconds{local.time_since_epoch()} - info.first.offset);
+    case date::local_info::ambiguous:
+        return date::floor<seconds>(sys_seconds{local.time_since_epoch()} - info.first.offset);
+    case date::local_info::nonexistent:
+    default:
+        // In a spring-forward gap: the instant the clocks jumped.
+        return info.second.begin;
+    }
+}
+
+local_fields local_fields_of(const date::time_zone* zone, timestamp t) {
+    auto local = to_local(zone, t);
+    auto day = date::floor<date::days>(local);
+    date::hh_mm_ss<seconds> time{local - day};
+    local_fields f;
+    f.date = date::year_month_day{day};
+    f.weekday = date::weekday{day}.iso_encoding();
+    f.hour = static_cast<int>(time.hours().count());
+    f.minute = static_cast<int>(time.minutes().count());
+    return f;
+}
+
+timestamp period_start(const program::period& p, const date::time_zone* zone, timestamp t) {
+    auto local = to_local(zone, t);
+    auto day = date::floor<date::days>(local);
+    date::year_month_day ymd{day};
+    switch (p.kind) {
+    case program::period_kind::day:
+        return to_instant(zone, date::local_seconds{day});
+    case program::period_kind::calendar_week: {
+        auto monday = day - (date::weekday{day} - date::Monday);
+        return to_instant(zone, date::local_seconds{monday});
+    }
+    case program::period_kind::calendar_month:
+        return to_instant(zone,
+                          date::local_seconds{date::local_days{ymd.year() / ymd.month() / 1}});
+    case program::period_kind::calendar_year:
+        return to_instant(zone,
+                          date::local_seconds{date::local_days{ymd.year() / date::January / 1}});
+    case program::period_kind::rolling_days:
+        return t - date::days{p.days};
+    case program::period_kind::lifetime:
+        break;
+    }
+    return timestamp{seconds{std::numeric_limits<std::int32_t>::min()}};
+}
+
+timestamp end_of_local_month(const date::time_zone* zone, timestamp t) {
+    date::year_month_day ymd{date::floor<date::days>(to_local(zone, t))};
+    auto next = ymd.year() / ymd.month() / 1;
+    next += date::months{1};
+    return to_instant(zone, date::local_seconds{date::local_days{next}});
+}
+
+timestamp end_of_local_day(const date::time_zone* zone, timestamp t) {
+    auto day = date::floor<date::days>(to_local(zone, t));
+    return to_instant(zone, date::local_seconds{day + date::days{1}});
+}
+
+timestamp add_local_months(const date::time_zone* zone, timestamp t, std::int64_t months,
+                           bool to_end_of_month) {
+    auto local = to_local(zone, t);
+    auto day = date::floor<date::days>(local);
+    auto time_of_day = local - day;
+    date::year_month_day ymd{day};
+    auto target_month = date::year_month{ymd.year(), ymd.month()} + date::months{months};
+    if (to_end_of_month) {
+        auto next = target_month + date::months{1};
+        return to_instant(zone, date::local_seconds{date::local_days{next / 1}});
+    }
+    // 31 January + 1 month is the last day of February.
+    auto last =
+        date::year_month_day_last{target_month.year(), date::month_day_last{target_month.month()}};
+    auto d = std::min(ymd.day(), last.day());
+    return to_instant(zone, date::local_days{target_month / d} + time_of_day);
+}
+
+std::string format_rfc3339(timestamp t) {
+    return date::format("%Y-%m-%dT%H:%M:%SZ", t);
+}
+
+} // namespace loyalty::engine

@@ -1,0 +1,186 @@
+// Crediting and drawing points, usage counting and vouchers: the operations every step shares.
+#include "context.hpp"
+
+#include <algorithm>
+
+namespace loyalty::engine::detail {
+
+std::string points_text(const program::program& p, points_t points) {
+    return std::to_string(points) + " " +
+           (points == 1 || points == -1 ? p.points.singular : p.points.name);
+}
+
+namespace {
+
+std::optional<timestamp> expiry_for(const context& cx, timestamp earned_at) {
+    const program::expiry_rule& x = cx.program.points.expiry;
+    const date::time_zone* zone = cx.program.time_zone;
+    switch (x.policy) {
+    case program::expiry_policy::after:
+        if (x.months > 0) {
+            return add_local_months(zone, earned_at, x.months, x.round_to_end_of_month);
+        }
+        if (x.round_to_end_of_month) {
+            return end_of_local_month(zone, earned_at + date::days{x.days});
+        }
+        return earned_at + date::days{x.days};
+    case program::expiry_policy::fixed_date: {
+        // The next occurrence of the yearly date, at the end of that local day.
+        auto local = date::floor<date::days>(to_local(zone, earned_at));
+        date::year year = date::year_month_day{local}.year();
+        for (int i = 0; i < 2; ++i) {
+            auto day = date::local_days{(year + date::years{i}) / date::month{x.date.month} /
+                                        date::day{x.date.day}};
+            if (day >= local) {
+                return to_instant(zone, date::local_seconds{day + date::days{1}});
+            }
+        }
+        return std::nullopt;
+    }
+    case program::expiry_policy::inactivity: // handled as a whole by the time-driven step
+    case program::expiry_policy::never:
+        break;
+    }
+    return std::nullopt;
+}
+
+} // namespace
+
+std::int64_t credit(context& cx, points_t points, const std::string& cause, bool qualifying,
+                    std::int64_t pending_days, std::string explanation) {
+    member_state& s = cx.state;
+    lot l;
+    l.id = s.next_lot_id++;
+    l.earned = points;
+    l.remaining = points;
+    l.earned_at = cx.now;
+    l.available_at = cx.now + date::days{pending_days};
+    l.expires_at = expiry_for(cx, cx.now);
+    l.cause = cause;
+    l.qualifying = qualifying;
+    l.matured = !l.pending(cx.now);
+
+    // A negative balance (a debt lot) is repaid first from what is earned.
+    for (lot& debt : s.lots) {
+        if (debt.remaining < 0 && l.remaining > 0 && !l.pending(cx.now)) {
+            points_t repay = std::min(l.remaining, -debt.remaining);
+            debt.remaining += repay;
+            l.remaining -= repay;
+        }
+    }
+    s.lots.push_back(l);
+    s.lifetime_points += points;
+    if (qualifying && cx.program.tiers.metric == program::tier_metric::qualifying_points) {
+        s.metric.push_back({cx.now, points, cause});
+    }
+    movement m;
+    m.kind = movement_kind::earn;
+    m.points = points;
+    m.lot_id = l.id;
+    m.cause = cause;
+    m.explanation = std::move(explanation);
+    m.pending = l.pending(cx.now);
+    cx.out.movements.push_back(std::move(m));
+    cx.out.points.earned += points;
+    if (l.pending(cx.now)) {
+        cx.out.points.pending += points;
+        if (!cx.out.points.available_from || l.available_at > *cx.out.points.available_from) {
+            cx.out.points.available_from = l.available_at;
+        }
+    }
+    return l.id;
+}
+
+tl::expected<std::vector<lot_draw>, rejection> draw(context& cx, points_t points,
+                                                    movement_kind kind, const std::string& cause,
+                                                    const std::string& explanation,
+                                                    bool allow_negative) {
+    member_state& s = cx.state;
+    std::vector<lot*> usable;
+    points_t available = 0;
+    for (lot& l : s.lots) {
+        if (l.remaining > 0 && !l.pending(cx.now) && !l.expired(cx.now)) {
+            usable.push_back(&l);
+            available += l.remaining;
+        }
+    }
+    if (available < points && !allow_negative) {
+        return tl::unexpected(rejection{rejection_code::insufficient_points, "points",
+                                        "needs " + points_text(cx.program, points) + ", has " +
+                                            points_text(cx.program, available) + " available"});
+    }
+    // Soonest-expiring first (never-expiring last), then oldest, then lowest id.
+    std::sort(usable.begin(), usable.end(), [](const lot* a, const lot* b) {
+        auto key = [](const lot* l) {
+            return std::tuple(!l->expires_at.has_value(), l->expires_at.value_or(timestamp::max()),
+                              l->earned_at, l->id);
+        };
+        return key(a) < key(b);
+    });
+    std::vector<lot_draw> draws;
+    points_t left = points;
+    auto record = [&](std::int64_t lot_id, points_t taken) {
+        draws.push_back({lot_id, taken});
+        cx.out.movements.push_back({kind, -taken, lot_id, cause, explanation, false});
+    };
+    for (lot* l : usable) {
+        if (left == 0) {
+            break;
+        }
+        points_t taken = std::min(left, l->remaining);
+        l->remaining -= taken;
+        left -= taken;
+        record(l->id, taken);
+    }
+    if (left > 0) {
+        // Only with allow_negative: the rest is owed, as a lot below zero.
+        lot debt;
+        debt.id = s.next_lot_id++;
+        debt.earned = 0;
+        debt.remaining = -left;
+        debt.earned_at = cx.now;
+        debt.available_at = cx.now;
+        debt.cause = cause;
+        s.lots.push_back(debt);
+        record(debt.id, left);
+    }
+    return draws;
+}
+
+std::int64_t times_used(const context& cx, const std::string& rule_id, const program::period& p) {
+    timestamp from = period_start(p, cx.program.time_zone, cx.now);
+    std::int64_t times = 0;
+    for (const usage_entry& u : cx.state.usage) {
+        if (u.rule_id == rule_id && u.at >= from && u.at <= cx.now) {
+            times += u.times;
+        }
+    }
+    return times;
+}
+
+points_t points_used(const context& cx, const std::string& rule_id, const program::period& p) {
+    timestamp from = period_start(p, cx.program.time_zone, cx.now);
+    points_t points = 0;
+    for (const usage_entry& u : cx.state.usage) {
+        if (u.rule_id == rule_id && u.at >= from && u.at <= cx.now) {
+            points += u.points;
+        }
+    }
+    return points;
+}
+
+voucher& issue_voucher(context& cx, const std::string& reward_id,
+                       const program::voucher_validity& validity, const std::string& cause) {
+    voucher v;
+    v.id = cx.state.id + "-v" + std::to_string(cx.state.next_voucher_number++);
+    v.reward_id = reward_id;
+    v.issued_at = cx.now;
+    v.valid_until = validity.until_end_of_month ? end_of_local_month(cx.program.time_zone, cx.now)
+                                                : cx.now + date::days{validity.days.value_or(30)};
+    v.cause = cause;
+    cx.out.vouchers.push_back(v);
+    cx.state.vouchers.push_back(v);
+    return cx.state.vouchers.back();
+}
+
+} // namespace loyalty::engine::detail

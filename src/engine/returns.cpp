@@ -1,0 +1,269 @@
+// Returns: reversing exactly what the returned units earned at the time of the purchase, never
+// by re-running today's rules.
+#include "context.hpp"
+#include "loyalty/engine/rounding.hpp"
+
+#include <algorithm>
+#include <map>
+
+namespace loyalty::engine::detail {
+
+namespace {
+
+tl::unexpected<rejection> refuse(rejection_code code, std::string field, std::string message) {
+    return tl::unexpected(rejection{code, std::move(field), std::move(message)});
+}
+
+// The share of `total` that units (already, already + now] of `bought` carry. Computed on
+// cumulative quantities so that returning every unit, in any number of returns, gives back
+// exactly `total`: the last units carry the remainder of the rounding.
+std::int64_t share(std::int64_t total, std::int64_t already, std::int64_t now,
+                   std::int64_t bought) {
+    auto upto = [&](std::int64_t units) {
+        return static_cast<std::int64_t>(static_cast<wide_int>(total) * units / bought);
+    };
+    return upto(already + now) - upto(already);
+}
+
+struct reversal {
+    std::string rule_id;
+    points_t points = 0;
+    std::int64_t lot_id = 0; // the lot the award credited; 0 when unknown
+    bool qualifying = false;
+    std::string why; // for a bonus: why it goes back
+};
+
+// Takes `points` back: first from the lot the award credited (even while it is pending), then
+// from other available lots; what still cannot be taken follows the shortfall policy. Returns
+// the points actually taken (debt included).
+points_t take_back(context& cx, const reversal& r, const std::string& cause,
+                   const std::string& explanation) {
+    member_state& s = cx.state;
+    points_t left = r.points;
+    points_t taken_total = 0;
+    if (r.lot_id != 0) {
+        auto l = std::find_if(s.lots.begin(), s.lots.end(),
+                              [&](const lot& x) { return x.id == r.lot_id; });
+        if (l != s.lots.end() && !l->expired(cx.now) && l->remaining > 0) {
+            points_t taken = std::min(left, l->remaining);
+            l->remaining -= taken;
+            left -= taken;
+            taken_total += taken;
+            cx.out.movements.push_back(
+                {movement_kind::reverse, -taken, l->id, cause, explanation, l->pending(cx.now)});
+        }
+    }
+    if (left > 0) {
+        points_t available = 0;
+        for (const lot& l : s.lots) {
+            if (l.remaining > 0 && !l.pending(cx.now) && !l.expired(cx.now)) {
+                available += l.remaining;
+            }
+        }
+        points_t from_others = std::min(left, available);
+        if (from_others > 0) {
+            // Cannot be refused: no more than what is available.
+            (void)draw(cx, from_others, movement_kind::reverse, cause, explanation, false);
+            left -= from_others;
+            taken_total += from_others;
+        }
+    }
+    if (left > 0) {
+        switch (cx.program.returns.shortfall) {
+        case program::shortfall_policy::record_shortfall:
+            s.shortfall += left;
+            cx.out.points.shortfall += left;
+            break;
+        case program::shortfall_policy::negative_balance:
+            (void)draw(cx, left, movement_kind::reverse, cause, explanation, true);
+            taken_total += left;
+            break;
+        }
+    }
+    return taken_total;
+}
+
+} // namespace
+
+tl::expected<void, rejection> return_purchase(context& cx, const purchase_return& e) {
+    const program::program& p = cx.program;
+    member_state& s = cx.state;
+    auto found =
+        std::find_if(s.purchases.begin(), s.purchases.end(), [&](const purchase_record& r) {
+            return r.request.transaction_id == e.transaction_id;
+        });
+    if (found == s.purchases.end()) {
+        return refuse(rejection_code::unknown_record, "transaction_id",
+                      "no purchase " + e.transaction_id);
+    }
+    purchase_record& record = *found;
+    auto original_line = [&](const std::string& id) -> const purchase_line* {
+        for (const purchase_line& l : record.request.lines) {
+            if (l.line_id == id) {
+                return &l;
+            }
+        }
+        return nullptr;
+    };
+    auto already_returned = [&](const std::string& id) -> std::int64_t {
+        auto it = record.returned_quantity.find(id);
+        return it == record.returned_quantity.end() ? 0 : it->second;
+    };
+
+    // What this return takes back, by line id; validated before anything changes.
+    std::map<std::string, std::int64_t> returning;
+    if (e.lines.empty()) {
+        for (const purchase_line& l : record.request.lines) {
+            std::int64_t left = l.quantity - already_returned(l.line_id);
+            if (left > 0) {
+                returning[l.line_id] += left;
+            }
+        }
+        if (returning.empty()) {
+            return refuse(rejection_code::already_done, "transaction_id",
+                          "purchase " + e.transaction_id + " was already returned in full");
+        }
+    } else {
+        for (std::size_t i = 0; i < e.lines.size(); ++i) {
+            const returned_line& rl = e.lines[i];
+            std::string at = "lines[" + std::to_string(i) + "]";
+            const purchase_line* line = original_line(rl.line_id);
+            if (line == nullptr) {
+                return refuse(rejection_code::invalid_event, at + ".line_id",
+                              "purchase " + e.transaction_id + " has no line " + rl.line_id);
+            }
+            if (rl.quantity < 1) {
+                return refuse(rejection_code::invalid_event, at + ".quantity",
+                              "the quantity returned must be at least 1, got " +
+                                  std::to_string(rl.quantity));
+            }
+            std::int64_t before = already_returned(rl.line_id) + returning[rl.line_id];
+            std::int64_t left = line->quantity - before;
+            if (rl.quantity > left) {
+                // More than was bought is a malformed return; more than what is left after
+                // earlier returns is a return already made.
+                bool earlier = already_returned(rl.line_id) > 0;
+                return refuse(earlier ? rejection_code::already_done
+                                      : rejection_code::invalid_event,
+                              at + ".quantity",
+                              "line " + rl.line_id + " bought " + std::to_string(line->quantity) +
+                                  ", already returned " + std::to_string(before) +
+                                  ", cannot return " + std::to_string(rl.quantity));
+            }
+            returning[rl.line_id] += rl.quantity;
+        }
+    }
+
+    // Points by rule and eligible spend the returned units carried.
+    std::map<std::string, points_t> line_points;
+    money_t returned_eligible = 0;
+    money_t original_eligible = 0;
+    for (const line_allocation& a : record.lines) {
+        original_eligible += a.eligible_spend;
+        auto it = returning.find(a.line_id);
+        if (it == returning.end() || a.quantity <= 0) {
+            continue;
+        }
+        std::int64_t before = already_returned(a.line_id);
+        returned_eligible += share(a.eligible_spend, before, it->second, a.quantity);
+        for (const auto& [rule_id, points] : a.points_by_rule) {
+            line_points[rule_id] += share(points, before, it->second, a.quantity);
+        }
+    }
+    money_t earlier_eligible = 0;
+    for (const line_allocation& a : record.lines) {
+        if (a.quantity > 0) {
+            earlier_eligible += share(a.eligible_spend, 0, already_returned(a.line_id), a.quantity);
+        }
+    }
+    money_t remaining_eligible = original_eligible - earlier_eligible - returned_eligible;
+
+    bool everything = true;
+    for (const purchase_line& l : record.request.lines) {
+        auto it = returning.find(l.line_id);
+        std::int64_t now = it == returning.end() ? 0 : it->second;
+        if (already_returned(l.line_id) + now < l.quantity) {
+            everything = false;
+        }
+    }
+
+    // Per-line points go back to the lot their award credited.
+    std::vector<reversal> reversals;
+    for (const auto& [rule_id, points] : line_points) {
+        if (points == 0) {
+            continue;
+        }
+        // Without an award (an older record), the rule's own flag says whether it qualified.
+        const program::earn_rule* rule = p.find_earn_rule(rule_id);
+        reversal r{rule_id, points, 0, rule != nullptr && rule->qualifying, {}};
+        for (const rule_award& a : record.awards) {
+            if (a.rule_id == rule_id && a.per_line) {
+                r.lot_id = a.lot_id;
+                r.qualifying = a.qualifying;
+                break;
+            }
+        }
+        reversals.push_back(r);
+    }
+    // Bonuses on the whole purchase: gone with a full return; with recompute, a min_spend bonus
+    // goes once what remains no longer reaches its threshold.
+    std::vector<std::string> clawed;
+    for (const rule_award& a : record.awards) {
+        if (a.per_line || a.points == 0 ||
+            std::find(record.clawed_back.begin(), record.clawed_back.end(), a.rule_id) !=
+                record.clawed_back.end()) {
+            continue;
+        }
+        bool below = a.min_spend && remaining_eligible < *a.min_spend &&
+                     p.returns.bonus_clawback == program::clawback_policy::recompute;
+        if (everything || below) {
+            std::string why = everything ? " (purchase returned in full)"
+                                         : " (bonus taken back: the remaining spend " +
+                                               std::to_string(remaining_eligible) + " is below " +
+                                               std::to_string(*a.min_spend) + ")";
+            reversals.push_back({a.rule_id, a.points, a.lot_id, a.qualifying, why});
+            clawed.push_back(a.rule_id);
+        }
+    }
+
+    points_t reversed = 0;
+    points_t qualifying_reversed = 0;
+    for (const reversal& r : reversals) {
+        std::string explanation = "return " + e.return_id + " of " + e.transaction_id + ": " +
+                                  points_text(p, r.points) + " from " + r.rule_id + r.why;
+        reversed += take_back(cx, r, e.return_id, explanation);
+        if (r.qualifying) {
+            qualifying_reversed += r.points;
+        }
+    }
+
+    for (const std::string& id : clawed) {
+        record.clawed_back.push_back(id);
+    }
+    for (const auto& [line_id, quantity] : returning) {
+        record.returned_quantity[line_id] += quantity;
+    }
+    // The tier metric loses what the return took back; a return never downgrades by itself.
+    switch (p.tiers.metric) {
+    case program::tier_metric::qualifying_points:
+        if (qualifying_reversed != 0) {
+            s.metric.push_back({cx.now, -qualifying_reversed, e.return_id});
+        }
+        break;
+    case program::tier_metric::eligible_spend:
+        if (returned_eligible != 0) {
+            s.metric.push_back({cx.now, -returned_eligible, e.return_id});
+        }
+        break;
+    case program::tier_metric::purchases:
+        if (everything) {
+            s.metric.push_back({cx.now, -1, e.return_id});
+        }
+        break;
+    }
+    s.lifetime_spend -= returned_eligible;
+    cx.out.points.reversed += reversed;
+    return {};
+}
+
+} // namespace loyalty::engine::detail

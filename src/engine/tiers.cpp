@@ -1,0 +1,89 @@
+// Tier upgrades and the benefits they trigger.
+#include "context.hpp"
+
+#include <algorithm>
+
+namespace loyalty::engine {
+
+std::int64_t metric_at(const program::program& p, const member_state& member, timestamp now) {
+    const program::tier_policy& t = p.tiers;
+    timestamp from = timestamp::min();
+    switch (t.window) {
+    case program::tier_window_kind::rolling_months:
+        from = add_local_months(p.time_zone, now, -t.window_months, false);
+        break;
+    case program::tier_window_kind::calendar_year:
+        from = period_start({program::period_kind::calendar_year, 0}, p.time_zone, now);
+        break;
+    case program::tier_window_kind::enrollment_year: {
+        // The last enrollment anniversary at or before now.
+        auto enrolled = to_local(p.time_zone, member.enrolled_at);
+        auto local_now = to_local(p.time_zone, now);
+        auto years = date::year_month_day{date::floor<date::days>(local_now)}.year() -
+                     date::year_month_day{date::floor<date::days>(enrolled)}.year();
+        from = add_local_months(p.time_zone, member.enrolled_at, years.count() * 12, false);
+        if (from > now) {
+            from =
+                add_local_months(p.time_zone, member.enrolled_at, (years.count() - 1) * 12, false);
+        }
+        break;
+    }
+    case program::tier_window_kind::lifetime:
+        break;
+    }
+    std::int64_t metric = 0;
+    for (const metric_entry& m : member.metric) {
+        if (m.at > from && m.at <= now) {
+            metric += m.amount;
+        }
+    }
+    return metric;
+}
+
+namespace detail {
+
+void grant_benefit(context& cx, const program::benefit& b) {
+    if (!b.grant.reward.empty()) {
+        issue_voucher(cx, b.grant.reward, b.grant.validity, b.id);
+    } else {
+        credit(cx, b.grant.points, b.id, false, 0,
+               points_text(cx.program, b.grant.points) + ": " +
+                   (b.description.empty() ? b.id : b.description));
+    }
+    cx.state.usage.push_back({b.id, cx.now, 1, b.grant.points});
+}
+
+void upgrade_tier(context& cx) {
+    const program::tier_policy& t = cx.program.tiers;
+    std::int64_t metric = metric_at(cx.program, cx.state, cx.now);
+    std::size_t supported = t.level_for(metric);
+    auto current = std::find_if(t.levels.begin(), t.levels.end(),
+                                [&](const auto& l) { return l.id == cx.state.tier.tier; });
+    std::size_t current_index = current == t.levels.end() ? 0 : current - t.levels.begin();
+    if (supported <= current_index && current != t.levels.end()) {
+        return;
+    }
+    cx.state.tier.tier = t.levels[supported].id;
+    cx.state.tier.since = cx.now;
+    cx.state.tier.valid_until = std::nullopt;
+    if (t.status_months > 0) {
+        cx.state.tier.valid_until =
+            add_local_months(cx.program.time_zone, cx.now, t.status_months, false) +
+            date::days{t.grace_days};
+    }
+    // Entering a tier grants its entry benefits; skipping a level grants those of every level
+    // passed (a Green member jumping to Reserve also becomes Gold on the way).
+    for (std::size_t level = current_index + 1; level <= supported; ++level) {
+        for (const program::benefit& b : cx.program.benefits) {
+            if (b.trigger == program::benefit_trigger::tier_entry && b.tier == t.levels[level].id) {
+                if (b.once_per && times_used(cx, b.id, *b.once_per) > 0) {
+                    continue;
+                }
+                grant_benefit(cx, b);
+            }
+        }
+    }
+}
+
+} // namespace detail
+} // namespace loyalty::engine

@@ -1,0 +1,291 @@
+// Time-driven work due up to now: pending points mature, lots expire, tier statuses end,
+// birthday and anniversary benefits are granted.
+//
+// Every part is "due by now, exactly once": each looks at the state for what has fallen due
+// and leaves the state so that a second run at the same or a later now finds nothing more to
+// do except what fell due in between. The store may therefore run it as often as it likes.
+#include "context.hpp"
+
+#include <algorithm>
+
+namespace loyalty::engine::detail {
+
+namespace {
+
+// The member state has no field saying that a lot's maturity was recorded, and movements are
+// not part of the state, so a mature movement is remembered by a usage entry under this id
+// (not a valid rule id, so no limit ever counts it): `at` is when the lot became available and
+// `points` the lot id; `times` is 0 so that it never counts as a payout. If struct lot gains a
+// `matured` flag, only these two functions change.
+constexpr const char* matured_marker = "@matured";
+
+bool maturity_recorded(const member_state& s, const lot& l) {
+    return std::any_of(s.usage.begin(), s.usage.end(), [&](const usage_entry& u) {
+        return u.rule_id == matured_marker && u.points == l.id;
+    });
+}
+
+void record_maturity(member_state& s, const lot& l) {
+    s.usage.push_back({matured_marker, l.available_at, 0, l.id});
+}
+
+std::string local_date_text(const date::time_zone* zone, timestamp t) {
+    return date::format("%F", date::floor<date::days>(to_local(zone, t)));
+}
+
+std::string local_month_text(const date::time_zone* zone, timestamp t) {
+    return date::format("%Y-%m", date::floor<date::days>(to_local(zone, t)));
+}
+
+// The last local day a lot expiring at `expires_at` (the first instant after it) was usable.
+std::string last_day_text(const date::time_zone* zone, timestamp expires_at) {
+    return local_date_text(zone, expires_at - std::chrono::seconds{1});
+}
+
+bool holds_exempt_tier(const context& cx) {
+    const auto& exempt = cx.program.points.expiry.exempt_tiers;
+    return std::find(exempt.begin(), exempt.end(), cx.state.tier.tier) != exempt.end();
+}
+
+std::size_t tier_index(const program::tier_policy& t, const std::string& id) {
+    auto it = std::find_if(t.levels.begin(), t.levels.end(),
+                           [&](const program::tier_level& l) { return l.id == id; });
+    return it == t.levels.end() ? 0 : static_cast<std::size_t>(it - t.levels.begin());
+}
+
+// Pending lots whose pending period is over become available. A lot that was never pending
+// (available at once) needs no mature movement: its earn movement already said so.
+void mature_lots(context& cx) {
+    member_state& s = cx.state;
+    const date::time_zone* zone = cx.program.time_zone;
+    for (std::size_t i = 0; i < s.lots.size(); ++i) {
+        lot& l = s.lots[i];
+        if (l.available_at <= l.earned_at || l.available_at > cx.now || l.remaining <= 0 ||
+            maturity_recorded(s, l)) {
+            continue;
+        }
+        points_t matured = l.remaining;
+        movement m;
+        m.kind = movement_kind::mature;
+        m.points = matured;
+        m.lot_id = l.id;
+        m.cause = l.cause;
+        m.explanation = points_text(cx.program, matured) + " became available (pending since " +
+                        local_date_text(zone, l.earned_at) + ")";
+        cx.out.movements.push_back(std::move(m));
+        cx.out.points.matured += matured;
+        record_maturity(s, l);
+
+        // A debt (a lot below zero) is repaid first from what becomes available, as credit()
+        // does for points available at once. The debt and the lot change, the balance does not.
+        for (lot& debt : s.lots) {
+            if (debt.remaining < 0 && s.lots[i].remaining > 0) {
+                points_t repay = std::min(s.lots[i].remaining, -debt.remaining);
+                debt.remaining += repay;
+                s.lots[i].remaining -= repay;
+            }
+        }
+    }
+}
+
+// The member's status ends at valid_until and is reassessed on the metric at that instant.
+// Several periods may have passed since the last run: each is reassessed in turn, each new
+// status starting where the previous one ended (not at now), so the dates do not drift with
+// the time the job happens to run.
+void end_tier_statuses(context& cx) {
+    const program::tier_policy& t = cx.program.tiers;
+    tier_status& status = cx.state.tier;
+    while (status.valid_until && *status.valid_until <= cx.now && !t.levels.empty()) {
+        timestamp ended = *status.valid_until;
+        std::size_t current = tier_index(t, status.tier);
+        std::size_t supported = t.level_for(metric_at(cx.program, cx.state, ended));
+        std::size_t next = supported;
+        if (t.downgrade == program::downgrade_rule::one_level && current > 0) {
+            next = std::max(supported, current - 1);
+        }
+        status.tier = t.levels[next].id;
+        status.since = ended;
+        // The lowest tier is every member's by default; it has nothing to lose, so it never
+        // ends. A status that ends by itself is always longer than zero months, so the loop
+        // ends.
+        if (next == 0 || t.status_months <= 0) {
+            status.valid_until = std::nullopt;
+        } else {
+            status.valid_until =
+                add_local_months(cx.program.time_zone, ended, t.status_months, false) +
+                date::days{t.grace_days};
+        }
+    }
+}
+
+void expire_lot(context& cx, lot& l, const std::string& why) {
+    const date::time_zone* zone = cx.program.time_zone;
+    points_t expired = l.remaining;
+    movement m;
+    m.kind = movement_kind::expire;
+    m.points = -expired;
+    m.lot_id = l.id;
+    m.cause = l.cause;
+    m.explanation = points_text(cx.program, expired) + " expired: earned " +
+                    local_month_text(zone, l.earned_at) + ", " + why;
+    cx.out.movements.push_back(std::move(m));
+    cx.out.points.expired += expired;
+    l.remaining = 0;
+}
+
+// Exempt tiers: a member holding one keeps every lot until the status ends. Lots that would
+// expire before then are moved to expire at the end of the status (their points are usable
+// until then, and balance_at agrees); when the status ends without requalifying for an exempt
+// tier, those lots expire at that moment, and when it is renewed they move on to the new end.
+// A status that never ends (no valid_until) keeps them for good.
+void defer_exempt_expiry(context& cx) {
+    std::optional<timestamp> status_end = cx.state.tier.valid_until;
+    for (lot& l : cx.state.lots) {
+        if (l.remaining <= 0 || !l.expires_at) {
+            continue;
+        }
+        if (!status_end) {
+            l.expires_at = std::nullopt;
+        } else if (*l.expires_at < *status_end) {
+            l.expires_at = *status_end;
+        }
+    }
+}
+
+void expire_lots(context& cx) {
+    const program::expiry_rule& x = cx.program.points.expiry;
+    const date::time_zone* zone = cx.program.time_zone;
+    if (x.policy == program::expiry_policy::never) {
+        return;
+    }
+    if (holds_exempt_tier(cx)) {
+        if (x.policy != program::expiry_policy::inactivity) {
+            defer_exempt_expiry(cx);
+        }
+        // Inactivity: nothing expires while exempt; after the status ends the deadline has
+        // passed and everything expires at the next run.
+        return;
+    }
+    if (x.policy == program::expiry_policy::inactivity) {
+        timestamp since = cx.state.last_activity.value_or(cx.state.enrolled_at);
+        timestamp deadline = x.months > 0 ? add_local_months(zone, since, x.months, false)
+                                          : since + date::days{x.days};
+        if (deadline > cx.now) {
+            return;
+        }
+        // Everything held at the deadline expires then; points that came later (a benefit,
+        // say) are not activity but are not forfeited retroactively either.
+        for (lot& l : cx.state.lots) {
+            if (l.remaining > 0 && l.earned_at <= deadline) {
+                l.expires_at = deadline;
+                expire_lot(cx, l,
+                           "no activity since " + local_date_text(zone, since) + ", expired " +
+                               last_day_text(zone, deadline));
+            }
+        }
+        return;
+    }
+    for (lot& l : cx.state.lots) {
+        if (l.remaining > 0 && l.expired(cx.now)) {
+            expire_lot(cx, l, "expired " + last_day_text(zone, *l.expires_at));
+        }
+    }
+}
+
+// How many times `benefit_id` was granted in the period that contains `t` (not the one that
+// contains now: a birthday voucher granted late, in January for a December birthday, still
+// counts for the year of the birthday).
+std::int64_t times_used_in_period_of(const context& cx, const std::string& benefit_id,
+                                     const program::period& p, timestamp t) {
+    const date::time_zone* zone = cx.program.time_zone;
+    timestamp start = period_start(p, zone, t);
+    std::int64_t times = 0;
+    for (const usage_entry& u : cx.state.usage) {
+        if (u.rule_id != benefit_id) {
+            continue;
+        }
+        bool same = p.kind == program::period_kind::rolling_days
+                        ? u.at > start && u.at < t + date::days{p.days}
+                        : period_start(p, zone, u.at) == start;
+        if (same) {
+            times += u.times;
+        }
+    }
+    return times;
+}
+
+// The date a yearly occasion falls on in `year`. Someone born (or enrolled) on 29 February
+// celebrates on 28 February in years without one, so the occasion stays in February and in
+// the same calendar year.
+date::year_month_day occasion_in(date::year year, date::month month, date::day day) {
+    date::year_month_day ymd = year / month / day;
+    if (!ymd.ok()) {
+        ymd = date::year_month_day{date::year_month_day_last{year, date::month_day_last{month}}};
+    }
+    return ymd;
+}
+
+bool tier_eligible(const context& cx, const program::benefit& b) {
+    return b.tiers.empty() ||
+           std::find(b.tiers.begin(), b.tiers.end(), cx.state.tier.tier) != b.tiers.end();
+}
+
+// Grants `b` if its occasion this local year, [starts, ends), has begun by now, the member
+// was enrolled before it was over, and it was not yet granted in the period of the occasion.
+void grant_if_due(context& cx, const program::benefit& b, timestamp starts, timestamp ends) {
+    if (starts > cx.now || ends <= cx.state.enrolled_at || !tier_eligible(cx, b)) {
+        return;
+    }
+    program::period once =
+        b.once_per.value_or(program::period{program::period_kind::calendar_year, 0});
+    if (times_used_in_period_of(cx, b.id, once, starts) > 0) {
+        return;
+    }
+    grant_benefit(cx, b);
+}
+
+// Birthday and anniversary benefits of the current local year. Only this year's occasion is
+// considered: one missed entirely last year (no run between it and the new year) is not
+// granted afterwards. The member's tier is the one held now, after statuses were reassessed.
+void grant_yearly_benefits(context& cx) {
+    const date::time_zone* zone = cx.program.time_zone;
+    date::year year = local_fields_of(zone, cx.now).date.year();
+    auto midnight = [&](date::year_month_day d) {
+        return to_instant(zone, date::local_seconds{date::local_days{d}});
+    };
+    for (const program::benefit& b : cx.program.benefits) {
+        if (b.trigger == program::benefit_trigger::birthday && cx.state.birthday) {
+            date::year_month_day day =
+                occasion_in(year, cx.state.birthday->month(), cx.state.birthday->day());
+            if (b.birthday == program::birthday_granularity::month) {
+                timestamp first = midnight(day.year() / day.month() / 1);
+                grant_if_due(cx, b, first, end_of_local_month(zone, first));
+            } else {
+                timestamp first = midnight(day);
+                grant_if_due(cx, b, first, end_of_local_day(zone, first));
+            }
+        } else if (b.trigger == program::benefit_trigger::enrollment_anniversary) {
+            date::year_month_day enrolled = local_fields_of(zone, cx.state.enrolled_at).date;
+            if (year <= enrolled.year()) {
+                continue;
+            }
+            timestamp first = midnight(occasion_in(year, enrolled.month(), enrolled.day()));
+            grant_if_due(cx, b, first, end_of_local_day(zone, first));
+        }
+    }
+}
+
+} // namespace
+
+// Order matters: lots mature before they can expire in the same run; statuses are reassessed
+// before expiry so that a member leaving an exempt tier loses the deferred lots at once, and
+// before benefits so that those go to the tier the member holds now.
+tl::expected<void, rejection> pass_time(context& cx, const time_passes&) {
+    mature_lots(cx);
+    end_tier_statuses(cx);
+    expire_lots(cx);
+    grant_yearly_benefits(cx);
+    return {};
+}
+
+} // namespace loyalty::engine::detail

@@ -1,0 +1,435 @@
+// Spending points: rewards, points as payment, cancellations and adjustments, through evaluate().
+#include "loyalty/engine/evaluate.hpp"
+#include "loyalty/program/load.hpp"
+
+#include <catch2/catch.hpp>
+#include <fstream>
+#include <sstream>
+
+using namespace loyalty::engine;
+using loyalty::program::program_ptr;
+
+namespace {
+
+std::string sample_text() {
+    std::ifstream in(std::string(LOYALTY_SOURCE_DIR) + "/config/program.yaml");
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+// The sample program with `from` replaced by `to`, for a variation on one key.
+program_ptr variant(const std::string& from, const std::string& to) {
+    std::string text = sample_text();
+    auto at = text.find(from);
+    REQUIRE(at != std::string::npos);
+    text.replace(at, from.size(), to);
+    auto loaded = loyalty::program::load_program(text, "variant.yaml");
+    REQUIRE(loaded);
+    return *loaded;
+}
+
+program_ptr sample() {
+    auto loaded = loyalty::program::load_program_file(std::string(LOYALTY_SOURCE_DIR) +
+                                                      "/config/program.yaml");
+    REQUIRE(loaded);
+    return *loaded;
+}
+
+timestamp at(int y, unsigned m, unsigned d, int hour = 15) {
+    return date::sys_days{date::year{y} / date::month{m} / date::day{d}} + std::chrono::hours{hour};
+}
+
+lot make_lot(std::int64_t id, points_t points, timestamp earned_at,
+             std::optional<timestamp> expires_at) {
+    lot l;
+    l.id = id;
+    l.earned = points;
+    l.remaining = points;
+    l.earned_at = earned_at;
+    l.available_at = earned_at;
+    l.expires_at = expires_at;
+    l.cause = "base";
+    l.qualifying = true;
+    return l;
+}
+
+member_state member() {
+    member_state m;
+    m.id = "m1";
+    m.enrolled_at = at(2025, 1, 1);
+    m.tier.tier = "green";
+    m.tier.since = at(2025, 1, 1);
+    m.next_lot_id = 100;
+    return m;
+}
+
+// Four lots, 350 leaves, to show the order lots are spent in.
+member_state member_with_lots() {
+    member_state m = member();
+    m.lots.push_back(make_lot(1, 100, at(2026, 2, 1), at(2026, 9, 1)));
+    m.lots.push_back(make_lot(2, 100, at(2026, 3, 1), at(2026, 8, 1)));
+    m.lots.push_back(make_lot(3, 100, at(2025, 1, 1), std::nullopt));
+    m.lots.push_back(make_lot(4, 50, at(2026, 1, 15), at(2026, 8, 1)));
+    return m;
+}
+
+points_t remaining(const member_state& m, std::int64_t lot_id) {
+    for (const lot& l : m.lots) {
+        if (l.id == lot_id) {
+            return l.remaining;
+        }
+    }
+    FAIL("no lot " << lot_id);
+    return 0;
+}
+
+rejection rejected(const tl::expected<outcome, rejection>& r) {
+    REQUIRE_FALSE(r);
+    return r.error();
+}
+
+reward_redemption redeem(std::string id, std::string reward, timestamp t) {
+    return reward_redemption{std::move(id), std::move(reward), t};
+}
+
+points_payment pay(std::string id, points_t points, money_t total, timestamp t) {
+    return points_payment{std::move(id), "t1", points, total, t};
+}
+
+} // namespace
+
+TEST_CASE("a redemption spends soonest-expiring lots first, then the oldest, never-expiring last",
+          "[burn]") {
+    auto p = sample();
+    member_state m = member_with_lots();
+    timestamp now = at(2026, 4, 10);
+    auto r = evaluate(*p, m, redeem("r1", "handcrafted_drink", now), now);
+    REQUIRE(r);
+
+    // Lots 4 and 2 both expire 2026-08-01: lot 4 is older. Lot 3 never expires: untouched.
+    CHECK(remaining(r->state, 4) == 0);
+    CHECK(remaining(r->state, 2) == 0);
+    CHECK(remaining(r->state, 1) == 50);
+    CHECK(remaining(r->state, 3) == 100);
+    CHECK(r->balance_after.available == 150);
+    CHECK(r->points.burned == 200);
+
+    REQUIRE(r->movements.size() == 3);
+    CHECK(r->movements[0].kind == movement_kind::burn);
+    CHECK(r->movements[0].lot_id == 4);
+    CHECK(r->movements[0].points == -50);
+    CHECK(r->movements[1].lot_id == 2);
+    CHECK(r->movements[1].points == -100);
+    CHECK(r->movements[2].lot_id == 1);
+    CHECK(r->movements[2].points == -50);
+
+    REQUIRE(r->vouchers.size() == 1);
+    const voucher& v = r->vouchers[0];
+    CHECK(v.reward_id == "handcrafted_drink");
+    CHECK(v.issued_at == now);
+    CHECK(v.valid_until == now + date::days{30});
+    CHECK(v.cause == "r1");
+    REQUIRE(r->state.vouchers.size() == 1);
+    CHECK(r->state.vouchers[0].id == v.id);
+
+    REQUIRE(r->state.redemptions.size() == 1);
+    const redemption_record& rec = r->state.redemptions[0];
+    CHECK(rec.redemption_id == "r1");
+    CHECK(rec.reward_id == "handcrafted_drink");
+    CHECK(rec.points == 200);
+    CHECK(rec.voucher_id == v.id);
+    REQUIRE(rec.draws.size() == 3);
+    CHECK(rec.draws[0].lot_id == 4);
+    CHECK(rec.draws[0].points == 50);
+    CHECK(rec.draws[2].lot_id == 1);
+    CHECK(rec.draws[2].points == 50);
+
+    REQUIRE(r->state.usage.size() == 1);
+    CHECK(r->state.usage[0].rule_id == "handcrafted_drink");
+    CHECK(r->state.usage[0].points == 200);
+
+    SECTION("the same redemption id twice is refused") {
+        auto again = evaluate(*p, r->state, redeem("r1", "espresso_shot", now), now);
+        CHECK(rejected(again).code == rejection_code::already_done);
+    }
+}
+
+TEST_CASE("pending and expired lots are not spent", "[burn]") {
+    auto p = sample();
+    member_state m = member();
+    timestamp now = at(2026, 4, 10);
+    lot pending = make_lot(1, 500, at(2026, 4, 5), std::nullopt);
+    pending.available_at = at(2026, 4, 19);
+    m.lots.push_back(pending);
+    m.lots.push_back(make_lot(2, 500, at(2025, 9, 1), at(2026, 4, 1)));
+    m.lots.push_back(make_lot(3, 30, at(2026, 1, 1), std::nullopt));
+
+    rejection e = rejected(evaluate(*p, m, redeem("r1", "brewed_coffee", now), now));
+    CHECK(e.code == rejection_code::insufficient_points);
+    CHECK(e.message == "needs 100 leaves, has 30 leaves available");
+
+    auto ok = evaluate(*p, m, redeem("r1", "espresso_shot", now), now);
+    REQUIRE(ok);
+    CHECK(remaining(ok->state, 3) == 5);
+    CHECK(remaining(ok->state, 1) == 500);
+}
+
+TEST_CASE("a redemption without enough points is refused and changes nothing", "[burn]") {
+    auto p = sample();
+    const member_state m = member_with_lots();
+    timestamp now = at(2026, 4, 10);
+    auto r = evaluate(*p, m, redeem("r1", "mug", now), now);
+    rejection e = rejected(r);
+    CHECK(e.code == rejection_code::insufficient_points);
+    CHECK(e.message == "needs 400 leaves, has 350 leaves available");
+    CHECK(remaining(m, 1) == 100);
+    CHECK(m.redemptions.empty());
+    CHECK(m.vouchers.empty());
+}
+
+TEST_CASE("an unknown reward is refused on reward_id", "[burn]") {
+    auto p = sample();
+    timestamp now = at(2026, 4, 10);
+    rejection e = rejected(evaluate(*p, member_with_lots(), redeem("r1", "yacht", now), now));
+    CHECK(e.code == rejection_code::invalid_event);
+    CHECK(e.field == "reward_id");
+}
+
+TEST_CASE("a tier-restricted reward with a monthly limit", "[burn]") {
+    auto p = variant("  - id: mug\n", "  - id: lounge\n"
+                                      "    name: Lounge pass\n"
+                                      "    cost: 50\n"
+                                      "    tiers: [gold, reserve]\n"
+                                      "    limit: {times: 2, period: calendar_month}\n"
+                                      "    active: {from: 2026-01-01, until: 2026-12-31}\n"
+                                      "  - id: mug\n");
+    member_state m = member_with_lots();
+    timestamp now = at(2026, 4, 10);
+
+    SECTION("a Green member is not eligible") {
+        rejection e = rejected(evaluate(*p, m, redeem("r1", "lounge", now), now));
+        CHECK(e.code == rejection_code::not_eligible);
+        CHECK(e.field == "reward_id");
+        CHECK(e.message == "Lounge pass is not available to tier green");
+    }
+
+    SECTION("a Gold member redeems twice a month, not three times") {
+        m.tier.tier = "gold";
+        auto first = evaluate(*p, m, redeem("r1", "lounge", now), now);
+        REQUIRE(first);
+        auto second = evaluate(*p, first->state, redeem("r2", "lounge", now + date::days{1}), now);
+        REQUIRE(second);
+        rejection e =
+            rejected(evaluate(*p, second->state, redeem("r3", "lounge", now + date::days{2}), now));
+        CHECK(e.code == rejection_code::not_eligible);
+        CHECK(e.message.find("already redeemed 2") != std::string::npos);
+
+        // A new calendar month starts a new count.
+        auto may = evaluate(*p, second->state, redeem("r3", "lounge", at(2026, 5, 2)), now);
+        REQUIRE(may);
+        CHECK(may->points.burned == 50);
+
+        SECTION("cancelling one frees its place in the limit") {
+            auto cancelled = evaluate(*p, second->state,
+                                      redemption_cancellation{"r2", now + date::days{2}}, now);
+            REQUIRE(cancelled);
+            CHECK(evaluate(*p, cancelled->state, redeem("r3", "lounge", now + date::days{2}), now));
+        }
+    }
+
+    SECTION("outside its active window it is not eligible") {
+        m.tier.tier = "gold";
+        rejection e = rejected(evaluate(*p, m, redeem("r1", "lounge", at(2027, 1, 2)), now));
+        CHECK(e.code == rejection_code::not_eligible);
+    }
+}
+
+TEST_CASE("points as payment: step, minimum and the share of the purchase", "[burn]") {
+    auto p = sample();
+    member_state m = member();
+    m.lots.push_back(make_lot(1, 2000, at(2026, 1, 1), std::nullopt));
+    timestamp now = at(2026, 4, 10);
+
+    SECTION("within the rules the points are burned and recorded") {
+        auto r = evaluate(*p, m, pay("pay1", 700, 1450, now), now);
+        REQUIRE(r);
+        CHECK(r->points.burned == 700);
+        CHECK(r->balance_after.available == 1300);
+        REQUIRE(r->state.redemptions.size() == 1);
+        CHECK(r->state.redemptions[0].reward_id.empty());
+        CHECK(r->state.redemptions[0].points == 700);
+        CHECK_FALSE(r->state.redemptions[0].voucher_id);
+        REQUIRE(r->movements.size() == 1);
+        CHECK(r->movements[0].kind == movement_kind::burn);
+        CHECK(r->movements[0].points == -700);
+        CHECK(r->vouchers.empty());
+    }
+
+    SECTION("not a multiple of the step") {
+        rejection e = rejected(evaluate(*p, m, pay("pay1", 150, 10000, now), now));
+        CHECK(e.code == rejection_code::payment_rule);
+        CHECK(e.field == "points");
+        CHECK(e.message == "points are used in multiples of 100, asked 150");
+    }
+
+    SECTION("zero or negative points") {
+        CHECK(rejected(evaluate(*p, m, pay("pay1", 0, 10000, now), now)).code ==
+              rejection_code::payment_rule);
+        CHECK(rejected(evaluate(*p, m, pay("pay1", -100, 10000, now), now)).code ==
+              rejection_code::payment_rule);
+    }
+
+    SECTION("exactly 50% is allowed, one step more is not") {
+        CHECK(evaluate(*p, m, pay("pay1", 700, 1400, now), now));
+        rejection e = rejected(evaluate(*p, m, pay("pay1", 800, 1400, now), now));
+        CHECK(e.code == rejection_code::payment_rule);
+        CHECK(e.message == "at most 50% of the purchase may be paid with points: at most 700 "
+                           "leaves for a 1400 purchase, asked 800");
+    }
+
+    SECTION("the share is floored: 800 on a 1450 purchase is 8.00 > 7.25") {
+        rejection e = rejected(evaluate(*p, m, pay("pay1", 800, 1450, now), now));
+        CHECK(e.message == "at most 50% of the purchase may be paid with points: at most 700 "
+                           "leaves for a 1450 purchase, asked 800");
+    }
+
+    SECTION("more than the balance") {
+        rejection e = rejected(evaluate(*p, m, pay("pay1", 2100, 10000, now), now));
+        CHECK(e.code == rejection_code::insufficient_points);
+    }
+
+    SECTION("a minimum") {
+        auto q = variant("  max_share_percent: 50\n", "  max_share_percent: 50\n  minimum: 300\n");
+        rejection e = rejected(evaluate(*q, m, pay("pay1", 200, 10000, now), now));
+        CHECK(e.code == rejection_code::payment_rule);
+        CHECK(e.message == "at least 300 leaves must be used at once, asked 200");
+        CHECK(evaluate(*q, m, pay("pay1", 300, 10000, now), now));
+    }
+
+    SECTION("points that do not make whole cents") {
+        auto q = variant("  points: 100\n  value: 100\n  step: 100\n",
+                         "  points: 3\n  value: 1\n  step: 1\n");
+        CHECK(evaluate(*q, m, pay("pay1", 30, 10000, now), now));
+        rejection e = rejected(evaluate(*q, m, pay("pay1", 31, 10000, now), now));
+        CHECK(e.code == rejection_code::payment_rule);
+    }
+
+    SECTION("a program without payment refuses it") {
+        auto q = variant("payment:\n  # 100 leaves pay $1.00, in steps of 100 leaves, for at "
+                         "most half of the purchase.\n  points: 100\n  value: 100\n  step: 100\n"
+                         "  max_share_percent: 50\n",
+                         "");
+        CHECK(rejected(evaluate(*q, m, pay("pay1", 100, 10000, now), now)).code ==
+              rejection_code::invalid_event);
+    }
+}
+
+TEST_CASE("a cancelled redemption gives its points back to their lots, once", "[burn]") {
+    auto p = sample();
+    member_state m = member_with_lots();
+    timestamp now = at(2026, 4, 10);
+    auto r = evaluate(*p, m, redeem("r1", "handcrafted_drink", now), now);
+    REQUIRE(r);
+
+    auto c = evaluate(*p, r->state, redemption_cancellation{"r1", now + date::days{1}}, now);
+    REQUIRE(c);
+    CHECK(remaining(c->state, 1) == 100);
+    CHECK(remaining(c->state, 2) == 100);
+    CHECK(remaining(c->state, 3) == 100);
+    CHECK(remaining(c->state, 4) == 50);
+    CHECK(c->balance_after.available == 350);
+    REQUIRE(c->movements.size() == 3);
+    for (const movement& mv : c->movements) {
+        CHECK(mv.kind == movement_kind::reverse);
+        CHECK(mv.points > 0);
+    }
+    CHECK(c->movements[0].lot_id == 4);
+    CHECK(c->movements[0].points == 50);
+    CHECK(c->state.redemptions[0].cancelled);
+    CHECK(c->state.vouchers[0].cancelled);
+
+    rejection twice =
+        rejected(evaluate(*p, c->state, redemption_cancellation{"r1", now + date::days{2}}, now));
+    CHECK(twice.code == rejection_code::already_done);
+
+    rejection unknown =
+        rejected(evaluate(*p, c->state, redemption_cancellation{"r9", now + date::days{2}}, now));
+    CHECK(unknown.code == rejection_code::unknown_record);
+    CHECK(unknown.field == "redemption_id");
+
+    SECTION("not once its voucher was used") {
+        member_state used = r->state;
+        used.vouchers[0].redeemed = true;
+        CHECK(rejected(evaluate(*p, used, redemption_cancellation{"r1", now}, now)).code ==
+              rejection_code::already_done);
+    }
+
+    SECTION("points whose lot expired since stay expired") {
+        auto late =
+            evaluate(*p, r->state, redemption_cancellation{"r1", at(2026, 8, 15)}, at(2026, 8, 15));
+        REQUIRE(late);
+        CHECK(remaining(late->state, 4) == 0);
+        CHECK(remaining(late->state, 2) == 0);
+        CHECK(remaining(late->state, 1) == 100);
+        CHECK(late->balance_after.available == 200);
+        CHECK(late->state.redemptions[0].cancelled);
+        bool explained = false;
+        for (const movement& mv : late->movements) {
+            explained =
+                explained || mv.explanation.find("150 leaves not restored") != std::string::npos;
+        }
+        CHECK(explained);
+    }
+}
+
+TEST_CASE("adjustments credit and debit with a reason", "[burn]") {
+    auto p = sample();
+    member_state m = member();
+    m.lots.push_back(make_lot(1, 100, at(2026, 1, 1), std::nullopt));
+    timestamp now = at(2026, 4, 10);
+    auto adj = [&](points_t points, std::string reason = "goodwill") {
+        return adjustment{"adj1", points, std::move(reason), "", "key1", now};
+    };
+
+    SECTION("positive: a new lot, available now, never qualifying") {
+        auto r = evaluate(*p, m, adj(30), now);
+        REQUIRE(r);
+        CHECK(r->balance_after.available == 130);
+        CHECK(r->points.adjusted == 30);
+        CHECK(r->points.earned == 0);
+        REQUIRE(r->movements.size() == 1);
+        CHECK(r->movements[0].kind == movement_kind::adjust);
+        CHECK(r->movements[0].points == 30);
+        CHECK(r->movements[0].explanation == "adjustment: goodwill");
+        CHECK(r->state.lots.back().qualifying == false);
+        CHECK(r->state.metric.empty());
+    }
+
+    SECTION("negative: drawn from the lots") {
+        auto r = evaluate(*p, m, adj(-30), now);
+        REQUIRE(r);
+        CHECK(r->balance_after.available == 70);
+        CHECK(r->points.adjusted == -30);
+        REQUIRE(r->movements.size() == 1);
+        CHECK(r->movements[0].kind == movement_kind::adjust);
+        CHECK(r->movements[0].points == -30);
+    }
+
+    SECTION("beyond the balance: refused unless the program allows a negative balance") {
+        CHECK(rejected(evaluate(*p, m, adj(-150), now)).code ==
+              rejection_code::insufficient_points);
+        auto q = variant("allow_negative_balance: false", "allow_negative_balance: true");
+        auto r = evaluate(*q, m, adj(-150), now);
+        REQUIRE(r);
+        CHECK(r->balance_after.available == -50);
+        CHECK(r->points.adjusted == -150);
+    }
+
+    SECTION("a reason and non-zero points are required") {
+        rejection e = rejected(evaluate(*p, m, adj(30, ""), now));
+        CHECK(e.code == rejection_code::invalid_event);
+        CHECK(e.field == "reason");
+        CHECK(rejected(evaluate(*p, m, adj(0), now)).field == "points");
+    }
+}

@@ -1,0 +1,313 @@
+// Returns reverse exactly what the returned units earned, through evaluate().
+#include "loyalty/engine/evaluate.hpp"
+#include "loyalty/program/load.hpp"
+
+#include <catch2/catch.hpp>
+#include <fstream>
+#include <sstream>
+
+using namespace loyalty::engine;
+using loyalty::program::program_ptr;
+
+namespace {
+
+std::string sample_text() {
+    std::ifstream in(std::string(LOYALTY_SOURCE_DIR) + "/config/program.yaml");
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+program_ptr sample() {
+    auto loaded = loyalty::program::load_program_file(std::string(LOYALTY_SOURCE_DIR) +
+                                                      "/config/program.yaml");
+    REQUIRE(loaded);
+    return *loaded;
+}
+
+// The sample program with a `returns` section.
+program_ptr with_returns(const std::string& section) {
+    auto loaded =
+        loyalty::program::load_program(sample_text() + "\nreturns:\n" + section, "returns.yaml");
+    REQUIRE(loaded);
+    return *loaded;
+}
+
+timestamp at(int y, unsigned m, unsigned d, int hour = 15) {
+    return date::sys_days{date::year{y} / date::month{m} / date::day{d}} + std::chrono::hours{hour};
+}
+
+const timestamp bought_at = at(2026, 3, 10);
+const timestamp available_at = at(2026, 3, 24);
+const timestamp expires_at = at(2026, 10, 1, 4);
+
+lot make_lot(std::int64_t id, points_t points, std::string cause) {
+    lot l;
+    l.id = id;
+    l.earned = points;
+    l.remaining = points;
+    l.earned_at = bought_at;
+    l.available_at = available_at;
+    l.expires_at = expires_at;
+    l.cause = std::move(cause);
+    l.qualifying = true;
+    return l;
+}
+
+purchase_line line(std::string id, std::string category, std::int64_t quantity,
+                   money_t unit_price) {
+    purchase_line l;
+    l.line_id = std::move(id);
+    l.sku = l.line_id;
+    l.category = std::move(category);
+    l.quantity = quantity;
+    l.unit_price = unit_price;
+    return l;
+}
+
+// A $35.00 purchase as the sample program paid it: base 71 (2 per $1 at the time, rounded per
+// line as recorded), bakery 2, and the big_basket bonus of 50 for reaching $30.00.
+//   l1: 3 coffees at $5.00, base 31 (not divisible by 3, to show the remainder)
+//   l2: 2 pastries at $4.00, base 16, bakery 2
+//   l3: 1 bag of beans at $12.00, base 24
+// Lot 1 holds base, lot 2 bakery, lot 3 big_basket; lot 4 is 40 leaves from elsewhere.
+member_state member() {
+    member_state m;
+    m.id = "m1";
+    m.enrolled_at = at(2025, 1, 1);
+    m.tier.tier = "green";
+    m.tier.since = at(2025, 1, 1);
+    m.lots.push_back(make_lot(1, 71, "base"));
+    m.lots.push_back(make_lot(2, 2, "bakery"));
+    m.lots.push_back(make_lot(3, 50, "big_basket"));
+    lot other = make_lot(4, 40, "enrollment");
+    other.earned_at = at(2025, 1, 1);
+    other.available_at = at(2025, 1, 1);
+    other.expires_at.reset();
+    m.lots.push_back(other);
+    m.next_lot_id = 5;
+    m.metric.push_back({bought_at, 71 + 2 + 50, "t1"});
+    m.lifetime_spend = 3500;
+
+    purchase_record r;
+    r.request.transaction_id = "t1";
+    r.request.member_id = "m1";
+    r.request.currency = "USD";
+    r.request.occurred_at = bought_at;
+    r.request.lines = {line("l1", "coffee", 3, 500), line("l2", "bakery", 2, 400),
+                       line("l3", "beans", 1, 1200)};
+    r.lines = {{"l1", 3, 1500, {{"base", 31}}},
+               {"l2", 2, 800, {{"base", 16}, {"bakery", 2}}},
+               {"l3", 1, 1200, {{"base", 24}}}};
+    r.awards = {{"base", 71, 1, true, true, std::nullopt},
+                {"bakery", 2, 2, true, true, std::nullopt},
+                {"big_basket", 50, 3, true, false, money_t{3000}}};
+    m.purchases.push_back(r);
+    return m;
+}
+
+purchase_return ret(std::string id, std::vector<returned_line> lines, timestamp t) {
+    return purchase_return{std::move(id), "t1", "s1", t, std::move(lines)};
+}
+
+points_t remaining(const member_state& m, std::int64_t lot_id) {
+    for (const lot& l : m.lots) {
+        if (l.id == lot_id) {
+            return l.remaining;
+        }
+    }
+    FAIL("no lot " << lot_id);
+    return 0;
+}
+
+std::int64_t metric_sum(const member_state& m) {
+    std::int64_t sum = 0;
+    for (const metric_entry& e : m.metric) {
+        sum += e.amount;
+    }
+    return sum;
+}
+
+rejection rejected(const tl::expected<outcome, rejection>& r) {
+    REQUIRE_FALSE(r);
+    return r.error();
+}
+
+} // namespace
+
+TEST_CASE("a full return reverses every award exactly, even while pending", "[returns]") {
+    auto p = sample();
+    timestamp now = at(2026, 3, 20);
+    auto r = evaluate(*p, member(), ret("ret1", {}, now), now);
+    REQUIRE(r);
+    CHECK(r->points.reversed == 123);
+    CHECK(r->points.shortfall == 0);
+    CHECK(remaining(r->state, 1) == 0);
+    CHECK(remaining(r->state, 2) == 0);
+    CHECK(remaining(r->state, 3) == 0);
+    CHECK(remaining(r->state, 4) == 40);
+    CHECK(r->balance_after.available == 40);
+    CHECK(r->balance_after.pending == 0);
+    CHECK(metric_sum(r->state) == 0);
+    CHECK(r->state.lifetime_spend == 0);
+    const purchase_record& rec = r->state.purchases[0];
+    CHECK(rec.returned_quantity.at("l1") == 3);
+    CHECK(rec.returned_quantity.at("l2") == 2);
+    CHECK(rec.returned_quantity.at("l3") == 1);
+    CHECK(rec.clawed_back == std::vector<std::string>{"big_basket"});
+    for (const movement& mv : r->movements) {
+        CHECK(mv.kind == movement_kind::reverse);
+        CHECK(mv.points < 0);
+    }
+
+    SECTION("a second full return finds nothing left") {
+        CHECK(rejected(evaluate(*p, r->state, ret("ret2", {}, now), now)).code ==
+              rejection_code::already_done);
+    }
+}
+
+TEST_CASE("returning 1 of 3 units reverses a third of what the line earned", "[returns]") {
+    auto p = sample();
+    timestamp now = at(2026, 3, 20);
+    auto one = evaluate(*p, member(), ret("ret1", {{"l1", 1}}, now), now);
+    REQUIRE(one);
+    // floor(31 × 1 / 3) = 10; $30.00 still reaches the big_basket threshold: the bonus stays.
+    CHECK(one->points.reversed == 10);
+    CHECK(remaining(one->state, 1) == 61);
+    CHECK(remaining(one->state, 3) == 50);
+    CHECK(one->state.purchases[0].returned_quantity.at("l1") == 1);
+    CHECK(one->state.purchases[0].clawed_back.empty());
+    CHECK(metric_sum(one->state) == 113);
+    CHECK(one->state.lifetime_spend == 3000);
+    REQUIRE(one->movements.size() == 1);
+    CHECK(one->movements[0].lot_id == 1);
+    CHECK(one->movements[0].points == -10);
+    CHECK(one->movements[0].pending);
+
+    // The second unit takes the spend to $25.00: below $30.00, the bonus goes back, once.
+    auto two = evaluate(*p, one->state, ret("ret2", {{"l1", 1}}, now), now);
+    REQUIRE(two);
+    CHECK(two->points.reversed == 10 + 50);
+    CHECK(remaining(two->state, 1) == 51);
+    CHECK(remaining(two->state, 3) == 0);
+    CHECK(two->state.purchases[0].clawed_back == std::vector<std::string>{"big_basket"});
+    CHECK(metric_sum(two->state) == 53);
+
+    // The last unit carries the remainder: 10 + 10 + 11 = 31, and no second clawback.
+    auto three = evaluate(*p, two->state, ret("ret3", {{"l1", 1}}, now), now);
+    REQUIRE(three);
+    CHECK(three->points.reversed == 11);
+    CHECK(remaining(three->state, 1) == 40);
+
+    // Then the rest: every award is back, the balance is where it was before the purchase.
+    auto rest = evaluate(*p, three->state, ret("ret4", {}, now), now);
+    REQUIRE(rest);
+    CHECK(rest->points.reversed == 16 + 2 + 24);
+    CHECK(rest->balance_after.pending == 0);
+    CHECK(rest->balance_after.available == 40);
+    CHECK(metric_sum(rest->state) == 0);
+}
+
+TEST_CASE("with bonus_clawback keep, the bonus stays when the spend drops", "[returns]") {
+    auto p = with_returns("  bonus_clawback: keep\n");
+    timestamp now = at(2026, 3, 20);
+    auto r = evaluate(*p, member(), ret("ret1", {{"l3", 1}}, now), now);
+    REQUIRE(r);
+    CHECK(r->points.reversed == 24);
+    CHECK(remaining(r->state, 3) == 50);
+    CHECK(r->state.purchases[0].clawed_back.empty());
+}
+
+TEST_CASE("recompute takes the bonus back when the remaining spend falls below it", "[returns]") {
+    auto p = sample();
+    timestamp now = at(2026, 3, 20);
+    // $35.00 - $12.00 = $23.00 < $30.00.
+    auto r = evaluate(*p, member(), ret("ret1", {{"l3", 1}}, now), now);
+    REQUIRE(r);
+    CHECK(r->points.reversed == 24 + 50);
+    CHECK(remaining(r->state, 1) == 47);
+    CHECK(remaining(r->state, 3) == 0);
+    CHECK(r->state.purchases[0].clawed_back == std::vector<std::string>{"big_basket"});
+    bool explained = false;
+    for (const movement& mv : r->movements) {
+        explained = explained || mv.explanation.find("2300 is below 3000") != std::string::npos;
+    }
+    CHECK(explained);
+}
+
+TEST_CASE("a return after the points were spent", "[returns]") {
+    timestamp now = at(2026, 4, 1);
+    member_state m = member();
+    // The purchase's points matured and were mostly spent: 5 of base left, none of the bonus.
+    m.lots[0].remaining = 5;
+    m.lots[2].remaining = 0;
+    m.lots[3].remaining = 20;
+    // Returning the beans takes 24 (base) + 50 (bonus); 27 are left to take.
+
+    SECTION("record_shortfall: the balance stops at zero and the rest is recorded") {
+        auto p = sample();
+        auto r = evaluate(*p, m, ret("ret1", {{"l3", 1}}, now), now);
+        REQUIRE(r);
+        CHECK(r->points.reversed == 27);
+        CHECK(r->points.shortfall == 47);
+        CHECK(r->state.shortfall == 47);
+        CHECK(r->balance_after.available == 0);
+        CHECK(remaining(r->state, 1) == 0);
+        CHECK(remaining(r->state, 2) == 0);
+        CHECK(remaining(r->state, 4) == 0);
+        // The metric loses what the returned units earned, not only what could be taken.
+        CHECK(metric_sum(r->state) == 123 - 74);
+    }
+
+    SECTION("negative_balance: the balance goes below zero") {
+        auto p = with_returns("  shortfall: negative_balance\n");
+        auto r = evaluate(*p, m, ret("ret1", {{"l3", 1}}, now), now);
+        REQUIRE(r);
+        CHECK(r->points.reversed == 74);
+        CHECK(r->points.shortfall == 0);
+        CHECK(r->state.shortfall == 0);
+        CHECK(r->balance_after.available == -47);
+    }
+}
+
+TEST_CASE("returns that do not match the purchase are refused", "[returns]") {
+    auto p = sample();
+    timestamp now = at(2026, 3, 20);
+    const member_state m = member();
+
+    rejection more = rejected(evaluate(*p, m, ret("ret1", {{"l1", 4}}, now), now));
+    CHECK(more.code == rejection_code::invalid_event);
+    CHECK(more.field == "lines[0].quantity");
+    CHECK(more.message == "line l1 bought 3, already returned 0, cannot return 4");
+
+    rejection zero = rejected(evaluate(*p, m, ret("ret1", {{"l2", 1}, {"l1", 0}}, now), now));
+    CHECK(zero.code == rejection_code::invalid_event);
+    CHECK(zero.field == "lines[1].quantity");
+
+    rejection unknown = rejected(evaluate(*p, m, ret("ret1", {{"l9", 1}}, now), now));
+    CHECK(unknown.code == rejection_code::invalid_event);
+    CHECK(unknown.field == "lines[0].line_id");
+
+    purchase_return other = ret("ret1", {}, now);
+    other.transaction_id = "t9";
+    rejection no_purchase = rejected(evaluate(*p, m, other, now));
+    CHECK(no_purchase.code == rejection_code::unknown_record);
+    CHECK(no_purchase.field == "transaction_id");
+
+    // After 2 of 3 were returned, 2 more is more than is left.
+    auto two = evaluate(*p, m, ret("ret1", {{"l1", 2}}, now), now);
+    REQUIRE(two);
+    rejection again = rejected(evaluate(*p, two->state, ret("ret2", {{"l1", 2}}, now), now));
+    CHECK(again.code == rejection_code::already_done);
+    CHECK(again.field == "lines[0].quantity");
+    CHECK(again.message == "line l1 bought 3, already returned 2, cannot return 2");
+
+    // The same line twice in one return counts both.
+    rejection split = rejected(evaluate(*p, m, ret("ret1", {{"l1", 2}, {"l1", 2}}, now), now));
+    CHECK(split.code == rejection_code::invalid_event);
+    CHECK(split.field == "lines[1].quantity");
+
+    // Nothing changed by the refusals.
+    CHECK(remaining(m, 1) == 71);
+    CHECK(m.purchases[0].returned_quantity.empty());
+}
