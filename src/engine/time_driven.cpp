@@ -58,8 +58,7 @@ std::size_t tier_index(const program::tier_policy& t, const std::string& id) {
 void mature_lots(context& cx) {
     member_state& s = cx.state;
     const date::time_zone* zone = cx.program.time_zone;
-    for (std::size_t i = 0; i < s.lots.size(); ++i) {
-        lot& l = s.lots[i];
+    for (lot& l : s.lots) {
         if (l.available_at <= l.earned_at || l.available_at > cx.now || l.remaining <= 0 ||
             maturity_recorded(s, l)) {
             continue;
@@ -79,10 +78,10 @@ void mature_lots(context& cx) {
         // A debt (a lot below zero) is repaid first from what becomes available, as credit()
         // does for points available at once. The debt and the lot change, the balance does not.
         for (lot& debt : s.lots) {
-            if (debt.remaining < 0 && s.lots[i].remaining > 0) {
-                points_t repay = std::min(s.lots[i].remaining, -debt.remaining);
+            if (&debt != &l && debt.remaining < 0 && l.remaining > 0) {
+                points_t repay = std::min(l.remaining, -debt.remaining);
                 debt.remaining += repay;
-                s.lots[i].remaining -= repay;
+                l.remaining -= repay;
             }
         }
     }

@@ -1,0 +1,203 @@
+#include "loyalty/engine/local_time.hpp"
+
+#include <catch2/catch.hpp>
+
+// Timestamps in failure messages, as RFC 3339.
+namespace Catch {
+template <>
+struct StringMaker<loyalty::engine::timestamp> {
+    static std::string convert(const loyalty::engine::timestamp& t) {
+        return loyalty::engine::format_rfc3339(t);
+    }
+};
+} // namespace Catch
+
+// In America/New_York, 2026: clocks spring forward on Sunday 8 March at 02:00 EST (07:00Z) and
+// fall back on Sunday 1 November at 02:00 EDT (06:00Z). EST is UTC-5, EDT UTC-4.
+
+namespace {
+
+using namespace date::literals;
+using loyalty::engine::timestamp;
+using loyalty::program::period;
+using loyalty::program::period_kind;
+using std::chrono::hours;
+using std::chrono::minutes;
+using std::chrono::seconds;
+
+const date::time_zone* new_york() {
+    return date::locate_zone("America/New_York");
+}
+
+timestamp utc(date::year_month_day day, int hour = 0, int minute = 0, int second = 0) {
+    return timestamp{date::sys_days{day}} + hours{hour} + minutes{minute} + seconds{second};
+}
+
+date::local_seconds local(date::year_month_day day, int hour = 0, int minute = 0) {
+    return date::local_seconds{date::local_days{day}} + hours{hour} + minutes{minute};
+}
+
+} // namespace
+
+using namespace loyalty::engine;
+
+TEST_CASE("local fields: the weekday changes at New York midnight, not at UTC midnight",
+          "[local_time]") {
+    const auto* zone = new_york();
+    // Tuesday 24 November 2026, 23:59:59 EST is already Wednesday in UTC.
+    auto tuesday = local_fields_of(zone, utc(2026_y / 11 / 25, 4, 59, 59));
+    CHECK(tuesday.date == 2026_y / 11 / 24);
+    CHECK(tuesday.weekday == 2);
+    CHECK(tuesday.hour == 23);
+    CHECK(tuesday.minute == 59);
+
+    auto wednesday = local_fields_of(zone, utc(2026_y / 11 / 25, 5));
+    CHECK(wednesday.date == 2026_y / 11 / 25);
+    CHECK(wednesday.weekday == 3);
+    CHECK(wednesday.hour == 0);
+
+    // In summer midnight is 04:00Z. Sunday is 7 (ISO).
+    CHECK(local_fields_of(zone, utc(2026_y / 7 / 13, 3, 59)).weekday == 7);
+    CHECK(local_fields_of(zone, utc(2026_y / 7 / 13, 4)).weekday == 1);
+}
+
+TEST_CASE("local fields: both 01:30s of the fall-back night", "[local_time]") {
+    const auto* zone = new_york();
+    auto first = local_fields_of(zone, utc(2026_y / 11 / 1, 5, 30));  // 01:30 EDT
+    auto second = local_fields_of(zone, utc(2026_y / 11 / 1, 6, 30)); // 01:30 EST
+    CHECK(first.hour == 1);
+    CHECK(first.minute == 30);
+    CHECK(second.hour == 1);
+    CHECK(second.minute == 30);
+    CHECK(first.date == second.date);
+}
+
+TEST_CASE("to_instant: a local time that does not exist maps to the end of the gap",
+          "[local_time]") {
+    const auto* zone = new_york();
+    // 02:30 on 8 March 2026 never happens: the clocks go from 01:59:59 EST to 03:00 EDT.
+    CHECK(to_instant(zone, local(2026_y / 3 / 8, 2, 30)) == utc(2026_y / 3 / 8, 7));
+    CHECK(to_instant(zone, local(2026_y / 3 / 8, 2, 0)) == utc(2026_y / 3 / 8, 7));
+    CHECK(to_instant(zone, local(2026_y / 3 / 8, 3, 0)) == utc(2026_y / 3 / 8, 7));
+    CHECK(to_instant(zone, local(2026_y / 3 / 8, 1, 59)) == utc(2026_y / 3 / 8, 6, 59));
+}
+
+TEST_CASE("to_instant: an ambiguous local time maps to the earlier instant", "[local_time]") {
+    const auto* zone = new_york();
+    // 01:30 on 1 November 2026 happens twice: 05:30Z (EDT) and 06:30Z (EST).
+    CHECK(to_instant(zone, local(2026_y / 11 / 1, 1, 30)) == utc(2026_y / 11 / 1, 5, 30));
+    CHECK(to_instant(zone, local(2026_y / 11 / 1, 2, 0)) == utc(2026_y / 11 / 1, 7));
+    CHECK(to_instant(zone, local(2026_y / 11 / 1, 0, 59)) == utc(2026_y / 11 / 1, 4, 59));
+}
+
+TEST_CASE("to_local and to_instant round-trip unique times", "[local_time]") {
+    const auto* zone = new_york();
+    timestamp t = utc(2026_y / 3 / 14, 13, 30);
+    CHECK(to_local(zone, t) == local(2026_y / 3 / 14, 9, 30));
+    CHECK(to_instant(zone, to_local(zone, t)) == t);
+}
+
+TEST_CASE("period_start: day, in local days of 23 and 25 hours", "[local_time]") {
+    const auto* zone = new_york();
+    period day{period_kind::day, 0};
+    CHECK(period_start(day, zone, utc(2026_y / 3 / 8, 12)) == utc(2026_y / 3 / 8, 5));
+    CHECK(period_start(day, zone, utc(2026_y / 3 / 9, 3, 59)) == utc(2026_y / 3 / 8, 5));
+    CHECK(period_start(day, zone, utc(2026_y / 3 / 9, 4)) == utc(2026_y / 3 / 9, 4));
+    CHECK(period_start(day, zone, utc(2026_y / 11 / 1, 12)) == utc(2026_y / 11 / 1, 4));
+    CHECK(period_start(day, zone, utc(2026_y / 11 / 2, 4, 59)) == utc(2026_y / 11 / 1, 4));
+    CHECK(period_start(day, zone, utc(2026_y / 11 / 2, 5)) == utc(2026_y / 11 / 2, 5));
+}
+
+TEST_CASE("period_start: calendar weeks start on Monday, local time", "[local_time]") {
+    const auto* zone = new_york();
+    period week{period_kind::calendar_week, 0};
+    // Sunday 8 March (spring forward) belongs to the week of Monday 2 March (EST).
+    CHECK(period_start(week, zone, utc(2026_y / 3 / 8, 12)) == utc(2026_y / 3 / 2, 5));
+    // Sunday 23:59 EDT is Monday in UTC, still the same week.
+    CHECK(period_start(week, zone, utc(2026_y / 3 / 9, 3, 59)) == utc(2026_y / 3 / 2, 5));
+    // Monday 9 March 00:00 EDT starts a new week.
+    CHECK(period_start(week, zone, utc(2026_y / 3 / 9, 4)) == utc(2026_y / 3 / 9, 4));
+    // Sunday 1 November (fall back) belongs to the week of Monday 26 October (EDT).
+    CHECK(period_start(week, zone, utc(2026_y / 11 / 1, 12)) == utc(2026_y / 10 / 26, 4));
+    CHECK(period_start(week, zone, utc(2026_y / 11 / 2, 5)) == utc(2026_y / 11 / 2, 5));
+    // A Monday itself.
+    CHECK(period_start(week, zone, utc(2026_y / 11 / 23, 18)) == utc(2026_y / 11 / 23, 5));
+}
+
+TEST_CASE("period_start: calendar month and year", "[local_time]") {
+    const auto* zone = new_york();
+    period month{period_kind::calendar_month, 0};
+    CHECK(period_start(month, zone, utc(2026_y / 3 / 20)) == utc(2026_y / 3 / 1, 5));
+    // 1 November 00:00 is still EDT: the clocks change at 02:00.
+    CHECK(period_start(month, zone, utc(2026_y / 11 / 15)) == utc(2026_y / 11 / 1, 4));
+    // 31 October 22:00 EDT is 1 November in UTC, but October in New York.
+    CHECK(period_start(month, zone, utc(2026_y / 11 / 1, 2)) == utc(2026_y / 10 / 1, 4));
+
+    period year{period_kind::calendar_year, 0};
+    CHECK(period_start(year, zone, utc(2026_y / 7 / 1)) == utc(2026_y / 1 / 1, 5));
+    // New Year's Eve 22:00 EST is 2027 in UTC.
+    CHECK(period_start(year, zone, utc(2027_y / 1 / 1, 3)) == utc(2026_y / 1 / 1, 5));
+    CHECK(period_start(year, zone, utc(2027_y / 1 / 1, 5)) == utc(2027_y / 1 / 1, 5));
+}
+
+TEST_CASE("period_start: rolling days and lifetime", "[local_time]") {
+    const auto* zone = new_york();
+    timestamp t = utc(2026_y / 3 / 20, 12);
+    CHECK(period_start(period{period_kind::rolling_days, 30}, zone, t) == t - date::days{30});
+    CHECK(period_start(period{period_kind::lifetime, 0}, zone, t) < utc(1970_y / 1 / 1));
+}
+
+TEST_CASE("add_local_months: clamps to the last day of a shorter month", "[local_time]") {
+    const auto* zone = new_york();
+    // 31 January 10:00 EST + 1 month: 28 February 10:00 EST.
+    CHECK(add_local_months(zone, utc(2026_y / 1 / 31, 15), 1, false) == utc(2026_y / 2 / 28, 15));
+    // In a leap year, 29 February.
+    CHECK(add_local_months(zone, utc(2028_y / 1 / 31, 15), 1, false) == utc(2028_y / 2 / 29, 15));
+    // 29 February + 12 months: 28 February; + 48 months: 29 February again.
+    CHECK(add_local_months(zone, utc(2028_y / 2 / 29, 15), 12, false) == utc(2029_y / 2 / 28, 15));
+    CHECK(add_local_months(zone, utc(2028_y / 2 / 29, 15), 48, false) == utc(2032_y / 2 / 29, 15));
+    // Backwards.
+    // 31 March 11:00 EDT - 1 month: 28 February 11:00 EST.
+    CHECK(add_local_months(zone, utc(2026_y / 3 / 31, 15), -1, false) == utc(2026_y / 2 / 28, 16));
+    CHECK(add_local_months(zone, utc(2026_y / 3 / 14, 13, 30), -12, false) ==
+          utc(2025_y / 3 / 14, 13, 30));
+}
+
+TEST_CASE("add_local_months: keeps the local time of day across a DST change", "[local_time]") {
+    const auto* zone = new_york();
+    // 15 February 10:00 EST + 1 month = 15 March 10:00 EDT, an hour earlier in UTC.
+    CHECK(add_local_months(zone, utc(2026_y / 2 / 15, 15), 1, false) == utc(2026_y / 3 / 15, 14));
+    CHECK(add_local_months(zone, utc(2026_y / 10 / 15, 14), 1, false) == utc(2026_y / 11 / 15, 15));
+    // 8 February 02:30 EST + 1 month lands in the spring-forward gap: 03:00 EDT.
+    CHECK(add_local_months(zone, utc(2026_y / 2 / 8, 7, 30), 1, false) == utc(2026_y / 3 / 8, 7));
+}
+
+TEST_CASE("add_local_months to the end of the month: the Bean & Leaf expiry", "[local_time]") {
+    const auto* zone = new_york();
+    // Earned 2026-03-14 09:30 EDT: expires at the end of 2026-09-30 New York time.
+    CHECK(add_local_months(zone, utc(2026_y / 3 / 14, 13, 30), 6, true) == utc(2026_y / 10 / 1, 4));
+    // Earned late on 31 October local (already November in UTC): end of April.
+    CHECK(add_local_months(zone, utc(2026_y / 11 / 1, 3, 30), 6, true) == utc(2027_y / 5 / 1, 4));
+    // Earned on the fall-back night: end of May (EDT again).
+    CHECK(add_local_months(zone, utc(2026_y / 11 / 1, 5, 30), 6, true) == utc(2027_y / 6 / 1, 4));
+    // Ending in winter: 1 January 00:00 EST.
+    CHECK(add_local_months(zone, utc(2026_y / 6 / 30, 12), 6, true) == utc(2027_y / 1 / 1, 5));
+}
+
+TEST_CASE("end_of_local_month and end_of_local_day", "[local_time]") {
+    const auto* zone = new_york();
+    CHECK(end_of_local_month(zone, utc(2026_y / 2 / 10)) == utc(2026_y / 3 / 1, 5));
+    CHECK(end_of_local_month(zone, utc(2028_y / 2 / 29, 12)) == utc(2028_y / 3 / 1, 5));
+    CHECK(end_of_local_month(zone, utc(2026_y / 10 / 31, 23)) == utc(2026_y / 11 / 1, 4));
+    // 30 November 22:00 EST is 1 December in UTC.
+    CHECK(end_of_local_month(zone, utc(2026_y / 12 / 1, 3)) == utc(2026_y / 12 / 1, 5));
+
+    // The spring-forward day has 23 hours, the fall-back day 25.
+    CHECK(end_of_local_day(zone, utc(2026_y / 3 / 8, 6)) == utc(2026_y / 3 / 9, 4));
+    CHECK(end_of_local_day(zone, utc(2026_y / 11 / 1, 5)) == utc(2026_y / 11 / 2, 5));
+    CHECK(end_of_local_day(zone, utc(2026_y / 11 / 2, 4, 59)) == utc(2026_y / 11 / 2, 5));
+}
+
+TEST_CASE("format_rfc3339", "[local_time]") {
+    CHECK(format_rfc3339(utc(2026_y / 3 / 14, 9, 30)) == "2026-03-14T09:30:00Z");
+}
