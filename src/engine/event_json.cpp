@@ -248,7 +248,6 @@ tl::expected<member_state, rejection> member_from_json(const json& j) {
             if (lf.get("available_at")) {
                 LOYALTY_TRY(available_at, lf.time("available_at"));
                 l.available_at = available_at;
-                l.matured = false;
             }
             if (lf.get("expires_at")) {
                 LOYALTY_TRY(expires_at, lf.time("expires_at"));

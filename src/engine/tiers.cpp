@@ -57,10 +57,9 @@ void upgrade_tier(context& cx) {
     const program::tier_policy& t = cx.program.tiers;
     std::int64_t metric = metric_at(cx.program, cx.state, cx.now);
     std::size_t supported = t.level_for(metric);
-    auto current = std::find_if(t.levels.begin(), t.levels.end(),
-                                [&](const auto& l) { return l.id == cx.state.tier.tier; });
-    std::size_t current_index = current == t.levels.end() ? 0 : current - t.levels.begin();
-    if (supported <= current_index && current != t.levels.end()) {
+    auto current = t.index_of(cx.state.tier.tier);
+    std::size_t current_index = current.value_or(0);
+    if (current && supported <= current_index) {
         return;
     }
     cx.state.tier.tier = t.levels[supported].id;

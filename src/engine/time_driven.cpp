@@ -12,23 +12,6 @@ namespace loyalty::engine::detail {
 
 namespace {
 
-// The member state has no field saying that a lot's maturity was recorded, and movements are
-// not part of the state, so a mature movement is remembered by a usage entry under this id
-// (not a valid rule id, so no limit ever counts it): `at` is when the lot became available and
-// `points` the lot id; `times` is 0 so that it never counts as a payout. If struct lot gains a
-// `matured` flag, only these two functions change.
-constexpr const char* matured_marker = "@matured";
-
-bool maturity_recorded(const member_state& s, const lot& l) {
-    return std::any_of(s.usage.begin(), s.usage.end(), [&](const usage_entry& u) {
-        return u.rule_id == matured_marker && u.points == l.id;
-    });
-}
-
-void record_maturity(member_state& s, const lot& l) {
-    s.usage.push_back({matured_marker, l.available_at, 0, l.id});
-}
-
 std::string local_date_text(const date::time_zone* zone, timestamp t) {
     return date::format("%F", date::floor<date::days>(to_local(zone, t)));
 }
@@ -47,12 +30,6 @@ bool holds_exempt_tier(const context& cx) {
     return std::find(exempt.begin(), exempt.end(), cx.state.tier.tier) != exempt.end();
 }
 
-std::size_t tier_index(const program::tier_policy& t, const std::string& id) {
-    auto it = std::find_if(t.levels.begin(), t.levels.end(),
-                           [&](const program::tier_level& l) { return l.id == id; });
-    return it == t.levels.end() ? 0 : static_cast<std::size_t>(it - t.levels.begin());
-}
-
 // Pending lots whose pending period is over become available. A lot that was never pending
 // (available at once) needs no mature movement: its earn movement already said so.
 void mature_lots(context& cx) {
@@ -60,7 +37,7 @@ void mature_lots(context& cx) {
     const date::time_zone* zone = cx.program.time_zone;
     for (lot& l : s.lots) {
         if (l.available_at <= l.earned_at || l.available_at > cx.now || l.remaining <= 0 ||
-            maturity_recorded(s, l)) {
+            l.matured) {
             continue;
         }
         points_t matured = l.remaining;
@@ -73,7 +50,7 @@ void mature_lots(context& cx) {
                         local_date_text(zone, l.earned_at) + ")";
         cx.out.movements.push_back(std::move(m));
         cx.out.points.matured += matured;
-        record_maturity(s, l);
+        l.matured = true;
 
         // A debt (a lot below zero) is repaid first from what becomes available, as credit()
         // does for points available at once. The debt and the lot change, the balance does not.
@@ -96,7 +73,7 @@ void end_tier_statuses(context& cx) {
     tier_status& status = cx.state.tier;
     while (status.valid_until && *status.valid_until <= cx.now && !t.levels.empty()) {
         timestamp ended = *status.valid_until;
-        std::size_t current = tier_index(t, status.tier);
+        std::size_t current = t.index_of(status.tier).value_or(0);
         std::size_t supported = t.level_for(metric_at(cx.program, cx.state, ended));
         std::size_t next = supported;
         if (t.downgrade == program::downgrade_rule::one_level && current > 0) {

@@ -943,10 +943,18 @@ const reward* program::find_reward(std::string_view reward_id) const {
     return it == rewards.end() ? nullptr : &*it;
 }
 
-const tier_level* tier_policy::find(std::string_view tier_id) const {
+std::optional<std::size_t> tier_policy::index_of(std::string_view tier_id) const {
     auto it = std::find_if(levels.begin(), levels.end(),
                            [&](const tier_level& t) { return t.id == tier_id; });
-    return it == levels.end() ? nullptr : &*it;
+    if (it == levels.end()) {
+        return std::nullopt;
+    }
+    return static_cast<std::size_t>(it - levels.begin());
+}
+
+const tier_level* tier_policy::find(std::string_view tier_id) const {
+    auto index = index_of(tier_id);
+    return index ? &levels[*index] : nullptr;
 }
 
 std::size_t tier_policy::level_for(std::int64_t metric_value) const {

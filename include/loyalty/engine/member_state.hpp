@@ -23,9 +23,9 @@ struct lot {
     std::optional<timestamp> expires_at; // never, when empty
     std::string cause;                   // rule, benefit or adjustment id
     bool qualifying = false;
-    // False while a pending lot's maturing has not been recorded in the ledger; the time-driven
-    // step records it (once) and sets it.
-    bool matured = true;
+    // Whether the end of the pending period was recorded in the ledger (a `mature` movement).
+    // Lots that were never pending need no such record; see time_driven.cpp.
+    bool matured = false;
 
     bool pending(timestamp now) const { return now < available_at; }
     bool expired(timestamp now) const { return expires_at && *expires_at <= now; }

@@ -140,6 +140,8 @@ struct tier_policy {
     std::vector<tier_level> levels; // ascending thresholds, the first at 0
 
     const tier_level* find(std::string_view id) const;
+    // Position of the level with this id in `levels`, lowest first.
+    std::optional<std::size_t> index_of(std::string_view id) const;
     // Index of the highest level whose threshold `metric_value` reaches.
     std::size_t level_for(std::int64_t metric_value) const;
 };
