@@ -12,23 +12,26 @@ tl::unexpected<rejection> refuse(rejection_code code, std::string field, std::st
     return tl::unexpected(rejection{code, std::move(field), std::move(message)});
 }
 
-bool redemption_exists(const member_state& s, const std::string& id) {
-    return std::any_of(s.redemptions.begin(), s.redemptions.end(),
-                       [&](const redemption_record& r) { return r.redemption_id == id; });
+// A redemption needs an id, and an id already used is a retry that must not spend twice.
+std::optional<rejection> check_new_redemption(const member_state& s, const std::string& id) {
+    if (id.empty()) {
+        return rejection{rejection_code::invalid_event, "redemption_id",
+                         "a redemption id is required"};
+    }
+    if (std::any_of(s.redemptions.begin(), s.redemptions.end(),
+                    [&](const redemption_record& r) { return r.redemption_id == id; })) {
+        return rejection{rejection_code::already_done, "redemption_id",
+                         "redemption " + id + " was already made"};
+    }
+    return std::nullopt;
 }
 
 } // namespace
 
 tl::expected<void, rejection> redeem_reward(context& cx, const reward_redemption& e) {
     const program::program& p = cx.program;
-    if (e.redemption_id.empty()) {
-        return refuse(rejection_code::invalid_event, "redemption_id",
-                      "a redemption id is required");
-    }
-    // A retried request must not spend twice.
-    if (redemption_exists(cx.state, e.redemption_id)) {
-        return refuse(rejection_code::already_done, "redemption_id",
-                      "redemption " + e.redemption_id + " was already made");
+    if (auto refused = check_new_redemption(cx.state, e.redemption_id)) {
+        return tl::unexpected(std::move(*refused));
     }
     const program::reward* reward = p.find_reward(e.reward_id);
     if (reward == nullptr) {
@@ -94,13 +97,8 @@ tl::expected<void, rejection> pay_with_points(context& cx, const points_payment&
         return refuse(rejection_code::invalid_event, "",
                       p.name + " does not accept points as payment");
     }
-    if (e.redemption_id.empty()) {
-        return refuse(rejection_code::invalid_event, "redemption_id",
-                      "a redemption id is required");
-    }
-    if (redemption_exists(cx.state, e.redemption_id)) {
-        return refuse(rejection_code::already_done, "redemption_id",
-                      "redemption " + e.redemption_id + " was already made");
+    if (auto refused = check_new_redemption(cx.state, e.redemption_id)) {
+        return tl::unexpected(std::move(*refused));
     }
     if (e.purchase_total <= 0) {
         return refuse(rejection_code::invalid_event, "purchase_total",
@@ -238,10 +236,7 @@ tl::expected<void, rejection> adjust(context& cx, const adjustment& e) {
     std::string explanation = "adjustment: " + e.reason;
     if (e.points > 0) {
         // Never qualifying: staff corrections must not buy tier status.
-        credit(cx, e.points, e.adjustment_id, false, 0, explanation);
-        // credit() books an earn; an adjustment is its own kind of movement and not earned.
-        cx.out.movements.back().kind = movement_kind::adjust;
-        cx.out.points.earned -= e.points;
+        credit(cx, e.points, e.adjustment_id, false, 0, explanation, movement_kind::adjust);
     } else {
         auto draws = draw(cx, -e.points, movement_kind::adjust, e.adjustment_id, explanation,
                           p.points.allow_negative_balance);

@@ -21,11 +21,13 @@ struct context {
 // "34 leaves", "1 leaf".
 std::string points_text(const program::program& p, points_t points);
 
-// Credits a new lot of `points` earned now: pending for `pending_days`, expiring by the program's
-// policy, recorded as an earn movement, counted in the tier metric when qualifying (and the
-// metric is qualifying points). Returns the lot id.
+// Credits a new lot of `points` now: pending for `pending_days`, expiring by the program's
+// policy, recorded as a movement of `kind` (earn, or adjust for staff credits, which are not
+// counted as earned), counted in the tier metric when qualifying (and the metric is qualifying
+// points). Returns the lot id.
 std::int64_t credit(context& cx, points_t points, const std::string& cause, bool qualifying,
-                    std::int64_t pending_days, std::string explanation);
+                    std::int64_t pending_days, std::string explanation,
+                    movement_kind kind = movement_kind::earn);
 
 // Takes `points` from available lots, soonest-expiring first, then oldest, recording one
 // movement of `kind` per lot drawn. Refuses with insufficient_points when the available balance

@@ -47,7 +47,7 @@ std::optional<timestamp> expiry_for(const context& cx, timestamp earned_at) {
 } // namespace
 
 std::int64_t credit(context& cx, points_t points, const std::string& cause, bool qualifying,
-                    std::int64_t pending_days, std::string explanation) {
+                    std::int64_t pending_days, std::string explanation, movement_kind kind) {
     member_state& s = cx.state;
     lot l;
     l.id = s.next_lot_id++;
@@ -74,14 +74,16 @@ std::int64_t credit(context& cx, points_t points, const std::string& cause, bool
         s.metric.push_back({cx.now, points, cause});
     }
     movement m;
-    m.kind = movement_kind::earn;
+    m.kind = kind;
     m.points = points;
     m.lot_id = l.id;
     m.cause = cause;
     m.explanation = std::move(explanation);
     m.pending = l.pending(cx.now);
     cx.out.movements.push_back(std::move(m));
-    cx.out.points.earned += points;
+    if (kind == movement_kind::earn) {
+        cx.out.points.earned += points;
+    }
     if (l.pending(cx.now)) {
         cx.out.points.pending += points;
         if (!cx.out.points.available_from || l.available_at > *cx.out.points.available_from) {
