@@ -289,6 +289,49 @@ void apply_multipliers(const context& cx, std::vector<award>& awards) {
     }
 }
 
+// The end every earn step shares: multipliers on the rounded points, then limits, then one lot
+// per paying rule. Returns the lots by rule id.
+std::map<std::string, std::int64_t> settle(context& cx, std::vector<award>& awards,
+                                           std::int64_t default_pending_days) {
+    apply_multipliers(cx, awards);
+    for (award& a : awards) {
+        if (a.result.matched) {
+            apply_limits(cx, a);
+        }
+    }
+    return credit_awards(cx, awards, default_pending_days);
+}
+
+// Events and enrollment pay fixed points (and their multipliers), available at once unless a
+// rule says otherwise.
+void earn_fixed(context& cx, const nlohmann::json& data, earn_trigger on,
+                const std::string& event_type, const std::string& reason) {
+    std::vector<award> awards;
+    for (const earn_rule& r : cx.program.earn) {
+        if (r.on != on || (on == earn_trigger::event && r.event_type != event_type)) {
+            continue;
+        }
+        award a;
+        a.rule = &r;
+        a.result.id = r.id;
+        if (auto why = not_applicable(cx, r, data)) {
+            a.result.reason = *why;
+        } else {
+            a.result.matched = true;
+            a.points = r.kind == earn_kind::fixed ? r.points : 0;
+            a.result.exact = std::to_string(a.points);
+            a.result.rounded = a.points;
+            a.result.reason = reason;
+        }
+        awards.push_back(std::move(a));
+    }
+    settle(cx, awards, 0);
+    for (const award& a : awards) {
+        cx.out.rules.push_back(a.result);
+    }
+    upgrade_tier(cx);
+}
+
 tl::expected<void, rejection> validate(const context& cx, const purchase& e) {
     auto reject = [](std::string field, std::string message) {
         return tl::unexpected(
@@ -509,15 +552,8 @@ tl::expected<void, rejection> earn_purchase(context& cx, const purchase& e) {
         a.result.rounded = a.points;
         awards.push_back(std::move(a));
     }
-    apply_multipliers(cx, awards);
-    for (award& a : awards) {
-        if (a.result.matched) {
-            apply_limits(cx, a);
-        }
-    }
     data.erase("line");
-
-    auto lots = credit_awards(cx, awards, p.points.pending_days);
+    auto lots = settle(cx, awards, p.points.pending_days);
 
     // What each line earned, per rule, so a return reverses exactly that.
     purchase_record record;
@@ -607,73 +643,13 @@ tl::expected<void, rejection> earn_event(context& cx, const custom_event& e) {
                              {"attributes", e.attributes},
                              {"local", local_json(p, cx.now)}}},
                            {"member", member_json(cx)}};
-    std::vector<award> awards;
-    for (const earn_rule& r : p.earn) {
-        if (r.on != earn_trigger::event || r.event_type != e.type) {
-            continue;
-        }
-        award a;
-        a.rule = &r;
-        a.result.id = r.id;
-        if (auto why = not_applicable(cx, r, data)) {
-            a.result.reason = *why;
-        } else {
-            a.result.matched = true;
-            a.points = r.kind == earn_kind::fixed ? r.points : 0;
-            a.result.exact = std::to_string(a.points);
-            a.result.rounded = a.points;
-            a.result.reason = e.type + " posted";
-        }
-        awards.push_back(std::move(a));
-    }
-    apply_multipliers(cx, awards);
-    for (award& a : awards) {
-        if (a.result.matched) {
-            apply_limits(cx, a);
-        }
-    }
-    credit_awards(cx, awards, 0);
-    for (const award& a : awards) {
-        cx.out.rules.push_back(a.result);
-    }
     cx.state.last_activity = cx.now;
-    upgrade_tier(cx);
+    earn_fixed(cx, data, earn_trigger::event, e.type, e.type + " posted");
     return {};
 }
 
 tl::expected<void, rejection> enroll(context& cx, const enrollment&) {
-    const program::program& p = cx.program;
-    nlohmann::json data = {{"member", member_json(cx)}};
-    std::vector<award> awards;
-    for (const earn_rule& r : p.earn) {
-        if (r.on != earn_trigger::enrollment) {
-            continue;
-        }
-        award a;
-        a.rule = &r;
-        a.result.id = r.id;
-        if (auto why = not_applicable(cx, r, data)) {
-            a.result.reason = *why;
-        } else {
-            a.result.matched = true;
-            a.points = r.kind == earn_kind::fixed ? r.points : 0;
-            a.result.exact = std::to_string(a.points);
-            a.result.rounded = a.points;
-            a.result.reason = "member enrolled";
-        }
-        awards.push_back(std::move(a));
-    }
-    apply_multipliers(cx, awards);
-    for (award& a : awards) {
-        if (a.result.matched) {
-            apply_limits(cx, a);
-        }
-    }
-    credit_awards(cx, awards, 0);
-    for (const award& a : awards) {
-        cx.out.rules.push_back(a.result);
-    }
-    upgrade_tier(cx);
+    earn_fixed(cx, {{"member", member_json(cx)}}, earn_trigger::enrollment, "", "member enrolled");
     return {};
 }
 
