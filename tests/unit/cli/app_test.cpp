@@ -1,4 +1,5 @@
 #include "loyalty/cli/app.hpp"
+#include "support/sample_program.hpp"
 
 #include <array>
 #include <catch2/catch.hpp>
@@ -23,7 +24,7 @@ result run(std::vector<std::string> args) {
     return {status, out.str(), err.str()};
 }
 
-const std::string sample = std::string(LOYALTY_SOURCE_DIR) + "/config/program.yaml";
+const std::string sample = loyalty::test::sample_path();
 
 // A temporary file that is removed when the test ends.
 struct temp_file {
@@ -36,13 +37,6 @@ struct temp_file {
     ~temp_file() { std::filesystem::remove(path); }
 };
 
-std::string read(const std::string& file) {
-    std::ifstream in(file);
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
-
 } // namespace
 
 TEST_CASE("check prints ok and a summary for the sample program", "[cli]") {
@@ -54,7 +48,7 @@ TEST_CASE("check prints ok and a summary for the sample program", "[cli]") {
 }
 
 TEST_CASE("check prints every error with its line and exits 1", "[cli]") {
-    std::string text = read(sample);
+    std::string text = loyalty::test::sample_text();
     auto swap = [&](const std::string& from, const std::string& to) {
         text.replace(text.find(from), from.size(), to);
     };

@@ -1,40 +1,16 @@
 // Spending points: rewards, points as payment, cancellations and adjustments, through evaluate().
 #include "loyalty/engine/evaluate.hpp"
 #include "loyalty/program/load.hpp"
+#include "support/sample_program.hpp"
 
 #include <catch2/catch.hpp>
-#include <fstream>
-#include <sstream>
 
 using namespace loyalty::engine;
 using loyalty::program::program_ptr;
+using loyalty::test::sample_program_ptr;
+using loyalty::test::sample_variant;
 
 namespace {
-
-std::string sample_text() {
-    std::ifstream in(std::string(LOYALTY_SOURCE_DIR) + "/config/program.yaml");
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
-
-// The sample program with `from` replaced by `to`, for a variation on one key.
-program_ptr variant(const std::string& from, const std::string& to) {
-    std::string text = sample_text();
-    auto at = text.find(from);
-    REQUIRE(at != std::string::npos);
-    text.replace(at, from.size(), to);
-    auto loaded = loyalty::program::load_program(text, "variant.yaml");
-    REQUIRE(loaded);
-    return *loaded;
-}
-
-program_ptr sample() {
-    auto loaded = loyalty::program::load_program_file(std::string(LOYALTY_SOURCE_DIR) +
-                                                      "/config/program.yaml");
-    REQUIRE(loaded);
-    return *loaded;
-}
 
 timestamp at(int y, unsigned m, unsigned d, int hour = 15) {
     return date::sys_days{date::year{y} / date::month{m} / date::day{d}} + std::chrono::hours{hour};
@@ -101,7 +77,7 @@ points_payment pay(std::string id, points_t points, money_t total, timestamp t) 
 
 TEST_CASE("a redemption spends soonest-expiring lots first, then the oldest, never-expiring last",
           "[burn]") {
-    auto p = sample();
+    auto p = sample_program_ptr();
     member_state m = member_with_lots();
     timestamp now = at(2026, 4, 10);
     auto r = evaluate(*p, m, redeem("r1", "handcrafted_drink", now), now);
@@ -156,7 +132,7 @@ TEST_CASE("a redemption spends soonest-expiring lots first, then the oldest, nev
 }
 
 TEST_CASE("pending and expired lots are not spent", "[burn]") {
-    auto p = sample();
+    auto p = sample_program_ptr();
     member_state m = member();
     timestamp now = at(2026, 4, 10);
     lot pending = make_lot(1, 500, at(2026, 4, 5), std::nullopt);
@@ -176,7 +152,7 @@ TEST_CASE("pending and expired lots are not spent", "[burn]") {
 }
 
 TEST_CASE("a redemption without enough points is refused and changes nothing", "[burn]") {
-    auto p = sample();
+    auto p = sample_program_ptr();
     const member_state m = member_with_lots();
     timestamp now = at(2026, 4, 10);
     auto r = evaluate(*p, m, redeem("r1", "mug", now), now);
@@ -189,7 +165,7 @@ TEST_CASE("a redemption without enough points is refused and changes nothing", "
 }
 
 TEST_CASE("an unknown reward is refused on reward_id", "[burn]") {
-    auto p = sample();
+    auto p = sample_program_ptr();
     timestamp now = at(2026, 4, 10);
     rejection e = rejected(evaluate(*p, member_with_lots(), redeem("r1", "yacht", now), now));
     CHECK(e.code == rejection_code::invalid_event);
@@ -197,13 +173,13 @@ TEST_CASE("an unknown reward is refused on reward_id", "[burn]") {
 }
 
 TEST_CASE("a tier-restricted reward with a monthly limit", "[burn]") {
-    auto p = variant("  - id: mug\n", "  - id: lounge\n"
-                                      "    name: Lounge pass\n"
-                                      "    cost: 50\n"
-                                      "    tiers: [gold, reserve]\n"
-                                      "    limit: {times: 2, period: calendar_month}\n"
-                                      "    active: {from: 2026-01-01, until: 2026-12-31}\n"
-                                      "  - id: mug\n");
+    auto p = sample_variant("  - id: mug\n", "  - id: lounge\n"
+                                             "    name: Lounge pass\n"
+                                             "    cost: 50\n"
+                                             "    tiers: [gold, reserve]\n"
+                                             "    limit: {times: 2, period: calendar_month}\n"
+                                             "    active: {from: 2026-01-01, until: 2026-12-31}\n"
+                                             "  - id: mug\n");
     member_state m = member_with_lots();
     timestamp now = at(2026, 4, 10);
 
@@ -246,7 +222,7 @@ TEST_CASE("a tier-restricted reward with a monthly limit", "[burn]") {
 }
 
 TEST_CASE("points as payment: step, minimum and the share of the purchase", "[burn]") {
-    auto p = sample();
+    auto p = sample_program_ptr();
     member_state m = member();
     m.lots.push_back(make_lot(1, 2000, at(2026, 1, 1), std::nullopt));
     timestamp now = at(2026, 4, 10);
@@ -300,7 +276,8 @@ TEST_CASE("points as payment: step, minimum and the share of the purchase", "[bu
     }
 
     SECTION("a minimum") {
-        auto q = variant("  max_share_percent: 50\n", "  max_share_percent: 50\n  minimum: 300\n");
+        auto q = sample_variant("  max_share_percent: 50\n",
+                                "  max_share_percent: 50\n  minimum: 300\n");
         rejection e = rejected(evaluate(*q, m, pay("pay1", 200, 10000, now), now));
         CHECK(e.code == rejection_code::payment_rule);
         CHECK(e.message == "at least 300 leaves must be used at once, asked 200");
@@ -308,25 +285,26 @@ TEST_CASE("points as payment: step, minimum and the share of the purchase", "[bu
     }
 
     SECTION("points that do not make whole cents") {
-        auto q = variant("  points: 100\n  value: 100\n  step: 100\n",
-                         "  points: 3\n  value: 1\n  step: 1\n");
+        auto q = sample_variant("  points: 100\n  value: 100\n  step: 100\n",
+                                "  points: 3\n  value: 1\n  step: 1\n");
         CHECK(evaluate(*q, m, pay("pay1", 30, 10000, now), now));
         rejection e = rejected(evaluate(*q, m, pay("pay1", 31, 10000, now), now));
         CHECK(e.code == rejection_code::payment_rule);
     }
 
     SECTION("a program without payment refuses it") {
-        auto q = variant("payment:\n  # 100 leaves pay $1.00, in steps of 100 leaves, for at "
-                         "most half of the purchase.\n  points: 100\n  value: 100\n  step: 100\n"
-                         "  max_share_percent: 50\n",
-                         "");
+        auto q =
+            sample_variant("payment:\n  # 100 leaves pay $1.00, in steps of 100 leaves, for at "
+                           "most half of the purchase.\n  points: 100\n  value: 100\n  step: 100\n"
+                           "  max_share_percent: 50\n",
+                           "");
         CHECK(rejected(evaluate(*q, m, pay("pay1", 100, 10000, now), now)).code ==
               rejection_code::invalid_event);
     }
 }
 
 TEST_CASE("a cancelled redemption gives its points back to their lots, once", "[burn]") {
-    auto p = sample();
+    auto p = sample_program_ptr();
     member_state m = member_with_lots();
     timestamp now = at(2026, 4, 10);
     auto r = evaluate(*p, m, redeem("r1", "handcrafted_drink", now), now);
@@ -384,7 +362,7 @@ TEST_CASE("a cancelled redemption gives its points back to their lots, once", "[
 }
 
 TEST_CASE("adjustments credit and debit with a reason", "[burn]") {
-    auto p = sample();
+    auto p = sample_program_ptr();
     member_state m = member();
     m.lots.push_back(make_lot(1, 100, at(2026, 1, 1), std::nullopt));
     timestamp now = at(2026, 4, 10);
@@ -419,7 +397,7 @@ TEST_CASE("adjustments credit and debit with a reason", "[burn]") {
     SECTION("beyond the balance: refused unless the program allows a negative balance") {
         CHECK(rejected(evaluate(*p, m, adj(-150), now)).code ==
               rejection_code::insufficient_points);
-        auto q = variant("allow_negative_balance: false", "allow_negative_balance: true");
+        auto q = sample_variant("allow_negative_balance: false", "allow_negative_balance: true");
         auto r = evaluate(*q, m, adj(-150), now);
         REQUIRE(r);
         CHECK(r->balance_after.available == -50);

@@ -3,31 +3,23 @@
 #include "loyalty/engine/event_json.hpp"
 #include "loyalty/engine/local_time.hpp"
 #include "loyalty/program/load.hpp"
+#include "support/sample_program.hpp"
 
 #include <catch2/catch.hpp>
 
 using namespace loyalty;
 using namespace loyalty::engine;
+using loyalty::test::sample_program;
 
 namespace {
-
-const program::program& sample() {
-    static const program::program_ptr p = [] {
-        auto loaded =
-            program::load_program_file(std::string(LOYALTY_SOURCE_DIR) + "/config/program.yaml");
-        REQUIRE(loaded);
-        return *loaded;
-    }();
-    return *p;
-}
 
 timestamp at(const char* text) {
     return *parse_rfc3339(text);
 }
 
 member_state member(const char* tier = "green") {
-    member_state m =
-        new_member(sample(), {"m1", at("2026-01-05T15:00:00Z"), std::nullopt, std::nullopt});
+    member_state m = new_member(sample_program(),
+                                {"m1", at("2026-01-05T15:00:00Z"), std::nullopt, std::nullopt});
     m.tier.tier = tier;
     return m;
 }
@@ -42,7 +34,7 @@ purchase basket(const char* when, std::vector<purchase_line> lines, const char* 
 }
 
 outcome run(const member_state& m, const purchase& p) {
-    auto o = evaluate(sample(), m, p, p.occurred_at);
+    auto o = evaluate(sample_program(), m, p, p.occurred_at);
     INFO((o ? "" : o.error().message));
     REQUIRE(o);
     return *o;
@@ -213,7 +205,7 @@ TEST_CASE("the referrer earns 100 on the friend's first purchase only", "[earn]"
 
 TEST_CASE("enrollment and reviews earn at once, reviews twice a month", "[earn]") {
     enrollment e{"m9", at("2026-11-23T15:00:00Z"), std::nullopt, std::nullopt};
-    auto joined = evaluate(sample(), new_member(sample(), e), e, e.enrolled_at);
+    auto joined = evaluate(sample_program(), new_member(sample_program(), e), e, e.enrolled_at);
     REQUIRE(joined);
     CHECK(joined->points.earned == 25);
     CHECK(joined->balance_after.available == 25);
@@ -222,13 +214,13 @@ TEST_CASE("enrollment and reviews earn at once, reviews twice a month", "[earn]"
     for (int i = 0; i < 3; ++i) {
         custom_event review{
             "r" + std::to_string(i), "review_posted", at("2026-11-24T15:00:00Z"), {}};
-        auto o = evaluate(sample(), m, review, review.occurred_at);
+        auto o = evaluate(sample_program(), m, review, review.occurred_at);
         REQUIRE(o);
         CHECK(o->points.earned == paid[i]);
         m = o->state;
     }
     custom_event unknown{"x", "selfie", at("2026-11-24T15:00:00Z"), {}};
-    auto refused = evaluate(sample(), m, unknown, unknown.occurred_at);
+    auto refused = evaluate(sample_program(), m, unknown, unknown.occurred_at);
     REQUIRE_FALSE(refused);
     CHECK(refused.error().code == rejection_code::invalid_event);
     CHECK(refused.error().field == "type");
@@ -237,12 +229,12 @@ TEST_CASE("enrollment and reviews earn at once, reviews twice a month", "[earn]"
 TEST_CASE("invalid purchases are refused with the field", "[earn]") {
     auto p = basket("2026-11-23T15:00:00Z", {line("1", "coffee", 1, 500)});
     p.currency = "EUR";
-    auto o = evaluate(sample(), member(), p, p.occurred_at);
+    auto o = evaluate(sample_program(), member(), p, p.occurred_at);
     REQUIRE_FALSE(o);
     CHECK(o.error().field == "currency");
     auto dup =
         basket("2026-11-23T15:00:00Z", {line("1", "coffee", 1, 500), line("1", "tea", 1, 500)});
-    auto d = evaluate(sample(), member(), dup, dup.occurred_at);
+    auto d = evaluate(sample_program(), member(), dup, dup.occurred_at);
     REQUIRE_FALSE(d);
     CHECK(d.error().field == "lines[1].line_id");
 }
@@ -252,6 +244,6 @@ TEST_CASE("the same input always gives the same outcome", "[earn]") {
                     {line("1", "bakery", 2, 350), line("2", "coffee", 1, 2700)}, "app");
     auto a = run(member(), p);
     auto b = run(member(), p);
-    CHECK(to_json(a, sample()) == to_json(b, sample()));
+    CHECK(to_json(a, sample_program()) == to_json(b, sample_program()));
     CHECK(a.points.earned == 68 + 68 + 2 + 50 + 10); // base on 34.00, x2, bakery, big basket, app
 }

@@ -1,16 +1,7 @@
 #include "loyalty/engine/local_time.hpp"
+#include "support/timestamp_text.hpp"
 
 #include <catch2/catch.hpp>
-
-// Timestamps in failure messages, as RFC 3339.
-namespace Catch {
-template <>
-struct StringMaker<loyalty::engine::timestamp> {
-    static std::string convert(const loyalty::engine::timestamp& t) {
-        return loyalty::engine::format_rfc3339(t);
-    }
-};
-} // namespace Catch
 
 // In America/New_York, 2026: clocks spring forward on Sunday 8 March at 02:00 EST (07:00Z) and
 // fall back on Sunday 1 November at 02:00 EDT (06:00Z). EST is UTC-5, EDT UTC-4.

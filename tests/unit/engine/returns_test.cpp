@@ -1,29 +1,16 @@
 // Returns reverse exactly what the returned units earned, through evaluate().
 #include "loyalty/engine/evaluate.hpp"
 #include "loyalty/program/load.hpp"
+#include "support/sample_program.hpp"
 
 #include <catch2/catch.hpp>
-#include <fstream>
-#include <sstream>
 
 using namespace loyalty::engine;
 using loyalty::program::program_ptr;
+using loyalty::test::sample_program_ptr;
+using loyalty::test::sample_text;
 
 namespace {
-
-std::string sample_text() {
-    std::ifstream in(std::string(LOYALTY_SOURCE_DIR) + "/config/program.yaml");
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
-
-program_ptr sample() {
-    auto loaded = loyalty::program::load_program_file(std::string(LOYALTY_SOURCE_DIR) +
-                                                      "/config/program.yaml");
-    REQUIRE(loaded);
-    return *loaded;
-}
 
 // The sample program with a `returns` section.
 program_ptr with_returns(const std::string& section) {
@@ -136,7 +123,7 @@ rejection rejected(const tl::expected<outcome, rejection>& r) {
 } // namespace
 
 TEST_CASE("a full return reverses every award exactly, even while pending", "[returns]") {
-    auto p = sample();
+    auto p = sample_program_ptr();
     timestamp now = at(2026, 3, 20);
     auto r = evaluate(*p, member(), ret("ret1", {}, now), now);
     REQUIRE(r);
@@ -167,7 +154,7 @@ TEST_CASE("a full return reverses every award exactly, even while pending", "[re
 }
 
 TEST_CASE("returning 1 of 3 units reverses a third of what the line earned", "[returns]") {
-    auto p = sample();
+    auto p = sample_program_ptr();
     timestamp now = at(2026, 3, 20);
     auto one = evaluate(*p, member(), ret("ret1", {{"l1", 1}}, now), now);
     REQUIRE(one);
@@ -219,7 +206,7 @@ TEST_CASE("with bonus_clawback keep, the bonus stays when the spend drops", "[re
 }
 
 TEST_CASE("recompute takes the bonus back when the remaining spend falls below it", "[returns]") {
-    auto p = sample();
+    auto p = sample_program_ptr();
     timestamp now = at(2026, 3, 20);
     // $35.00 - $12.00 = $23.00 < $30.00.
     auto r = evaluate(*p, member(), ret("ret1", {{"l3", 1}}, now), now);
@@ -245,7 +232,7 @@ TEST_CASE("a return after the points were spent", "[returns]") {
     // Returning the beans takes 24 (base) + 50 (bonus); 27 are left to take.
 
     SECTION("record_shortfall: the balance stops at zero and the rest is recorded") {
-        auto p = sample();
+        auto p = sample_program_ptr();
         auto r = evaluate(*p, m, ret("ret1", {{"l3", 1}}, now), now);
         REQUIRE(r);
         CHECK(r->points.reversed == 27);
@@ -271,7 +258,7 @@ TEST_CASE("a return after the points were spent", "[returns]") {
 }
 
 TEST_CASE("returns that do not match the purchase are refused", "[returns]") {
-    auto p = sample();
+    auto p = sample_program_ptr();
     timestamp now = at(2026, 3, 20);
     const member_state m = member();
 

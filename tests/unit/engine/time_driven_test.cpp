@@ -2,21 +2,11 @@
 #include "loyalty/engine/evaluate.hpp"
 #include "loyalty/engine/local_time.hpp"
 #include "loyalty/program/load.hpp"
+#include "support/sample_program.hpp"
+#include "support/timestamp_text.hpp"
 
 #include <algorithm>
 #include <catch2/catch.hpp>
-#include <fstream>
-#include <sstream>
-
-// Timestamps in failure messages, as RFC 3339.
-namespace Catch {
-template <>
-struct StringMaker<loyalty::engine::timestamp> {
-    static std::string convert(const loyalty::engine::timestamp& t) {
-        return loyalty::engine::format_rfc3339(t);
-    }
-};
-} // namespace Catch
 
 namespace {
 
@@ -27,34 +17,8 @@ using std::chrono::minutes;
 using std::chrono::seconds;
 namespace engine = loyalty::engine;
 namespace program = loyalty::program;
-
-std::string sample_text() {
-    std::ifstream in(std::string(LOYALTY_SOURCE_DIR) + "/config/program.yaml");
-    std::stringstream text;
-    text << in.rdbuf();
-    return text.str();
-}
-
-// The sample with `from` replaced by `to`, for the variants a test needs.
-program::program_ptr variant(const std::string& from, const std::string& to) {
-    std::string text = sample_text();
-    auto at = text.find(from);
-    REQUIRE(at != std::string::npos);
-    text.replace(at, from.size(), to);
-    auto loaded = program::load_program(text, "variant.yaml");
-    REQUIRE(loaded);
-    return *loaded;
-}
-
-const program::program& bean_and_leaf() {
-    static program::program_ptr p = [] {
-        auto loaded =
-            program::load_program_file(std::string(LOYALTY_SOURCE_DIR) + "/config/program.yaml");
-        REQUIRE(loaded);
-        return *loaded;
-    }();
-    return *p;
-}
+using loyalty::test::sample_program;
+using loyalty::test::sample_variant;
 
 timestamp utc(date::year_month_day day, int hour = 0, int minute = 0, int second = 0) {
     return timestamp{date::sys_days{day}} + hours{hour} + minutes{minute} + seconds{second};
@@ -108,7 +72,7 @@ std::vector<engine::movement> of_kind(const engine::outcome& o, engine::movement
 } // namespace
 
 TEST_CASE("pending points become available after 14 days, once", "[time]") {
-    const auto& p = bean_and_leaf();
+    const auto& p = sample_program();
     auto m = member(p, utc(2026_y / 1 / 5, 15));
     timestamp earned = utc(2026_y / 11 / 10, 15);
     std::int64_t lot_id = add_lot(p, m, 35, earned).id;
@@ -142,7 +106,7 @@ TEST_CASE("pending points become available after 14 days, once", "[time]") {
 }
 
 TEST_CASE("points available at once need no mature movement", "[time]") {
-    const auto& p = bean_and_leaf();
+    const auto& p = sample_program();
     auto m = member(p, utc(2026_y / 1 / 5, 15));
     auto& l = add_lot(p, m, 25, utc(2026_y / 11 / 10, 15), false);
     l.available_at = l.earned_at;
@@ -150,7 +114,7 @@ TEST_CASE("points available at once need no mature movement", "[time]") {
 }
 
 TEST_CASE("maturing points repay a negative balance first", "[time]") {
-    const auto& p = bean_and_leaf();
+    const auto& p = sample_program();
     auto m = member(p, utc(2026_y / 1 / 5, 15));
     engine::lot debt;
     debt.id = m.next_lot_id++;
@@ -170,7 +134,7 @@ TEST_CASE("maturing points repay a negative balance first", "[time]") {
 }
 
 TEST_CASE("leaves expire at the end of the sixth month, New York time", "[time]") {
-    const auto& p = bean_and_leaf();
+    const auto& p = sample_program();
     auto m = member(p, utc(2026_y / 1 / 5, 15));
     // 2026-03-14 09:30 EDT.
     std::int64_t lot_id = add_lot(p, m, 120, utc(2026_y / 3 / 14, 13, 30)).id;
@@ -199,7 +163,7 @@ TEST_CASE("leaves expire at the end of the sixth month, New York time", "[time]"
 }
 
 TEST_CASE("spent points do not expire; the rest of a lot does", "[time]") {
-    const auto& p = bean_and_leaf();
+    const auto& p = sample_program();
     auto m = member(p, utc(2026_y / 1 / 5, 15));
     add_lot(p, m, 120, utc(2026_y / 3 / 14, 13, 30)).remaining = 20;
     add_lot(p, m, 50, utc(2026_y / 3 / 20, 13, 30)).remaining = 0;
@@ -213,7 +177,7 @@ TEST_CASE("spent points do not expire; the rest of a lot does", "[time]") {
 }
 
 TEST_CASE("a Reserve member's leaves do not expire while Reserve", "[time]") {
-    const auto& p = bean_and_leaf();
+    const auto& p = sample_program();
     auto m = member(p, utc(2025_y / 1 / 5, 15));
     add_lot(p, m, 2600, utc(2026_y / 3 / 14, 13, 30));
     timestamp reserve_since = utc(2026_y / 3 / 14, 13, 30);
@@ -242,7 +206,7 @@ TEST_CASE("a Reserve member's leaves do not expire while Reserve", "[time]") {
 }
 
 TEST_CASE("a Reserve member who requalifies keeps the leaves for another status", "[time]") {
-    const auto& p = bean_and_leaf();
+    const auto& p = sample_program();
     auto m = member(p, utc(2025_y / 1 / 5, 15));
     add_lot(p, m, 2600, utc(2026_y / 3 / 14, 13, 30));
     timestamp reserve_until = utc(2027_y / 3 / 14, 13, 30);
@@ -259,7 +223,7 @@ TEST_CASE("a Reserve member who requalifies keeps the leaves for another status"
 }
 
 TEST_CASE("a tier status ends: requalification starts a new status where the old ended", "[time]") {
-    const auto& p = bean_and_leaf();
+    const auto& p = sample_program();
     auto m = member(p, utc(2025_y / 1 / 5, 15));
     timestamp until = utc(2027_y / 1 / 10, 15);
     set_tier(m, "gold", utc(2026_y / 1 / 10, 15), until);
@@ -278,7 +242,7 @@ TEST_CASE("a tier status ends: requalification starts a new status where the old
 }
 
 TEST_CASE("a tier status ends: the member drops to the tier the metric supports", "[time]") {
-    const auto& p = bean_and_leaf();
+    const auto& p = sample_program();
     auto m = member(p, utc(2025_y / 1 / 5, 15));
     timestamp until = utc(2027_y / 1 / 10, 15);
     set_tier(m, "reserve", utc(2026_y / 1 / 10, 15), until);
@@ -310,7 +274,7 @@ TEST_CASE("a tier status ends: the member drops to the tier the metric supports"
 }
 
 TEST_CASE("downgrade one_level: at most one level down when a status ends", "[time]") {
-    auto p = variant("status_months: 12", "status_months: 12\n  downgrade: one_level");
+    auto p = sample_variant("status_months: 12", "status_months: 12\n  downgrade: one_level");
     auto m = member(*p, utc(2025_y / 1 / 5, 15));
     timestamp until = utc(2027_y / 1 / 10, 15);
     set_tier(m, "reserve", utc(2026_y / 1 / 10, 15), until);
@@ -320,7 +284,7 @@ TEST_CASE("downgrade one_level: at most one level down when a status ends", "[ti
 }
 
 TEST_CASE("a Gold member gets the birthday drink in the birthday month, once a year", "[time]") {
-    const auto& p = bean_and_leaf();
+    const auto& p = sample_program();
     auto m = member(p, utc(2025_y / 1 / 5, 15), 1990_y / 3 / 22);
     set_tier(m, "gold", utc(2026_y / 1 / 10, 15), utc(2027_y / 1 / 10, 15));
     m.metric.push_back({utc(2026_y / 1 / 10, 15), 600, "base"});
@@ -352,7 +316,7 @@ TEST_CASE("a Gold member gets the birthday drink in the birthday month, once a y
 }
 
 TEST_CASE("a late run still grants this year's birthday drink", "[time]") {
-    const auto& p = bean_and_leaf();
+    const auto& p = sample_program();
     auto m = member(p, utc(2025_y / 1 / 5, 15), 1990_y / 3 / 22);
     set_tier(m, "reserve", utc(2026_y / 1 / 10, 15), std::nullopt);
     auto out = pass(p, m, utc(2026_y / 4 / 2, 12));
@@ -361,7 +325,7 @@ TEST_CASE("a late run still grants this year's birthday drink", "[time]") {
 }
 
 TEST_CASE("a Green member gets no birthday drink", "[time]") {
-    const auto& p = bean_and_leaf();
+    const auto& p = sample_program();
     auto m = member(p, utc(2025_y / 1 / 5, 15), 1990_y / 3 / 22);
     auto out = pass(p, m, utc(2026_y / 3 / 22, 12));
     CHECK(out.vouchers.empty());
@@ -369,14 +333,14 @@ TEST_CASE("a Green member gets no birthday drink", "[time]") {
 }
 
 TEST_CASE("no birthday drink for a birthday month over before enrolling", "[time]") {
-    const auto& p = bean_and_leaf();
+    const auto& p = sample_program();
     auto m = member(p, utc(2026_y / 4 / 5, 15), 1990_y / 3 / 22);
     set_tier(m, "reserve", utc(2026_y / 4 / 5, 15), std::nullopt);
     CHECK(pass(p, m, utc(2026_y / 4 / 6)).vouchers.empty());
 }
 
 TEST_CASE("born on 29 February: the birthday is 28 February in other years", "[time]") {
-    auto p = variant("trigger: {birthday: month}", "trigger: {birthday: day}");
+    auto p = sample_variant("trigger: {birthday: month}", "trigger: {birthday: day}");
     auto m = member(*p, utc(2025_y / 1 / 5, 15), 2000_y / 2 / 29);
     set_tier(m, "gold", utc(2026_y / 1 / 10, 15), std::nullopt);
 
@@ -393,9 +357,10 @@ TEST_CASE("born on 29 February: the birthday is 28 February in other years", "[t
 }
 
 TEST_CASE("enrollment anniversary points on the local anniversary", "[time]") {
-    auto p = variant("benefits:\n",
-                     "benefits:\n  - id: anniversary\n    trigger: {enrollment_anniversary: true}\n"
-                     "    grant: {points: 50}\n");
+    auto p = sample_variant(
+        "benefits:\n",
+        "benefits:\n  - id: anniversary\n    trigger: {enrollment_anniversary: true}\n"
+        "    grant: {points: 50}\n");
     // Enrolled 2025-06-30 22:00 EDT (already 1 July in UTC).
     auto m = member(*p, utc(2025_y / 7 / 1, 2));
     CHECK(pass(*p, m, utc(2025_y / 12 / 31)).movements.empty());
@@ -410,8 +375,8 @@ TEST_CASE("enrollment anniversary points on the local anniversary", "[time]") {
 }
 
 TEST_CASE("inactivity expiry: everything expires after months without activity", "[time]") {
-    auto p = variant("policy: after\n    months: 6\n    round_to: end_of_month",
-                     "policy: inactivity\n    months: 12");
+    auto p = sample_variant("policy: after\n    months: 6\n    round_to: end_of_month",
+                            "policy: inactivity\n    months: 12");
     auto m = member(*p, utc(2025_y / 1 / 5, 15));
     add_lot(*p, m, 40, utc(2025_y / 3 / 1, 15)).expires_at = std::nullopt;
     add_lot(*p, m, 60, utc(2025_y / 4 / 1, 15)).expires_at = std::nullopt;
@@ -428,7 +393,7 @@ TEST_CASE("inactivity expiry: everything expires after months without activity",
 }
 
 TEST_CASE("running time twice changes nothing the second time", "[time]") {
-    const auto& p = bean_and_leaf();
+    const auto& p = sample_program();
     auto m = member(p, utc(2025_y / 1 / 5, 15), 1990_y / 3 / 22);
     add_lot(p, m, 120, utc(2025_y / 9 / 14, 13, 30)); // expires at the end of March 2026
     add_lot(p, m, 35, utc(2026_y / 3 / 1, 13, 30));   // matures on 15 March
@@ -456,7 +421,7 @@ TEST_CASE("running time twice changes nothing the second time", "[time]") {
 }
 
 TEST_CASE("DST: lots earned around the November change", "[time]") {
-    const auto& p = bean_and_leaf();
+    const auto& p = sample_program();
     auto m = member(p, utc(2025_y / 1 / 5, 15));
     // 2026-10-31 23:30 EDT (1 November in UTC): an October lot.
     add_lot(p, m, 10, utc(2026_y / 11 / 1, 3, 30));

@@ -1,10 +1,9 @@
 #include "loyalty/program/load.hpp"
+#include "support/sample_program.hpp"
 
 #include <catch2/catch.hpp>
-#include <fstream>
-#include <sstream>
-
 using namespace loyalty::program;
+using loyalty::test::sample_text;
 
 namespace {
 
@@ -41,13 +40,6 @@ const std::string base_rule = R"(earn:
     on: purchase
     rate: {points: 1, per: 100}
 )";
-
-std::string sample_text() {
-    std::ifstream in(std::string(LOYALTY_SOURCE_DIR) + "/config/program.yaml");
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
 
 } // namespace
 
