@@ -57,24 +57,6 @@ decoded decode_at(std::string_view text, std::size_t i) {
     return {cp, length};
 }
 
-void encode(std::string& out, char32_t cp) {
-    if (cp < 0x80) {
-        out += static_cast<char>(cp);
-    } else if (cp < 0x800) {
-        out += static_cast<char>(0xC0 | (cp >> 6));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-        out += static_cast<char>(0xE0 | (cp >> 12));
-        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else {
-        out += static_cast<char>(0xF0 | (cp >> 18));
-        out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    }
-}
-
 char16_t high_surrogate(char32_t cp) {
     return static_cast<char16_t>(0xD800 + ((cp - 0x10000) >> 10));
 }
@@ -125,6 +107,24 @@ bool is_ascii(std::string_view text) {
 
 } // namespace
 
+void append_utf8(std::string& out, char32_t cp) {
+    if (cp < 0x80) {
+        out += static_cast<char>(cp);
+    } else if (cp < 0x800) {
+        out += static_cast<char>(0xC0 | (cp >> 6));
+        out += static_cast<char>(0x80 | (cp & 0x3F));
+    } else if (cp < 0x10000) {
+        out += static_cast<char>(0xE0 | (cp >> 12));
+        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+        out += static_cast<char>(0x80 | (cp & 0x3F));
+    } else {
+        out += static_cast<char>(0xF0 | (cp >> 18));
+        out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+        out += static_cast<char>(0x80 | (cp & 0x3F));
+    }
+}
+
 std::size_t utf16_length(std::string_view text) {
     std::size_t units = 0;
     for (std::size_t i = 0; i < text.size();) {
@@ -155,9 +155,9 @@ std::string utf16_slice(std::string_view text, std::size_t begin, std::size_t en
             if (take_high && take_low) {
                 out.append(text.substr(i, d.bytes));
             } else if (take_high) {
-                encode(out, high_surrogate(d.code_point));
+                append_utf8(out, high_surrogate(d.code_point));
             } else if (take_low) {
-                encode(out, low_surrogate(d.code_point));
+                append_utf8(out, low_surrogate(d.code_point));
             }
             unit += 2;
         } else {
@@ -231,7 +231,7 @@ void utf16_append(std::string& out, std::string_view piece) {
                 char32_t cp =
                     0x10000 + ((high.code_point - 0xD800) << 10) + (low.code_point - 0xDC00);
                 out.resize(out.size() - 3);
-                encode(out, cp);
+                append_utf8(out, cp);
                 out.append(piece.substr(3));
                 return;
             }

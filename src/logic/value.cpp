@@ -328,21 +328,7 @@ std::string well_formed(std::string_view text) {
         } else if (cp >= 0xD800 && cp <= 0xDFFF) {
             cp = 0xFFFD;
         }
-        if (cp < 0x80) {
-            out += static_cast<char>(cp);
-        } else if (cp < 0x800) {
-            out += static_cast<char>(0xC0 | (cp >> 6));
-            out += static_cast<char>(0x80 | (cp & 0x3F));
-        } else if (cp < 0x10000) {
-            out += static_cast<char>(0xE0 | (cp >> 12));
-            out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-            out += static_cast<char>(0x80 | (cp & 0x3F));
-        } else {
-            out += static_cast<char>(0xF0 | (cp >> 18));
-            out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-            out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-            out += static_cast<char>(0x80 | (cp & 0x3F));
-        }
+        append_utf8(out, cp);
     }
     return out;
 }
@@ -416,11 +402,43 @@ void append_hex4(std::string& out, unsigned unit) {
     out += hex[unit & 0xF];
 }
 
+// JSON's escapes for ASCII characters (quote, backslash, controls); other characters as is.
+void append_json_ascii(std::string& out, char c) {
+    switch (c) {
+    case '"':
+        out += "\\\"";
+        break;
+    case '\\':
+        out += "\\\\";
+        break;
+    case '\b':
+        out += "\\b";
+        break;
+    case '\f':
+        out += "\\f";
+        break;
+    case '\n':
+        out += "\\n";
+        break;
+    case '\r':
+        out += "\\r";
+        break;
+    case '\t':
+        out += "\\t";
+        break;
+    default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+            append_hex4(out, static_cast<unsigned char>(c));
+        } else {
+            out += c;
+        }
+    }
+}
+
 // JSON.stringify's quoting: the short escapes, \u00XX for other controls, \uXXXX for lone
 // surrogates; everything else as is (stray bytes become U+FFFD).
 void append_json_string(std::string& out, std::string_view text) {
     out += '"';
-    std::string repaired;
     if (!is_plain_utf8(text)) {
         std::u16string units = to_utf16(text);
         // Lone surrogates must be escaped; find them on the unit sequence.
@@ -429,91 +447,21 @@ void append_json_string(std::string& out, std::string_view text) {
             bool high = u >= 0xD800 && u <= 0xDBFF;
             bool low = u >= 0xDC00 && u <= 0xDFFF;
             if (high && i + 1 < units.size() && units[i + 1] >= 0xDC00 && units[i + 1] <= 0xDFFF) {
-                char32_t cp = 0x10000 + ((u - 0xD800) << 10) + (units[i + 1] - 0xDC00);
-                out += static_cast<char>(0xF0 | (cp >> 18));
-                out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-                out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-                out += static_cast<char>(0x80 | (cp & 0x3F));
+                append_utf8(out, 0x10000 + ((u - 0xD800) << 10) + (units[i + 1] - 0xDC00));
                 ++i;
-                continue;
-            }
-            if (high || low) {
+            } else if (high || low) {
                 append_hex4(out, u);
-                continue;
-            }
-            if (u < 0x80) {
-                char c = static_cast<char>(u);
-                switch (c) {
-                case '"':
-                    out += "\\\"";
-                    break;
-                case '\\':
-                    out += "\\\\";
-                    break;
-                case '\b':
-                    out += "\\b";
-                    break;
-                case '\f':
-                    out += "\\f";
-                    break;
-                case '\n':
-                    out += "\\n";
-                    break;
-                case '\r':
-                    out += "\\r";
-                    break;
-                case '\t':
-                    out += "\\t";
-                    break;
-                default:
-                    if (u < 0x20) {
-                        append_hex4(out, u);
-                    } else {
-                        out += c;
-                    }
-                }
-            } else if (u < 0x800) {
-                out += static_cast<char>(0xC0 | (u >> 6));
-                out += static_cast<char>(0x80 | (u & 0x3F));
+            } else if (u < 0x80) {
+                append_json_ascii(out, static_cast<char>(u));
             } else {
-                out += static_cast<char>(0xE0 | (u >> 12));
-                out += static_cast<char>(0x80 | ((u >> 6) & 0x3F));
-                out += static_cast<char>(0x80 | (u & 0x3F));
+                append_utf8(out, u);
             }
         }
         out += '"';
         return;
     }
     for (char c : text) {
-        switch (c) {
-        case '"':
-            out += "\\\"";
-            break;
-        case '\\':
-            out += "\\\\";
-            break;
-        case '\b':
-            out += "\\b";
-            break;
-        case '\f':
-            out += "\\f";
-            break;
-        case '\n':
-            out += "\\n";
-            break;
-        case '\r':
-            out += "\\r";
-            break;
-        case '\t':
-            out += "\\t";
-            break;
-        default:
-            if (static_cast<unsigned char>(c) < 0x20) {
-                append_hex4(out, static_cast<unsigned char>(c));
-            } else {
-                out += c;
-            }
-        }
+        append_json_ascii(out, c);
     }
     out += '"';
 }

@@ -36,6 +36,10 @@ bool utf16_contains(std::string_view haystack, std::string_view needle);
 // surrogate at the start of `piece` become one character, as they do in JavaScript.
 void utf16_append(std::string& out, std::string_view piece);
 
+// Appends the UTF-8 bytes of one code point (a lone surrogate is written as its three-byte
+// form, as the encoder of this file's UTF-16 view expects).
+void append_utf8(std::string& out, char32_t cp);
+
 // The code units, for encodings that must show them (JSON escapes).
 std::u16string to_utf16(std::string_view text);
 
