@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <sys/wait.h>
 
@@ -125,4 +126,35 @@ TEST_CASE("the installed binary wires the same commands", "[cli]") {
     int check_status =
         std::system((std::string(LOYALTY_BINARY) + " check " + sample + " >/dev/null").c_str());
     CHECK(WEXITSTATUS(check_status) == 0);
+}
+
+TEST_CASE("simulate prints the outcome of a purchase and stores nothing", "[cli]") {
+    temp_file purchase("purchase.json", R"({"transaction_id": "t-1", "member_id": "m-1",
+        "store_id": "s-1", "channel": "app", "occurred_at": "2026-11-24T15:00:00Z",
+        "currency": "USD", "lines": [{"line_id": "1", "sku": "LATTE", "category": "coffee",
+        "quantity": 2, "unit_price": 525}]})");
+    auto r = run({"simulate", "--program", sample, "--transaction", purchase.path.string()});
+    CHECK(r.status == 0);
+    auto outcome = nlohmann::json::parse(r.out);
+    // A new Green member on a Tuesday in New York: 21 base, 21 doubled, 10 for the app.
+    CHECK(outcome["points"]["earned"] == 52);
+    CHECK(outcome["points"]["available_from"] == "2026-12-08T15:00:00Z");
+    CHECK(outcome["tier"]["after"] == "green");
+
+    temp_file gold("member.json", R"({"id": "m-1", "enrolled_at": "2026-01-05T15:00:00Z",
+        "tier": {"id": "gold"}})");
+    auto as_gold = run({"simulate", "--program", sample, "--transaction", purchase.path.string(),
+                        "--member", gold.path.string()});
+    CHECK(nlohmann::json::parse(as_gold.out)["points"]["earned"] == 72);
+}
+
+TEST_CASE("simulate refuses malformed files with the field", "[cli]") {
+    temp_file bad("bad.json", R"({"transaction_id": "t-1", "member_id": "m-1", "store_id": "s-1",
+        "occurred_at": "2026-11-24T15:00:00Z", "currency": "USD",
+        "lines": [{"line_id": "1", "quantity": -2, "unit_price": 525}]})");
+    auto r = run({"simulate", "--program", sample, "--transaction", bad.path.string()});
+    CHECK(r.status == 2);
+    CHECK(r.err == "loyalty simulate: " + bad.path.string() +
+                       ": lines[0].quantity: expected a whole number from 1 to 1000000\n");
+    CHECK(r.out.empty());
 }
