@@ -65,6 +65,58 @@ bool contains(const std::vector<std::string>& list, const std::string& s) {
     return std::find(list.begin(), list.end(), s) != list.end();
 }
 
+// The value of a dotted `var` name in the condition data, as JsonLogic resolves it (array
+// elements by index), or null when it is missing.
+const nlohmann::json* lookup_variable(const nlohmann::json& data, const std::string& name) {
+    const nlohmann::json* at = &data;
+    std::size_t start = 0;
+    while (start <= name.size()) {
+        auto dot = name.find('.', start);
+        std::string key = name.substr(start, dot == std::string::npos ? dot : dot - start);
+        if (at->is_object()) {
+            auto it = at->find(key);
+            if (it == at->end()) {
+                return nullptr;
+            }
+            at = &*it;
+        } else if (at->is_array() && !key.empty() &&
+                   key.find_first_not_of("0123456789") == std::string::npos && key.size() < 10 &&
+                   std::stoul(key) < at->size()) {
+            at = &(*at)[std::stoul(key)];
+        } else {
+            return nullptr;
+        }
+        if (dot == std::string::npos) {
+            break;
+        }
+        start = dot + 1;
+    }
+    return at;
+}
+
+// "transaction.local.weekday is 3, member.tier is \"green\"": what the condition saw, so support
+// staff can tell why it was false without re-running it. Long values are cut short.
+std::string variable_values(const logic::rule& rule, const nlohmann::json& data) {
+    constexpr std::size_t max_value_text = 60;
+    std::string text;
+    std::vector<std::string> seen;
+    for (const auto& v : rule.variables()) {
+        if (v.name.empty() || contains(seen, v.name)) {
+            continue;
+        }
+        seen.push_back(v.name);
+        const nlohmann::json* value = lookup_variable(data, v.name);
+        std::string shown =
+            value ? value->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
+                  : "missing";
+        if (shown.size() > max_value_text) {
+            shown = shown.substr(0, max_value_text) + "...";
+        }
+        text += (text.empty() ? "" : ", ") + v.name + " is " + shown;
+    }
+    return text;
+}
+
 // Why a condition did not hold, or that it failed on the data (which counts as not met).
 std::optional<std::string> condition_fails(const program::condition& c,
                                            const nlohmann::json& data) {
@@ -73,7 +125,8 @@ std::optional<std::string> condition_fails(const program::condition& c,
         return "condition " + c.path + " could not be evaluated: " + result.error().message;
     }
     if (!*result) {
-        return "condition " + c.path + " is false";
+        std::string values = variable_values(c.rule, data);
+        return "condition " + c.path + " is false" + (values.empty() ? "" : " (" + values + ")");
     }
     return std::nullopt;
 }

@@ -90,13 +90,22 @@ tl::expected<void, rejection> return_purchase(context& cx, const purchase_return
     member_state& s = cx.state;
     auto found =
         std::find_if(s.purchases.begin(), s.purchases.end(), [&](const purchase_record& r) {
-            return r.request.transaction_id == e.transaction_id;
+            return r.request.transaction_id == e.transaction_id &&
+                   (e.store_id.empty() || r.request.store_id == e.store_id);
         });
     if (found == s.purchases.end()) {
         return refuse(rejection_code::unknown_record, "transaction_id",
                       "no purchase " + e.transaction_id);
     }
     purchase_record& record = *found;
+    if (e.return_id.empty()) {
+        return refuse(rejection_code::invalid_event, "return_id", "a return id is required");
+    }
+    if (std::find(record.return_ids.begin(), record.return_ids.end(), e.return_id) !=
+        record.return_ids.end()) {
+        return refuse(rejection_code::already_done, "return_id",
+                      "return " + e.return_id + " was already made");
+    }
     auto original_line = [&](const std::string& id) -> const purchase_line* {
         for (const purchase_line& l : record.request.lines) {
             if (l.line_id == id) {
@@ -243,6 +252,7 @@ tl::expected<void, rejection> return_purchase(context& cx, const purchase_return
     for (const auto& [line_id, quantity] : returning) {
         record.returned_quantity[line_id] += quantity;
     }
+    record.return_ids.push_back(e.return_id);
     // The tier metric loses what the return took back; a return never downgrades by itself.
     switch (p.tiers.metric) {
     case program::tier_metric::qualifying_points:

@@ -87,6 +87,7 @@ struct purchase_record {
     std::vector<rule_award> awards;
     std::map<std::string, std::int64_t> returned_quantity; // by line id
     std::vector<std::string> clawed_back;                  // bonus rules already taken back
+    std::vector<std::string> return_ids;                   // so a replayed return is refused
 };
 
 // Points taken from a lot by a redemption or a reversal.

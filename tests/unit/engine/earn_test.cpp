@@ -159,7 +159,8 @@ TEST_CASE("app orders pay at most three times per calendar week starting Monday"
     CHECK(rule_points(next_week, "app_orders") == 10);
     auto in_store = run(member(), basket("2026-11-23T15:00:00Z", {line("1", "coffee", 1, 500)}));
     CHECK(rule_points(in_store, "app_orders") == 0);
-    CHECK(rule(in_store, "app_orders").reason == "condition earn[4].when is false");
+    CHECK(rule(in_store, "app_orders").reason ==
+          "condition earn[4].when is false (transaction.channel is \"store\")");
 }
 
 TEST_CASE("tiers upgrade at 500 and 2500 qualifying leaves, not a leaf before", "[earn][tiers]") {

@@ -79,6 +79,7 @@ member_state member() {
     purchase_record r;
     r.request.transaction_id = "t1";
     r.request.member_id = "m1";
+    r.request.store_id = "s1";
     r.request.currency = "USD";
     r.request.occurred_at = bought_at;
     r.request.lines = {line("l1", "coffee", 3, 500), line("l2", "bakery", 2, 400),
@@ -288,6 +289,16 @@ TEST_CASE("returns that do not match the purchase are refused", "[returns]") {
     CHECK(again.code == rejection_code::already_done);
     CHECK(again.field == "lines[0].quantity");
     CHECK(again.message == "line l1 bought 3, already returned 2, cannot return 2");
+
+    // A replayed return id is refused even when the quantities would still fit.
+    rejection replay = rejected(evaluate(*p, two->state, ret("ret1", {{"l2", 1}}, now), now));
+    CHECK(replay.code == rejection_code::already_done);
+    CHECK(replay.field == "return_id");
+
+    // A purchase with that id at another store is another purchase.
+    purchase_return elsewhere = ret("ret3", {}, now);
+    elsewhere.store_id = "s2";
+    CHECK(rejected(evaluate(*p, m, elsewhere, now)).code == rejection_code::unknown_record);
 
     // The same line twice in one return counts both.
     rejection split = rejected(evaluate(*p, m, ret("ret1", {{"l1", 2}, {"l1", 2}}, now), now));
