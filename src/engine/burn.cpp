@@ -220,8 +220,7 @@ tl::expected<void, rejection> cancel_redemption(context& cx, const redemption_ca
         // Undo the use at its own time, so it frees the limit of the period it counted in.
         s.usage.push_back({r.reward_id, r.at, -1, -r.points});
     }
-    // Negative: the event gives back what was burned.
-    cx.out.points.burned -= restored;
+    cx.out.points.restored += restored;
     return {};
 }
 

@@ -85,6 +85,7 @@ nlohmann::json to_json(const outcome& o, const program::program& p) {
               {"pending", o.points.pending},
               {"available_from", time(o.points.available_from)},
               {"burned", o.points.burned},
+              {"restored", o.points.restored},
               {"expired", o.points.expired},
               {"reversed", o.points.reversed},
               {"adjusted", o.points.adjusted},

@@ -38,6 +38,7 @@ struct points_summary {
     points_t pending = 0;
     std::optional<timestamp> available_from;
     points_t burned = 0;
+    points_t restored = 0; // given back to lots by a cancelled redemption
     points_t expired = 0;
     points_t reversed = 0;
     points_t adjusted = 0;

@@ -317,6 +317,8 @@ TEST_CASE("a cancelled redemption gives its points back to their lots, once", "[
     CHECK(remaining(c->state, 3) == 100);
     CHECK(remaining(c->state, 4) == 50);
     CHECK(c->balance_after.available == 350);
+    CHECK(c->points.restored == 200);
+    CHECK(c->points.burned == 0);
     REQUIRE(c->movements.size() == 3);
     for (const movement& mv : c->movements) {
         CHECK(mv.kind == movement_kind::reverse);
