@@ -58,6 +58,7 @@ tl::expected<void, rejection> earn_purchase(context& cx, const purchase& e);
 tl::expected<void, rejection> return_purchase(context& cx, const purchase_return& e);
 tl::expected<void, rejection> earn_event(context& cx, const custom_event& e);
 tl::expected<void, rejection> enroll(context& cx, const enrollment& e);
+tl::expected<void, rejection> earn_referral(context& cx, const referral_reward& e);
 tl::expected<void, rejection> redeem_reward(context& cx, const reward_redemption& e);
 tl::expected<void, rejection> pay_with_points(context& cx, const points_payment& e);
 tl::expected<void, rejection> cancel_redemption(context& cx, const redemption_cancellation& e);

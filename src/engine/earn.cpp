@@ -701,6 +701,27 @@ tl::expected<void, rejection> earn_event(context& cx, const custom_event& e) {
     return {};
 }
 
+tl::expected<void, rejection> earn_referral(context& cx, const referral_reward& e) {
+    const earn_rule* r = cx.program.find_earn_rule(e.rule_id);
+    if (r == nullptr || r->on != earn_trigger::referral) {
+        return tl::unexpected(
+            rejection{rejection_code::invalid_event, "rule_id", "no referral rule " + e.rule_id});
+    }
+    award a;
+    a.rule = r;
+    a.result.id = r->id;
+    a.result.matched = true;
+    a.points = r->points;
+    a.result.exact = std::to_string(a.points);
+    a.result.rounded = a.points;
+    a.result.reason = "referred " + e.friend_id + ", who made a first purchase";
+    std::vector<award> awards{std::move(a)};
+    settle(cx, awards, 0);
+    cx.out.rules.push_back(awards.front().result);
+    upgrade_tier(cx);
+    return {};
+}
+
 tl::expected<void, rejection> enroll(context& cx, const enrollment&) {
     earn_fixed(cx, {{"member", member_json(cx)}}, earn_trigger::enrollment, "", "member enrolled");
     return {};

@@ -105,6 +105,11 @@ tl::expected<outcome, rejection> evaluate(const program::program& p, const membe
                 out.event = {{"adjustment_id", x.adjustment_id}};
                 return detail::adjust(cx, x);
             },
+            [&](const referral_reward& x) {
+                out.event_type = "referral";
+                out.event = {{"friend_id", x.friend_id}, {"rule_id", x.rule_id}};
+                return detail::earn_referral(cx, x);
+            },
             [&](const time_passes&) {
                 out.event_type = "time";
                 out.event = {{"now", format_rfc3339(cx.now)}};

@@ -101,13 +101,22 @@ struct adjustment {
     timestamp occurred_at;
 };
 
+// What a member earns for referring a friend: the friend's outcome lists it (referral_credit),
+// and the ledger evaluates it for the referrer, whose own limits and multipliers apply.
+struct referral_reward {
+    std::string friend_id;
+    std::string rule_id;
+    timestamp occurred_at;
+};
+
 // Time-driven work due up to `now`: pending points mature, lots expire, tier statuses end,
 // birthday and anniversary benefits are granted.
 struct time_passes {
     timestamp now;
 };
 
-using event = std::variant<purchase, purchase_return, custom_event, enrollment, reward_redemption,
-                           points_payment, redemption_cancellation, adjustment, time_passes>;
+using event =
+    std::variant<purchase, purchase_return, custom_event, enrollment, reward_redemption,
+                 points_payment, redemption_cancellation, adjustment, time_passes, referral_reward>;
 
 } // namespace loyalty::engine

@@ -204,6 +204,28 @@ TEST_CASE("the referrer earns 100 on the friend's first purchase only", "[earn]"
     CHECK(second.referrals.empty());
 }
 
+TEST_CASE("the referrer's reward is evaluated on the referrer, with its limits", "[earn]") {
+    auto p =
+        test::sample_variant("    fixed: 100\n", "    fixed: 100\n    limits:\n      per_member:\n"
+                                                 "        - {times: 2, period: calendar_year}\n");
+    member_state referrer = member();
+    points_t paid[] = {100, 100, 0};
+    for (int i = 0; i < 3; ++i) {
+        referral_reward r{"friend-" + std::to_string(i), "referral", at("2026-11-23T15:00:00Z")};
+        auto o = evaluate(*p, referrer, r, r.occurred_at);
+        REQUIRE(o);
+        CHECK(o->points.earned == paid[i]);
+        REQUIRE(o->rules.size() == 1);
+        CHECK(o->rules[0].id == "referral");
+        CHECK(o->rules[0].awarded == paid[i]);
+        referrer = o->state;
+    }
+    referral_reward wrong{"friend-9", "base", at("2026-11-23T15:00:00Z")};
+    auto refused = evaluate(*p, referrer, wrong, wrong.occurred_at);
+    REQUIRE_FALSE(refused);
+    CHECK(refused.error().field == "rule_id");
+}
+
 TEST_CASE("enrollment and reviews earn at once, reviews twice a month", "[earn]") {
     enrollment e{"m9", at("2026-11-23T15:00:00Z"), std::nullopt, std::nullopt};
     auto joined = evaluate(sample_program(), new_member(sample_program(), e), e, e.enrolled_at);
