@@ -36,6 +36,15 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
         status = simulate_purchase(sim_program, sim_transaction, sim_member, sim_now, out, err);
     });
 
+    std::string database = "data/loyalty.db";
+    auto* migrate = app.add_subcommand("migrate", "Create or update the database schema");
+    migrate->add_option("--db", database, "The SQLite file")->capture_default_str();
+    migrate->callback([&] { status = migrate_database(database, out, err); });
+
+    auto* verify = app.add_subcommand("verify", "Check every ledger invariant of a database");
+    verify->add_option("--db", database, "The SQLite file")->capture_default_str();
+    verify->callback([&] { status = verify_database(database, out, err); });
+
     // CLI11 wants argv order without the program name, last argument first.
     std::vector<std::string> reversed(args.rbegin(), args.rend());
     try {

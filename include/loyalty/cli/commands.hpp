@@ -19,4 +19,10 @@ int simulate_purchase(const std::string& program_file, const std::string& transa
                       const std::optional<std::string>& member_file,
                       const std::optional<std::string>& now, std::ostream& out, std::ostream& err);
 
+// `loyalty migrate --db FILE`: creates or brings the database schema up to date.
+int migrate_database(const std::string& database, std::ostream& out, std::ostream& err);
+
+// `loyalty verify --db FILE`: 0 when every invariant holds, 1 naming each violation.
+int verify_database(const std::string& database, std::ostream& out, std::ostream& err);
+
 } // namespace loyalty::cli

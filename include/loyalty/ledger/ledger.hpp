@@ -1,0 +1,141 @@
+#pragma once
+// The ledger service: every write goes through one writer thread that loads the member, runs the
+// engine and stores the outcome, a batch of requests per SQLite transaction (group commit);
+// reads use their own read-only connections on the WAL snapshot. docs/ledger.md describes the
+// tables, the invariants and the idempotency rules.
+
+#include "loyalty/engine/event.hpp"
+#include "loyalty/engine/outcome.hpp"
+#include "loyalty/ledger/error.hpp"
+#include "loyalty/ledger/views.hpp"
+#include "loyalty/program/diagnostic.hpp"
+#include "loyalty/program/load.hpp"
+
+#include <chrono>
+#include <cstddef>
+#include <filesystem>
+#include <functional>
+#include <future>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace loyalty::ledger {
+
+using engine::timestamp;
+
+struct ledger_options {
+    std::filesystem::path database;
+    // A batch closes when it holds max_batch requests or window after its first request.
+    std::chrono::microseconds batch_window{1000};
+    std::size_t max_batch = 128;
+    // Requests waiting beyond this are refused (unavailable) instead of queueing without bound.
+    std::size_t max_queue = 10'000;
+    // synchronous=FULL: an acknowledged write survives power loss. NORMAL is for benchmarks.
+    bool synchronous_full = true;
+    std::chrono::days idempotency_retention{30};
+    std::size_t readers = 4;
+    // The time of each write; the system clock unless a test sets it.
+    std::function<timestamp()> clock;
+};
+
+// Who asks, for the audit log and for scoping client idempotency keys.
+struct request_context {
+    std::string actor = "cli"; // API key id, "cli" or "jobs"
+    std::string role = "admin";
+    std::string request_id;
+    std::optional<std::string> idempotency_key; // the client's; the natural key otherwise
+};
+
+// The answer to a write, byte for byte the same when the request is retried.
+struct write_result {
+    int status = 201;
+    std::string body; // the outcome as JSON
+    bool replayed = false;
+};
+
+struct enrollment_request {
+    std::string member_id;
+    std::optional<std::string> name;
+    std::optional<std::string> email;
+    std::optional<date::year_month_day> birthday;
+    std::optional<std::string> referred_by;
+};
+
+struct program_version_info {
+    std::int64_t id = 0;
+    std::string content_hash;
+    std::string name;
+    std::optional<timestamp> activated_at;
+    program::program_ptr program;
+};
+
+class ledger {
+public:
+    // Opens (creating when needed) and migrates the database, then starts the writer. With
+    // `program_file`, that program becomes the active version unless it already is. Throws
+    // std::runtime_error when the database cannot be used or no program is active.
+    explicit ledger(ledger_options options,
+                    std::optional<std::filesystem::path> program_file = std::nullopt);
+    ~ledger(); // finishes the queued writes, then closes
+    ledger(const ledger&) = delete;
+    ledger& operator=(const ledger&) = delete;
+
+    // Writes. Each call blocks until its batch is committed; the *_async forms call back on the
+    // writer thread instead (the callback must not block).
+    using write_callback = std::function<void(result<write_result>)>;
+
+    result<write_result> enroll(const request_context& who, const enrollment_request& r);
+    result<write_result> post_purchase(const request_context& who, const engine::purchase& p);
+    result<write_result> post_return(const request_context& who, const engine::purchase_return& r);
+    result<write_result> post_event(const request_context& who, const std::string& member_id,
+                                    const engine::custom_event& e);
+    result<write_result> redeem_reward(const request_context& who, const std::string& member_id,
+                                       const engine::reward_redemption& r);
+    result<write_result> pay_with_points(const request_context& who, const std::string& member_id,
+                                         const engine::points_payment& p);
+    result<write_result> cancel_redemption(const request_context& who,
+                                           const engine::redemption_cancellation& c);
+    result<write_result> adjust(const request_context& who, const std::string& member_id,
+                                const engine::adjustment& a);
+
+    void enroll_async(request_context who, enrollment_request r, write_callback done);
+    void post_purchase_async(request_context who, engine::purchase p, write_callback done);
+    void post_return_async(request_context who, engine::purchase_return r, write_callback done);
+    void post_event_async(request_context who, std::string member_id, engine::custom_event e,
+                          write_callback done);
+    void redeem_reward_async(request_context who, std::string member_id,
+                             engine::reward_redemption r, write_callback done);
+    void pay_with_points_async(request_context who, std::string member_id, engine::points_payment p,
+                               write_callback done);
+    void cancel_redemption_async(request_context who, engine::redemption_cancellation c,
+                                 write_callback done);
+    void adjust_async(request_context who, std::string member_id, engine::adjustment a,
+                      write_callback done);
+
+    // Time-driven work due up to `now` for every member (pending points mature, lots expire,
+    // tier statuses end, birthday benefits): returns how many members changed.
+    result<std::size_t> run_due(timestamp now);
+
+    // Validates, stores and activates a program version; an identical text already stored is
+    // activated again. Validation failures come back as diagnostics in the error.
+    result<program_version_info> activate_program(const request_context& who,
+                                                  const std::string& text,
+                                                  const std::string& file_name);
+    program_version_info active_program() const;
+
+    // Reads, on the WAL snapshot; they never wait for the writer.
+    result<member_view> member(const std::string& member_id, timestamp now) const;
+    result<activity_page> activity(const std::string& member_id, std::size_t limit,
+                                   std::optional<std::int64_t> before_entry) const;
+
+    // Queue depth and batch sizes, for /metrics.
+    writer_stats stats() const;
+
+    struct impl;
+
+private:
+    std::unique_ptr<impl> impl_;
+};
+
+} // namespace loyalty::ledger

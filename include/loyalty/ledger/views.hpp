@@ -1,0 +1,75 @@
+#pragma once
+// What support staff and point-of-sale systems read about a member.
+
+#include "loyalty/engine/member_state.hpp"
+#include "loyalty/engine/outcome.hpp"
+#include "loyalty/program/program.hpp"
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace loyalty::ledger {
+
+using engine::points_t;
+using engine::timestamp;
+
+struct next_tier_progress {
+    std::string tier;
+    std::int64_t threshold = 0;
+    std::int64_t needed = 0; // metric still missing
+};
+
+struct member_view {
+    std::string member_id;
+    std::optional<std::string> name;
+    std::optional<std::string> email;
+    timestamp enrolled_at;
+    std::optional<date::year_month_day> birthday;
+    std::optional<std::string> referred_by;
+    engine::balance balance;
+    std::optional<points_t> next_expiring_points; // the points expiring soonest, together
+    std::optional<timestamp> next_expiry;
+    engine::tier_status tier;
+    std::int64_t metric = 0;
+    std::optional<next_tier_progress> next_tier;
+    std::vector<engine::voucher> vouchers; // usable: neither redeemed, cancelled nor past
+    points_t lifetime_points = 0;
+    std::int64_t lifetime_purchases = 0;
+    engine::money_t lifetime_spend = 0;
+    std::int64_t revision = 0; // writes applied to the member
+};
+
+// One ledger entry with its explanation, newest first in a page.
+struct activity_entry {
+    std::int64_t id = 0;
+    timestamp at;
+    engine::movement_kind kind = engine::movement_kind::earn;
+    points_t points = 0;
+    std::optional<std::int64_t> lot_id;
+    bool pending = false;
+    std::string cause;
+    std::string explanation;
+    std::string operation; // purchase, return, ...
+    std::int64_t operation_id = 0;
+};
+
+struct activity_page {
+    std::vector<activity_entry> entries;
+    std::optional<std::int64_t> next_cursor; // pass as `before_entry` for the next page
+};
+
+struct writer_stats {
+    std::size_t queue_depth = 0;
+    std::uint64_t batches = 0;
+    std::uint64_t requests = 0;
+    // Batches by size: 1, 2-4, 5-16, 17-64, 65+.
+    std::uint64_t batch_sizes[5] = {0, 0, 0, 0, 0};
+};
+
+nlohmann::json to_json(const member_view& v, const program::program& p);
+nlohmann::json to_json(const activity_page& page);
+
+} // namespace loyalty::ledger

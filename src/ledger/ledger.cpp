@@ -1,0 +1,748 @@
+#include "loyalty/ledger/ledger.hpp"
+
+#include "ledger_impl.hpp"
+#include "loyalty/engine/evaluate.hpp"
+#include "loyalty/engine/local_time.hpp"
+#include "loyalty/engine/state_json.hpp"
+#include "loyalty/program/content_hash.hpp"
+#include "migrations.hpp"
+
+#include <fstream>
+#include <spdlog/spdlog.h>
+#include <sstream>
+#include <stdexcept>
+
+namespace loyalty::ledger {
+
+using detail::applied;
+using detail::loaded_member;
+using detail::store;
+
+namespace {
+
+error fail(error_code code, std::string field, std::string message) {
+    return error{code, std::move(field), std::move(message), std::nullopt, {}};
+}
+
+error refused(const engine::rejection& r) {
+    return error{error_code::rejected, r.field, r.message, r.code, {}};
+}
+
+std::string describe(const program::diagnostics& all) {
+    std::string text;
+    for (const auto& d : all) {
+        text += program::to_string(d) + "\n";
+    }
+    return text;
+}
+
+std::string format_of(const std::string& text) {
+    auto first = text.find_first_not_of(" \t\r\n");
+    return first != std::string::npos && text[first] == '{' ? "json" : "yaml";
+}
+
+} // namespace
+
+void ledger::impl::submit(const request_context& who, const std::string& kind,
+                          const std::string& natural_key, const nlohmann::json& request,
+                          work_fn work, write_callback done) {
+    struct pending {
+        result<write_result> answer =
+            tl::unexpected(fail(error_code::storage_failure, "", "the request was not processed"));
+    };
+    auto state = std::make_shared<pending>();
+    std::string hash = program::sha256_hex(kind + "\n" + request.dump());
+    std::vector<std::string> keys;
+    if (who.idempotency_key) {
+        // Client keys are scoped to the API key that sent them, as payment APIs do.
+        keys.push_back("client " + who.actor + " " + *who.idempotency_key);
+    }
+    keys.push_back(kind + " " + natural_key);
+
+    detail::write_task task;
+    task.run = [this, state, hash, keys, kind, who, request, work = std::move(work)](store& st) {
+        try {
+            detail::savepoint sp(st.db(), "request");
+            for (const std::string& key : keys) {
+                if (auto seen = st.find_idempotency(key)) {
+                    if (seen->request_hash != hash) {
+                        state->answer = tl::unexpected(
+                            fail(error_code::idempotency_conflict, "Idempotency-Key",
+                                 "this key was used for a different request; use a new key"));
+                    } else {
+                        state->answer = write_result{seen->status, seen->response, true};
+                    }
+                    return;
+                }
+            }
+            timestamp at = now();
+            auto pv = current_program();
+            auto done_work = work(st, pv, at);
+            if (!done_work) {
+                state->answer = tl::unexpected(std::move(done_work.error()));
+                return; // the savepoint undoes whatever the work wrote
+            }
+            for (const std::string& key : keys) {
+                st.save_idempotency(key, {hash, 201, done_work->body}, done_work->operation_id, at);
+            }
+            sp.release();
+            state->answer = write_result{201, std::move(done_work->body), false};
+        } catch (const std::exception& e) {
+            spdlog::error("ledger: {} failed (request {}): {}", kind, who.request_id, e.what());
+            state->answer = tl::unexpected(
+                fail(error_code::storage_failure, "", "the request could not be stored"));
+        }
+    };
+    task.finish = [state, done](bool committed) {
+        if (!committed && state->answer) {
+            done(tl::unexpected(
+                fail(error_code::storage_failure, "", "the request could not be stored")));
+            return;
+        }
+        done(std::move(state->answer));
+    };
+    if (!writer->submit(std::move(task))) {
+        done(tl::unexpected(
+            fail(error_code::unavailable, "", "the ledger is busy or shutting down; retry")));
+    }
+}
+
+result<applied> ledger::impl::apply(store& st, const program_version_info& pv, timestamp now,
+                                    const std::string& kind, const request_context& who,
+                                    const nlohmann::json& request, loaded_member& before,
+                                    const engine::event& e) {
+    const program::program& p = *pv.program;
+    auto o = engine::evaluate(p, before.state, e, now);
+    if (!o) {
+        return tl::unexpected(refused(o.error()));
+    }
+    applied out;
+    out.body = engine::to_json(*o, p).dump();
+    detail::operation_record op{kind,     before.state.id, pv.id,          request.dump(),
+                                out.body, who.actor,       who.request_id, now};
+    out.operation_id = st.save(op, before, *o);
+
+    // The referrer's reward is its own operation, evaluated on the referrer's state and limits.
+    for (const engine::referral_credit& credit : o->referrals) {
+        auto referrer = st.load_member(credit.member_id);
+        if (!referrer) {
+            continue; // the referrer left; nothing to credit
+        }
+        engine::referral_reward reward{before.state.id, credit.rule_id, now};
+        auto r = engine::evaluate(p, referrer->state, reward, now);
+        if (!r) {
+            spdlog::warn("ledger: referral reward for {} refused: {}", credit.member_id,
+                         r.error().message);
+            continue;
+        }
+        nlohmann::json referral_request = {{"friend_id", before.state.id},
+                                           {"rule_id", credit.rule_id},
+                                           {"operation_id", out.operation_id}};
+        detail::operation_record rop{"referral",
+                                     credit.member_id,
+                                     pv.id,
+                                     referral_request.dump(),
+                                     engine::to_json(*r, p).dump(),
+                                     who.actor,
+                                     who.request_id,
+                                     now};
+        st.save(rop, *referrer, *r);
+    }
+    return out;
+}
+
+ledger::ledger(ledger_options options, std::optional<std::filesystem::path> program_file)
+    : impl_(std::make_unique<impl>()) {
+    impl_->options = std::move(options);
+    const auto& path = impl_->options.database;
+    if (path.has_parent_path()) {
+        std::filesystem::create_directories(path.parent_path());
+    }
+    detail::connection db(path.string(), detail::connection::mode::read_write);
+    db.execute("PRAGMA journal_mode = WAL");
+    db.execute(impl_->options.synchronous_full ? "PRAGMA synchronous = FULL"
+                                               : "PRAGMA synchronous = NORMAL");
+    db.execute("PRAGMA foreign_keys = ON");
+    int applied_migrations = detail::migrate(db);
+    if (applied_migrations > 0) {
+        spdlog::info("ledger: applied {} migration(s) to {}", applied_migrations, path.string());
+    }
+
+    store st(db);
+    timestamp at = impl_->now();
+    if (program_file) {
+        std::ifstream in(*program_file, std::ios::binary);
+        if (!in) {
+            throw std::runtime_error("cannot read the program file " + program_file->string());
+        }
+        std::ostringstream text;
+        text << in.rdbuf();
+        auto loaded = program::load_program(text.str(), program_file->filename().string());
+        if (!loaded) {
+            throw std::runtime_error("the program " + program_file->string() + " is invalid:\n" +
+                                     describe(loaded.error()));
+        }
+        auto active = st.active_program();
+        if (!active || active->content_hash != (*loaded)->content_hash()) {
+            db.execute("BEGIN IMMEDIATE");
+            auto known = st.program_by_hash((*loaded)->content_hash());
+            std::int64_t id = known ? known->id
+                                    : st.insert_program((*loaded)->content_hash(), (*loaded)->name,
+                                                        format_of(text.str()), text.str(), at);
+            st.activate_program(id, at, "startup");
+            st.audit(at, "startup", "admin", "activate_program", std::nullopt, std::nullopt,
+                     (*loaded)->content_hash());
+            db.execute("COMMIT");
+        }
+    }
+    auto active = st.active_program();
+    if (!active) {
+        throw std::runtime_error("no program is active in " + path.string() +
+                                 "; start with a program file");
+    }
+    auto loaded = program::load_program(active->source, "active program");
+    if (!loaded) {
+        throw std::runtime_error("the active program stored in " + path.string() +
+                                 " no longer validates:\n" + describe(loaded.error()));
+    }
+    impl_->active = program_version_info{
+        active->id, active->content_hash, active->name,
+        active->activated_at ? std::optional(detail::parse_time(*active->activated_at))
+                             : std::nullopt,
+        *loaded};
+    impl_->readers = std::make_unique<detail::reader_pool>(path.string(), impl_->options.readers);
+    impl_->writer =
+        std::make_unique<detail::writer>(std::move(db), impl_->options.batch_window,
+                                         impl_->options.max_batch, impl_->options.max_queue);
+}
+
+ledger::~ledger() {
+    impl_->writer.reset(); // answers everything queued before the connections close
+}
+
+namespace {
+
+// Runs an async write and waits for its answer.
+template <class Start>
+result<write_result> wait_for(Start start) {
+    auto promise = std::make_shared<std::promise<result<write_result>>>();
+    auto future = promise->get_future();
+    start([promise](result<write_result> r) { promise->set_value(std::move(r)); });
+    return future.get();
+}
+
+nlohmann::json optional_json(const std::optional<std::string>& s) {
+    return s ? nlohmann::json(*s) : nlohmann::json(nullptr);
+}
+
+} // namespace
+
+void ledger::enroll_async(request_context who, enrollment_request r, write_callback done) {
+    if (r.member_id.empty()) {
+        return done(tl::unexpected(
+            fail(error_code::invalid_request, "member_id", "a member id is required")));
+    }
+    if (r.referred_by && *r.referred_by == r.member_id) {
+        return done(tl::unexpected(
+            fail(error_code::invalid_request, "referred_by", "a member cannot refer itself")));
+    }
+    nlohmann::json request = {
+        {"member_id", r.member_id},
+        {"name", optional_json(r.name)},
+        {"email", optional_json(r.email)},
+        {"birthday", r.birthday ? nlohmann::json(date::format("%F", *r.birthday)) : nullptr},
+        {"referred_by", optional_json(r.referred_by)}};
+    impl_->submit(
+        who, "enrollment", r.member_id, request,
+        [this, who, r, request](store& st, const program_version_info& pv,
+                                timestamp now) -> result<applied> {
+            if (st.member_exists(r.member_id)) {
+                return tl::unexpected(fail(error_code::already_exists, "member_id",
+                                           "member " + r.member_id + " is already enrolled"));
+            }
+            if (r.referred_by && !st.member_exists(*r.referred_by)) {
+                return tl::unexpected(fail(error_code::invalid_request, "referred_by",
+                                           "no member " + *r.referred_by));
+            }
+            engine::enrollment e{r.member_id, now, r.birthday, r.referred_by};
+            loaded_member before;
+            before.state = engine::new_member(*pv.program, e);
+            before.name = r.name;
+            before.email = r.email;
+            return impl_->apply(st, pv, now, "enrollment", who, request, before, e);
+        },
+        std::move(done));
+}
+
+void ledger::post_purchase_async(request_context who, engine::purchase p, write_callback done) {
+    if (p.store_id.empty() || p.transaction_id.empty()) {
+        return done(tl::unexpected(fail(error_code::invalid_request,
+                                        p.store_id.empty() ? "store_id" : "transaction_id",
+                                        "a purchase needs a store id and a transaction id")));
+    }
+    nlohmann::json request = engine::purchase_to_json(p);
+    std::string natural = p.store_id + "/" + p.transaction_id;
+    impl_->submit(
+        who, "purchase", natural, request,
+        [this, who, p, request](store& st, const program_version_info& pv,
+                                timestamp now) -> result<applied> {
+            auto m = st.load_member(p.member_id);
+            if (!m) {
+                return tl::unexpected(
+                    fail(error_code::not_found, "member_id", "no member " + p.member_id));
+            }
+            if (st.purchase_member(p.store_id, p.transaction_id)) {
+                return tl::unexpected(error{error_code::rejected,
+                                            "transaction_id",
+                                            "purchase " + p.transaction_id + " at store " +
+                                                p.store_id + " was already posted",
+                                            engine::rejection_code::already_done,
+                                            {}});
+            }
+            return impl_->apply(st, pv, now, "purchase", who, request, *m, p);
+        },
+        std::move(done));
+}
+
+void ledger::post_return_async(request_context who, engine::purchase_return r,
+                               write_callback done) {
+    if (r.return_id.empty() || r.store_id.empty()) {
+        return done(tl::unexpected(fail(error_code::invalid_request,
+                                        r.return_id.empty() ? "return_id" : "store_id",
+                                        "a return needs a return id and the purchase's store id")));
+    }
+    nlohmann::json lines = nlohmann::json::array();
+    for (const auto& l : r.lines) {
+        lines.push_back({{"line_id", l.line_id}, {"quantity", l.quantity}});
+    }
+    nlohmann::json request = {{"return_id", r.return_id},
+                              {"transaction_id", r.transaction_id},
+                              {"store_id", r.store_id},
+                              {"lines", lines}};
+    impl_->submit(
+        who, "return", r.return_id, request,
+        [this, who, r, request](store& st, const program_version_info& pv,
+                                timestamp now) -> result<applied> {
+            auto member_id = st.purchase_member(r.store_id, r.transaction_id);
+            if (!member_id) {
+                return tl::unexpected(
+                    fail(error_code::not_found, "transaction_id",
+                         "no purchase " + r.transaction_id + " at store " + r.store_id));
+            }
+            if (st.return_exists(r.return_id)) {
+                return tl::unexpected(error{error_code::rejected,
+                                            "return_id",
+                                            "return " + r.return_id + " was already made",
+                                            engine::rejection_code::already_done,
+                                            {}});
+            }
+            auto m = st.load_member(*member_id);
+            if (!m) {
+                throw std::runtime_error("purchase " + r.transaction_id + " has no member");
+            }
+            st.load_purchase(*m, r.store_id, r.transaction_id);
+            engine::purchase_return event = r;
+            event.occurred_at = now;
+            auto out = impl_->apply(st, pv, now, "return", who, request, *m, event);
+            if (out) {
+                st.insert_return(r.return_id, r.store_id, r.transaction_id, *member_id,
+                                 out->operation_id);
+            }
+            return out;
+        },
+        std::move(done));
+}
+
+void ledger::post_event_async(request_context who, std::string member_id, engine::custom_event e,
+                              write_callback done) {
+    if (e.event_id.empty()) {
+        return done(tl::unexpected(
+            fail(error_code::invalid_request, "event_id", "an event id is required")));
+    }
+    nlohmann::json request = {{"member_id", member_id},
+                              {"event_id", e.event_id},
+                              {"type", e.type},
+                              {"occurred_at", engine::format_rfc3339(e.occurred_at)},
+                              {"attributes", e.attributes}};
+    impl_->submit(
+        who, "event", e.event_id, request,
+        [this, who, member_id, e, request](store& st, const program_version_info& pv,
+                                           timestamp now) -> result<applied> {
+            auto m = st.load_member(member_id);
+            if (!m) {
+                return tl::unexpected(
+                    fail(error_code::not_found, "member_id", "no member " + member_id));
+            }
+            if (st.event_exists(e.event_id)) {
+                return tl::unexpected(error{error_code::rejected,
+                                            "event_id",
+                                            "event " + e.event_id + " was already posted",
+                                            engine::rejection_code::already_done,
+                                            {}});
+            }
+            auto out = impl_->apply(st, pv, now, "event", who, request, *m, e);
+            if (out) {
+                st.insert_event(e.event_id, member_id, e.type, out->operation_id);
+            }
+            return out;
+        },
+        std::move(done));
+}
+
+namespace {
+
+// A redemption id is unique across members: a retry or a clash must not spend again.
+std::optional<error> redemption_taken(store& st, const std::string& id) {
+    if (st.redemption_member(id)) {
+        return error{error_code::rejected,
+                     "redemption_id",
+                     "redemption " + id + " was already made",
+                     engine::rejection_code::already_done,
+                     {}};
+    }
+    return std::nullopt;
+}
+
+} // namespace
+
+void ledger::redeem_reward_async(request_context who, std::string member_id,
+                                 engine::reward_redemption r, write_callback done) {
+    if (r.redemption_id.empty()) {
+        return done(tl::unexpected(
+            fail(error_code::invalid_request, "redemption_id", "a redemption id is required")));
+    }
+    nlohmann::json request = {
+        {"member_id", member_id}, {"redemption_id", r.redemption_id}, {"reward_id", r.reward_id}};
+    impl_->submit(
+        who, "redemption", r.redemption_id, request,
+        [this, who, member_id, r, request](store& st, const program_version_info& pv,
+                                           timestamp now) -> result<applied> {
+            auto m = st.load_member(member_id);
+            if (!m) {
+                return tl::unexpected(
+                    fail(error_code::not_found, "member_id", "no member " + member_id));
+            }
+            if (auto taken = redemption_taken(st, r.redemption_id)) {
+                return tl::unexpected(*taken);
+            }
+            engine::reward_redemption event = r;
+            event.occurred_at = now;
+            return impl_->apply(st, pv, now, "redemption", who, request, *m, event);
+        },
+        std::move(done));
+}
+
+void ledger::pay_with_points_async(request_context who, std::string member_id,
+                                   engine::points_payment p, write_callback done) {
+    if (p.redemption_id.empty()) {
+        return done(tl::unexpected(
+            fail(error_code::invalid_request, "redemption_id", "a redemption id is required")));
+    }
+    nlohmann::json request = {{"member_id", member_id},
+                              {"redemption_id", p.redemption_id},
+                              {"transaction_id", p.transaction_id},
+                              {"points", p.points},
+                              {"purchase_total", p.purchase_total}};
+    impl_->submit(
+        who, "redemption", p.redemption_id, request,
+        [this, who, member_id, p, request](store& st, const program_version_info& pv,
+                                           timestamp now) -> result<applied> {
+            auto m = st.load_member(member_id);
+            if (!m) {
+                return tl::unexpected(
+                    fail(error_code::not_found, "member_id", "no member " + member_id));
+            }
+            if (auto taken = redemption_taken(st, p.redemption_id)) {
+                return tl::unexpected(*taken);
+            }
+            engine::points_payment event = p;
+            event.occurred_at = now;
+            return impl_->apply(st, pv, now, "payment", who, request, *m, event);
+        },
+        std::move(done));
+}
+
+void ledger::cancel_redemption_async(request_context who, engine::redemption_cancellation c,
+                                     write_callback done) {
+    nlohmann::json request = {{"redemption_id", c.redemption_id}};
+    impl_->submit(
+        who, "cancellation", c.redemption_id, request,
+        [this, who, c, request](store& st, const program_version_info& pv,
+                                timestamp now) -> result<applied> {
+            auto member_id = st.redemption_member(c.redemption_id);
+            if (!member_id) {
+                return tl::unexpected(fail(error_code::not_found, "redemption_id",
+                                           "no redemption " + c.redemption_id));
+            }
+            auto m = st.load_member(*member_id);
+            if (!m) {
+                throw std::runtime_error("redemption " + c.redemption_id + " has no member");
+            }
+            st.load_redemption(*m, c.redemption_id);
+            engine::redemption_cancellation event = c;
+            event.occurred_at = now;
+            auto out = impl_->apply(st, pv, now, "cancellation", who, request, *m, event);
+            if (out) {
+                st.audit(now, who.actor, who.role, "cancel_redemption", *member_id, std::nullopt,
+                         request.dump());
+            }
+            return out;
+        },
+        std::move(done));
+}
+
+void ledger::adjust_async(request_context who, std::string member_id, engine::adjustment a,
+                          write_callback done) {
+    if (a.adjustment_id.empty()) {
+        return done(tl::unexpected(
+            fail(error_code::invalid_request, "adjustment_id", "an adjustment id is required")));
+    }
+    if (a.reason.empty()) {
+        return done(tl::unexpected(
+            fail(error_code::invalid_request, "reason", "an adjustment needs a reason")));
+    }
+    if (a.points == 0) {
+        return done(tl::unexpected(
+            fail(error_code::invalid_request, "points", "an adjustment of 0 changes nothing")));
+    }
+    a.actor = who.actor;
+    nlohmann::json request = {{"member_id", member_id},
+                              {"adjustment_id", a.adjustment_id},
+                              {"points", a.points},
+                              {"reason", a.reason},
+                              {"note", a.note}};
+    impl_->submit(
+        who, "adjustment", a.adjustment_id, request,
+        [this, who, member_id, a, request](store& st, const program_version_info& pv,
+                                           timestamp now) -> result<applied> {
+            auto m = st.load_member(member_id);
+            if (!m) {
+                return tl::unexpected(
+                    fail(error_code::not_found, "member_id", "no member " + member_id));
+            }
+            if (st.adjustment_exists(a.adjustment_id)) {
+                return tl::unexpected(error{error_code::rejected,
+                                            "adjustment_id",
+                                            "adjustment " + a.adjustment_id + " was already made",
+                                            engine::rejection_code::already_done,
+                                            {}});
+            }
+            engine::adjustment event = a;
+            event.occurred_at = now;
+            auto out = impl_->apply(st, pv, now, "adjustment", who, request, *m, event);
+            if (out) {
+                st.insert_adjustment(event, member_id, out->operation_id);
+                st.audit(now, who.actor, who.role, "adjust", member_id, a.reason, request.dump());
+            }
+            return out;
+        },
+        std::move(done));
+}
+
+result<write_result> ledger::enroll(const request_context& who, const enrollment_request& r) {
+    return wait_for([&](write_callback done) { enroll_async(who, r, std::move(done)); });
+}
+
+result<write_result> ledger::post_purchase(const request_context& who, const engine::purchase& p) {
+    return wait_for([&](write_callback done) { post_purchase_async(who, p, std::move(done)); });
+}
+
+result<write_result> ledger::post_return(const request_context& who,
+                                         const engine::purchase_return& r) {
+    return wait_for([&](write_callback done) { post_return_async(who, r, std::move(done)); });
+}
+
+result<write_result> ledger::post_event(const request_context& who, const std::string& member_id,
+                                        const engine::custom_event& e) {
+    return wait_for(
+        [&](write_callback done) { post_event_async(who, member_id, e, std::move(done)); });
+}
+
+result<write_result> ledger::redeem_reward(const request_context& who, const std::string& member_id,
+                                           const engine::reward_redemption& r) {
+    return wait_for(
+        [&](write_callback done) { redeem_reward_async(who, member_id, r, std::move(done)); });
+}
+
+result<write_result> ledger::pay_with_points(const request_context& who,
+                                             const std::string& member_id,
+                                             const engine::points_payment& p) {
+    return wait_for(
+        [&](write_callback done) { pay_with_points_async(who, member_id, p, std::move(done)); });
+}
+
+result<write_result> ledger::cancel_redemption(const request_context& who,
+                                               const engine::redemption_cancellation& c) {
+    return wait_for([&](write_callback done) { cancel_redemption_async(who, c, std::move(done)); });
+}
+
+result<write_result> ledger::adjust(const request_context& who, const std::string& member_id,
+                                    const engine::adjustment& a) {
+    return wait_for([&](write_callback done) { adjust_async(who, member_id, a, std::move(done)); });
+}
+
+result<std::size_t> ledger::run_due(timestamp now) {
+    // Members are listed from a snapshot, then each is brought up to date by the writer in its
+    // own savepoint; members enrolled meanwhile have nothing due yet.
+    std::vector<std::string> ids;
+    {
+        auto lease = impl_->readers->acquire();
+        std::string after;
+        for (;;) {
+            auto page = lease->st.member_ids(after, 1000);
+            if (page.empty()) {
+                break;
+            }
+            after = page.back();
+            ids.insert(ids.end(), page.begin(), page.end());
+        }
+    }
+    std::vector<std::future<result<bool>>> changes;
+    for (const std::string& id : ids) {
+        auto promise = std::make_shared<std::promise<result<bool>>>();
+        changes.push_back(promise->get_future());
+        auto answer = std::make_shared<result<bool>>(false);
+        detail::write_task task;
+        task.run = [this, id, now, answer](store& st) {
+            try {
+                detail::savepoint sp(st.db(), "due");
+                auto m = st.load_member(id);
+                if (!m) {
+                    return;
+                }
+                auto pv = impl_->current_program();
+                auto o = engine::evaluate(*pv.program, m->state, engine::time_passes{now}, now);
+                if (!o) {
+                    *answer = tl::unexpected(refused(o.error()));
+                    return;
+                }
+                bool changed = !o->movements.empty() || !o->vouchers.empty() || o->tier.changed ||
+                               engine::state_to_json(o->state) != engine::state_to_json(m->state);
+                if (!changed) {
+                    return;
+                }
+                std::string body = engine::to_json(*o, *pv.program).dump();
+                detail::operation_record op{
+                    "time", id,
+                    pv.id,  nlohmann::json{{"now", engine::format_rfc3339(now)}}.dump(),
+                    body,   "jobs",
+                    "",     impl_->now()};
+                st.save(op, *m, *o);
+                sp.release();
+                *answer = true;
+            } catch (const std::exception& e) {
+                spdlog::error("ledger: due work for {} failed: {}", id, e.what());
+                *answer = tl::unexpected(
+                    fail(error_code::storage_failure, "", "due work could not be stored"));
+            }
+        };
+        task.finish = [promise, answer](bool committed) {
+            if (!committed) {
+                promise->set_value(tl::unexpected(
+                    fail(error_code::storage_failure, "", "due work could not be stored")));
+            } else {
+                promise->set_value(*answer);
+            }
+        };
+        if (!impl_->writer->submit(std::move(task))) {
+            promise->set_value(
+                tl::unexpected(fail(error_code::unavailable, "", "the ledger is busy")));
+        }
+    }
+    // Forget idempotency keys past their retention, in the same stream of writes.
+    {
+        auto promise = std::make_shared<std::promise<void>>();
+        auto finished = promise->get_future();
+        timestamp cutoff = now - impl_->options.idempotency_retention;
+        detail::write_task task;
+        task.run = [cutoff](store& st) {
+            try {
+                st.expire_idempotency(cutoff);
+            } catch (const std::exception& e) {
+                spdlog::error("ledger: expiring idempotency keys failed: {}", e.what());
+            }
+        };
+        task.finish = [promise](bool) {
+            promise->set_value();
+        };
+        if (impl_->writer->submit(std::move(task))) {
+            finished.wait();
+        }
+    }
+    std::size_t changed = 0;
+    std::optional<error> first_error;
+    for (auto& f : changes) {
+        auto r = f.get();
+        if (!r) {
+            first_error = first_error.value_or(r.error());
+        } else if (*r) {
+            ++changed;
+        }
+    }
+    if (first_error) {
+        return tl::unexpected(*first_error);
+    }
+    return changed;
+}
+
+result<program_version_info> ledger::activate_program(const request_context& who,
+                                                      const std::string& text,
+                                                      const std::string& file_name) {
+    auto loaded = program::load_program(text, file_name);
+    if (!loaded) {
+        error e = fail(error_code::invalid_program, "", "the program does not validate");
+        e.diagnostics = loaded.error();
+        return tl::unexpected(std::move(e));
+    }
+    program::program_ptr p = *loaded;
+    auto promise = std::make_shared<std::promise<result<program_version_info>>>();
+    auto future = promise->get_future();
+    auto answer = std::make_shared<result<program_version_info>>(
+        tl::unexpected(fail(error_code::storage_failure, "", "not processed")));
+    auto previous = std::make_shared<program_version_info>();
+    detail::write_task task;
+    task.run = [this, who, text, p, answer, previous](store& st) {
+        try {
+            detail::savepoint sp(st.db(), "activate");
+            timestamp at = impl_->now();
+            auto known = st.program_by_hash(p->content_hash());
+            std::int64_t id =
+                known ? known->id
+                      : st.insert_program(p->content_hash(), p->name, format_of(text), text, at);
+            st.activate_program(id, at, who.actor);
+            st.audit(at, who.actor, who.role, "activate_program", std::nullopt, std::nullopt,
+                     p->content_hash());
+            sp.release();
+            program_version_info info{id, p->content_hash(), p->name, at, p};
+            // Later writes in this batch already use the new version.
+            std::lock_guard lock(impl_->program_mutex);
+            *previous = impl_->active;
+            impl_->active = info;
+            *answer = info;
+        } catch (const std::exception& e) {
+            spdlog::error("ledger: activating a program failed: {}", e.what());
+        }
+    };
+    task.finish = [this, promise, answer, previous](bool committed) {
+        if (!committed && *answer) {
+            std::lock_guard lock(impl_->program_mutex);
+            impl_->active = *previous;
+            *answer = tl::unexpected(fail(error_code::storage_failure, "", "not stored"));
+        }
+        promise->set_value(*answer);
+    };
+    if (!impl_->writer->submit(std::move(task))) {
+        return tl::unexpected(fail(error_code::unavailable, "", "the ledger is busy"));
+    }
+    return future.get();
+}
+
+program_version_info ledger::active_program() const {
+    return impl_->current_program();
+}
+
+writer_stats ledger::stats() const {
+    return impl_->writer->stats();
+}
+
+} // namespace loyalty::ledger

@@ -1,0 +1,57 @@
+#pragma once
+// The ledger's insides, shared by ledger.cpp (writes) and reads.cpp (views).
+
+#include "loyalty/ledger/ledger.hpp"
+#include "reader_pool.hpp"
+#include "store.hpp"
+#include "writer.hpp"
+
+#include <mutex>
+
+namespace loyalty::ledger {
+
+namespace detail {
+
+// What a write does once the writer runs it: the operation id and the answer body.
+struct applied {
+    std::int64_t operation_id = 0;
+    std::string body;
+};
+
+} // namespace detail
+
+struct ledger::impl {
+    ledger_options options;
+
+    mutable std::mutex program_mutex;
+    program_version_info active; // what readers and new writes see
+
+    std::unique_ptr<detail::reader_pool> readers;
+    std::unique_ptr<detail::writer> writer; // destroyed first: drains the queue
+
+    timestamp now() const {
+        return options.clock
+                   ? options.clock()
+                   : std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
+    }
+
+    program_version_info current_program() const {
+        std::lock_guard lock(program_mutex);
+        return active;
+    }
+
+    // Runs `work` on the writer inside a savepoint, behind the idempotency keys, and answers
+    // `done` once the batch is committed.
+    using work_fn = std::function<result<detail::applied>(detail::store&,
+                                                          const program_version_info&, timestamp)>;
+    void submit(const request_context& who, const std::string& kind, const std::string& natural_key,
+                const nlohmann::json& request, work_fn work, write_callback done);
+
+    // Loads nothing: evaluates `e` on `before`, stores the outcome and the referrer's rewards.
+    result<detail::applied> apply(detail::store& st, const program_version_info& pv, timestamp now,
+                                  const std::string& kind, const request_context& who,
+                                  const nlohmann::json& request, detail::loaded_member& before,
+                                  const engine::event& e);
+};
+
+} // namespace loyalty::ledger

@@ -1,0 +1,205 @@
+// The read side of the ledger: member views and activity pages, on reader connections.
+
+#include "ledger_impl.hpp"
+#include "loyalty/engine/evaluate.hpp"
+#include "loyalty/engine/local_time.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace loyalty::ledger {
+namespace {
+
+// One snapshot for all the statements of a read.
+class read_transaction {
+public:
+    explicit read_transaction(detail::connection& db) : db_(db) { db_.execute("BEGIN"); }
+    read_transaction(const read_transaction&) = delete;
+    read_transaction& operator=(const read_transaction&) = delete;
+    ~read_transaction() {
+        try {
+            db_.execute("COMMIT");
+        } catch (const std::exception&) {
+            // A read-only transaction has nothing to lose.
+        }
+    }
+
+private:
+    detail::connection& db_;
+};
+
+member_view view_of(const program::program& p, const detail::loaded_member& m, timestamp now) {
+    const engine::member_state& s = m.state;
+    member_view v;
+    v.member_id = s.id;
+    v.name = m.name;
+    v.email = m.email;
+    v.enrolled_at = s.enrolled_at;
+    v.birthday = s.birthday;
+    v.referred_by = s.referred_by;
+    v.balance = engine::balance_at(s, now);
+    for (const engine::lot& l : s.lots) {
+        if (l.remaining <= 0 || l.pending(now) || l.expired(now) || !l.expires_at) {
+            continue;
+        }
+        if (!v.next_expiry || *l.expires_at < *v.next_expiry) {
+            v.next_expiry = l.expires_at;
+            v.next_expiring_points = l.remaining;
+        } else if (*l.expires_at == *v.next_expiry) {
+            *v.next_expiring_points += l.remaining;
+        }
+    }
+    v.tier = s.tier;
+    v.metric = engine::metric_at(p, s, now);
+    if (auto at = p.tiers.index_of(s.tier.tier); at && *at + 1 < p.tiers.levels.size()) {
+        const program::tier_level& next = p.tiers.levels[*at + 1];
+        v.next_tier = next_tier_progress{next.id, next.threshold,
+                                         std::max<std::int64_t>(0, next.threshold - v.metric)};
+    }
+    for (const engine::voucher& x : s.vouchers) {
+        if (!x.redeemed && !x.cancelled && now < x.valid_until) {
+            v.vouchers.push_back(x);
+        }
+    }
+    v.lifetime_points = s.lifetime_points;
+    v.lifetime_purchases = s.lifetime_purchases;
+    v.lifetime_spend = s.lifetime_spend;
+    v.revision = m.revision;
+    return v;
+}
+
+error storage_error(const std::exception& e) {
+    spdlog::error("ledger: read failed: {}", e.what());
+    return error{error_code::storage_failure, "", "the ledger could not be read", std::nullopt, {}};
+}
+
+std::string time_text(timestamp t) {
+    return engine::format_rfc3339(t);
+}
+
+nlohmann::json optional_time(const std::optional<timestamp>& t) {
+    return t ? nlohmann::json(time_text(*t)) : nlohmann::json(nullptr);
+}
+
+template <class T>
+nlohmann::json optional_value(const std::optional<T>& v) {
+    return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
+}
+
+} // namespace
+
+result<member_view> ledger::member(const std::string& member_id, timestamp now) const {
+    auto program = active_program();
+    try {
+        auto lease = impl_->readers->acquire();
+        read_transaction snapshot(lease->db);
+        auto m = lease->st.load_member(member_id);
+        if (!m) {
+            return tl::unexpected(error{
+                error_code::not_found, "member_id", "no member " + member_id, std::nullopt, {}});
+        }
+        return view_of(*program.program, *m, now);
+    } catch (const std::exception& e) {
+        return tl::unexpected(storage_error(e));
+    }
+}
+
+result<activity_page> ledger::activity(const std::string& member_id, std::size_t limit,
+                                       std::optional<std::int64_t> before_entry) const {
+    try {
+        auto lease = impl_->readers->acquire();
+        read_transaction snapshot(lease->db);
+        if (!lease->st.member_exists(member_id)) {
+            return tl::unexpected(error{
+                error_code::not_found, "member_id", "no member " + member_id, std::nullopt, {}});
+        }
+        return lease->st.activity(member_id, limit, before_entry);
+    } catch (const std::exception& e) {
+        return tl::unexpected(storage_error(e));
+    }
+}
+
+std::string to_string(error_code code) {
+    switch (code) {
+    case error_code::invalid_request:
+        return "invalid_request";
+    case error_code::not_found:
+        return "not_found";
+    case error_code::already_exists:
+        return "already_exists";
+    case error_code::idempotency_conflict:
+        return "idempotency_conflict";
+    case error_code::rejected:
+        return "rejected";
+    case error_code::invalid_program:
+        return "invalid_program";
+    case error_code::unavailable:
+        return "unavailable";
+    case error_code::storage_failure:
+        return "storage_failure";
+    }
+    return "unknown";
+}
+
+nlohmann::json to_json(const member_view& v, const program::program& p) {
+    nlohmann::json vouchers = nlohmann::json::array();
+    for (const engine::voucher& x : v.vouchers) {
+        vouchers.push_back({{"id", x.id},
+                            {"reward_id", x.reward_id},
+                            {"issued_at", time_text(x.issued_at)},
+                            {"valid_until", time_text(x.valid_until)},
+                            {"cause", x.cause}});
+    }
+    const program::tier_level* tier = p.tiers.find(v.tier.tier);
+    nlohmann::json next = nullptr;
+    if (v.next_tier) {
+        next = {{"tier", v.next_tier->tier},
+                {"threshold", v.next_tier->threshold},
+                {"needed", v.next_tier->needed}};
+    }
+    return {{"member_id", v.member_id},
+            {"name", optional_value(v.name)},
+            {"email", optional_value(v.email)},
+            {"enrolled_at", time_text(v.enrolled_at)},
+            {"birthday", v.birthday ? nlohmann::json(date::format("%F", *v.birthday))
+                                    : nlohmann::json(nullptr)},
+            {"referred_by", optional_value(v.referred_by)},
+            {"unit", p.points.name},
+            {"balance", {{"available", v.balance.available}, {"pending", v.balance.pending}}},
+            {"next_expiry",
+             {{"points", optional_value(v.next_expiring_points)},
+              {"at", optional_time(v.next_expiry)}}},
+            {"tier",
+             {{"id", v.tier.tier},
+              {"name", tier != nullptr ? tier->name : v.tier.tier},
+              {"since", time_text(v.tier.since)},
+              {"valid_until", optional_time(v.tier.valid_until)},
+              {"metric", v.metric},
+              {"next", next}}},
+            {"vouchers", vouchers},
+            {"lifetime",
+             {{"points", v.lifetime_points},
+              {"purchases", v.lifetime_purchases},
+              {"spend", v.lifetime_spend}}},
+            {"revision", v.revision}};
+}
+
+nlohmann::json to_json(const activity_page& page) {
+    nlohmann::json entries = nlohmann::json::array();
+    for (const activity_entry& e : page.entries) {
+        entries.push_back({{"id", e.id},
+                           {"at", time_text(e.at)},
+                           {"kind", engine::to_string(e.kind)},
+                           {"points", e.points},
+                           {"lot_id", optional_value(e.lot_id)},
+                           {"pending", e.pending},
+                           {"cause", e.cause},
+                           {"explanation", e.explanation},
+                           {"operation", e.operation},
+                           {"operation_id", e.operation_id}});
+    }
+    return {{"entries", entries},
+            {"next_cursor", page.next_cursor ? nlohmann::json(std::to_string(*page.next_cursor))
+                                             : nlohmann::json(nullptr)}};
+}
+
+} // namespace loyalty::ledger

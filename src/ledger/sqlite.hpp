@@ -1,0 +1,108 @@
+#pragma once
+// A thin RAII layer over the SQLite C API, the only place that includes sqlite3.h: a connection
+// owns its handle, a statement owns its prepared statement and resets on reuse, a savepoint
+// rolls back in its destructor unless released. Errors are exceptions (sqlite_error): inside the
+// ledger they mean a broken disk or a bug, and the writer turns them into a failed request.
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <sqlite3.h>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace loyalty::ledger::detail {
+
+class sqlite_error : public std::runtime_error {
+public:
+    sqlite_error(int code, const std::string& what) : std::runtime_error(what), code_(code) {}
+    int code() const noexcept { return code_; }
+    // SQLITE_CONSTRAINT and its extended codes: a UNIQUE or CHECK the data broke.
+    bool constraint() const noexcept { return (code_ & 0xff) == SQLITE_CONSTRAINT; }
+
+private:
+    int code_;
+};
+
+class statement;
+
+class connection {
+public:
+    enum class mode { read_write, read_only };
+
+    connection(const std::string& path, mode m);
+    connection(connection&&) noexcept = default;
+    connection& operator=(connection&&) noexcept = default;
+
+    // Runs one or more statements without results (schema, pragmas, BEGIN/COMMIT).
+    void execute(std::string_view sql);
+    statement prepare(std::string_view sql);
+    std::int64_t last_insert_rowid() const;
+    int changes() const;
+    sqlite3* handle() const noexcept { return db_.get(); }
+
+private:
+    struct closer {
+        void operator()(sqlite3* db) const noexcept;
+    };
+    std::unique_ptr<sqlite3, closer> db_;
+};
+
+class statement {
+public:
+    statement(sqlite3* db, std::string_view sql);
+    statement(statement&&) noexcept = default;
+    statement& operator=(statement&&) noexcept = default;
+
+    // Binds are 1-based as in SQLite; each returns *this to chain.
+    statement& bind(int index, std::int64_t value);
+    statement& bind(int index, int value) { return bind(index, static_cast<std::int64_t>(value)); }
+    statement& bind(int index, bool value) { return bind(index, std::int64_t{value ? 1 : 0}); }
+    statement& bind(int index, std::string_view value);
+    statement& bind(int index, const std::string& value) {
+        return bind(index, std::string_view(value));
+    }
+    statement& bind(int index, const char* value) { return bind(index, std::string_view(value)); }
+    statement& bind(int index, const std::optional<std::string>& value);
+    statement& bind(int index, std::optional<std::int64_t> value);
+    statement& bind_null(int index);
+
+    // Steps once: true while a row is available.
+    bool step();
+    // Steps to completion for statements without rows.
+    void run();
+    void reset();
+
+    bool is_null(int column) const;
+    std::int64_t integer(int column) const;
+    std::string text(int column) const;
+    std::optional<std::string> optional_text(int column) const;
+    std::optional<std::int64_t> optional_integer(int column) const;
+
+private:
+    struct finalizer {
+        void operator()(sqlite3_stmt* s) const noexcept;
+    };
+    std::unique_ptr<sqlite3_stmt, finalizer> stmt_;
+    sqlite3* db_ = nullptr;
+    bool done_ = false;
+};
+
+// A savepoint around one request's writes: the request's failure undoes only its own effects,
+// not the rest of the batch. Rolled back on destruction unless released.
+class savepoint {
+public:
+    savepoint(connection& db, std::string name);
+    savepoint(const savepoint&) = delete;
+    savepoint& operator=(const savepoint&) = delete;
+    ~savepoint();
+    void release();
+
+private:
+    connection& db_;
+    std::string name_;
+    bool open_ = true;
+};
+
+} // namespace loyalty::ledger::detail

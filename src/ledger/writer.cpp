@@ -1,0 +1,100 @@
+#include "writer.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace loyalty::ledger::detail {
+
+writer::writer(connection db, std::chrono::microseconds window, std::size_t max_batch,
+               std::size_t max_queue)
+    : db_(std::move(db)), store_(db_), window_(window),
+      max_batch_(std::max<std::size_t>(1, max_batch)), max_queue_(max_queue),
+      thread_([this] { loop(); }) {}
+
+writer::~writer() {
+    {
+        std::lock_guard lock(mutex_);
+        stopping_ = true;
+    }
+    wake_.notify_all();
+    thread_.join();
+}
+
+bool writer::submit(write_task task) {
+    {
+        std::lock_guard lock(mutex_);
+        if (stopping_ || queue_.size() >= max_queue_) {
+            return false;
+        }
+        queue_.push_back(std::move(task));
+    }
+    wake_.notify_one();
+    return true;
+}
+
+writer_stats writer::stats() const {
+    std::lock_guard lock(mutex_);
+    writer_stats s = stats_;
+    s.queue_depth = queue_.size();
+    return s;
+}
+
+void writer::loop() {
+    for (;;) {
+        std::vector<write_task> batch;
+        {
+            std::unique_lock lock(mutex_);
+            wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+            if (queue_.empty()) {
+                return; // stopping, and nothing left to write
+            }
+            auto take = [&] {
+                while (!queue_.empty() && batch.size() < max_batch_) {
+                    batch.push_back(std::move(queue_.front()));
+                    queue_.pop_front();
+                }
+            };
+            take();
+            // Hold the batch open briefly for more requests, unless it is full or we stop:
+            // a lone request waits at most one window.
+            auto deadline = std::chrono::steady_clock::now() + window_;
+            while (batch.size() < max_batch_ && !stopping_ &&
+                   wake_.wait_until(lock, deadline, [&] { return stopping_ || !queue_.empty(); })) {
+                take();
+            }
+        }
+        run_batch(batch);
+    }
+}
+
+void writer::run_batch(std::vector<write_task>& batch) {
+    bool committed = false;
+    try {
+        db_.execute("BEGIN IMMEDIATE");
+        for (write_task& t : batch) {
+            t.run(store_);
+        }
+        db_.execute("COMMIT");
+        committed = true;
+    } catch (const std::exception& e) {
+        // Only BEGIN and COMMIT can get here (each task catches its own failures): the whole
+        // batch is lost, and every request in it is told so.
+        spdlog::error("ledger: batch of {} not committed: {}", batch.size(), e.what());
+        try {
+            db_.execute("ROLLBACK");
+        } catch (const std::exception&) {
+            // No transaction was open.
+        }
+    }
+    {
+        std::lock_guard lock(mutex_);
+        ++stats_.batches;
+        stats_.requests += batch.size();
+        std::size_t n = batch.size();
+        stats_.batch_sizes[n <= 1 ? 0 : n <= 4 ? 1 : n <= 16 ? 2 : n <= 64 ? 3 : 4] += 1;
+    }
+    for (write_task& t : batch) {
+        t.finish(committed);
+    }
+}
+
+} // namespace loyalty::ledger::detail

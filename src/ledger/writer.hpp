@@ -1,0 +1,58 @@
+#pragma once
+// The single writer: one thread owns the read-write connection, takes requests from a queue in
+// batches and runs each batch in one SQLite transaction, so one fsync covers the batch. Every
+// request runs inside its own savepoint (a failure undoes only its own effects) and is answered
+// only after the batch committed.
+
+#include "loyalty/ledger/views.hpp"
+#include "sqlite.hpp"
+#include "store.hpp"
+
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <thread>
+
+namespace loyalty::ledger::detail {
+
+struct write_task {
+    // Runs inside the batch's transaction on the writer thread; keeps its own answer.
+    std::function<void(store&)> run;
+    // Called once the batch's fate is known: committed or rolled back as a whole.
+    std::function<void(bool committed)> finish;
+};
+
+class writer {
+public:
+    writer(connection db, std::chrono::microseconds window, std::size_t max_batch,
+           std::size_t max_queue);
+    ~writer(); // finishes what is queued, then stops
+    writer(const writer&) = delete;
+    writer& operator=(const writer&) = delete;
+
+    // False when the queue is full or the writer is stopping: the task was not taken.
+    bool submit(write_task task);
+    writer_stats stats() const;
+
+private:
+    void loop();
+    void run_batch(std::vector<write_task>& batch);
+
+    connection db_;
+    store store_;
+    const std::chrono::microseconds window_;
+    const std::size_t max_batch_;
+    const std::size_t max_queue_;
+
+    mutable std::mutex mutex_;
+    std::condition_variable wake_;
+    std::deque<write_task> queue_;
+    bool stopping_ = false;
+    writer_stats stats_;
+    std::thread thread_; // last: starts after everything above exists
+};
+
+} // namespace loyalty::ledger::detail

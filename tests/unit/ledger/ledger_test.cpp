@@ -1,0 +1,450 @@
+// The ledger on real SQLite files: every operation, idempotency, and the invariants after each.
+
+#include "loyalty/engine/event_json.hpp"
+#include "loyalty/engine/local_time.hpp"
+#include "loyalty/ledger/ledger.hpp"
+#include "loyalty/ledger/maintenance.hpp"
+#include "support/sample_program.hpp"
+#include "support/temp_dir.hpp"
+
+#include <atomic>
+#include <catch2/catch.hpp>
+#include <sqlite3.h>
+
+using namespace loyalty;
+using namespace loyalty::ledger;
+using engine::money_t;
+using engine::points_t;
+using engine::timestamp;
+
+namespace {
+
+timestamp at(const char* text) {
+    auto t = engine::parse_rfc3339(text);
+    REQUIRE(t);
+    return *t;
+}
+
+// A ledger on a fresh file with a clock the test moves.
+struct fixture {
+    test::temp_dir dir;
+    std::shared_ptr<std::atomic<std::int64_t>> clock = std::make_shared<std::atomic<std::int64_t>>(
+        at("2026-11-23T15:00:00Z").time_since_epoch().count());
+    std::unique_ptr<class ledger> ledger;
+
+    explicit fixture(std::chrono::microseconds window = std::chrono::microseconds{1000}) {
+        open(window);
+    }
+
+    ledger_options options(std::chrono::microseconds window) {
+        ledger_options o;
+        o.database = dir / "loyalty.db";
+        o.batch_window = window;
+        auto c = clock;
+        o.clock = [c] {
+            return timestamp(std::chrono::seconds(c->load()));
+        };
+        return o;
+    }
+
+    void open(std::chrono::microseconds window = std::chrono::microseconds{1000}) {
+        ledger.reset();
+        ledger = std::make_unique<class ledger>(options(window), test::sample_path());
+    }
+
+    void advance(std::chrono::seconds by) { *clock += by.count(); }
+    timestamp now() const { return timestamp(std::chrono::seconds(clock->load())); }
+
+    std::vector<violation> verify() { return verify_database(dir / "loyalty.db"); }
+
+    // A count straight from the file, to prove a refused request stored nothing.
+    std::int64_t count(const std::string& table) {
+        sqlite3* db = nullptr;
+        REQUIRE(sqlite3_open_v2((dir / "loyalty.db").c_str(), &db, SQLITE_OPEN_READONLY, nullptr) ==
+                SQLITE_OK);
+        sqlite3_stmt* s = nullptr;
+        std::string sql = "SELECT COUNT(*) FROM " + table;
+        REQUIRE(sqlite3_prepare_v2(db, sql.c_str(), -1, &s, nullptr) == SQLITE_OK);
+        REQUIRE(sqlite3_step(s) == SQLITE_ROW);
+        std::int64_t n = sqlite3_column_int64(s, 0);
+        sqlite3_finalize(s);
+        sqlite3_close(db);
+        return n;
+    }
+
+    std::int64_t writes() { return count("operations"); }
+};
+
+request_context pos() {
+    request_context who;
+    who.actor = "key-pos";
+    who.role = "pos";
+    return who;
+}
+
+engine::purchase basket(const std::string& id, const std::string& member, money_t price,
+                        timestamp when, const char* category = "coffee",
+                        std::int64_t quantity = 1) {
+    engine::purchase p;
+    p.transaction_id = id;
+    p.member_id = member;
+    p.store_id = "s-1";
+    p.channel = "store";
+    p.currency = "USD";
+    p.occurred_at = when;
+    p.lines.push_back({"1", "SKU-" + std::string(category), category, quantity, price, 0, {}});
+    return p;
+}
+
+nlohmann::json body(const result<write_result>& r) {
+    REQUIRE(r);
+    return nlohmann::json::parse(r->body);
+}
+
+error failure(const result<write_result>& r) {
+    REQUIRE_FALSE(r);
+    return r.error();
+}
+
+void enroll(fixture& f, const std::string& id) {
+    auto r = f.ledger->enroll(pos(), {id, "Ada", "ada@example.com", std::nullopt, std::nullopt});
+    REQUIRE(r);
+}
+
+member_view view(fixture& f, const std::string& id) {
+    auto v = f.ledger->member(id, f.now());
+    REQUIRE(v);
+    return *v;
+}
+
+engine::adjustment credit(const std::string& id, points_t points) {
+    engine::adjustment a;
+    a.adjustment_id = id;
+    a.points = points;
+    a.reason = "goodwill";
+    a.note = "test credit";
+    return a;
+}
+
+} // namespace
+
+TEST_CASE("enrolling stores the member and answers a retry with the same bytes", "[ledger]") {
+    fixture f;
+    auto first = f.ledger->enroll(pos(), {"m-1", "Ada", std::nullopt, std::nullopt, std::nullopt});
+    REQUIRE(first);
+    CHECK(first->status == 201);
+    CHECK_FALSE(first->replayed);
+    CHECK(body(first)["event_type"] == "enrollment");
+
+    auto again = f.ledger->enroll(pos(), {"m-1", "Ada", std::nullopt, std::nullopt, std::nullopt});
+    REQUIRE(again);
+    CHECK(again->replayed);
+    CHECK(again->body == first->body);
+    CHECK(f.writes() == 1);
+
+    auto other = f.ledger->enroll(pos(), {"m-1", "Bob", std::nullopt, std::nullopt, std::nullopt});
+    CHECK(failure(other).code == error_code::idempotency_conflict);
+
+    auto v = view(f, "m-1");
+    CHECK(v.tier.tier == "green");
+    CHECK(v.name == std::optional<std::string>("Ada"));
+    CHECK(f.ledger->member("nobody", f.now()).error().code == error_code::not_found);
+
+    auto self = f.ledger->enroll(pos(), {"m-2", {}, {}, {}, std::string("m-2")});
+    CHECK(failure(self).field == "referred_by");
+    auto unknown = f.ledger->enroll(pos(), {"m-2", {}, {}, {}, std::string("m-9")});
+    CHECK(failure(unknown).field == "referred_by");
+    CHECK(f.writes() == 1);
+    CHECK(f.verify().empty());
+}
+
+TEST_CASE("a purchase earns once, whatever the retries", "[ledger]") {
+    fixture f;
+    enroll(f, "m-1");
+    auto p = basket("t-1", "m-1", 1000, f.now());
+    auto first = f.ledger->post_purchase(pos(), p);
+    auto out = body(first);
+    CHECK(out["points"]["earned"] == 20);
+    CHECK(out["points"]["pending"] == 20);
+    CHECK(out["program_version"] == f.ledger->active_program().content_hash);
+
+    auto replay = f.ledger->post_purchase(pos(), p);
+    REQUIRE(replay);
+    CHECK(replay->replayed);
+    CHECK(replay->body == first->body);
+
+    // The same natural key with a different basket is a conflict, not a second purchase.
+    auto changed = basket("t-1", "m-1", 9000, f.now());
+    CHECK(failure(f.ledger->post_purchase(pos(), changed)).code ==
+          error_code::idempotency_conflict);
+
+    // A client key reused for another purchase is a conflict too.
+    request_context keyed = pos();
+    keyed.idempotency_key = "k-1";
+    REQUIRE(f.ledger->post_purchase(keyed, basket("t-2", "m-1", 500, f.now())));
+    CHECK(failure(f.ledger->post_purchase(keyed, basket("t-3", "m-1", 500, f.now()))).code ==
+          error_code::idempotency_conflict);
+    // Another API key may use the same client key for its own request.
+    request_context other = keyed;
+    other.actor = "key-pos-2";
+    CHECK(f.ledger->post_purchase(other, basket("t-3", "m-1", 500, f.now())));
+
+    auto v = view(f, "m-1");
+    CHECK(v.balance.pending == 40);
+    CHECK(v.balance.available == 25); // joining
+    CHECK(v.lifetime_purchases == 3);
+    CHECK(f.count("purchases") == 3);
+    CHECK(f.verify().empty());
+}
+
+TEST_CASE("refused writes change nothing", "[ledger]") {
+    fixture f;
+    enroll(f, "m-1");
+    std::int64_t before = f.writes();
+    CHECK(failure(f.ledger->post_purchase(pos(), basket("t-1", "m-9", 1000, f.now()))).code ==
+          error_code::not_found);
+    auto bad_currency = basket("t-1", "m-1", 1000, f.now());
+    bad_currency.currency = "EUR";
+    error e = failure(f.ledger->post_purchase(pos(), bad_currency));
+    CHECK(e.code == error_code::rejected);
+    CHECK(e.field == "currency");
+    CHECK(failure(f.ledger->redeem_reward(pos(), "m-1", {"r-1", "mug", f.now()})).rejection ==
+          engine::rejection_code::insufficient_points);
+    CHECK(failure(f.ledger->post_return(pos(), {"ret-1", "t-9", "s-1", f.now(), {}})).code ==
+          error_code::not_found);
+    CHECK(failure(f.ledger->cancel_redemption(pos(), {"r-9", f.now()})).code ==
+          error_code::not_found);
+    CHECK(failure(f.ledger->adjust(pos(), "m-1", {"a-1", 10, "", "", "", f.now()})).field ==
+          "reason");
+    CHECK(f.writes() == before);
+    CHECK(f.count("idempotency_keys") == 1); // the enrollment's
+    // A refused request is not remembered: once possible, the same request goes through.
+    REQUIRE(f.ledger->adjust(pos(), "m-1", credit("a-1", 400)));
+    CHECK(f.ledger->redeem_reward(pos(), "m-1", {"r-1", "mug", f.now()}));
+    CHECK(f.verify().empty());
+}
+
+TEST_CASE("returns reverse what the purchase earned, from the stored allocation", "[ledger]") {
+    fixture f;
+    enroll(f, "m-1");
+    engine::purchase p = basket("t-1", "m-1", 1000, f.now(), "coffee", 3);
+    p.lines.push_back({"2", "CROISSANT", "bakery", 2, 400, 0, {}});
+    auto bought = body(f.ledger->post_purchase(pos(), p));
+    points_t earned = bought["points"]["earned"];
+    CHECK(earned == 60 + 16 + 2 + 50); // base, bakery per unit, big basket
+
+    // A new program version with other rates does not change what the return takes back.
+    std::string richer =
+        test::sample_text_with("rate: {points: 2, per: 100}", "rate: {points: 5, per: 100}");
+    REQUIRE(f.ledger->activate_program({}, richer, "richer.yaml"));
+
+    auto returned = f.ledger->post_return(pos(), {"ret-1", "t-1", "s-1", f.now(), {{"1", 2}}});
+    auto out = body(returned);
+    // Two of three coffees: 40 base leaves; the basket falls to $18, below the $30 bonus.
+    CHECK(out["points"]["reversed"] == 40 + 50);
+    CHECK(view(f, "m-1").balance.pending == earned - 90);
+    auto replay = f.ledger->post_return(pos(), {"ret-1", "t-1", "s-1", f.now(), {{"1", 2}}});
+    REQUIRE(replay);
+    CHECK(replay->replayed);
+    CHECK(failure(f.ledger->post_return(pos(), {"ret-2", "t-1", "s-1", f.now(), {{"1", 2}}}))
+              .rejection == engine::rejection_code::already_done);
+    REQUIRE(f.ledger->post_return(pos(), {"ret-3", "t-1", "s-1", f.now(), {}}));
+    CHECK(view(f, "m-1").balance.pending == 0);
+    CHECK(f.count("returns") == 2);
+    CHECK(f.verify().empty());
+}
+
+TEST_CASE("pending points mature, rewards and payments spend, cancellations restore", "[ledger]") {
+    fixture f;
+    enroll(f, "m-1");
+    REQUIRE(f.ledger->post_purchase(pos(), basket("t-1", "m-1", 25000, f.now())));
+    CHECK(view(f, "m-1").balance.pending == 500 + 50); // base and big basket
+    CHECK(view(f, "m-1").balance.available == 25);     // joining
+
+    f.advance(std::chrono::days{15});
+    auto changed = f.ledger->run_due(f.now());
+    REQUIRE(changed);
+    CHECK(*changed == 1);
+    auto v = view(f, "m-1");
+    CHECK(v.balance.available == 575);
+    CHECK(v.balance.pending == 0);
+    CHECK(v.tier.tier == "gold");
+    REQUIRE(v.next_tier);
+    CHECK(v.next_tier->tier == "reserve");
+    CHECK(v.next_tier->needed == 2500 - 575);
+    REQUIRE(v.next_expiry);
+    CHECK(engine::format_rfc3339(*v.next_expiry) == "2027-06-01T04:00:00Z");
+    CHECK(v.next_expiring_points == std::optional<points_t>(575));
+    // Nothing more is due: a second run changes nothing.
+    CHECK(*f.ledger->run_due(f.now()) == 0);
+
+    auto mug = body(f.ledger->redeem_reward(pos(), "m-1", {"r-1", "mug", f.now()}));
+    CHECK(mug["points"]["burned"] == 400);
+    REQUIRE(mug["vouchers"].size() == 1);
+    CHECK(view(f, "m-1").balance.available == 175);
+    CHECK(failure(f.ledger->redeem_reward(pos(), "m-1", {"r-1", "espresso_shot", f.now()})).code ==
+          error_code::idempotency_conflict);
+
+    auto cancelled = body(f.ledger->cancel_redemption(pos(), {"r-1", f.now()}));
+    CHECK(cancelled["points"]["restored"] == 400);
+    CHECK(view(f, "m-1").balance.available == 575);
+    auto cancelled_again = f.ledger->cancel_redemption(pos(), {"r-1", f.now()});
+    REQUIRE(cancelled_again);
+    CHECK(cancelled_again->replayed);
+
+    engine::points_payment pay{"r-2", "t-77", 200, 1000, f.now()};
+    auto paid = body(f.ledger->pay_with_points(pos(), "m-1", pay));
+    CHECK(paid["points"]["burned"] == 200);
+    engine::points_payment too_much{"r-3", "t-78", 700, 1000, f.now()};
+    CHECK(failure(f.ledger->pay_with_points(pos(), "m-1", too_much)).code == error_code::rejected);
+    CHECK(view(f, "m-1").balance.available == 375);
+    CHECK(f.count("audit_log") >= 2); // the start-up activation and the cancellation
+    CHECK(f.verify().empty());
+}
+
+TEST_CASE("adjustments are audited and debits never overdraw", "[ledger]") {
+    fixture f;
+    enroll(f, "m-1");
+    request_context support;
+    support.actor = "key-support";
+    support.role = "support";
+    auto up = body(f.ledger->adjust(support, "m-1", credit("a-1", 120)));
+    CHECK(up["points"]["adjusted"] == 120);
+    CHECK(view(f, "m-1").balance.available == 25 + 120);
+    CHECK(failure(f.ledger->adjust(support, "m-1", credit("a-2", -500))).rejection ==
+          engine::rejection_code::insufficient_points);
+    REQUIRE(f.ledger->adjust(support, "m-1", credit("a-3", -20)));
+    CHECK(view(f, "m-1").balance.available == 25 + 100);
+    CHECK(f.count("adjustments") == 2);
+    CHECK(f.count("audit_log WHERE action = 'adjust' AND actor = 'key-support'"
+                  " AND reason = 'goodwill'") == 2);
+    CHECK(f.verify().empty());
+}
+
+TEST_CASE("events earn by type and are not counted twice", "[ledger]") {
+    fixture f;
+    enroll(f, "m-1");
+    engine::custom_event review{"e-1", "review_posted", f.now(), {{"stars", 5}}};
+    auto out = body(f.ledger->post_event(pos(), "m-1", review));
+    CHECK(out["points"]["earned"].get<points_t>() > 0);
+    auto again = f.ledger->post_event(pos(), "m-1", review);
+    REQUIRE(again);
+    CHECK(again->replayed);
+    engine::custom_event unknown{"e-2", "tweet", f.now(), nlohmann::json::object()};
+    CHECK(failure(f.ledger->post_event(pos(), "m-1", unknown)).field == "type");
+    CHECK(f.count("events") == 1);
+    CHECK(f.verify().empty());
+}
+
+TEST_CASE("the referrer is credited on the friend's first purchase", "[ledger]") {
+    fixture f;
+    enroll(f, "m-ref");
+    REQUIRE(f.ledger->enroll(pos(), {"m-friend", {}, {}, {}, std::string("m-ref")}));
+    REQUIRE(f.ledger->post_purchase(pos(), basket("t-1", "m-friend", 500, f.now())));
+    REQUIRE(f.ledger->post_purchase(pos(), basket("t-2", "m-friend", 500, f.now())));
+    auto v = view(f, "m-ref");
+    CHECK(v.balance.available + v.balance.pending == 25 + 100);
+    CHECK(f.count("operations WHERE kind = 'referral' AND member_id = 'm-ref'") == 1);
+    CHECK(f.verify().empty());
+}
+
+TEST_CASE("activity pages newest first with a cursor", "[ledger]") {
+    fixture f;
+    enroll(f, "m-1");
+    for (int i = 0; i < 5; ++i) {
+        REQUIRE(f.ledger->adjust(pos(), "m-1", credit("a-" + std::to_string(i), 10 + i)));
+    }
+    auto first = f.ledger->activity("m-1", 2, std::nullopt);
+    REQUIRE(first);
+    REQUIRE(first->entries.size() == 2);
+    CHECK(first->entries[0].points == 14);
+    CHECK(first->entries[1].points == 13);
+    CHECK(first->entries[0].operation == "adjustment");
+    REQUIRE(first->next_cursor);
+    auto second = f.ledger->activity("m-1", 2, first->next_cursor);
+    REQUIRE(second);
+    CHECK(second->entries[0].points == 12);
+    auto last = f.ledger->activity("m-1", 10, second->next_cursor);
+    REQUIRE(last);
+    REQUIRE(last->entries.size() == 2);
+    CHECK(last->entries[1].operation == "enrollment");
+    CHECK_FALSE(last->next_cursor);
+    CHECK(f.ledger->activity("m-9", 10, std::nullopt).error().code == error_code::not_found);
+}
+
+TEST_CASE("program versions are validated, stored once and recorded by outcomes", "[ledger]") {
+    fixture f;
+    auto original = f.ledger->active_program();
+    auto broken = f.ledger->activate_program({}, "program: {id: x}\n", "broken.yaml");
+    REQUIRE_FALSE(broken);
+    CHECK(broken.error().code == error_code::invalid_program);
+    CHECK_FALSE(broken.error().diagnostics.empty());
+    CHECK(f.ledger->active_program().id == original.id);
+
+    auto v2 = f.ledger->activate_program(
+        {}, test::sample_text_with("rate: {points: 2, per: 100}", "rate: {points: 3, per: 100}"),
+        "v2.yaml");
+    REQUIRE(v2);
+    CHECK(v2->id != original.id);
+    enroll(f, "m-1");
+    auto out = body(f.ledger->post_purchase(pos(), basket("t-1", "m-1", 1000, f.now())));
+    CHECK(out["points"]["earned"] == 30);
+    CHECK(out["program_version"] == v2->content_hash);
+
+    // Re-activating the first text reuses its row; reopening keeps the active version.
+    auto back = f.ledger->activate_program({}, test::sample_text(), "program.yaml");
+    REQUIRE(back);
+    CHECK(back->id == original.id);
+    CHECK(f.count("program_versions") == 2);
+}
+
+TEST_CASE("what was acknowledged is there after reopening", "[ledger]") {
+    fixture f;
+    enroll(f, "m-1");
+    REQUIRE(f.ledger->adjust(pos(), "m-1", credit("a-1", 70)));
+    f.open();
+    CHECK(view(f, "m-1").balance.available == 25 + 70);
+    auto replay = f.ledger->adjust(pos(), "m-1", credit("a-1", 70));
+    REQUIRE(replay);
+    CHECK(replay->replayed);
+}
+
+TEST_CASE("a failing request in a batch does not fail its neighbours", "[ledger]") {
+    // A long window puts the three writes in one batch.
+    fixture f(std::chrono::milliseconds{200});
+    enroll(f, "m-1");
+    std::promise<result<write_result>> a, b, c;
+    f.ledger->adjust_async(pos(), "m-1", credit("a-1", 50),
+                           [&](result<write_result> r) { a.set_value(std::move(r)); });
+    f.ledger->redeem_reward_async(pos(), "m-1", {"r-1", "mug", f.now()},
+                                  [&](result<write_result> r) { b.set_value(std::move(r)); });
+    f.ledger->adjust_async(pos(), "m-1", credit("a-2", 5),
+                           [&](result<write_result> r) { c.set_value(std::move(r)); });
+    CHECK(a.get_future().get());
+    CHECK(b.get_future().get().error().rejection == engine::rejection_code::insufficient_points);
+    CHECK(c.get_future().get());
+    auto stats = f.ledger->stats();
+    CHECK(stats.requests == 4);
+    CHECK(stats.batches == 2); // the enrollment, then the three together
+    CHECK(view(f, "m-1").balance.available == 25 + 55);
+    CHECK(f.verify().empty());
+}
+
+TEST_CASE("verify names a broken invariant", "[ledger]") {
+    fixture f;
+    enroll(f, "m-1");
+    REQUIRE(f.ledger->adjust(pos(), "m-1", credit("a-1", 70)));
+    f.ledger.reset();
+    CHECK(f.verify().empty());
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open((f.dir / "loyalty.db").c_str(), &db) == SQLITE_OK);
+    REQUIRE(sqlite3_exec(db, "UPDATE lots SET remaining = remaining + 5", nullptr, nullptr,
+                         nullptr) == SQLITE_OK);
+    sqlite3_close(db);
+    auto found = f.verify();
+    REQUIRE(found.size() == 3);
+    CHECK(found[0].check == "balance");
+    CHECK(found[0].detail == "member m-1: ledger entries add up to 95, lots hold 105");
+    CHECK(found[1].check == "lot_remaining");
+    CHECK(found[1].detail == "member m-1 lot 1 holds 30 of 25");
+}
