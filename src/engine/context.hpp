@@ -38,6 +38,15 @@ tl::expected<std::vector<lot_draw>, rejection> draw(context& cx, points_t points
                                                     const std::string& explanation,
                                                     bool allow_negative);
 
+// A negative balance (debt lots) is repaid from points available now, soonest-expiring first,
+// before anything is spent: pending points that became available since the last event count,
+// whether or not their maturing was recorded yet. The balance does not change.
+void repay_debts(context& cx);
+
+// A member holding a tier exempt from expiry keeps every lot until the status ends, from the
+// moment the tier is reached (time_driven.cpp).
+void keep_exempt_lots(context& cx);
+
 // Payouts of `rule_id` in the period containing now (times, points).
 std::int64_t times_used(const context& cx, const std::string& rule_id, const program::period& p);
 points_t points_used(const context& cx, const std::string& rule_id, const program::period& p);

@@ -57,6 +57,11 @@ tl::expected<outcome, rejection> evaluate(const program::program& p, const membe
     // time); `now` decides what is pending or expired in the summary.
     detail::context cx{p, occurred_at(e), out.state, out};
     out.tier.before = member.tier.tier;
+    // Time passing records maturing first, then repays (time_driven.cpp); any other event must
+    // see debts repaid by what became available since, before it spends.
+    if (!std::holds_alternative<time_passes>(e)) {
+        detail::repay_debts(cx);
+    }
 
     auto result = std::visit(
         overloaded{
@@ -120,6 +125,8 @@ tl::expected<outcome, rejection> evaluate(const program::program& p, const membe
     if (!result) {
         return tl::unexpected(std::move(result.error()));
     }
+    detail::keep_exempt_lots(cx);
+    detail::repay_debts(cx);
     timestamp at = std::max(now, cx.now);
     out.balance_after = balance_at(out.state, at);
     out.tier.after = out.state.tier.tier;

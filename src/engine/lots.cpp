@@ -149,6 +149,39 @@ tl::expected<std::vector<lot_draw>, rejection> draw(context& cx, points_t points
     return draws;
 }
 
+void repay_debts(context& cx) {
+    member_state& s = cx.state;
+    std::vector<lot*> debts;
+    std::vector<lot*> usable;
+    for (lot& l : s.lots) {
+        if (l.remaining < 0) {
+            debts.push_back(&l);
+        } else if (l.remaining > 0 && !l.pending(cx.now) && !l.expired(cx.now)) {
+            usable.push_back(&l);
+        }
+    }
+    if (debts.empty() || usable.empty()) {
+        return;
+    }
+    std::sort(usable.begin(), usable.end(), [](const lot* a, const lot* b) {
+        auto key = [](const lot* l) {
+            return std::tuple(!l->expires_at.has_value(), l->expires_at.value_or(timestamp::max()),
+                              l->earned_at, l->id);
+        };
+        return key(a) < key(b);
+    });
+    for (lot* debt : debts) {
+        for (lot* l : usable) {
+            if (debt->remaining == 0) {
+                break;
+            }
+            points_t repay = std::min(l->remaining, -debt->remaining);
+            debt->remaining += repay;
+            l->remaining -= repay;
+        }
+    }
+}
+
 std::int64_t times_used(const context& cx, const std::string& rule_id, const program::period& p) {
     timestamp from = period_start(p, cx.program.time_zone, cx.now);
     std::int64_t times = 0;

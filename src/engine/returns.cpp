@@ -237,10 +237,12 @@ tl::expected<void, rejection> return_purchase(context& cx, const purchase_return
 
     points_t reversed = 0;
     points_t qualifying_reversed = 0;
+    points_t unearned = 0; // what the purchase no longer earns, taken back or not
     for (const reversal& r : reversals) {
         std::string explanation = "return " + e.return_id + " of " + e.transaction_id + ": " +
                                   points_text(p, r.points) + " from " + r.rule_id + r.why;
         reversed += take_back(cx, r, e.return_id, explanation);
+        unearned += r.points;
         if (r.qualifying) {
             qualifying_reversed += r.points;
         }
@@ -272,6 +274,7 @@ tl::expected<void, rejection> return_purchase(context& cx, const purchase_return
         break;
     }
     s.lifetime_spend -= returned_eligible;
+    s.lifetime_points -= unearned;
     cx.out.points.reversed += reversed;
     return {};
 }

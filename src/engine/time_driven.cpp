@@ -55,7 +55,7 @@ void mature_lots(context& cx) {
         // A debt (a lot below zero) is repaid first from what becomes available, as credit()
         // does for points available at once. The debt and the lot change, the balance does not.
         for (lot& debt : s.lots) {
-            if (&debt != &l && debt.remaining < 0 && l.remaining > 0) {
+            if (&debt != &l && debt.remaining < 0 && l.remaining > 0 && !l.expired(cx.now)) {
                 points_t repay = std::min(l.remaining, -debt.remaining);
                 debt.remaining += repay;
                 l.remaining -= repay;
@@ -252,6 +252,14 @@ void grant_yearly_benefits(context& cx) {
 }
 
 } // namespace
+
+void keep_exempt_lots(context& cx) {
+    const program::expiry_rule& x = cx.program.points.expiry;
+    if (x.policy != program::expiry_policy::never &&
+        x.policy != program::expiry_policy::inactivity && holds_exempt_tier(cx)) {
+        defer_exempt_expiry(cx);
+    }
+}
 
 // Order matters: lots mature before they can expire in the same run; statuses are reassessed
 // before expiry so that a member leaving an exempt tier loses the deferred lots at once, and

@@ -447,3 +447,52 @@ TEST_CASE("DST: lots earned around the November change", "[time]") {
     REQUIRE(june.movements.size() == 1);
     CHECK(june.movements[0].explanation == "20 leaves expired: earned 2026-11, expired 2027-05-31");
 }
+
+TEST_CASE("points that matured since the last event repay a debt before anything is spent",
+          "[time]") {
+    const auto& p = sample_program();
+    auto m = member(p, utc(2026_y / 1 / 5, 15));
+    engine::lot debt;
+    debt.id = m.next_lot_id++;
+    debt.remaining = -75;
+    debt.earned_at = utc(2026_y / 3 / 2, 16);
+    debt.available_at = debt.earned_at;
+    debt.cause = "a1";
+    m.lots.push_back(debt);
+    add_lot(p, m, 150, utc(2026_y / 3 / 2, 15)); // available from 03-16, no run recorded it
+    timestamp later = utc(2026_y / 3 / 17, 15);
+    REQUIRE(engine::balance_at(m, later).available == 75);
+
+    auto refused =
+        engine::evaluate(p, m, engine::reward_redemption{"r1", "brewed_coffee", later}, later);
+    REQUIRE_FALSE(refused);
+    CHECK(refused.error().code == engine::rejection_code::insufficient_points);
+    auto shot =
+        engine::evaluate(p, m, engine::reward_redemption{"r2", "espresso_shot", later}, later);
+    REQUIRE(shot);
+    CHECK(shot->balance_after.available == 50);
+}
+
+TEST_CASE("reaching an exempt tier keeps lots from expiring at once, not at the next run",
+          "[time]") {
+    const auto& p = sample_program();
+    auto m = member(p, utc(2025_y / 9 / 15, 15));
+    engine::lot& welcome = add_lot(p, m, 25, utc(2025_y / 9 / 15, 15), false);
+    welcome.available_at = welcome.earned_at;
+    REQUIRE(engine::format_rfc3339(*welcome.expires_at) == "2026-04-01T04:00:00Z");
+    engine::purchase beans{"t1",
+                           "m1",
+                           "s1",
+                           "store",
+                           "USD",
+                           utc(2026_y / 3 / 20, 15),
+                           {{"1", "BEANS", "beans", 1, 125000, 0, {}}}};
+    auto bought = engine::evaluate(p, m, beans, beans.occurred_at);
+    REQUIRE(bought);
+    REQUIRE(bought->state.tier.tier == "reserve");
+    timestamp after_expiry = utc(2026_y / 4 / 2, 12);
+    CHECK(engine::balance_at(bought->state, after_expiry).available == 25);
+    CHECK(engine::evaluate(p, bought->state,
+                           engine::reward_redemption{"r1", "espresso_shot", after_expiry},
+                           after_expiry));
+}
