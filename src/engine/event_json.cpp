@@ -1,5 +1,7 @@
 #include "loyalty/engine/event_json.hpp"
 
+#include "loyalty/engine/json_fields.hpp"
+
 #include <set>
 #include <sstream>
 
@@ -8,94 +10,7 @@ namespace loyalty::engine {
 namespace {
 
 using nlohmann::json;
-
-tl::unexpected<rejection> invalid(std::string field, std::string message) {
-    return tl::unexpected(
-        rejection{rejection_code::invalid_event, std::move(field), std::move(message)});
-}
-
-// Reads an object's fields by name, refusing unknown ones.
-class fields {
-public:
-    fields(const json& j, std::string path, std::set<std::string> allowed)
-        : j_(j), path_(std::move(path)), allowed_(std::move(allowed)) {}
-
-    std::optional<rejection> check() const {
-        if (!j_.is_object()) {
-            return rejection{rejection_code::invalid_event, path_, "expected an object"};
-        }
-        for (const auto& [key, value] : j_.items()) {
-            if (!allowed_.contains(key)) {
-                return rejection{rejection_code::invalid_event, at(key), "unknown field"};
-            }
-        }
-        return std::nullopt;
-    }
-    std::string at(const std::string& key) const { return path_.empty() ? key : path_ + "." + key; }
-    const json* get(const std::string& key) const {
-        auto it = j_.find(key);
-        return it == j_.end() || it->is_null() ? nullptr : &*it;
-    }
-
-    tl::expected<std::string, rejection> text(const std::string& key, bool required = true) const {
-        const json* v = get(key);
-        if (v == nullptr) {
-            if (required) {
-                return invalid(at(key), "required");
-            }
-            return std::string();
-        }
-        if (!v->is_string() || (required && v->get_ref<const std::string&>().empty()) ||
-            v->get_ref<const std::string&>().size() > 256) {
-            return invalid(at(key), "expected a non-empty string of at most 256 bytes");
-        }
-        return v->get<std::string>();
-    }
-    tl::expected<std::int64_t, rejection>
-    integer(const std::string& key, std::int64_t min, std::int64_t max,
-            std::optional<std::int64_t> fallback = std::nullopt) const {
-        const json* v = get(key);
-        if (v == nullptr) {
-            if (fallback) {
-                return *fallback;
-            }
-            return invalid(at(key), "required");
-        }
-        if (!v->is_number_integer() ||
-            (v->is_number_unsigned() && v->get<std::uint64_t>() > INT64_MAX)) {
-            return invalid(at(key), "expected a whole number (minor units or points)");
-        }
-        auto n = v->get<std::int64_t>();
-        if (n < min || n > max) {
-            return invalid(at(key), "expected a whole number from " + std::to_string(min) + " to " +
-                                        std::to_string(max));
-        }
-        return n;
-    }
-    tl::expected<timestamp, rejection> time(const std::string& key) const {
-        auto t = text(key);
-        if (!t) {
-            return tl::unexpected(t.error());
-        }
-        auto parsed = parse_rfc3339(*t);
-        if (!parsed) {
-            return invalid(at(key), "expected an RFC 3339 time such as 2026-03-14T09:30:00Z");
-        }
-        return *parsed;
-    }
-
-private:
-    const json& j_;
-    std::string path_;
-    std::set<std::string> allowed_;
-};
-
-#define LOYALTY_TRY(var, expr)                                                                     \
-    auto var##_result = (expr);                                                                    \
-    if (!var##_result) {                                                                           \
-        return tl::unexpected(var##_result.error());                                               \
-    }                                                                                              \
-    auto var = std::move(*var##_result)
+using fields = json_fields;
 
 tl::expected<std::vector<std::string>, rejection> strings(const json* v, const std::string& path) {
     std::vector<std::string> out;
@@ -179,6 +94,91 @@ tl::expected<purchase, rejection> purchase_from_json(const json& j) {
         p.lines.push_back(std::move(line));
     }
     return p;
+}
+
+tl::expected<purchase_return, rejection> return_from_json(const json& j,
+                                                          std::string transaction_id) {
+    fields f(j, "", {"return_id", "store_id", "lines"});
+    if (auto bad = f.check()) {
+        return tl::unexpected(*bad);
+    }
+    LOYALTY_TRY(return_id, f.text("return_id"));
+    LOYALTY_TRY(store_id, f.text("store_id"));
+    purchase_return r{return_id, std::move(transaction_id), store_id, timestamp{}, {}};
+    if (const json* lines = f.get("lines")) {
+        if (!lines->is_array()) {
+            return invalid("lines", "expected a list of {line_id, quantity}");
+        }
+        for (std::size_t i = 0; i < lines->size(); ++i) {
+            fields l((*lines)[i], "lines[" + std::to_string(i) + "]", {"line_id", "quantity"});
+            if (auto bad = l.check()) {
+                return tl::unexpected(*bad);
+            }
+            LOYALTY_TRY(line_id, l.text("line_id"));
+            LOYALTY_TRY(quantity, l.integer("quantity", 1, 1'000'000));
+            r.lines.push_back({line_id, quantity});
+        }
+    }
+    return r;
+}
+
+tl::expected<custom_event, rejection> custom_event_from_json(const json& j) {
+    fields f(j, "", {"event_id", "type", "occurred_at", "attributes"});
+    if (auto bad = f.check()) {
+        return tl::unexpected(*bad);
+    }
+    LOYALTY_TRY(event_id, f.text("event_id"));
+    LOYALTY_TRY(type, f.text("type"));
+    LOYALTY_TRY(occurred_at, f.time("occurred_at"));
+    custom_event e{event_id, type, occurred_at, json::object()};
+    if (const json* attributes = f.get("attributes")) {
+        if (!attributes->is_object()) {
+            return invalid("attributes", "expected an object");
+        }
+        e.attributes = *attributes;
+    }
+    return e;
+}
+
+tl::expected<std::variant<reward_redemption, points_payment>, rejection>
+redemption_from_json(const json& j) {
+    fields f(j, "", {"redemption_id", "reward_id", "points", "transaction_id", "purchase_total"});
+    if (auto bad = f.check()) {
+        return tl::unexpected(*bad);
+    }
+    LOYALTY_TRY(redemption_id, f.text("redemption_id"));
+    if (f.get("reward_id") != nullptr) {
+        for (const char* other : {"points", "transaction_id", "purchase_total"}) {
+            if (f.get(other) != nullptr) {
+                return invalid(other, "a reward redemption takes no " + std::string(other));
+            }
+        }
+        LOYALTY_TRY(reward_id, f.text("reward_id"));
+        return reward_redemption{redemption_id, reward_id, timestamp{}};
+    }
+    if (f.get("points") == nullptr) {
+        return invalid("reward_id", "expected a reward_id, or points and a transaction_id");
+    }
+    LOYALTY_TRY(points, f.integer("points", 1, 1'000'000'000'000));
+    LOYALTY_TRY(transaction_id, f.text("transaction_id"));
+    // Without a total, the ledger takes it from the posted purchase (0 says so).
+    LOYALTY_TRY(total, f.integer("purchase_total", 1, 10'000'000'000'000, 0));
+    return points_payment{redemption_id, transaction_id, points, total, timestamp{}};
+}
+
+tl::expected<adjustment, rejection> adjustment_from_json(const json& j) {
+    fields f(j, "", {"adjustment_id", "points", "reason", "note"});
+    if (auto bad = f.check()) {
+        return tl::unexpected(*bad);
+    }
+    LOYALTY_TRY(adjustment_id, f.text("adjustment_id"));
+    LOYALTY_TRY(points, f.integer("points", -1'000'000'000'000, 1'000'000'000'000));
+    if (points == 0) {
+        return invalid("points", "an adjustment of 0 changes nothing");
+    }
+    LOYALTY_TRY(reason, f.text("reason"));
+    LOYALTY_TRY(note, f.text("note", false));
+    return adjustment{adjustment_id, points, reason, note, "", timestamp{}};
 }
 
 tl::expected<member_state, rejection> member_from_json(const json& j) {

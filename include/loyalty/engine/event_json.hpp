@@ -9,12 +9,27 @@
 
 #include <nlohmann/json.hpp>
 #include <tl/expected.hpp>
+#include <variant>
 
 namespace loyalty::engine {
 
 // {transaction_id, member_id, store_id, channel, occurred_at, currency,
 //  lines: [{line_id, sku, category, quantity, unit_price, discount, tags}]}
 tl::expected<purchase, rejection> purchase_from_json(const nlohmann::json& j);
+
+// The other writes point-of-sale systems and support staff post (docs/api.md). Times the body
+// does not carry are left for the ledger to set to the time of processing.
+// {return_id, store_id, lines?: [{line_id, quantity}]}: no lines returns all of it.
+tl::expected<purchase_return, rejection> return_from_json(const nlohmann::json& j,
+                                                          std::string transaction_id);
+// {event_id, type, occurred_at, attributes?}
+tl::expected<custom_event, rejection> custom_event_from_json(const nlohmann::json& j);
+// {redemption_id, reward_id} for a reward, or {redemption_id, points, transaction_id,
+// purchase_total?} for points as payment (without a total, 0: the posted purchase's).
+tl::expected<std::variant<reward_redemption, points_payment>, rejection>
+redemption_from_json(const nlohmann::json& j);
+// {adjustment_id, points, reason, note?}: points other than zero, a reason always.
+tl::expected<adjustment, rejection> adjustment_from_json(const nlohmann::json& j);
 
 // docs/engine.md ("Member files") describes the format.
 tl::expected<member_state, rejection> member_from_json(const nlohmann::json& j);

@@ -1,0 +1,106 @@
+#pragma once
+// Strict reading of a JSON object's fields, for everything posted from outside: unknown fields,
+// wrong types and out-of-range values are refused with the offending field's path.
+
+#include "loyalty/engine/event.hpp"
+#include "loyalty/engine/outcome.hpp"
+
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <set>
+#include <string>
+#include <tl/expected.hpp>
+
+namespace loyalty::engine {
+
+std::optional<timestamp> parse_rfc3339(std::string_view text);
+
+inline tl::unexpected<rejection> invalid(std::string field, std::string message) {
+    return tl::unexpected(
+        rejection{rejection_code::invalid_event, std::move(field), std::move(message)});
+}
+
+// Reads an object's fields by name, refusing unknown ones.
+class json_fields {
+public:
+    json_fields(const nlohmann::json& j, std::string path, std::set<std::string> allowed)
+        : j_(j), path_(std::move(path)), allowed_(std::move(allowed)) {}
+
+    std::optional<rejection> check() const {
+        if (!j_.is_object()) {
+            return rejection{rejection_code::invalid_event, path_, "expected an object"};
+        }
+        for (const auto& [key, value] : j_.items()) {
+            if (!allowed_.contains(key)) {
+                return rejection{rejection_code::invalid_event, at(key), "unknown field"};
+            }
+        }
+        return std::nullopt;
+    }
+    std::string at(const std::string& key) const { return path_.empty() ? key : path_ + "." + key; }
+    const nlohmann::json* get(const std::string& key) const {
+        auto it = j_.find(key);
+        return it == j_.end() || it->is_null() ? nullptr : &*it;
+    }
+
+    tl::expected<std::string, rejection> text(const std::string& key, bool required = true) const {
+        const nlohmann::json* v = get(key);
+        if (v == nullptr) {
+            if (required) {
+                return invalid(at(key), "required");
+            }
+            return std::string();
+        }
+        if (!v->is_string() || (required && v->get_ref<const std::string&>().empty()) ||
+            v->get_ref<const std::string&>().size() > 256) {
+            return invalid(at(key), "expected a non-empty string of at most 256 bytes");
+        }
+        return v->get<std::string>();
+    }
+    tl::expected<std::int64_t, rejection>
+    integer(const std::string& key, std::int64_t min, std::int64_t max,
+            std::optional<std::int64_t> fallback = std::nullopt) const {
+        const nlohmann::json* v = get(key);
+        if (v == nullptr) {
+            if (fallback) {
+                return *fallback;
+            }
+            return invalid(at(key), "required");
+        }
+        if (!v->is_number_integer() ||
+            (v->is_number_unsigned() && v->get<std::uint64_t>() > INT64_MAX)) {
+            return invalid(at(key), "expected a whole number (minor units or points)");
+        }
+        auto n = v->get<std::int64_t>();
+        if (n < min || n > max) {
+            return invalid(at(key), "expected a whole number from " + std::to_string(min) + " to " +
+                                        std::to_string(max));
+        }
+        return n;
+    }
+    tl::expected<timestamp, rejection> time(const std::string& key) const {
+        auto t = text(key);
+        if (!t) {
+            return tl::unexpected(t.error());
+        }
+        auto parsed = parse_rfc3339(*t);
+        if (!parsed) {
+            return invalid(at(key), "expected an RFC 3339 time such as 2026-03-14T09:30:00Z");
+        }
+        return *parsed;
+    }
+
+private:
+    const nlohmann::json& j_;
+    std::string path_;
+    std::set<std::string> allowed_;
+};
+
+#define LOYALTY_TRY(var, expr)                                                                     \
+    auto var##_result = (expr);                                                                    \
+    if (!var##_result) {                                                                           \
+        return tl::unexpected(var##_result.error());                                               \
+    }                                                                                              \
+    auto var = std::move(*var##_result)
+
+} // namespace loyalty::engine
