@@ -24,6 +24,22 @@ error fail(error_code code, std::string field, std::string message) {
     return error{code, std::move(field), std::move(message), std::nullopt, {}};
 }
 
+// Tills' clocks drift; a purchase or event dated further ahead than this is a mistake, and
+// would otherwise earn under rules that are not active yet.
+constexpr auto max_clock_skew = std::chrono::minutes{5};
+
+std::optional<error> from_the_future(timestamp occurred_at, timestamp now) {
+    if (occurred_at > now + max_clock_skew) {
+        return error{error_code::invalid_request,
+                     "occurred_at",
+                     "occurred_at is in the future (" + engine::format_rfc3339(occurred_at) +
+                         ", now " + engine::format_rfc3339(now) + ")",
+                     std::nullopt,
+                     {}};
+    }
+    return std::nullopt;
+}
+
 error refused(const engine::rejection& r) {
     return error{error_code::rejected, r.field, r.message, r.code, {}};
 }
@@ -286,6 +302,9 @@ void ledger::post_purchase_async(request_context who, engine::purchase p, write_
         who, "purchase", natural, request,
         [this, who, p, request](store& st, const program_version_info& pv,
                                 timestamp now) -> result<applied> {
+            if (auto future = from_the_future(p.occurred_at, now)) {
+                return tl::unexpected(*future);
+            }
             auto m = st.load_member(p.member_id);
             if (!m) {
                 return tl::unexpected(
@@ -368,6 +387,9 @@ void ledger::post_event_async(request_context who, std::string member_id, engine
         who, "event", e.event_id, request,
         [this, who, member_id, e, request](store& st, const program_version_info& pv,
                                            timestamp now) -> result<applied> {
+            if (auto future = from_the_future(e.occurred_at, now)) {
+                return tl::unexpected(*future);
+            }
             auto m = st.load_member(member_id);
             if (!m) {
                 return tl::unexpected(
@@ -457,6 +479,15 @@ void ledger::pay_with_points_async(request_context who, std::string member_id,
             }
             engine::points_payment event = p;
             event.occurred_at = now;
+            if (event.purchase_total == 0) {
+                auto total = st.purchase_total(member_id, p.transaction_id);
+                if (!total) {
+                    return tl::unexpected(fail(error_code::invalid_request, "purchase_total",
+                                               "purchase " + p.transaction_id +
+                                                   " is not posted; send its purchase_total"));
+                }
+                event.purchase_total = *total;
+            }
             return impl_->apply(st, pv, now, "payment", who, request, *m, event);
         },
         std::move(done));

@@ -3,6 +3,7 @@
 #include "ledger_impl.hpp"
 #include "loyalty/engine/evaluate.hpp"
 #include "loyalty/engine/local_time.hpp"
+#include "loyalty/program/content_hash.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -113,6 +114,84 @@ result<activity_page> ledger::activity(const std::string& member_id, std::size_t
                 error_code::not_found, "member_id", "no member " + member_id, std::nullopt, {}});
         }
         return lease->st.activity(member_id, limit, before_entry);
+    } catch (const std::exception& e) {
+        return tl::unexpected(storage_error(e));
+    }
+}
+
+result<std::string> ledger::simulate_purchase(const engine::purchase& p, timestamp now) const {
+    auto pv = active_program();
+    try {
+        engine::member_state state;
+        {
+            auto lease = impl_->readers->acquire();
+            read_transaction snapshot(lease->db);
+            if (auto m = lease->st.load_member(p.member_id)) {
+                state = std::move(m->state);
+            } else {
+                state = engine::new_member(*pv.program,
+                                           engine::enrollment{p.member_id, p.occurred_at, {}, {}});
+            }
+        }
+        auto o = engine::evaluate(*pv.program, state, p, now);
+        if (!o) {
+            return tl::unexpected(error{
+                error_code::rejected, o.error().field, o.error().message, o.error().code, {}});
+        }
+        return engine::to_json(*o, *pv.program).dump();
+    } catch (const std::exception& e) {
+        return tl::unexpected(storage_error(e));
+    }
+}
+
+result<nlohmann::json> ledger::rewards(const std::optional<std::string>& member_id,
+                                       timestamp now) const {
+    auto pv = active_program();
+    const program::program& p = *pv.program;
+    std::optional<engine::member_state> state;
+    if (member_id) {
+        try {
+            auto lease = impl_->readers->acquire();
+            read_transaction snapshot(lease->db);
+            auto m = lease->st.load_member(*member_id);
+            if (!m) {
+                return tl::unexpected(error{error_code::not_found,
+                                            "member_id",
+                                            "no member " + *member_id,
+                                            std::nullopt,
+                                            {}});
+            }
+            state = std::move(m->state);
+        } catch (const std::exception& e) {
+            return tl::unexpected(storage_error(e));
+        }
+    }
+    nlohmann::json list = nlohmann::json::array();
+    for (const program::reward& r : p.rewards) {
+        nlohmann::json item = {{"id", r.id},
+                               {"name", r.name},
+                               {"cost", r.cost},
+                               {"tiers", r.tiers},
+                               {"unit", p.points.name}};
+        if (state) {
+            // The engine decides eligibility exactly as a redemption would, on a copy.
+            auto trial = engine::evaluate(p, *state,
+                                          engine::reward_redemption{"eligibility", r.id, now}, now);
+            item["eligible"] = trial.has_value();
+            item["reason"] =
+                trial ? nlohmann::json(nullptr) : nlohmann::json(trial.error().message);
+        }
+        list.push_back(std::move(item));
+    }
+    return nlohmann::json{
+        {"rewards", list},
+        {"member_id", member_id ? nlohmann::json(*member_id) : nlohmann::json(nullptr)}};
+}
+
+result<std::optional<api_key>> ledger::find_api_key(const std::string& secret) const {
+    try {
+        auto lease = impl_->readers->acquire();
+        return lease->st.find_api_key(program::sha256_hex(secret));
     } catch (const std::exception& e) {
         return tl::unexpected(storage_error(e));
     }

@@ -219,6 +219,28 @@ void store::load_purchase(loaded_member& m, const std::string& store_id,
     m.state.purchases.push_back(std::move(record));
 }
 
+std::optional<engine::money_t> store::purchase_total(const std::string& member_id,
+                                                     const std::string& transaction_id) {
+    statement& s = cached("SELECT record FROM purchases WHERE member_id = ? AND transaction_id = ?"
+                          " ORDER BY occurred_at DESC LIMIT 1");
+    s.bind(1, member_id).bind(2, transaction_id);
+    std::optional<std::string> text;
+    if (s.step()) {
+        text = s.text(0);
+    }
+    s.reset();
+    if (!text) {
+        return std::nullopt;
+    }
+    auto record = must(engine::purchase_record_from_json(parse_stored(*text, "purchase")),
+                       "purchase " + transaction_id);
+    engine::money_t total = 0;
+    for (const auto& line : record.request.lines) {
+        total += line.amount();
+    }
+    return total;
+}
+
 std::optional<std::string> store::redemption_member(const std::string& redemption_id) {
     statement& s = cached("SELECT member_id FROM redemptions WHERE redemption_id = ?");
     s.bind(1, redemption_id);
@@ -590,6 +612,23 @@ std::vector<std::string> store::member_ids(const std::string& after, int limit) 
     }
     s.reset();
     return ids;
+}
+
+std::optional<api_key> store::find_api_key(const std::string& key_hash) {
+    statement& s = cached("SELECT id, role, store_id, name, created_at FROM api_keys"
+                          " WHERE key_hash = ? AND revoked_at IS NULL");
+    s.bind(1, key_hash);
+    std::optional<api_key> found;
+    if (s.step()) {
+        auto r = parse_role(s.text(1));
+        if (!r) {
+            throw std::runtime_error("stored key " + s.text(0) + " has no known role");
+        }
+        found = api_key{s.text(0),   *r, s.optional_text(2), s.text(3), parse_time(s.text(4)),
+                        std::nullopt};
+    }
+    s.reset();
+    return found;
 }
 
 activity_page store::activity(const std::string& member_id, std::size_t limit,

@@ -5,6 +5,7 @@
 
 #include "loyalty/engine/member_state.hpp"
 #include "loyalty/engine/outcome.hpp"
+#include "loyalty/ledger/api_keys.hpp"
 #include "loyalty/ledger/views.hpp"
 #include "sqlite.hpp"
 
@@ -71,6 +72,9 @@ public:
                                                const std::string& transaction_id);
     void load_purchase(loaded_member& m, const std::string& store_id,
                        const std::string& transaction_id);
+    // The amount of a member's posted purchase, by transaction id.
+    std::optional<engine::money_t> purchase_total(const std::string& member_id,
+                                                  const std::string& transaction_id);
     std::optional<std::string> redemption_member(const std::string& redemption_id);
     void load_redemption(loaded_member& m, const std::string& redemption_id);
 
@@ -107,6 +111,9 @@ public:
 
     // Member ids after `after` in id order, for time-driven work in pages.
     std::vector<std::string> member_ids(const std::string& after, int limit);
+
+    // The unrevoked key with this SHA-256.
+    std::optional<api_key> find_api_key(const std::string& key_hash);
 
     // Reads for views.
     activity_page activity(const std::string& member_id, std::size_t limit,

@@ -6,6 +6,7 @@
 
 #include "loyalty/engine/event.hpp"
 #include "loyalty/engine/outcome.hpp"
+#include "loyalty/ledger/api_keys.hpp"
 #include "loyalty/ledger/error.hpp"
 #include "loyalty/ledger/views.hpp"
 #include "loyalty/program/diagnostic.hpp"
@@ -128,6 +129,16 @@ public:
     result<member_view> member(const std::string& member_id, timestamp now) const;
     result<activity_page> activity(const std::string& member_id, std::size_t limit,
                                    std::optional<std::int64_t> before_entry) const;
+
+    // The outcome a purchase would get at `now`, storing nothing: for the member as stored, or
+    // for a member who just enrolled when there is none (a quote for the till).
+    result<std::string> simulate_purchase(const engine::purchase& p, timestamp now) const;
+    // The rewards catalog; with a member, whether each can be redeemed now and why not.
+    result<nlohmann::json> rewards(const std::optional<std::string>& member_id,
+                                   timestamp now) const;
+
+    // The unrevoked key with this secret, looked up by its hash on a reader.
+    result<std::optional<api_key>> find_api_key(const std::string& secret) const;
 
     // Queue depth and batch sizes, for /metrics.
     writer_stats stats() const;

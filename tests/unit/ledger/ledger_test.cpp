@@ -210,6 +210,11 @@ TEST_CASE("refused writes change nothing", "[ledger]") {
     CHECK(e.field == "currency");
     CHECK(failure(f.ledger->redeem_reward(pos(), "m-1", {"r-1", "mug", f.now()})).rejection ==
           engine::rejection_code::insufficient_points);
+    auto tomorrow = basket("t-1", "m-1", 1000, f.now() + std::chrono::hours{24});
+    CHECK(failure(f.ledger->post_purchase(pos(), tomorrow)).field == "occurred_at");
+    CHECK(f.ledger->post_purchase(pos(), basket("t-0", "m-9", 1000, f.now() + std::chrono::minutes{4}))
+              .error()
+              .code == error_code::not_found); // within the allowed clock skew
     CHECK(failure(f.ledger->post_return(pos(), {"ret-1", "t-9", "s-1", f.now(), {}})).code ==
           error_code::not_found);
     CHECK(failure(f.ledger->cancel_redemption(pos(), {"r-9", f.now()})).code ==
