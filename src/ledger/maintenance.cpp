@@ -39,8 +39,21 @@ std::vector<violation> verify_database(const std::filesystem::path& database) {
     if (!std::filesystem::exists(database)) {
         throw std::runtime_error("no database at " + database.string());
     }
-    connection db(database.string(), connection::mode::read_only);
+    // Opened for writing so SQLite can roll back what a crash left half-done (a hot journal),
+    // but query_only: verify never changes anything itself.
+    connection db(database.string(), connection::mode::existing_file);
+    db.execute("PRAGMA query_only = ON");
     std::vector<violation> found;
+    {
+        // A database killed before its first migration committed has no tables: nothing is
+        // stored, so nothing can be wrong. The next start migrates it.
+        statement tables = db.prepare(
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'members'");
+        tables.step();
+        if (tables.integer(0) == 0) {
+            return found;
+        }
+    }
     auto report = [&](std::string check, std::string detail) {
         found.push_back({std::move(check), std::move(detail)});
     };

@@ -22,8 +22,9 @@ void connection::closer::operator()(sqlite3* db) const noexcept {
 
 connection::connection(const std::string& path, mode m) {
     sqlite3* raw = nullptr;
-    int flags =
-        m == mode::read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+    int flags = m == mode::read_only       ? SQLITE_OPEN_READONLY
+                : m == mode::existing_file ? SQLITE_OPEN_READWRITE
+                                           : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
     // Each connection is used by one thread at a time; SQLite's own mutex would only cost.
     flags |= SQLITE_OPEN_NOMUTEX;
     int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);

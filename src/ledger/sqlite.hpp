@@ -29,7 +29,9 @@ class statement;
 
 class connection {
 public:
-    enum class mode { read_write, read_only };
+    // read_write creates the file when missing; existing_file opens it for writing only if it
+    // exists (so SQLite may roll back a journal a crash left), never creating it.
+    enum class mode { read_write, read_only, existing_file };
 
     connection(const std::string& path, mode m);
     connection(connection&&) noexcept = default;
