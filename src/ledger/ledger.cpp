@@ -44,6 +44,20 @@ error refused(const engine::rejection& r) {
     return error{error_code::rejected, r.field, r.message, r.code, {}};
 }
 
+// The request field that names a write, for conflicts on it.
+std::string natural_field(const std::string& kind) {
+    if (kind == "enrollment") {
+        return "member_id";
+    }
+    if (kind == "purchase") {
+        return "transaction_id";
+    }
+    if (kind == "cancellation") {
+        return "redemption_id";
+    }
+    return kind + "_id"; // return_id, event_id, redemption_id, adjustment_id
+}
+
 std::string describe(const program::diagnostics& all) {
     std::string text;
     for (const auto& d : all) {
@@ -82,9 +96,11 @@ void ledger::impl::submit(const request_context& who, const std::string& kind,
             for (const std::string& key : keys) {
                 if (auto seen = st.find_idempotency(key)) {
                     if (seen->request_hash != hash) {
+                        bool client = who.idempotency_key && key == keys.front();
+                        std::string field = client ? "Idempotency-Key" : natural_field(kind);
                         state->answer = tl::unexpected(
-                            fail(error_code::idempotency_conflict, "Idempotency-Key",
-                                 "this key was used for a different request; use a new key"));
+                            fail(error_code::idempotency_conflict, field,
+                                 "this " + field + " was used for a different request"));
                     } else {
                         state->answer = write_result{seen->status, seen->response, true};
                     }
