@@ -212,7 +212,8 @@ TEST_CASE("refused writes change nothing", "[ledger]") {
           engine::rejection_code::insufficient_points);
     auto tomorrow = basket("t-1", "m-1", 1000, f.now() + std::chrono::hours{24});
     CHECK(failure(f.ledger->post_purchase(pos(), tomorrow)).field == "occurred_at");
-    CHECK(f.ledger->post_purchase(pos(), basket("t-0", "m-9", 1000, f.now() + std::chrono::minutes{4}))
+    CHECK(f.ledger
+              ->post_purchase(pos(), basket("t-0", "m-9", 1000, f.now() + std::chrono::minutes{4}))
               .error()
               .code == error_code::not_found); // within the allowed clock skew
     CHECK(failure(f.ledger->post_return(pos(), {"ret-1", "t-9", "s-1", f.now(), {}})).code ==
