@@ -5,6 +5,8 @@
 // and leaves the state so that a second run at the same or a later now finds nothing more to
 // do except what fell due in between. The store may therefore run it as often as it likes.
 #include "context.hpp"
+#include "loyalty/engine/evaluate.hpp"
+#include "loyalty/engine/local_time.hpp"
 
 #include <algorithm>
 
@@ -273,3 +275,39 @@ tl::expected<void, rejection> pass_time(context& cx, const time_passes&) {
 }
 
 } // namespace loyalty::engine::detail
+
+namespace loyalty::engine {
+
+std::optional<timestamp> next_due(const program::program& p, const member_state& member,
+                                  timestamp now) {
+    std::optional<timestamp> due;
+    auto consider = [&](timestamp t) {
+        // Work that is already due is due now; the caller runs it at the next opportunity.
+        t = std::max(t, now);
+        if (!due || t < *due) {
+            due = t;
+        }
+    };
+    for (const lot& l : member.lots) {
+        if (l.remaining > 0 && !l.matured && l.available_at > l.earned_at) {
+            consider(l.available_at);
+        }
+        if (l.remaining > 0 && l.expires_at) {
+            consider(*l.expires_at);
+        }
+    }
+    if (member.tier.valid_until) {
+        consider(*member.tier.valid_until);
+    }
+    bool daily = p.points.expiry.policy == program::expiry_policy::inactivity;
+    for (const program::benefit& b : p.benefits) {
+        daily = daily || b.trigger == program::benefit_trigger::enrollment_anniversary ||
+                (b.trigger == program::benefit_trigger::birthday && member.birthday);
+    }
+    if (daily) {
+        consider(end_of_local_day(p.time_zone, now));
+    }
+    return due;
+}
+
+} // namespace loyalty::engine

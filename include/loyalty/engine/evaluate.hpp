@@ -21,6 +21,13 @@ member_state new_member(const program::program& p, const enrollment& e);
 // Available and pending points at `now`.
 balance balance_at(const member_state& member, timestamp now);
 
+// When time_passes next has something to do for this member, after `now`: pending points
+// maturing, lots expiring, the tier status ending, and, for programs with birthday or
+// anniversary benefits or inactivity expiry, the next local midnight (those are decided by the
+// local day). Never later than the first such moment; never when nothing will ever fall due.
+std::optional<timestamp> next_due(const program::program& p, const member_state& member,
+                                  timestamp now);
+
 // The tier metric in the program's window at `now`.
 std::int64_t metric_at(const program::program& p, const member_state& member, timestamp now);
 

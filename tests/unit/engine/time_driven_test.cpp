@@ -496,3 +496,27 @@ TEST_CASE("reaching an exempt tier keeps lots from expiring at once, not at the 
                            engine::reward_redemption{"r1", "espresso_shot", after_expiry},
                            after_expiry));
 }
+
+TEST_CASE("next_due names the first moment time has work for the member", "[time]") {
+    const auto& p = sample_program();
+    auto m = member(p, utc(2026_y / 1 / 5, 15));
+    timestamp now = utc(2026_y / 11 / 20, 15);
+    // No lots, no status end, and without a birthday the sample's benefits need no daily look.
+    REQUIRE(m.lots.empty());
+    CHECK_FALSE(engine::next_due(p, m, now));
+    add_lot(p, m, 100, utc(2026_y / 11 / 10, 15)); // available 11-24 15:00, expires 2027-06-01
+    auto due = engine::next_due(p, m, now);
+    REQUIRE(due);
+    CHECK(engine::format_rfc3339(*due) == "2026-11-24T15:00:00Z");
+    m.lots.back().matured = true;
+    due = engine::next_due(p, m, now);
+    REQUIRE(due);
+    CHECK(engine::format_rfc3339(*due) == "2027-06-01T04:00:00Z");
+    set_tier(m, "gold", utc(2026_y / 1 / 1), utc(2027_y / 1 / 1, 5));
+    CHECK(engine::format_rfc3339(*engine::next_due(p, m, now)) == "2027-01-01T05:00:00Z");
+    // A birthday benefit is decided by the local day: the next New York midnight.
+    m.birthday = 1990_y / 12 / 3;
+    CHECK(engine::format_rfc3339(*engine::next_due(p, m, now)) == "2026-11-21T05:00:00Z");
+    // Work already due is due now.
+    CHECK(*engine::next_due(p, m, utc(2027_y / 7 / 1)) == utc(2027_y / 7 / 1));
+}
