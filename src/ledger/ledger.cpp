@@ -150,8 +150,15 @@ result<applied> ledger::impl::apply(store& st, const program_version_info& pv, t
     }
     applied out;
     out.body = engine::to_json(*o, p).dump();
-    detail::operation_record op{kind,     before.state.id, pv.id,          request.dump(),
-                                out.body, who.actor,       who.request_id, now};
+    detail::operation_record op{kind,
+                                before.state.id,
+                                pv.id,
+                                request.dump(),
+                                out.body,
+                                who.actor,
+                                who.request_id,
+                                now,
+                                engine::next_due(p, o->state, now)};
     out.operation_id = st.save(op, before, *o);
 
     // The referrer's reward is its own operation, evaluated on the referrer's state and limits.
@@ -177,7 +184,8 @@ result<applied> ledger::impl::apply(store& st, const program_version_info& pv, t
                                      engine::to_json(*r, p).dump(),
                                      who.actor,
                                      who.request_id,
-                                     now};
+                                     now,
+                                     engine::next_due(p, r->state, now)};
         st.save(rop, *referrer, *r);
     }
     return out;
@@ -222,6 +230,7 @@ ledger::ledger(ledger_options options, std::optional<std::filesystem::path> prog
                                     : st.insert_program((*loaded)->content_hash(), (*loaded)->name,
                                                         format_of(text.str()), text.str(), at);
             st.activate_program(id, at, "startup");
+            st.make_everyone_due(at);
             st.audit(at, "startup", "admin", "activate_program", std::nullopt, std::nullopt,
                      (*loaded)->content_hash());
             db.execute("COMMIT");
@@ -628,108 +637,120 @@ result<write_result> ledger::adjust(const request_context& who, const std::strin
     return wait_for([&](write_callback done) { adjust_async(who, member_id, a, std::move(done)); });
 }
 
-result<std::size_t> ledger::run_due(timestamp now) {
-    // Members are listed from a snapshot, then each is brought up to date by the writer in its
-    // own savepoint; members enrolled meanwhile have nothing due yet.
-    std::vector<std::string> ids;
-    {
-        auto lease = impl_->readers->acquire();
-        std::string after;
-        for (;;) {
-            auto page = lease->st.member_ids(after, 1000);
-            if (page.empty()) {
-                break;
-            }
-            after = page.back();
-            ids.insert(ids.end(), page.begin(), page.end());
+result<std::size_t> ledger::run_due(timestamp now, std::size_t chunk) {
+    // Members whose due time has come are listed from a snapshot, a chunk at a time; each is
+    // brought up to date by the writer as its own task, so purchases queued meanwhile interleave
+    // and a run over many members never holds the writer for long. Running again, or after a
+    // crash half-way, finds nothing more to do for the members already visited: time_passes is
+    // idempotent and each member's visit commits as a whole.
+    chunk = std::max<std::size_t>(1, chunk);
+    std::size_t changed = 0;
+    std::string after;
+    for (;;) {
+        std::vector<std::string> ids;
+        try {
+            auto lease = impl_->readers->acquire();
+            ids = lease->st.due_members(now, after, chunk);
+        } catch (const std::exception& e) {
+            spdlog::error("ledger: listing due members failed: {}", e.what());
+            return tl::unexpected(
+                fail(error_code::storage_failure, "", "due members could not be listed"));
         }
-    }
-    std::vector<std::future<result<bool>>> changes;
-    for (const std::string& id : ids) {
-        auto promise = std::make_shared<std::promise<result<bool>>>();
-        changes.push_back(promise->get_future());
-        auto answer = std::make_shared<result<bool>>(false);
-        detail::write_task task;
-        task.run = [this, id, now, answer](store& st) {
-            try {
-                detail::savepoint sp(st.db(), "due");
-                auto m = st.load_member(id);
-                if (!m) {
-                    return;
-                }
-                auto pv = impl_->current_program();
-                auto o = engine::evaluate(*pv.program, m->state, engine::time_passes{now}, now);
-                if (!o) {
-                    *answer = tl::unexpected(refused(o.error()));
-                    return;
-                }
-                bool changed = !o->movements.empty() || !o->vouchers.empty() || o->tier.changed ||
-                               engine::state_to_json(o->state) != engine::state_to_json(m->state);
-                if (!changed) {
-                    return;
-                }
-                std::string body = engine::to_json(*o, *pv.program).dump();
-                detail::operation_record op{
-                    "time", id,
-                    pv.id,  nlohmann::json{{"now", engine::format_rfc3339(now)}}.dump(),
-                    body,   "jobs",
-                    "",     impl_->now()};
-                st.save(op, *m, *o);
-                sp.release();
-                *answer = true;
-            } catch (const std::exception& e) {
-                spdlog::error("ledger: due work for {} failed: {}", id, e.what());
-                *answer = tl::unexpected(
-                    fail(error_code::storage_failure, "", "due work could not be stored"));
+        if (ids.empty()) {
+            break;
+        }
+        after = ids.back();
+        std::vector<std::future<result<bool>>> visits;
+        for (const std::string& id : ids) {
+            visits.push_back(visit_due(id, now));
+        }
+        for (auto& v : visits) {
+            auto r = v.get();
+            if (!r) {
+                return tl::unexpected(r.error());
             }
-        };
-        task.finish = [promise, answer](bool committed) {
-            if (!committed) {
-                promise->set_value(tl::unexpected(
-                    fail(error_code::storage_failure, "", "due work could not be stored")));
-            } else {
-                promise->set_value(*answer);
-            }
-        };
-        if (!impl_->writer->submit(std::move(task))) {
-            promise->set_value(
-                tl::unexpected(fail(error_code::unavailable, "", "the ledger is busy")));
+            changed += *r ? 1 : 0;
         }
     }
     // Forget idempotency keys past their retention, in the same stream of writes.
-    {
-        auto promise = std::make_shared<std::promise<void>>();
-        auto finished = promise->get_future();
-        timestamp cutoff = now - impl_->options.idempotency_retention;
-        detail::write_task task;
-        task.run = [cutoff](store& st) {
-            try {
-                st.expire_idempotency(cutoff);
-            } catch (const std::exception& e) {
-                spdlog::error("ledger: expiring idempotency keys failed: {}", e.what());
-            }
-        };
-        task.finish = [promise](bool) {
-            promise->set_value();
-        };
-        if (impl_->writer->submit(std::move(task))) {
-            finished.wait();
+    auto promise = std::make_shared<std::promise<void>>();
+    auto finished = promise->get_future();
+    timestamp cutoff = now - impl_->options.idempotency_retention;
+    detail::write_task task;
+    task.run = [cutoff](store& st) {
+        try {
+            st.expire_idempotency(cutoff);
+        } catch (const std::exception& e) {
+            spdlog::error("ledger: expiring idempotency keys failed: {}", e.what());
         }
-    }
-    std::size_t changed = 0;
-    std::optional<error> first_error;
-    for (auto& f : changes) {
-        auto r = f.get();
-        if (!r) {
-            first_error = first_error.value_or(r.error());
-        } else if (*r) {
-            ++changed;
-        }
-    }
-    if (first_error) {
-        return tl::unexpected(*first_error);
+    };
+    task.finish = [promise](bool) {
+        promise->set_value();
+    };
+    if (impl_->writer->submit(std::move(task))) {
+        finished.wait();
     }
     return changed;
+}
+
+std::future<result<bool>> ledger::visit_due(const std::string& id, timestamp now) {
+    auto promise = std::make_shared<std::promise<result<bool>>>();
+    auto visited = promise->get_future();
+    auto answer = std::make_shared<result<bool>>(false);
+    detail::write_task task;
+    task.run = [this, id, now, answer](store& st) {
+        try {
+            detail::savepoint sp(st.db(), "due");
+            auto m = st.load_member(id);
+            if (!m) {
+                return;
+            }
+            auto pv = impl_->current_program();
+            auto o = engine::evaluate(*pv.program, m->state, engine::time_passes{now}, now);
+            if (!o) {
+                *answer = tl::unexpected(refused(o.error()));
+                return;
+            }
+            bool changed = !o->movements.empty() || !o->vouchers.empty() || o->tier.changed ||
+                           engine::state_to_json(o->state) != engine::state_to_json(m->state);
+            if (!changed) {
+                // Nothing happened (say, a birthday check on an ordinary day): only the next
+                // visit moves.
+                st.set_due(id, engine::next_due(*pv.program, m->state, now));
+                sp.release();
+                return;
+            }
+            std::string body = engine::to_json(*o, *pv.program).dump();
+            detail::operation_record op{"time",
+                                        id,
+                                        pv.id,
+                                        nlohmann::json{{"now", engine::format_rfc3339(now)}}.dump(),
+                                        body,
+                                        "jobs",
+                                        "",
+                                        impl_->now(),
+                                        engine::next_due(*pv.program, o->state, now)};
+            st.save(op, *m, *o);
+            sp.release();
+            *answer = true;
+        } catch (const std::exception& e) {
+            spdlog::error("ledger: due work for {} failed: {}", id, e.what());
+            *answer = tl::unexpected(
+                fail(error_code::storage_failure, "", "due work could not be stored"));
+        }
+    };
+    task.finish = [promise, answer](bool committed) {
+        if (!committed) {
+            promise->set_value(tl::unexpected(
+                fail(error_code::storage_failure, "", "due work could not be stored")));
+        } else {
+            promise->set_value(*answer);
+        }
+    };
+    if (!impl_->writer->submit(std::move(task))) {
+        promise->set_value(tl::unexpected(fail(error_code::unavailable, "", "the ledger is busy")));
+    }
+    return visited;
 }
 
 result<program_version_info> ledger::activate_program(const request_context& who,
@@ -757,6 +778,7 @@ result<program_version_info> ledger::activate_program(const request_context& who
                 known ? known->id
                       : st.insert_program(p->content_hash(), p->name, format_of(text), text, at);
             st.activate_program(id, at, who.actor);
+            st.make_everyone_due(at);
             st.audit(at, who.actor, who.role, "activate_program", std::nullopt, std::nullopt,
                      p->content_hash());
             sp.release();

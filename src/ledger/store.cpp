@@ -285,9 +285,10 @@ std::int64_t store::save(const operation_record& op, const loaded_member& before
     core.redemptions.clear();
     core.budget_used.clear();
     cached("INSERT INTO members (id, name, email, enrolled_at, tier, tier_since, tier_valid_until,"
-           " state, revision, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 1, ?9)"
-           " ON CONFLICT (id) DO UPDATE SET tier = ?5, tier_since = ?6, tier_valid_until = ?7,"
-           " state = ?8, revision = revision + 1, updated_at = ?9")
+           " state, revision, updated_at, due_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 1, ?9,"
+           " ?10) ON CONFLICT (id) DO UPDATE SET tier = ?5, tier_since = ?6,"
+           " tier_valid_until = ?7, state = ?8, revision = revision + 1, updated_at = ?9,"
+           " due_at = ?10")
         .bind(1, s.id)
         .bind(2, before.name)
         .bind(3, before.email)
@@ -297,6 +298,7 @@ std::int64_t store::save(const operation_record& op, const loaded_member& before
         .bind(7, optional_time(s.tier.valid_until))
         .bind(8, engine::state_to_json(core).dump())
         .bind(9, at)
+        .bind(10, optional_time(op.due_at))
         .run();
 
     // After the member row: an enrollment's operation refers to it.
@@ -603,15 +605,28 @@ void store::activate_program(std::int64_t id, timestamp at, const std::string& a
         .run();
 }
 
-std::vector<std::string> store::member_ids(const std::string& after, int limit) {
-    statement& s = cached("SELECT id FROM members WHERE id > ? ORDER BY id LIMIT ?");
-    s.bind(1, after).bind(2, limit);
+std::vector<std::string> store::due_members(timestamp now, const std::string& after,
+                                            std::size_t limit) {
+    statement& s =
+        cached("SELECT id FROM members WHERE due_at <= ? AND id > ? ORDER BY id LIMIT ?");
+    s.bind(1, time_text(now)).bind(2, after).bind(3, static_cast<std::int64_t>(limit));
     std::vector<std::string> ids;
     while (s.step()) {
         ids.push_back(s.text(0));
     }
     s.reset();
     return ids;
+}
+
+void store::make_everyone_due(timestamp at) {
+    cached("UPDATE members SET due_at = ?").bind(1, time_text(at)).run();
+}
+
+void store::set_due(const std::string& member_id, std::optional<timestamp> due_at) {
+    cached("UPDATE members SET due_at = ? WHERE id = ?")
+        .bind(1, optional_time(due_at))
+        .bind(2, member_id)
+        .run();
 }
 
 std::optional<api_key> store::find_api_key(const std::string& key_hash) {

@@ -40,6 +40,7 @@ struct operation_record {
     std::string actor;
     std::string request_id;
     timestamp at;
+    std::optional<timestamp> due_at; // engine::next_due after the operation
 };
 
 struct idempotency_record {
@@ -109,8 +110,12 @@ public:
                                 const std::string& format, const std::string& source, timestamp at);
     void activate_program(std::int64_t id, timestamp at, const std::string& actor);
 
-    // Member ids after `after` in id order, for time-driven work in pages.
-    std::vector<std::string> member_ids(const std::string& after, int limit);
+    // Members with time-driven work due at `now`, after `after` in id order, at most `limit`.
+    std::vector<std::string> due_members(timestamp now, const std::string& after,
+                                         std::size_t limit);
+    void set_due(const std::string& member_id, std::optional<timestamp> due_at);
+    // A new program may put work due for anyone: every member is looked at by the next run.
+    void make_everyone_due(timestamp at);
 
     // The unrevoked key with this SHA-256.
     std::optional<api_key> find_api_key(const std::string& key_hash);

@@ -114,9 +114,10 @@ public:
     void adjust_async(request_context who, std::string member_id, engine::adjustment a,
                       write_callback done);
 
-    // Time-driven work due up to `now` for every member (pending points mature, lots expire,
-    // tier statuses end, birthday benefits): returns how many members changed.
-    result<std::size_t> run_due(timestamp now);
+    // Time-driven work due up to `now` (pending points mature, lots expire, tier statuses end,
+    // birthday and anniversary benefits), for the members it is due for, `chunk` members at a
+    // time: returns how many members changed. Exactly once: a second run finds nothing to do.
+    result<std::size_t> run_due(timestamp now, std::size_t chunk = 256);
 
     // Validates, stores and activates a program version; an identical text already stored is
     // activated again. Validation failures come back as diagnostics in the error.
@@ -146,6 +147,8 @@ public:
     struct impl;
 
 private:
+    std::future<result<bool>> visit_due(const std::string& member_id, timestamp now);
+
     std::unique_ptr<impl> impl_;
 };
 
