@@ -45,6 +45,65 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
     verify->add_option("--db", database, "The SQLite file")->capture_default_str();
     verify->callback([&] { status = verify_database(database, out, err); });
 
+    serve_options so;
+    auto* serve_cmd =
+        app.add_subcommand("serve", "Run the REST server on a program and a database");
+    serve_cmd->add_option("--program", so.program, "The program file")->capture_default_str();
+    serve_cmd->add_option("--db", so.database, "The SQLite file")->capture_default_str();
+    serve_cmd->add_option("--listen", so.listen, "ADDRESS:PORT")->capture_default_str();
+    serve_cmd->add_option("--threads", so.threads, "I/O threads")
+        ->check(CLI::Range(1, 64))
+        ->capture_default_str();
+    serve_cmd->add_option("--body-limit", so.body_limit, "Largest request body, bytes")
+        ->check(CLI::Range(1024, 64 * 1024 * 1024))
+        ->capture_default_str();
+    serve_cmd->add_option("--max-lines", so.max_lines, "Most lines in a purchase or return")
+        ->check(CLI::Range(1, 100000))
+        ->capture_default_str();
+    serve_cmd->add_option("--max-connections", so.max_connections, "Open connections at most")
+        ->check(CLI::Range(1, 100000))
+        ->capture_default_str();
+    serve_cmd->add_option("--rate", so.rate, "Requests per second per API key")
+        ->check(CLI::Range(0.1, 1e6))
+        ->capture_default_str();
+    serve_cmd->add_option("--burst", so.burst, "Requests an API key may burst")
+        ->check(CLI::Range(1.0, 1e6))
+        ->capture_default_str();
+    serve_cmd
+        ->add_option("--jobs-interval", so.jobs_interval_seconds,
+                     "Seconds between runs of due time-driven work (0: none)")
+        ->check(CLI::Range(0, 86400))
+        ->capture_default_str();
+    serve_cmd->callback([&] { status = serve(so, out, err); });
+
+    auto* jobs = app.add_subcommand("jobs", "Time-driven work: maturing, expiry, tiers, birthdays");
+    jobs->require_subcommand(1);
+    std::optional<std::string> jobs_program, jobs_now;
+    auto* jobs_run = jobs->add_subcommand("run", "Run the work due now (or at --now) and exit");
+    jobs_run->add_option("--db", database, "The SQLite file")->capture_default_str();
+    jobs_run->add_option("--program", jobs_program, "Activate this program file first");
+    jobs_run->add_option("--now", jobs_now, "Run as of this time, RFC 3339 (rehearse on a copy)");
+    jobs_run->callback([&] { status = run_jobs(database, jobs_program, jobs_now, out, err); });
+
+    auto* keys = app.add_subcommand("keys", "Manage API keys");
+    keys->require_subcommand(1);
+    std::string key_role, key_name = "unnamed", key_id;
+    std::optional<std::string> key_store;
+    auto* key_create = keys->add_subcommand("create", "Create a key; it is printed only once");
+    key_create->add_option("--db", database, "The SQLite file")->capture_default_str();
+    key_create->add_option("--role", key_role, "pos, support or admin")->required();
+    key_create->add_option("--store", key_store, "Bind a pos key to one store");
+    key_create->add_option("--name", key_name, "Who holds the key")->capture_default_str();
+    key_create->callback(
+        [&] { status = create_key(database, key_role, key_store, key_name, out, err); });
+    auto* key_list = keys->add_subcommand("list", "List keys (never the keys themselves)");
+    key_list->add_option("--db", database, "The SQLite file")->capture_default_str();
+    key_list->callback([&] { status = list_keys(database, out, err); });
+    auto* key_revoke = keys->add_subcommand("revoke", "Revoke a key by its id");
+    key_revoke->add_option("--db", database, "The SQLite file")->capture_default_str();
+    key_revoke->add_option("ID", key_id, "The key's id (key_...)")->required();
+    key_revoke->callback([&] { status = revoke_key(database, key_id, out, err); });
+
     // CLI11 wants argv order without the program name, last argument first.
     std::vector<std::string> reversed(args.rbegin(), args.rend());
     try {

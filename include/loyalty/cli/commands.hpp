@@ -1,6 +1,7 @@
 #pragma once
 // The subcommands, each a function of its parsed options; app.cpp wires them to CLI11.
 
+#include <cstddef>
 #include <iosfwd>
 #include <optional>
 #include <string>
@@ -24,5 +25,33 @@ int migrate_database(const std::string& database, std::ostream& out, std::ostrea
 
 // `loyalty verify --db FILE`: 0 when every invariant holds, 1 naming each violation.
 int verify_database(const std::string& database, std::ostream& out, std::ostream& err);
+
+struct serve_options {
+    std::string program = "config/program.yaml";
+    std::string database = "data/loyalty.db";
+    std::string listen = "127.0.0.1:8080";
+    unsigned threads = 2;
+    std::size_t body_limit = 1024 * 1024;
+    std::size_t max_lines = 500;
+    std::size_t max_connections = 1024;
+    double rate = 100;
+    double burst = 200;
+    unsigned jobs_interval_seconds = 60; // 0: no scheduled jobs
+};
+
+// `loyalty serve`: runs until SIGINT or SIGTERM, then shuts down gracefully.
+int serve(const serve_options& options, std::ostream& out, std::ostream& err);
+
+// `loyalty jobs run`: the time-driven work due at `now` (default: the clock), then exits.
+int run_jobs(const std::string& database, const std::optional<std::string>& program_file,
+             const std::optional<std::string>& now, std::ostream& out, std::ostream& err);
+
+// `loyalty keys create|list|revoke`: the key is printed once, on stdout.
+int create_key(const std::string& database, const std::string& role,
+               const std::optional<std::string>& store, const std::string& name, std::ostream& out,
+               std::ostream& err);
+int list_keys(const std::string& database, std::ostream& out, std::ostream& err);
+int revoke_key(const std::string& database, const std::string& id, std::ostream& out,
+               std::ostream& err);
 
 } // namespace loyalty::cli

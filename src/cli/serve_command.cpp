@@ -1,0 +1,57 @@
+// `loyalty serve`: the ledger and the REST server on one database and one program.
+
+#include "loyalty/cli/commands.hpp"
+#include "loyalty/http/json_log.hpp"
+#include "loyalty/http/server.hpp"
+#include "loyalty/jobs/scheduler.hpp"
+#include "loyalty/ledger/ledger.hpp"
+
+#include <charconv>
+#include <ostream>
+#include <spdlog/spdlog.h>
+
+namespace loyalty::cli {
+
+int serve(const serve_options& o, std::ostream& out, std::ostream& err) {
+    http::server_options options;
+    auto colon = o.listen.rfind(':');
+    unsigned port = 0;
+    if (colon == std::string::npos ||
+        std::from_chars(o.listen.data() + colon + 1, o.listen.data() + o.listen.size(), port).ec !=
+            std::errc() ||
+        port > 65535) {
+        err << "--listen: expected ADDRESS:PORT such as 127.0.0.1:8080\n";
+        return 2;
+    }
+    options.address = o.listen.substr(0, colon);
+    options.port = static_cast<std::uint16_t>(port);
+    options.threads = o.threads;
+    options.body_limit = o.body_limit;
+    options.routing.max_lines = o.max_lines;
+    options.routing.rate_per_second = o.rate;
+    options.routing.burst = o.burst;
+    options.max_connections = o.max_connections;
+    http::use_json_logs();
+    try {
+        ledger::ledger_options lo;
+        lo.database = o.database;
+        ledger::ledger book(lo, o.program);
+        http::server server(options, book);
+        std::optional<jobs::scheduler> scheduled;
+        if (o.jobs_interval_seconds > 0) {
+            scheduled.emplace(book, std::chrono::seconds(o.jobs_interval_seconds));
+        }
+        out << "loyalty: serving " << book.active_program().name << " ("
+            << book.active_program().content_hash.substr(0, 12) << ") on http://" << options.address
+            << ":" << server.port() << " with " << o.database << std::endl;
+        server.run(true);
+        spdlog::info("stopped; the ledger flushes and closes");
+        // The ledger's destructor answers what is still queued and closes the database.
+    } catch (const std::exception& e) {
+        err << "loyalty serve: " << e.what() << "\n";
+        return 1;
+    }
+    return 0;
+}
+
+} // namespace loyalty::cli

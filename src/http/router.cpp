@@ -1,0 +1,830 @@
+// The REST API: routes, authentication, roles, rate limits and the mapping of the ledger's
+// answers to HTTP. docs/api.md documents every route; openapi.cpp describes them for machines.
+
+#include "loyalty/http/router.hpp"
+
+#include "loyalty/engine/event_json.hpp"
+#include "loyalty/engine/json_fields.hpp"
+#include "loyalty/engine/local_time.hpp"
+#include "loyalty/http/openapi.hpp"
+#include "loyalty/ledger/api_keys.hpp"
+
+#include <boost/url/parse.hpp>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+#include <unordered_map>
+
+namespace loyalty::http {
+namespace {
+
+using beast_http::status;
+using beast_http::verb;
+using ledger::role;
+
+constexpr unsigned role_bit(role r) {
+    return 1u << static_cast<unsigned>(r);
+}
+constexpr unsigned anyone = 0; // no key needed
+constexpr unsigned pos_admin = role_bit(role::pos) | role_bit(role::admin);
+constexpr unsigned support_admin = role_bit(role::support) | role_bit(role::admin);
+constexpr unsigned all_roles =
+    role_bit(role::pos) | role_bit(role::support) | role_bit(role::admin);
+constexpr unsigned admin_only = role_bit(role::admin);
+
+constexpr std::size_t max_json_depth = 32;
+// As long as the ids a body may carry (json_fields reads at most 256 bytes), so every id
+// posted can also be named in a path.
+constexpr std::size_t max_id_bytes = 256;
+
+engine::timestamp now() {
+    return std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
+}
+
+// One request in flight, answered exactly once.
+struct call {
+    request req;
+    std::string request_id;
+    std::string route = "unmatched";
+    std::vector<std::string> params; // the {id} segments, decoded
+    std::string target;              // what `url` views
+    boost::urls::url_view url;
+    std::optional<ledger::api_key> key;
+    respond_fn respond;
+    metrics* stats = nullptr;
+    std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+
+    void answer(response res) {
+        res.set("X-Request-Id", request_id);
+        res.keep_alive(req.keep_alive());
+        auto latency = std::chrono::duration_cast<std::chrono::microseconds>(
+            std::chrono::steady_clock::now() - started);
+        unsigned code = res.result_int();
+        stats->observe(std::string(req.method_string()), route, code, latency);
+        nlohmann::json line = {{"msg", "request"},
+                               {"request_id", request_id},
+                               {"method", std::string(req.method_string())},
+                               {"route", route},
+                               {"status", code},
+                               {"us", latency.count()},
+                               {"key", key ? key->id : ""}};
+        if (code >= 500) {
+            spdlog::error(line.dump());
+        } else {
+            spdlog::info(line.dump());
+        }
+        respond(std::move(res));
+    }
+
+    void problem(status s, const std::string& type, const std::string& title,
+                 const std::string& detail, const std::vector<std::string>& fields = {}) {
+        answer(http::problem(req.version(), req.keep_alive(), s, type, title, detail, fields));
+    }
+
+    void json(status s, const std::string& body, bool replayed = false) {
+        response res{s, req.version()};
+        res.set(beast_http::field::content_type, "application/json");
+        res.set(beast_http::field::cache_control, "no-store");
+        if (replayed) {
+            res.set("Idempotent-Replayed", "true");
+        }
+        res.body() = body;
+        res.prepare_payload();
+        answer(std::move(res));
+    }
+
+    void json(status s, const nlohmann::json& body) {
+        json(s, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    }
+};
+
+using call_ptr = std::shared_ptr<call>;
+
+// The ledger's errors as HTTP: each code has one status and one problem type.
+void fail(call& c, const ledger::error& e) {
+    std::vector<std::string> fields;
+    if (!e.field.empty()) {
+        fields.push_back(e.field);
+    }
+    switch (e.code) {
+    case ledger::error_code::invalid_request:
+        return c.problem(status::unprocessable_entity, "validation-failed", "Invalid request",
+                         e.message, fields);
+    case ledger::error_code::not_found:
+        return c.problem(status::not_found, "not-found", "Not found", e.message, fields);
+    case ledger::error_code::already_exists:
+        return c.problem(status::conflict, "already-exists", "Already exists", e.message, fields);
+    case ledger::error_code::idempotency_conflict:
+        return c.problem(status::conflict, "idempotency-conflict",
+                         "Idempotency key reused with a different request", e.message, fields);
+    case ledger::error_code::rejected:
+        switch (e.rejection.value_or(engine::rejection_code::invalid_event)) {
+        case engine::rejection_code::insufficient_points:
+            return c.problem(status::unprocessable_entity, "insufficient-points",
+                             "Not enough points", e.message, fields);
+        case engine::rejection_code::not_eligible:
+            return c.problem(status::unprocessable_entity, "not-eligible", "Not eligible",
+                             e.message, fields);
+        case engine::rejection_code::payment_rule:
+            return c.problem(status::unprocessable_entity, "payment-rule",
+                             "Outside the program's payment rules", e.message, fields);
+        case engine::rejection_code::already_done:
+            return c.problem(status::conflict, "already-done", "Already done", e.message, fields);
+        case engine::rejection_code::unknown_record:
+            return c.problem(status::not_found, "not-found", "Not found", e.message, fields);
+        case engine::rejection_code::invalid_event:
+            return c.problem(status::unprocessable_entity, "validation-failed", "Invalid request",
+                             e.message, fields);
+        }
+        break;
+    case ledger::error_code::invalid_program: {
+        nlohmann::json body = {{"type", "https://loyalty.example/problems/invalid-program"},
+                               {"title", "The program does not validate"},
+                               {"status", 422},
+                               {"detail", std::to_string(e.diagnostics.size()) + " problem(s)"}};
+        nlohmann::json errors = nlohmann::json::array();
+        std::vector<std::string> paths;
+        for (const auto& d : e.diagnostics) {
+            errors.push_back({{"line", d.at.line},
+                              {"column", d.at.column},
+                              {"path", d.path},
+                              {"message", d.message}});
+            paths.push_back(d.path);
+        }
+        body["errors"] = errors;
+        body["fields"] = paths;
+        response res{status::unprocessable_entity, c.req.version()};
+        res.set(beast_http::field::content_type, "application/problem+json");
+        res.set(beast_http::field::cache_control, "no-store");
+        res.body() = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+        res.prepare_payload();
+        return c.answer(std::move(res));
+    }
+    case ledger::error_code::unavailable: {
+        response res =
+            http::problem(c.req.version(), c.req.keep_alive(), status::service_unavailable,
+                          "unavailable", "Temporarily unavailable", e.message);
+        res.set(beast_http::field::retry_after, "1");
+        return c.answer(std::move(res));
+    }
+    case ledger::error_code::storage_failure:
+        break;
+    }
+    // No internals leak: the log has them, with the request id.
+    c.problem(status::internal_server_error, "internal", "Internal error",
+              "the request failed; it was logged as " + c.request_id);
+}
+
+void invalid(call& c, const engine::rejection& r) {
+    c.problem(status::unprocessable_entity, "validation-failed", "Invalid request",
+              r.field.empty() ? r.message : r.field + ": " + r.message,
+              r.field.empty() ? std::vector<std::string>{} : std::vector<std::string>{r.field});
+}
+
+// The media type of the body, lower-cased, without parameters: "application/json".
+std::string media_type(const call& c) {
+    std::string type(c.req[beast_http::field::content_type]);
+    type = type.substr(0, type.find(';'));
+    auto first = type.find_first_not_of(" \t");
+    auto last = type.find_last_not_of(" \t");
+    type = first == std::string::npos ? "" : type.substr(first, last - first + 1);
+    std::transform(type.begin(), type.end(), type.begin(),
+                   [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+    return type;
+}
+
+// The body as a JSON object, or an answered error.
+std::optional<nlohmann::json> json_body(call& c) {
+    if (media_type(c) != "application/json") {
+        c.problem(status::unsupported_media_type, "unsupported-media-type",
+                  "Unsupported media type", "send the body as application/json");
+        return std::nullopt;
+    }
+    std::size_t depth = 0;
+    auto track = [&](int d, nlohmann::json::parse_event_t event, nlohmann::json&) {
+        // The depth passed is the container's own level; what it opens is one deeper.
+        bool opens = event == nlohmann::json::parse_event_t::object_start ||
+                     event == nlohmann::json::parse_event_t::array_start;
+        depth = std::max(depth, static_cast<std::size_t>(d) + (opens ? 1 : 0));
+        return true;
+    };
+    auto body = nlohmann::json::parse(c.req.body(), track, false);
+    if (body.is_discarded()) {
+        c.problem(status::bad_request, "malformed-json", "Malformed JSON",
+                  "the body is not valid JSON");
+        return std::nullopt;
+    }
+    if (depth > max_json_depth) {
+        c.problem(status::unprocessable_entity, "validation-failed", "Invalid request",
+                  "the body nests deeper than " + std::to_string(max_json_depth) + " levels");
+        return std::nullopt;
+    }
+    if (!body.is_object()) {
+        c.problem(status::unprocessable_entity, "validation-failed", "Invalid request",
+                  "the body must be a JSON object");
+        return std::nullopt;
+    }
+    return body;
+}
+
+ledger::request_context context_of(const call& c) {
+    ledger::request_context who;
+    who.actor = c.key ? c.key->id : "anonymous";
+    who.role = c.key ? ledger::to_string(c.key->key_role) : "";
+    who.request_id = c.request_id;
+    auto key = c.req["Idempotency-Key"];
+    if (!key.empty()) {
+        who.idempotency_key = std::string(key);
+    }
+    return who;
+}
+
+// A pos key bound to a store may only post for that store.
+bool store_allowed(call& c, const std::string& store_id) {
+    if (c.key && c.key->key_role == role::pos && c.key->store_id && *c.key->store_id != store_id) {
+        c.problem(status::forbidden, "forbidden", "Forbidden",
+                  "this key posts only for store " + *c.key->store_id, {"store_id"});
+        return false;
+    }
+    return true;
+}
+
+// Answers a write once the ledger committed it.
+ledger::ledger::write_callback written(call_ptr c) {
+    return [c](ledger::result<ledger::write_result> r) {
+        if (!r) {
+            return fail(*c, r.error());
+        }
+        c->json(r->replayed && r->status == 201 ? status::created : status(r->status), r->body,
+                r->replayed);
+    };
+}
+
+struct route_def {
+    verb method;
+    std::string pattern;
+    std::vector<std::string> segments; // "{}" for a parameter
+    unsigned roles;
+    void (*handler)(ledger::ledger&, const router_options&, metrics&, call_ptr);
+};
+
+std::vector<std::string> split(std::string_view pattern) {
+    std::vector<std::string> parts;
+    std::size_t start = 1;
+    while (start <= pattern.size()) {
+        auto slash = pattern.find('/', start);
+        std::string part(
+            pattern.substr(start, slash == std::string_view::npos ? slash : slash - start));
+        parts.push_back(part.front() == '{' ? "{}" : part);
+        if (slash == std::string_view::npos) {
+            break;
+        }
+        start = slash + 1;
+    }
+    return parts;
+}
+
+// Handlers.
+
+void healthz(ledger::ledger& l, const router_options&, metrics&, call_ptr c) {
+    c->json(status::ok,
+            nlohmann::json{{"status", "ok"}, {"program_version", l.active_program().content_hash}});
+}
+
+void metrics_text(ledger::ledger& l, const router_options&, metrics& m, call_ptr c) {
+    response res{status::ok, c->req.version()};
+    res.set(beast_http::field::content_type, "text/plain; version=0.0.4");
+    res.body() = m.prometheus(l.stats());
+    res.prepare_payload();
+    c->answer(std::move(res));
+}
+
+void openapi(ledger::ledger&, const router_options&, metrics&, call_ptr c) {
+    c->json(status::ok, openapi_document());
+}
+
+std::optional<std::string> optional_text(call& c, const nlohmann::json& body,
+                                         const std::string& key, bool& ok) {
+    auto it = body.find(key);
+    if (it == body.end() || it->is_null()) {
+        return std::nullopt;
+    }
+    if (!it->is_string() || it->get_ref<const std::string&>().empty() ||
+        it->get_ref<const std::string&>().size() > 256) {
+        c.problem(status::unprocessable_entity, "validation-failed", "Invalid request",
+                  key + ": expected a non-empty string of at most 256 bytes", {key});
+        ok = false;
+        return std::nullopt;
+    }
+    return it->get<std::string>();
+}
+
+void enroll(ledger::ledger& l, const router_options&, metrics&, call_ptr c) {
+    auto body = json_body(*c);
+    if (!body) {
+        return;
+    }
+    engine::json_fields f(*body, "", {"member_id", "name", "email", "birthday", "referred_by"});
+    if (auto bad = f.check()) {
+        return invalid(*c, *bad);
+    }
+    auto member_id = f.text("member_id");
+    if (!member_id) {
+        return invalid(*c, member_id.error());
+    }
+    if (member_id->size() > max_id_bytes) {
+        return invalid(*c, {engine::rejection_code::invalid_event, "member_id",
+                            "at most " + std::to_string(max_id_bytes) + " bytes"});
+    }
+    bool ok = true;
+    ledger::enrollment_request r;
+    r.member_id = *member_id;
+    r.name = optional_text(*c, *body, "name", ok);
+    if (ok) {
+        r.email = optional_text(*c, *body, "email", ok);
+    }
+    if (ok) {
+        r.referred_by = optional_text(*c, *body, "referred_by", ok);
+    }
+    if (!ok) {
+        return;
+    }
+    if (const auto* b = f.get("birthday")) {
+        std::istringstream in{b->is_string() ? b->get<std::string>() : std::string()};
+        date::year_month_day ymd{};
+        in >> date::parse("%F", ymd);
+        if (in.fail() || !ymd.ok() || in.peek() != std::char_traits<char>::eof()) {
+            return invalid(*c, {engine::rejection_code::invalid_event, "birthday",
+                                "expected a date YYYY-MM-DD"});
+        }
+        r.birthday = ymd;
+    }
+    l.enroll_async(context_of(*c), r, written(c));
+}
+
+void member_view(ledger::ledger& l, const router_options&, metrics&, call_ptr c) {
+    auto v = l.member(c->params[0], now());
+    if (!v) {
+        return fail(*c, v.error());
+    }
+    c->json(status::ok, ledger::to_json(*v, *l.active_program().program));
+}
+
+void activity(ledger::ledger& l, const router_options&, metrics&, call_ptr c) {
+    std::size_t limit = 50;
+    std::optional<std::int64_t> cursor;
+    for (auto param : c->url.params()) {
+        const std::string& value = param.value;
+        bool digits = !value.empty() && value.size() <= 18 &&
+                      value.find_first_not_of("0123456789") == std::string::npos;
+        if (param.key == "limit") {
+            if (!digits || std::stoll(value) < 1 || std::stoll(value) > 500) {
+                return c->problem(status::unprocessable_entity, "validation-failed",
+                                  "Invalid request", "limit: expected 1 to 500", {"limit"});
+            }
+            limit = static_cast<std::size_t>(std::stoll(value));
+        } else if (param.key == "cursor") {
+            if (!digits) {
+                return c->problem(status::unprocessable_entity, "validation-failed",
+                                  "Invalid request", "cursor: not a cursor this API gave",
+                                  {"cursor"});
+            }
+            cursor = std::stoll(value);
+        } else {
+            return c->problem(status::unprocessable_entity, "validation-failed", "Invalid request",
+                              param.key + ": unknown parameter", {param.key});
+        }
+    }
+    auto page = l.activity(c->params[0], limit, cursor);
+    if (!page) {
+        return fail(*c, page.error());
+    }
+    c->json(status::ok, ledger::to_json(*page));
+}
+
+void post_purchase(ledger::ledger& l, const router_options& o, metrics&, call_ptr c) {
+    auto body = json_body(*c);
+    if (!body) {
+        return;
+    }
+    if (auto lines = body->find("lines");
+        lines != body->end() && lines->is_array() && lines->size() > o.max_lines) {
+        return c->problem(status::unprocessable_entity, "too-many-lines", "Too many lines",
+                          "a purchase has at most " + std::to_string(o.max_lines) + " lines",
+                          {"lines"});
+    }
+    auto p = engine::purchase_from_json(*body);
+    if (!p) {
+        return invalid(*c, p.error());
+    }
+    if (!store_allowed(*c, p->store_id)) {
+        return;
+    }
+    l.post_purchase_async(context_of(*c), std::move(*p), written(c));
+}
+
+void post_return(ledger::ledger& l, const router_options& o, metrics&, call_ptr c) {
+    auto body = json_body(*c);
+    if (!body) {
+        return;
+    }
+    if (auto lines = body->find("lines");
+        lines != body->end() && lines->is_array() && lines->size() > o.max_lines) {
+        return c->problem(status::unprocessable_entity, "too-many-lines", "Too many lines",
+                          "a return has at most " + std::to_string(o.max_lines) + " lines",
+                          {"lines"});
+    }
+    auto r = engine::return_from_json(*body, c->params[0]);
+    if (!r) {
+        return invalid(*c, r.error());
+    }
+    if (!store_allowed(*c, r->store_id)) {
+        return;
+    }
+    l.post_return_async(context_of(*c), std::move(*r), written(c));
+}
+
+void post_event(ledger::ledger& l, const router_options&, metrics&, call_ptr c) {
+    auto body = json_body(*c);
+    if (!body) {
+        return;
+    }
+    auto e = engine::custom_event_from_json(*body);
+    if (!e) {
+        return invalid(*c, e.error());
+    }
+    l.post_event_async(context_of(*c), c->params[0], std::move(*e), written(c));
+}
+
+void redeem(ledger::ledger& l, const router_options&, metrics&, call_ptr c) {
+    auto body = json_body(*c);
+    if (!body) {
+        return;
+    }
+    auto r = engine::redemption_from_json(*body);
+    if (!r) {
+        return invalid(*c, r.error());
+    }
+    if (auto* reward = std::get_if<engine::reward_redemption>(&*r)) {
+        l.redeem_reward_async(context_of(*c), c->params[0], *reward, written(c));
+    } else {
+        l.pay_with_points_async(context_of(*c), c->params[0], std::get<engine::points_payment>(*r),
+                                written(c));
+    }
+}
+
+void cancel(ledger::ledger& l, const router_options&, metrics&, call_ptr c) {
+    if (!c->req.body().empty()) {
+        auto body = json_body(*c);
+        if (!body) {
+            return;
+        }
+        engine::json_fields f(*body, "", {});
+        if (auto bad = f.check()) {
+            return invalid(*c, *bad);
+        }
+    }
+    l.cancel_redemption_async(context_of(*c), {c->params[0], now()}, written(c));
+}
+
+void adjust(ledger::ledger& l, const router_options&, metrics&, call_ptr c) {
+    auto body = json_body(*c);
+    if (!body) {
+        return;
+    }
+    auto a = engine::adjustment_from_json(*body);
+    if (!a) {
+        return invalid(*c, a.error());
+    }
+    l.adjust_async(context_of(*c), c->params[0], std::move(*a), written(c));
+}
+
+void rewards(ledger::ledger& l, const router_options&, metrics&, call_ptr c) {
+    std::optional<std::string> member_id;
+    for (auto param : c->url.params()) {
+        if (param.key != "member_id" || param.value.empty()) {
+            return c->problem(status::unprocessable_entity, "validation-failed", "Invalid request",
+                              param.key + ": unknown or empty parameter", {param.key});
+        }
+        member_id = param.value;
+    }
+    auto list = l.rewards(member_id, now());
+    if (!list) {
+        return fail(*c, list.error());
+    }
+    c->json(status::ok, *list);
+}
+
+nlohmann::json version_json(const ledger::program_version_info& v) {
+    return {{"id", v.id},
+            {"content_hash", v.content_hash},
+            {"name", v.name},
+            {"program_id", v.program->id},
+            {"activated_at", v.activated_at
+                                 ? nlohmann::json(engine::format_rfc3339(*v.activated_at))
+                                 : nlohmann::json(nullptr)},
+            {"summary", program::summary(*v.program)}};
+}
+
+void get_program(ledger::ledger& l, const router_options&, metrics&, call_ptr c) {
+    auto v = l.active_program();
+    nlohmann::json body = version_json(v);
+    body["source"] = v.program->source_text();
+    c->json(status::ok, body);
+}
+
+void post_program(ledger::ledger& l, const router_options&, metrics&, call_ptr c) {
+    auto type = media_type(*c);
+    bool known = false;
+    for (const char* accepted : {"application/json", "application/yaml", "application/x-yaml",
+                                 "text/yaml", "text/x-yaml", "text/plain"}) {
+        known = known || type == accepted;
+    }
+    if (!known) {
+        return c->problem(status::unsupported_media_type, "unsupported-media-type",
+                          "Unsupported media type",
+                          "send the program as application/yaml or application/json");
+    }
+    auto v = l.activate_program(context_of(*c), c->req.body(), "upload");
+    if (!v) {
+        return fail(*c, v.error());
+    }
+    c->json(status::created, version_json(*v));
+}
+
+void simulate(ledger::ledger& l, const router_options& o, metrics&, call_ptr c) {
+    auto body = json_body(*c);
+    if (!body) {
+        return;
+    }
+    if (auto lines = body->find("lines");
+        lines != body->end() && lines->is_array() && lines->size() > o.max_lines) {
+        return c->problem(status::unprocessable_entity, "too-many-lines", "Too many lines",
+                          "a purchase has at most " + std::to_string(o.max_lines) + " lines",
+                          {"lines"});
+    }
+    auto p = engine::purchase_from_json(*body);
+    if (!p) {
+        return invalid(*c, p.error());
+    }
+    auto out = l.simulate_purchase(*p, std::max(now(), p->occurred_at));
+    if (!out) {
+        return fail(*c, out.error());
+    }
+    c->json(status::ok, *out);
+}
+
+const std::vector<route_def>& table() {
+    static const std::vector<route_def> routes = [] {
+        std::vector<route_def> r = {
+            {verb::get, "/healthz", {}, anyone, healthz},
+            {verb::get, "/metrics", {}, anyone, metrics_text},
+            {verb::get, "/v1/openapi.json", {}, anyone, openapi},
+            {verb::post, "/v1/members", {}, pos_admin, enroll},
+            {verb::get, "/v1/members/{member_id}", {}, all_roles, member_view},
+            {verb::get, "/v1/members/{member_id}/activity", {}, support_admin, activity},
+            {verb::post, "/v1/members/{member_id}/events", {}, pos_admin, post_event},
+            {verb::post, "/v1/members/{member_id}/redemptions", {}, pos_admin, redeem},
+            {verb::post, "/v1/members/{member_id}/adjustments", {}, support_admin, adjust},
+            {verb::post, "/v1/transactions", {}, pos_admin, post_purchase},
+            {verb::post, "/v1/transactions/{transaction_id}/returns", {}, pos_admin, post_return},
+            {verb::post, "/v1/redemptions/{redemption_id}/cancel", {}, support_admin, cancel},
+            {verb::get, "/v1/rewards", {}, all_roles, rewards},
+            {verb::get, "/v1/program", {}, all_roles, get_program},
+            {verb::post, "/v1/program/versions", {}, admin_only, post_program},
+            {verb::post, "/v1/simulate", {}, all_roles, simulate},
+        };
+        for (auto& route : r) {
+            route.segments = split(route.pattern);
+        }
+        return r;
+    }();
+    return routes;
+}
+
+// A token bucket per API key: `rate` tokens a second, at most `burst` held.
+class rate_limiter {
+public:
+    rate_limiter(double rate, double burst) : rate_(rate), burst_(burst) {}
+
+    // Zero when allowed; otherwise the seconds to wait.
+    double take(const std::string& key) {
+        auto t = std::chrono::steady_clock::now();
+        std::lock_guard lock(mutex_);
+        auto [it, fresh] = buckets_.try_emplace(key, bucket{burst_, t});
+        bucket& b = it->second;
+        double elapsed = std::chrono::duration<double>(t - b.at).count();
+        b.tokens = std::min(burst_, b.tokens + elapsed * rate_);
+        b.at = t;
+        if (b.tokens >= 1) {
+            b.tokens -= 1;
+            return 0;
+        }
+        return rate_ > 0 ? (1 - b.tokens) / rate_ : 60;
+    }
+
+private:
+    struct bucket {
+        double tokens;
+        std::chrono::steady_clock::time_point at;
+    };
+    double rate_;
+    double burst_;
+    std::mutex mutex_;
+    std::unordered_map<std::string, bucket> buckets_;
+};
+
+bool valid_id(const std::string& id) {
+    if (id.empty() || id.size() > max_id_bytes) {
+        return false;
+    }
+    return std::none_of(id.begin(), id.end(), [](char ch) {
+        return static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f;
+    });
+}
+
+} // namespace
+
+struct router::impl {
+    impl(ledger::ledger& l, router_options o, metrics& m)
+        : ledger(l), options(o), stats(m), limiter(o.rate_per_second, o.burst) {}
+    ledger::ledger& ledger;
+    router_options options;
+    metrics& stats;
+    rate_limiter limiter;
+};
+
+router::router(ledger::ledger& l, router_options options, metrics& m)
+    : impl_(std::make_unique<impl>(l, options, m)) {}
+
+router::~router() = default;
+
+const std::vector<route_info>& router::routes() {
+    static const std::vector<route_info> all = [] {
+        std::vector<route_info> out;
+        for (const auto& r : table()) {
+            out.push_back({std::string(beast_http::to_string(r.method)), r.pattern});
+        }
+        return out;
+    }();
+    return all;
+}
+
+void router::handle(request req, std::string request_id, respond_fn respond) {
+    auto c = std::make_shared<call>();
+    c->req = std::move(req);
+    c->request_id = std::move(request_id);
+    c->respond = std::move(respond);
+    c->stats = &impl_->stats;
+    try {
+        c->target = std::string(c->req.target());
+        auto url = boost::urls::parse_origin_form(c->target);
+        if (!url) {
+            return c->problem(status::bad_request, "bad-target", "Bad request target",
+                              "the request target is not a valid path");
+        }
+        c->url = *url;
+        std::vector<std::string> segments;
+        for (auto s : url->segments()) {
+            segments.push_back(s);
+        }
+
+        // "/v1/members/" is not a member with an empty id: no such route.
+        if (std::any_of(segments.begin(), segments.end(),
+                        [](const std::string& s) { return s.empty(); })) {
+            return c->problem(status::not_found, "route-not-found", "No such route",
+                              "no route " + std::string(url->path()));
+        }
+        const route_def* found = nullptr;
+        std::string allowed_methods; // for a 405's Allow header
+        for (const route_def& r : table()) {
+            if (r.segments.size() != segments.size()) {
+                continue;
+            }
+            std::vector<std::string> params;
+            bool same = true;
+            for (std::size_t i = 0; i < segments.size() && same; ++i) {
+                if (r.segments[i] == "{}") {
+                    params.push_back(segments[i]);
+                } else {
+                    same = r.segments[i] == segments[i];
+                }
+            }
+            if (!same) {
+                continue;
+            }
+            allowed_methods += (allowed_methods.empty() ? "" : ", ") +
+                               std::string(beast_http::to_string(r.method));
+            if (r.method == c->req.method()) {
+                found = &r;
+                c->params = std::move(params);
+                break;
+            }
+        }
+        if (found == nullptr) {
+            if (!allowed_methods.empty()) {
+                response res =
+                    http::problem(c->req.version(), c->req.keep_alive(), status::method_not_allowed,
+                                  "method-not-allowed", "Method not allowed",
+                                  std::string(c->req.method_string()) + " is not served here");
+                res.set(beast_http::field::allow, allowed_methods);
+                return c->answer(std::move(res));
+            }
+            return c->problem(status::not_found, "route-not-found", "No such route",
+                              "no route " + std::string(url->path()));
+        }
+        c->route = found->pattern;
+        if (found->roles != anyone) {
+            auto header = std::string(c->req[beast_http::field::authorization]);
+            // Requests without a valid key share one bucket, so guessing keys is throttled
+            // without slowing down the clients that have one.
+            auto throttled = [&] {
+                double wait = impl_->limiter.take(" unauthenticated");
+                if (wait <= 0) {
+                    return false;
+                }
+                response res =
+                    http::problem(c->req.version(), c->req.keep_alive(), status::too_many_requests,
+                                  "rate-limited", "Too many requests", "slow down; retry later");
+                res.set(beast_http::field::retry_after,
+                        std::to_string(static_cast<long>(std::ceil(wait))));
+                c->answer(std::move(res));
+                return true;
+            };
+            if (header.rfind("Bearer ", 0) != 0 || header.size() <= 7) {
+                if (throttled()) {
+                    return;
+                }
+                response res = http::problem(c->req.version(), c->req.keep_alive(),
+                                             status::unauthorized, "unauthorized", "Unauthorized",
+                                             "send Authorization: Bearer <key>");
+                res.set(beast_http::field::www_authenticate, "Bearer");
+                return c->answer(std::move(res));
+            }
+            auto key = impl_->ledger.find_api_key(header.substr(7));
+            if (!key) {
+                return fail(*c, key.error());
+            }
+            if (!*key) {
+                if (throttled()) {
+                    return;
+                }
+                response res =
+                    http::problem(c->req.version(), c->req.keep_alive(), status::unauthorized,
+                                  "unauthorized", "Unauthorized", "the key is unknown or revoked");
+                res.set(beast_http::field::www_authenticate, "Bearer error=\"invalid_token\"");
+                return c->answer(std::move(res));
+            }
+            c->key = **key;
+            if ((found->roles & role_bit(c->key->key_role)) == 0) {
+                return c->problem(status::forbidden, "forbidden", "Forbidden",
+                                  "the " + ledger::to_string(c->key->key_role) + " role may not " +
+                                      std::string(c->req.method_string()) + " " + found->pattern);
+            }
+            if (double wait = impl_->limiter.take(c->key->id); wait > 0) {
+                response res =
+                    http::problem(c->req.version(), c->req.keep_alive(), status::too_many_requests,
+                                  "rate-limited", "Too many requests", "slow down; retry later");
+                res.set(beast_http::field::retry_after,
+                        std::to_string(static_cast<long>(std::ceil(wait))));
+                return c->answer(std::move(res));
+            }
+        }
+        for (std::size_t i = 0; i < c->params.size(); ++i) {
+            if (!valid_id(c->params[i])) {
+                // The parameter's name, from the pattern: "{member_id}" -> "member_id".
+                std::string name = "id";
+                for (std::size_t k = 0, seen = 0; k < found->pattern.size(); ++k) {
+                    if (found->pattern[k] == '{' && seen++ == i) {
+                        name = found->pattern.substr(k + 1, found->pattern.find('}', k) - k - 1);
+                        break;
+                    }
+                }
+                return c->problem(status::unprocessable_entity, "validation-failed",
+                                  "Invalid request",
+                                  name + ": at most " + std::to_string(max_id_bytes) +
+                                      " bytes, without control characters",
+                                  {name});
+            }
+        }
+
+        if (auto key = c->req["Idempotency-Key"]; !key.empty()) {
+            bool printable = key.size() <= 255 && std::all_of(key.begin(), key.end(), [](char ch) {
+                                 return ch > 0x20 && ch < 0x7f;
+                             });
+            if (!printable) {
+                return c->problem(
+                    status::unprocessable_entity, "validation-failed", "Invalid request",
+                    "Idempotency-Key: 1 to 255 printable ASCII characters", {"Idempotency-Key"});
+            }
+        }
+        found->handler(impl_->ledger, impl_->options, impl_->stats, c);
+    } catch (const std::exception& e) {
+        spdlog::error(nlohmann::json{
+            {"msg", "handler failed"}, {"request_id", c->request_id}, {"error", e.what()}}
+                          .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+        c->problem(status::internal_server_error, "internal", "Internal error",
+                   "the request failed; it was logged as " + c->request_id);
+    }
+}
+
+} // namespace loyalty::http

@@ -1,0 +1,910 @@
+// The REST API called in-process, as the server's sessions call it: the whole member journey,
+// every route against every role, every refusal with its exact status and problem type (and proof
+// that it stored nothing), store-bound keys, idempotent retries, the per-key rate limit, media
+// types and the nesting limit. Every request must be answered exactly once, echoing its id.
+
+#include "loyalty/engine/event_json.hpp"
+#include "loyalty/engine/local_time.hpp"
+#include "loyalty/http/metrics.hpp"
+#include "loyalty/http/router.hpp"
+#include "loyalty/ledger/api_keys.hpp"
+#include "loyalty/ledger/ledger.hpp"
+#include "loyalty/program/load.hpp"
+#include "support/sample_program.hpp"
+#include "support/temp_dir.hpp"
+
+#include <atomic>
+#include <catch2/catch.hpp>
+#include <exception>
+#include <future>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <set>
+#include <spdlog/spdlog.h>
+#include <sqlite3.h>
+#include <string>
+#include <utility>
+#include <vector>
+
+using namespace loyalty;
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+namespace {
+
+namespace bhttp = boost::beast::http;
+using bhttp::verb;
+
+const std::string problem_prefix = "https://loyalty.example/problems/";
+const std::string bad_secret = "lk_not_a_key_anyone_was_given";
+
+// One answer as a client sees it.
+struct reply {
+    std::string what; // "POST /v1/transactions", for failure messages
+    http::response res;
+
+    unsigned status() const { return res.result_int(); }
+    std::string header(std::string_view name) const { return std::string(res[name]); }
+    json body() const { return json::parse(res.body(), nullptr, false); }
+};
+
+http::router_options roomy() {
+    http::router_options o;
+    o.rate_per_second = 1e6;
+    o.burst = 1e6;
+    return o;
+}
+
+std::string now_text() {
+    return engine::format_rfc3339(
+        std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()));
+}
+
+// Double Tuesdays double the base rule: the purchase's local weekday decides.
+std::int64_t tuesday_factor(const std::string& occurred_at) {
+    auto t = engine::parse_rfc3339(occurred_at);
+    REQUIRE(t);
+    return engine::local_fields_of(test::sample_program().time_zone, *t).weekday == 2 ? 2 : 1;
+}
+
+json line(const std::string& id, const std::string& sku, const std::string& category, json quantity,
+          json unit_price) {
+    return {{"line_id", id},
+            {"sku", sku},
+            {"category", category},
+            {"quantity", std::move(quantity)},
+            {"unit_price", std::move(unit_price)}};
+}
+
+// Two lattes at $5 and a croissant at $3: 26 base leaves (52 on a Tuesday) + 1 bakery leaf.
+json basket(const std::string& transaction_id, const std::string& member_id,
+            const std::string& store_id = "s-1") {
+    return {{"transaction_id", transaction_id},
+            {"member_id", member_id},
+            {"store_id", store_id},
+            {"channel", "store"},
+            {"occurred_at", now_text()},
+            {"currency", "USD"},
+            {"lines", json::array({line("1", "LATTE", "coffee", 2, 500),
+                                   line("2", "CROISSANT", "bakery", 1, 300)})}};
+}
+
+std::int64_t basket_points(const json& purchase) {
+    return 26 * tuesday_factor(purchase.at("occurred_at").get<std::string>()) + 1;
+}
+
+// A ledger on a fresh file, its keys, and a router in front of it.
+class api {
+public:
+    explicit api(http::router_options options = roomy()) {
+        previous_level_ = spdlog::get_level();
+        spdlog::set_level(spdlog::level::warn); // one info line per request otherwise
+        // Keys made before the ledger opens the file, as `loyalty keys create` does offline.
+        admin = create_key(ledger::role::admin);
+        support = create_key(ledger::role::support);
+        pos = create_key(ledger::role::pos);
+        ledger::ledger_options o;
+        o.database = db();
+        o.synchronous_full = false; // durability is the ledger's tests' business
+        ledger_ = std::make_unique<ledger::ledger>(o, test::sample_path());
+        router_ = std::make_unique<http::router>(*ledger_, options, metrics_);
+    }
+    api(const api&) = delete;
+    api& operator=(const api&) = delete;
+    ~api() {
+        router_.reset();
+        ledger_.reset(); // finishes queued writes: any late second answer has happened by now
+        if (std::uncaught_exceptions() == 0) {
+            CHECK(extra_answers_->load() == 0);
+        }
+        spdlog::set_level(previous_level_);
+    }
+
+    std::filesystem::path db() const { return dir_ / "loyalty.db"; }
+
+    std::string create_key(ledger::role r, std::optional<std::string> store = std::nullopt) {
+        return create_key_full(r, std::move(store)).secret;
+    }
+    ledger::created_key create_key_full(ledger::role r,
+                                        std::optional<std::string> store = std::nullopt) {
+        return ledger::create_api_key(db(), r, std::move(store), "test " + ledger::to_string(r));
+    }
+
+    static http::request make(verb method, const std::string& target, const std::string& secret) {
+        http::request req{method, target, 11};
+        req.set(bhttp::field::host, "loyalty.test");
+        if (!secret.empty()) {
+            req.set(bhttp::field::authorization, "Bearer " + secret);
+        }
+        return req;
+    }
+
+    // Hands `req` to the router and waits for its one answer, which must echo the request id.
+    reply send(http::request req) {
+        std::string id = "req-" + std::to_string(++requests_);
+        reply r;
+        r.what = std::string(req.method_string()) + " " + std::string(req.target());
+        auto answered = std::make_shared<std::promise<http::response>>();
+        auto times = std::make_shared<std::atomic<int>>(0);
+        auto extra = extra_answers_;
+        auto future = answered->get_future();
+        router_->handle(std::move(req), id, [answered, times, extra](http::response res) {
+            if (times->fetch_add(1) == 0) {
+                answered->set_value(std::move(res));
+            } else {
+                extra->fetch_add(1);
+            }
+        });
+        INFO(r.what);
+        REQUIRE(future.wait_for(10s) == std::future_status::ready);
+        r.res = future.get();
+        CHECK(r.header("X-Request-Id") == id);
+        return r;
+    }
+
+    reply get(const std::string& target, const std::string& secret) {
+        return send(make(verb::get, target, secret));
+    }
+    reply post_text(const std::string& target, const std::string& secret, const std::string& body,
+                    const std::string& content_type = "application/json",
+                    const std::vector<std::pair<std::string, std::string>>& headers = {}) {
+        auto req = make(verb::post, target, secret);
+        if (!content_type.empty()) {
+            req.set(bhttp::field::content_type, content_type);
+        }
+        for (const auto& [name, value] : headers) {
+            req.set(name, value);
+        }
+        req.body() = body;
+        req.prepare_payload();
+        return send(std::move(req));
+    }
+    reply post(const std::string& target, const std::string& secret, const json& body,
+               const std::vector<std::pair<std::string, std::string>>& headers = {}) {
+        return post_text(target, secret, body.dump(), "application/json", headers);
+    }
+
+    void enroll(const std::string& member_id) {
+        auto r = post("/v1/members", admin, {{"member_id", member_id}, {"name", "Ada"}});
+        INFO(r.res.body());
+        REQUIRE(r.status() == 201);
+    }
+
+    // The member as GET /v1/members/{id} shows it, byte for byte.
+    std::string member_text(const std::string& member_id) {
+        auto r = get("/v1/members/" + member_id, admin);
+        INFO(r.res.body());
+        REQUIRE(r.status() == 200);
+        return r.res.body();
+    }
+
+    // Accepted writes, counted straight from the file.
+    std::int64_t operations() const {
+        sqlite3* handle = nullptr;
+        REQUIRE(sqlite3_open_v2(db().c_str(), &handle, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
+        sqlite3_stmt* s = nullptr;
+        REQUIRE(sqlite3_prepare_v2(handle, "SELECT COUNT(*) FROM operations", -1, &s, nullptr) ==
+                SQLITE_OK);
+        REQUIRE(sqlite3_step(s) == SQLITE_ROW);
+        std::int64_t n = sqlite3_column_int64(s, 0);
+        sqlite3_finalize(s);
+        sqlite3_close(handle);
+        return n;
+    }
+
+    std::string admin;
+    std::string support;
+    std::string pos;
+
+private:
+    test::temp_dir dir_;
+    std::unique_ptr<ledger::ledger> ledger_;
+    http::metrics metrics_;
+    std::unique_ptr<http::router> router_;
+    std::shared_ptr<std::atomic<int>> extra_answers_ = std::make_shared<std::atomic<int>>(0);
+    int requests_ = 0;
+    spdlog::level::level_enum previous_level_ = spdlog::level::info;
+};
+
+// What a member looks like and how many writes there are: a refused request changes neither.
+struct snapshot {
+    std::string member;
+    std::int64_t operations = 0;
+
+    static snapshot of(api& a, const std::string& member_id) {
+        return {a.member_text(member_id), a.operations()};
+    }
+};
+
+void check_unchanged(api& a, const snapshot& before, const std::string& member_id) {
+    auto after = snapshot::of(a, member_id);
+    CHECK(after.member == before.member);
+    CHECK(after.operations == before.operations);
+}
+
+// An RFC 9457 answer with this status and type, naming `fields` when given.
+void check_problem(const reply& r, unsigned status, const std::string& type,
+                   const std::optional<std::vector<std::string>>& fields = std::nullopt) {
+    INFO(r.what << " -> " << r.status() << " " << r.res.body());
+    CHECK(r.status() == status);
+    if (r.status() != status) {
+        return; // the body above says what came instead
+    }
+    CHECK(r.header("Content-Type") == "application/problem+json");
+    CHECK(r.header("Cache-Control") == "no-store");
+    json body = r.body();
+    REQUIRE(body.is_object());
+    CHECK(body.value("type", "") == problem_prefix + type);
+    CHECK(body.value("status", 0u) == status);
+    CHECK(body.value("title", "") != "");
+    if (fields) {
+        CHECK(body.value("fields", json::array()) == json(*fields));
+    }
+}
+
+json ok_json(const reply& r, unsigned status) {
+    INFO(r.what << " -> " << r.status() << " " << r.res.body());
+    REQUIRE(r.status() == status);
+    CHECK(r.header("Content-Type") == "application/json");
+    json body = r.body();
+    REQUIRE_FALSE(body.is_discarded());
+    return body;
+}
+
+} // namespace
+
+TEST_CASE("router: a member's journey through the API, one answer per request", "[router]") {
+    api a;
+
+    // Enrollment: 25 leaves at once.
+    json enrolled = ok_json(a.post("/v1/members", a.pos,
+                                   {{"member_id", "m-1"},
+                                    {"name", "Ada"},
+                                    {"email", "ada@example.com"},
+                                    {"birthday", "1990-05-17"}}),
+                            201);
+    CHECK(enrolled["event_type"] == "enrollment");
+    CHECK(enrolled["points"]["earned"] == 25);
+    CHECK(enrolled["balance"]["available"] == 25);
+
+    // A purchase: its leaves wait out the 14-day returns window.
+    json purchase = basket("t-1", "m-1");
+    const std::int64_t factor = tuesday_factor(purchase["occurred_at"].get<std::string>());
+    const std::int64_t earned = basket_points(purchase);
+    json bought = ok_json(a.post("/v1/transactions", a.pos, purchase), 201);
+    CHECK(bought["event_type"] == "purchase");
+    CHECK(bought["event"]["transaction_id"] == "t-1");
+    CHECK(bought["unit"] == "leaves");
+    CHECK(bought["points"]["earned"] == earned);
+    CHECK(bought["points"]["pending"] == earned);
+    CHECK(bought["balance"] == json{{"available", 25}, {"pending", earned}});
+
+    json member = ok_json(a.get("/v1/members/m-1", a.pos), 200);
+    CHECK(member["member_id"] == "m-1");
+    CHECK(member["name"] == "Ada");
+    CHECK(member["birthday"] == "1990-05-17");
+    CHECK(member["balance"] == json{{"available", 25}, {"pending", earned}});
+    CHECK(member["tier"]["id"] == "green");
+    CHECK(member["lifetime"]["purchases"] == 1);
+    CHECK(member["lifetime"]["spend"] == 1300);
+
+    // Returning one latte ($5) takes back its 10 base leaves (20 on a Tuesday).
+    json returned = ok_json(a.post("/v1/transactions/t-1/returns", a.pos,
+                                   {{"return_id", "ret-1"},
+                                    {"store_id", "s-1"},
+                                    {"lines", json::array({{{"line_id", "1"}, {"quantity", 1}}})}}),
+                            201);
+    CHECK(returned["event_type"] == "return");
+    CHECK(returned["points"]["reversed"] == 10 * factor);
+    CHECK(returned["balance"] == json{{"available", 25}, {"pending", earned - 10 * factor}});
+
+    json adjusted = ok_json(a.post("/v1/members/m-1/adjustments", a.support,
+                                   {{"adjustment_id", "adj-1"},
+                                    {"points", 500},
+                                    {"reason", "goodwill"},
+                                    {"note", "late order"}}),
+                            201);
+    CHECK(adjusted["points"]["adjusted"] == 500);
+    CHECK(adjusted["balance"]["available"] == 525);
+
+    json redeemed = ok_json(a.post("/v1/members/m-1/redemptions", a.pos,
+                                   {{"redemption_id", "red-1"}, {"reward_id", "brewed_coffee"}}),
+                            201);
+    CHECK(redeemed["event_type"] == "redemption");
+    CHECK(redeemed["points"]["burned"] == 100);
+    CHECK(redeemed["balance"]["available"] == 425);
+    REQUIRE(redeemed["vouchers"].size() == 1);
+    CHECK(redeemed["vouchers"][0]["reward_id"] == "brewed_coffee");
+    CHECK(ok_json(a.get("/v1/members/m-1", a.pos), 200)["vouchers"].size() == 1);
+
+    // Points as payment: 200 leaves pay $2 of the $13 purchase.
+    json paid =
+        ok_json(a.post("/v1/members/m-1/redemptions", a.pos,
+                       {{"redemption_id", "pay-1"}, {"points", 200}, {"transaction_id", "t-1"}}),
+                201);
+    CHECK(paid["event_type"] == "payment");
+    CHECK(paid["points"]["burned"] == 200);
+    CHECK(paid["balance"]["available"] == 225);
+
+    // Support cancels the coffee: its 100 leaves come back and the voucher goes.
+    auto cancel_req = api::make(verb::post, "/v1/redemptions/red-1/cancel", a.support);
+    cancel_req.prepare_payload();
+    json cancelled = ok_json(a.send(std::move(cancel_req)), 201);
+    CHECK(cancelled["event_type"] == "cancellation");
+    CHECK(cancelled["points"]["restored"] == 100);
+    CHECK(cancelled["balance"]["available"] == 325);
+    member = ok_json(a.get("/v1/members/m-1", a.support), 200);
+    CHECK(member["balance"] == json{{"available", 325}, {"pending", earned - 10 * factor}});
+    CHECK(member["vouchers"].empty());
+
+    // Activity, newest first, whole and in pages of two that chain by cursor.
+    json all = ok_json(a.get("/v1/members/m-1/activity?limit=500", a.support), 200);
+    CHECK(all["next_cursor"].is_null());
+    const json& entries = all["entries"];
+    REQUIRE(entries.size() >= 7);
+    for (std::size_t i = 1; i < entries.size(); ++i) {
+        CHECK(entries[i - 1]["id"].get<std::int64_t>() > entries[i]["id"].get<std::int64_t>());
+    }
+    // The cancellation restores the 100 leaves to the lots they came from, newest first.
+    CHECK(entries.front()["operation"] == "cancellation");
+    std::int64_t restored = 0;
+    for (const auto& e : entries) {
+        if (e["operation"] == "cancellation") {
+            restored += e["points"].get<std::int64_t>();
+        }
+    }
+    CHECK(restored == 100);
+    CHECK(entries.back()["operation"] == "enrollment");
+    CHECK(entries.back()["points"] == 25);
+    std::set<std::string> operations;
+    for (const auto& e : entries) {
+        operations.insert(e["operation"].get<std::string>());
+    }
+    CHECK(operations == std::set<std::string>{"enrollment", "purchase", "return", "adjustment",
+                                              "redemption", "payment", "cancellation"});
+
+    json paged = json::array();
+    std::string target = "/v1/members/m-1/activity?limit=2";
+    for (int pages = 0;; ++pages) {
+        REQUIRE(pages < 10);
+        json page = ok_json(a.get(target, a.support), 200);
+        CHECK(page["entries"].size() <= 2);
+        for (const auto& e : page["entries"]) {
+            paged.push_back(e);
+        }
+        if (page["next_cursor"].is_null()) {
+            break;
+        }
+        REQUIRE(page["next_cursor"].is_string());
+        CHECK(page["entries"].size() == 2);
+        target =
+            "/v1/members/m-1/activity?limit=2&cursor=" + page["next_cursor"].get<std::string>();
+    }
+    CHECK(paged == entries);
+
+    // The catalog, with what this member can redeem now (325 available).
+    json rewards = ok_json(a.get("/v1/rewards?member_id=m-1", a.pos), 200);
+    CHECK(rewards["member_id"] == "m-1");
+    REQUIRE(rewards["rewards"].size() == 4);
+    std::map<std::string, bool> eligible;
+    for (const auto& r : rewards["rewards"]) {
+        eligible[r["id"].get<std::string>()] = r["eligible"].get<bool>();
+        CHECK(r["reason"].is_null() == r["eligible"].get<bool>());
+    }
+    CHECK(eligible == std::map<std::string, bool>{{"espresso_shot", true},
+                                                  {"brewed_coffee", true},
+                                                  {"handcrafted_drink", true},
+                                                  {"mug", false}});
+    json catalog = ok_json(a.get("/v1/rewards", a.support), 200);
+    CHECK(catalog["member_id"].is_null());
+    REQUIRE(catalog["rewards"].size() == 4);
+    CHECK_FALSE(catalog["rewards"][0].contains("eligible"));
+
+    json program = ok_json(a.get("/v1/program", a.pos), 200);
+    CHECK(program["program_id"] == "bean-and-leaf");
+    CHECK(program["source"] == test::sample_text());
+    const std::string first_hash = program["content_hash"].get<std::string>();
+    CHECK_FALSE(first_hash.empty());
+
+    // A quote stores nothing.
+    auto before = snapshot::of(a, "m-1");
+    json quote_body = basket("t-quote", "m-1");
+    json quote = ok_json(a.post("/v1/simulate", a.pos, quote_body), 200);
+    CHECK(quote["event_type"] == "purchase");
+    CHECK(quote["points"]["earned"] == basket_points(quote_body));
+    check_unchanged(a, before, "m-1");
+
+    // A new program version, then one that does not validate: 422 with positions, nothing kept.
+    std::string next_text =
+        test::sample_text_with("name: Bean & Leaf Rewards", "name: Bean & Leaf Rewards II");
+    json version =
+        ok_json(a.post_text("/v1/program/versions", a.admin, next_text, "application/yaml"), 201);
+    const std::string second_hash = version["content_hash"].get<std::string>();
+    CHECK(second_hash != first_hash);
+    CHECK(version["program_id"] == "bean-and-leaf");
+    CHECK_FALSE(version["activated_at"].is_null());
+    program = ok_json(a.get("/v1/program", a.pos), 200);
+    CHECK(program["content_hash"] == second_hash);
+    CHECK(program["source"] == next_text);
+
+    std::string broken = test::sample_text_with("    cost: 400", "    cost: lots");
+    std::size_t broken_line = 1;
+    for (std::size_t i = 0; i < broken.find("cost: lots"); ++i) {
+        broken_line += broken[i] == '\n' ? 1 : 0;
+    }
+    auto expected = program::load_program(broken, "upload");
+    REQUIRE_FALSE(expected);
+    auto refused = a.post_text("/v1/program/versions", a.admin, broken, "application/yaml");
+    check_problem(refused, 422, "invalid-program");
+    json problem = refused.body();
+    REQUIRE(problem["errors"].is_array());
+    REQUIRE(problem["errors"].size() == expected.error().size());
+    for (std::size_t i = 0; i < expected.error().size(); ++i) {
+        const auto& d = expected.error()[i];
+        CHECK(problem["errors"][i] == json{{"line", d.at.line},
+                                           {"column", d.at.column},
+                                           {"path", d.path},
+                                           {"message", d.message}});
+    }
+    CHECK(problem["errors"][0]["line"] == broken_line);
+    CHECK(problem["errors"][0]["column"].get<int>() > 0);
+    CHECK(ok_json(a.get("/v1/program", a.pos), 200)["content_hash"] == second_hash);
+    check_problem(a.post_text("/v1/program/versions", a.admin, next_text, "application/xml"), 415,
+                  "unsupported-media-type");
+
+    json health = ok_json(a.get("/healthz", ""), 200);
+    CHECK(health["status"] == "ok");
+    CHECK(health["program_version"] == second_hash);
+
+    auto metrics = a.get("/metrics", "");
+    REQUIRE(metrics.status() == 200);
+    CHECK(metrics.header("Content-Type").rfind("text/plain", 0) == 0);
+    CHECK(metrics.res.body().find("loyalty_http_requests_total") != std::string::npos);
+    CHECK(metrics.res.body().find("route=\"/v1/transactions\"") != std::string::npos);
+}
+
+namespace {
+
+// Who may call what, written from the API's specification (not read from the router).
+enum class who { pos, support, admin };
+
+struct route_rule {
+    std::string method;
+    std::string pattern;
+    bool open = false; // no key needed
+    std::set<who> roles;
+};
+
+const std::vector<route_rule>& access_spec() {
+    static const std::vector<route_rule> spec = {
+        {"GET", "/healthz", true, {}},
+        {"GET", "/metrics", true, {}},
+        {"GET", "/v1/openapi.json", true, {}},
+        {"POST", "/v1/members", false, {who::pos, who::admin}},
+        {"GET", "/v1/members/{member_id}", false, {who::pos, who::support, who::admin}},
+        {"GET", "/v1/members/{member_id}/activity", false, {who::support, who::admin}},
+        {"POST", "/v1/members/{member_id}/events", false, {who::pos, who::admin}},
+        {"POST", "/v1/members/{member_id}/redemptions", false, {who::pos, who::admin}},
+        {"POST", "/v1/members/{member_id}/adjustments", false, {who::support, who::admin}},
+        {"POST", "/v1/transactions", false, {who::pos, who::admin}},
+        {"POST", "/v1/transactions/{transaction_id}/returns", false, {who::pos, who::admin}},
+        {"POST", "/v1/redemptions/{redemption_id}/cancel", false, {who::support, who::admin}},
+        {"GET", "/v1/rewards", false, {who::pos, who::support, who::admin}},
+        {"GET", "/v1/program", false, {who::pos, who::support, who::admin}},
+        {"POST", "/v1/program/versions", false, {who::admin}},
+        {"POST", "/v1/simulate", false, {who::pos, who::support, who::admin}},
+    };
+    return spec;
+}
+
+// The pattern with each {name} filled in: /v1/members/{member_id} -> /v1/members/m-1.
+std::string concrete(const std::string& pattern) {
+    std::string out;
+    std::size_t at = 0;
+    while (at < pattern.size()) {
+        auto open = pattern.find('{', at);
+        if (open == std::string::npos) {
+            out += pattern.substr(at);
+            break;
+        }
+        auto close = pattern.find('}', open);
+        out += pattern.substr(at, open - at);
+        std::string name = pattern.substr(open + 1, close - open - 1);
+        out += name == "member_id"        ? "m-1"
+               : name == "transaction_id" ? "t-1"
+               : name == "redemption_id"  ? "red-1"
+                                          : "x-1";
+        at = close + 1;
+    }
+    return out;
+}
+
+} // namespace
+
+TEST_CASE("router: every route answers each kind of caller as its roles say", "[router]") {
+    api a;
+    a.enroll("m-1");
+    auto revoked = a.create_key_full(ledger::role::admin);
+    REQUIRE(a.get("/v1/program", revoked.secret).status() == 200);
+    REQUIRE(ledger::revoke_api_key(a.db(), revoked.key.id));
+
+    // The specification and the router list the same routes.
+    std::set<std::pair<std::string, std::string>> served;
+    for (const auto& r : http::router::routes()) {
+        served.emplace(r.method, r.pattern);
+    }
+    std::set<std::pair<std::string, std::string>> specified;
+    for (const auto& r : access_spec()) {
+        specified.emplace(r.method, r.pattern);
+    }
+    for (const auto& r : served) {
+        INFO("the router serves " << r.first << " " << r.second);
+        CHECK(specified.count(r) == 1);
+    }
+    for (const auto& r : specified) {
+        INFO("the specification lists " << r.first << " " << r.second);
+        CHECK(served.count(r) == 1);
+    }
+
+    struct caller {
+        std::string name;
+        std::string secret;
+        std::optional<who> role; // none: not authenticated
+    };
+    const std::vector<caller> callers = {
+        {"no key", "", std::nullopt},
+        {"bad key", bad_secret, std::nullopt},
+        {"revoked key", revoked.secret, std::nullopt},
+        {"pos", a.pos, who::pos},
+        {"support", a.support, who::support},
+        {"admin", a.admin, who::admin},
+    };
+
+    for (const auto& route : http::router::routes()) {
+        const route_rule* rule = nullptr;
+        for (const auto& r : access_spec()) {
+            if (r.method == route.method && r.pattern == route.pattern) {
+                rule = &r;
+            }
+        }
+        if (rule == nullptr) {
+            continue; // reported above
+        }
+        for (const auto& c : callers) {
+            auto req =
+                api::make(bhttp::string_to_verb(route.method), concrete(route.pattern), c.secret);
+            if (route.method == "POST") {
+                req.set(bhttp::field::content_type, "application/json");
+                req.body() = "{}";
+            }
+            req.prepare_payload();
+            auto r = a.send(std::move(req));
+            INFO(c.name << ": " << route.method << " " << route.pattern << " -> " << r.status()
+                        << " " << r.res.body());
+            if (rule->open) {
+                CHECK(r.status() != 401);
+                CHECK(r.status() != 403);
+                CHECK(r.status() < 500);
+            } else if (!c.role) {
+                check_problem(r, 401, "unauthorized");
+                CHECK_FALSE(r.header("WWW-Authenticate").empty());
+            } else if (rule->roles.count(*c.role) == 0) {
+                check_problem(r, 403, "forbidden");
+            } else {
+                CHECK(r.status() != 401);
+                CHECK(r.status() != 403);
+                CHECK(r.status() < 500);
+            }
+        }
+    }
+}
+
+TEST_CASE("router: a point-of-sale key bound to a store posts only for that store", "[router]") {
+    api a;
+    std::string store_key = a.create_key(ledger::role::pos, "s-1");
+    a.enroll("m-1");
+
+    auto before = snapshot::of(a, "m-1");
+    check_problem(a.post("/v1/transactions", store_key, basket("t-2", "m-1", "s-2")), 403,
+                  "forbidden", std::vector<std::string>{"store_id"});
+    check_unchanged(a, before, "m-1");
+
+    json bought = ok_json(a.post("/v1/transactions", store_key, basket("t-1", "m-1", "s-1")), 201);
+    CHECK(bought["event"]["store_id"] == "s-1");
+
+    before = snapshot::of(a, "m-1");
+    check_problem(a.post("/v1/transactions/t-1/returns", store_key,
+                         {{"return_id", "ret-1"}, {"store_id", "s-2"}}),
+                  403, "forbidden", std::vector<std::string>{"store_id"});
+    check_unchanged(a, before, "m-1");
+    ok_json(a.post("/v1/transactions/t-1/returns", store_key,
+                   {{"return_id", "ret-1"}, {"store_id", "s-1"}}),
+            201);
+}
+
+TEST_CASE("router: refused requests answer with their exact problem and change nothing",
+          "[router]") {
+    api a;
+    a.enroll("m-1");
+    json purchase = basket("t-1", "m-1");
+    ok_json(a.post("/v1/transactions", a.pos, purchase), 201);
+
+    auto with = [&](const std::string& key, json value) {
+        json p = basket("t-9", "m-1");
+        p[key] = std::move(value);
+        return p;
+    };
+    auto with_line = [&](const std::string& key, json value) {
+        json p = basket("t-9", "m-1");
+        p["lines"][0][key] = std::move(value);
+        return p;
+    };
+    auto without = [&](const std::string& key) {
+        json p = basket("t-9", "m-1");
+        p.erase(key);
+        return p;
+    };
+    json many = basket("t-9", "m-1");
+    many["lines"] = json::array();
+    for (int i = 0; i < 501; ++i) {
+        many["lines"].push_back(line(std::to_string(i), "LATTE", "coffee", 1, 500));
+    }
+    json deep = json::object();
+    for (int i = 0; i < 40; ++i) {
+        deep = json{{"inner", deep}};
+    }
+    const std::string long_id(257, 'x');
+
+    struct bad_request {
+        std::string name;
+        verb method;
+        std::string target;
+        std::string content_type;
+        std::string body;
+        unsigned status;
+        std::string type;
+        std::optional<std::vector<std::string>> fields;
+    };
+    using fields = std::vector<std::string>;
+    const std::string json_type = "application/json";
+    const std::vector<bad_request> cases = {
+        {"malformed JSON", verb::post, "/v1/transactions", json_type,
+         R"({"transaction_id": "t-9", "member_id": )", 400, "malformed-json", std::nullopt},
+        {"not JSON at all", verb::post, "/v1/transactions", "text/plain", purchase.dump(), 415,
+         "unsupported-media-type", std::nullopt},
+        {"no content type", verb::post, "/v1/transactions", "", basket("t-9", "m-1").dump(), 415,
+         "unsupported-media-type", std::nullopt},
+        {"a list, not an object", verb::post, "/v1/transactions", json_type, "[1, 2]", 422,
+         "validation-failed", std::nullopt},
+        {"a string, not an object", verb::post, "/v1/members", json_type, R"("m-2")", 422,
+         "validation-failed", std::nullopt},
+        {"unknown field", verb::post, "/v1/transactions", json_type, with("coupon", "FREE").dump(),
+         422, "validation-failed", fields{"coupon"}},
+        {"unknown line field", verb::post, "/v1/transactions", json_type,
+         with_line("colour", "red").dump(), 422, "validation-failed", fields{"lines[0].colour"}},
+        {"quantity as a string", verb::post, "/v1/transactions", json_type,
+         with_line("quantity", "2").dump(), 422, "validation-failed", fields{"lines[0].quantity"}},
+        {"member id as a number", verb::post, "/v1/members", json_type, R"({"member_id": 42})", 422,
+         "validation-failed", fields{"member_id"}},
+        {"negative quantity", verb::post, "/v1/transactions", json_type,
+         with_line("quantity", -1).dump(), 422, "validation-failed", fields{"lines[0].quantity"}},
+        {"negative price", verb::post, "/v1/transactions", json_type,
+         with_line("unit_price", -500).dump(), 422, "validation-failed",
+         fields{"lines[0].unit_price"}},
+        {"absurd quantity 1e12", verb::post, "/v1/transactions", json_type,
+         with_line("quantity", 1e12).dump(), 422, "validation-failed", fields{"lines[0].quantity"}},
+        {"absurd whole quantity", verb::post, "/v1/transactions", json_type,
+         with_line("quantity", 1'000'000'000'000).dump(), 422, "validation-failed",
+         fields{"lines[0].quantity"}},
+        {"absurd price", verb::post, "/v1/transactions", json_type,
+         with_line("unit_price", 1'000'000'000'000'000).dump(), 422, "validation-failed",
+         fields{"lines[0].unit_price"}},
+        {"missing store", verb::post, "/v1/transactions", json_type, without("store_id").dump(),
+         422, "validation-failed", fields{"store_id"}},
+        {"missing lines", verb::post, "/v1/transactions", json_type, without("lines").dump(), 422,
+         "validation-failed", fields{"lines"}},
+        {"occurred_at not a time", verb::post, "/v1/transactions", json_type,
+         with("occurred_at", "yesterday").dump(), 422, "validation-failed", fields{"occurred_at"}},
+        {"occurred_at impossible", verb::post, "/v1/transactions", json_type,
+         with("occurred_at", "2026-13-45T25:61:00Z").dump(), 422, "validation-failed",
+         fields{"occurred_at"}},
+        {"501 lines", verb::post, "/v1/transactions", json_type, many.dump(), 422, "too-many-lines",
+         fields{"lines"}},
+        {"attributes nested 40 deep", verb::post, "/v1/members/m-1/events", json_type,
+         json{{"event_id", "e-1"},
+              {"type", "review_posted"},
+              {"occurred_at", now_text()},
+              {"attributes", deep}}
+             .dump(),
+         422, "validation-failed", std::nullopt},
+        {"unknown member", verb::post, "/v1/transactions", json_type, basket("t-9", "m-404").dump(),
+         404, "not-found", fields{"member_id"}},
+        {"return of an unknown purchase", verb::post, "/v1/transactions/t-404/returns", json_type,
+         json{{"return_id", "ret-9"}, {"store_id", "s-1"}}.dump(), 404, "not-found",
+         fields{"transaction_id"}},
+        {"return of more than was bought", verb::post, "/v1/transactions/t-1/returns", json_type,
+         json{{"return_id", "ret-9"},
+              {"store_id", "s-1"},
+              {"lines", json::array({{{"line_id", "2"}, {"quantity", 5}}})}}
+             .dump(),
+         422, "validation-failed", fields{"lines[0].quantity"}},
+        {"not enough points", verb::post, "/v1/members/m-1/redemptions", json_type,
+         json{{"redemption_id", "red-9"}, {"reward_id", "mug"}}.dump(), 422, "insufficient-points",
+         std::nullopt},
+        {"unknown reward", verb::post, "/v1/members/m-1/redemptions", json_type,
+         json{{"redemption_id", "red-9"}, {"reward_id", "yacht"}}.dump(), 422, "validation-failed",
+         fields{"reward_id"}},
+        {"adjustment without reason", verb::post, "/v1/members/m-1/adjustments", json_type,
+         json{{"adjustment_id", "adj-9"}, {"points", 500}}.dump(), 422, "validation-failed",
+         fields{"reason"}},
+        {"adjustment of 0", verb::post, "/v1/members/m-1/adjustments", json_type,
+         json{{"adjustment_id", "adj-9"}, {"points", 0}, {"reason", "goodwill"}}.dump(), 422,
+         "validation-failed", fields{"points"}},
+        {"enrolling m-1 again as someone else", verb::post, "/v1/members", json_type,
+         json{{"member_id", "m-1"}, {"name", "Grace"}}.dump(), 409, "idempotency-conflict",
+         std::nullopt},
+        {"unknown route", verb::get, "/v1/nothing-here", "", "", 404, "route-not-found",
+         std::nullopt},
+        {"wrong method", verb::delete_, "/v1/members/m-1", "", "", 405, "method-not-allowed",
+         std::nullopt},
+        {"member id over 256 bytes", verb::get, "/v1/members/" + long_id, "", "", 422,
+         "validation-failed", fields{"member_id"}},
+        {"member id over 256 bytes in a write", verb::post,
+         "/v1/members/" + long_id + "/adjustments", json_type,
+         json{{"adjustment_id", "adj-9"}, {"points", 5}, {"reason", "goodwill"}}.dump(), 422,
+         "validation-failed", fields{"member_id"}},
+        {"unknown activity parameter", verb::get, "/v1/members/m-1/activity?sort=asc", "", "", 422,
+         "validation-failed", fields{"sort"}},
+        {"limit=0", verb::get, "/v1/members/m-1/activity?limit=0", "", "", 422, "validation-failed",
+         fields{"limit"}},
+        {"limit=501", verb::get, "/v1/members/m-1/activity?limit=501", "", "", 422,
+         "validation-failed", fields{"limit"}},
+        {"cursor not a number", verb::get, "/v1/members/m-1/activity?cursor=abc", "", "", 422,
+         "validation-failed", fields{"cursor"}},
+    };
+
+    for (const auto& c : cases) {
+        INFO("case: " << c.name);
+        auto before = snapshot::of(a, "m-1");
+        auto req = api::make(c.method, c.target, a.admin);
+        if (!c.content_type.empty()) {
+            req.set(bhttp::field::content_type, c.content_type);
+        }
+        req.body() = c.body;
+        req.prepare_payload();
+        auto r = a.send(std::move(req));
+        check_problem(r, c.status, c.type, c.fields);
+        if (c.status == 405) {
+            // RFC 9110 15.5.6: a 405 must list the methods the resource supports.
+            CHECK(r.header("Allow") == "GET");
+        }
+        check_unchanged(a, before, "m-1");
+    }
+
+    // Just inside the limits: a 256-byte id is looked up, not refused.
+    check_problem(a.get("/v1/members/" + std::string(256, 'x'), a.admin), 404, "not-found",
+                  fields{"member_id"});
+}
+
+TEST_CASE("router: retries replay the first answer; a reused key with another body conflicts",
+          "[router]") {
+    api a;
+    a.enroll("m-1");
+
+    std::string purchase = basket("t-1", "m-1").dump();
+    auto first = a.post_text("/v1/transactions", a.pos, purchase);
+    REQUIRE(first.status() == 201);
+    CHECK(first.header("Idempotent-Replayed").empty());
+
+    auto before = snapshot::of(a, "m-1");
+    auto again = a.post_text("/v1/transactions", a.pos, purchase);
+    CHECK(again.status() == 201);
+    CHECK(again.res.body() == first.res.body());
+    CHECK(again.header("Idempotent-Replayed") == "true");
+    CHECK(again.header("Content-Type") == "application/json");
+    check_unchanged(a, before, "m-1");
+
+    // Same store and transaction id, different basket: the natural key conflicts.
+    json other = json::parse(purchase);
+    other["lines"][0]["quantity"] = 3;
+    check_problem(a.post("/v1/transactions", a.pos, other), 409, "idempotency-conflict");
+    check_unchanged(a, before, "m-1");
+
+    // The client's own key, reused for another adjustment.
+    const std::vector<std::pair<std::string, std::string>> key = {{"Idempotency-Key", "k-1"}};
+    json adjustment = {{"adjustment_id", "adj-1"}, {"points", 50}, {"reason", "goodwill"}};
+    auto adjusted = a.post("/v1/members/m-1/adjustments", a.support, adjustment, key);
+    REQUIRE(adjusted.status() == 201);
+    before = snapshot::of(a, "m-1");
+    auto replayed = a.post("/v1/members/m-1/adjustments", a.support, adjustment, key);
+    CHECK(replayed.status() == 201);
+    CHECK(replayed.res.body() == adjusted.res.body());
+    CHECK(replayed.header("Idempotent-Replayed") == "true");
+    json different = {{"adjustment_id", "adj-2"}, {"points", 70}, {"reason", "goodwill"}};
+    check_problem(a.post("/v1/members/m-1/adjustments", a.support, different, key), 409,
+                  "idempotency-conflict");
+    check_unchanged(a, before, "m-1");
+}
+
+TEST_CASE("router: each key has its own rate limit", "[router]") {
+    http::router_options tight;
+    tight.rate_per_second = 1;
+    tight.burst = 2;
+    api a(tight);
+    std::string other = a.create_key(ledger::role::pos);
+
+    CHECK(a.get("/v1/program", a.pos).status() == 200);
+    CHECK(a.get("/v1/program", a.pos).status() == 200);
+    auto limited = a.get("/v1/program", a.pos);
+    check_problem(limited, 429, "rate-limited");
+    CHECK(limited.header("Retry-After") == "1");
+
+    CHECK(a.get("/v1/program", other).status() == 200);
+    CHECK(a.get("/healthz", "").status() == 200);
+}
+
+TEST_CASE("router: a JSON body's media type is read as RFC 9110 says", "[router]") {
+    api a;
+    // Parameters are allowed; type and subtype are case-insensitive (RFC 9110 8.3.1).
+    CHECK(a.post_text("/v1/members", a.pos, R"({"member_id": "m-1"})",
+                      "application/json; charset=utf-8")
+              .status() == 201);
+    CHECK(
+        a.post_text("/v1/members", a.pos, R"({"member_id": "m-2"})", "Application/JSON").status() ==
+        201);
+    // Another media type that merely starts with the same letters is not JSON.
+    auto before = snapshot::of(a, "m-1");
+    check_problem(
+        a.post_text("/v1/members", a.pos, R"({"member_id": "m-3"})", "application/jsonlines"), 415,
+        "unsupported-media-type");
+    check_unchanged(a, before, "m-1");
+}
+
+TEST_CASE("router: a body nests at most 32 levels deep", "[router]") {
+    api a;
+    a.enroll("m-1");
+    // `levels` objects inside the body's own, innermost holding `leaf`.
+    auto event = [](const std::string& id, int levels, json leaf) {
+        json attributes = std::move(leaf);
+        for (int i = 0; i < levels; ++i) {
+            attributes = json{{"a", attributes}};
+        }
+        return json{{"event_id", id},
+                    {"type", "review_posted"},
+                    {"occurred_at", now_text()},
+                    {"attributes", attributes}};
+    };
+    // The body's object and 31 more: 32 levels.
+    CHECK(a.post("/v1/members/m-1/events", a.pos, event("e-32", 31, 1)).status() == 201);
+
+    auto before = snapshot::of(a, "m-1");
+    // The body's object and 32 more, whether the innermost holds a value or nothing.
+    check_problem(a.post("/v1/members/m-1/events", a.pos, event("e-33", 32, 1)), 422,
+                  "validation-failed");
+    check_problem(a.post("/v1/members/m-1/events", a.pos, event("e-33e", 31, json::object())), 422,
+                  "validation-failed");
+    check_problem(a.post("/v1/members/m-1/events", a.pos, event("e-33a", 31, json::array())), 422,
+                  "validation-failed");
+    check_unchanged(a, before, "m-1");
+}
