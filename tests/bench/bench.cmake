@@ -9,3 +9,11 @@ if(LOYALTY_BENCH)
   target_link_libraries(engine_bench PRIVATE loyalty_core loyalty_warnings)
   target_compile_definitions(engine_bench PRIVATE LOYALTY_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
 endif()
+
+# The ledger writer benchmark (scripts/bench-ledger): purchases/s at batch sizes 1, 10, 100 as
+# ratios to raw SQLite inserts timed in the same run. It calls the sqlite3 C API for the baseline.
+if(LOYALTY_BENCH)
+  add_executable(ledger_bench ${CMAKE_CURRENT_LIST_DIR}/ledger_bench.cpp)
+  target_link_libraries(ledger_bench PRIVATE loyalty_core SQLite::SQLite3 loyalty_warnings)
+  target_compile_definitions(ledger_bench PRIVATE LOYALTY_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
+endif()
