@@ -1,3 +1,4 @@
+#include "loyalty/engine/event_json.hpp"
 #include "loyalty/engine/local_time.hpp"
 #include "support/timestamp_text.hpp"
 
@@ -191,4 +192,14 @@ TEST_CASE("end_of_local_month and end_of_local_day", "[local_time]") {
 
 TEST_CASE("format_rfc3339", "[local_time]") {
     CHECK(format_rfc3339(utc(2026_y / 3 / 14, 9, 30)) == "2026-03-14T09:30:00Z");
+    CHECK(format_rfc3339(utc(2028_y / 2 / 29, 23, 59) + std::chrono::seconds{59}) ==
+          "2028-02-29T23:59:59Z");
+    CHECK(format_rfc3339(utc(1970_y / 1 / 1)) == "1970-01-01T00:00:00Z");
+    CHECK(format_rfc3339(utc(1969_y / 12 / 31, 23)) == "1969-12-31T23:00:00Z");
+    // The same text as date::format for a spread of instants, and it parses back.
+    for (std::int64_t s = -86'400'000; s < 4'000'000'000; s += 7'777'777) {
+        timestamp t{std::chrono::seconds{s}};
+        CHECK(format_rfc3339(t) == date::format("%Y-%m-%dT%H:%M:%SZ", t));
+        CHECK(parse_rfc3339(format_rfc3339(t)) == t);
+    }
 }
