@@ -203,6 +203,8 @@ ledger::ledger(ledger_options options, std::optional<std::filesystem::path> prog
     db.execute(impl_->options.synchronous_full ? "PRAGMA synchronous = FULL"
                                                : "PRAGMA synchronous = NORMAL");
     db.execute("PRAGMA foreign_keys = ON");
+    // Savepoint journals stay in memory instead of a temporary file per request.
+    db.execute("PRAGMA temp_store = MEMORY");
     int applied_migrations = detail::migrate(db);
     if (applied_migrations > 0) {
         spdlog::info("ledger: applied {} migration(s) to {}", applied_migrations, path.string());
