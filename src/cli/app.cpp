@@ -69,6 +69,8 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
     serve_cmd->add_option("--burst", so.burst, "Requests an API key may burst")
         ->check(CLI::Range(1.0, 1e6))
         ->capture_default_str();
+    serve_cmd->add_option("--web", so.web_root, "The console's folder (empty: no console)")
+        ->capture_default_str();
     serve_cmd
         ->add_option("--jobs-interval", so.jobs_interval_seconds,
                      "Seconds between runs of due time-driven work (0: none)")

@@ -31,6 +31,7 @@ int serve(const serve_options& o, std::ostream& out, std::ostream& err) {
     options.routing.rate_per_second = o.rate;
     options.routing.burst = o.burst;
     options.max_connections = o.max_connections;
+    options.routing.web_root = o.web_root;
     http::use_json_logs();
     try {
         ledger::ledger_options lo;

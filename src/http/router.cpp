@@ -10,8 +10,10 @@
 #include "loyalty/ledger/api_keys.hpp"
 
 #include <boost/url/parse.hpp>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
+#include <sstream>
 #include <unordered_map>
 
 namespace loyalty::http {
@@ -633,6 +635,80 @@ private:
     std::unordered_map<std::string, bucket> buckets_;
 };
 
+// The console: static files under the web root, never outside it, never generated from input.
+const char* content_type_of(const std::string& extension) {
+    static const std::vector<std::pair<std::string, const char*>> types = {
+        {".html", "text/html; charset=utf-8"},
+        {".js", "text/javascript; charset=utf-8"},
+        {".css", "text/css; charset=utf-8"},
+        {".svg", "image/svg+xml"},
+        {".png", "image/png"},
+        {".ico", "image/x-icon"},
+        {".json", "application/json"},
+        {".txt", "text/plain; charset=utf-8"},
+    };
+    for (const auto& [ext, type] : types) {
+        if (ext == extension) {
+            return type;
+        }
+    }
+    return nullptr;
+}
+
+// True when it answered (a file, or a refusal of a path that tries to leave the root).
+bool serve_static(const std::filesystem::path& root, call& c,
+                  const std::vector<std::string>& segments) {
+    if (root.empty() || (c.req.method() != verb::get && c.req.method() != verb::head)) {
+        return false;
+    }
+    std::filesystem::path relative;
+    if (segments.empty() || (segments.size() == 1 && segments[0].empty())) {
+        relative = "index.html";
+    } else {
+        for (const std::string& s : segments) {
+            // Decoded segments: "..", hidden files, separators or NUL smuggled in as %2F / %00.
+            if (s.empty() || s.front() == '.' ||
+                s.find_first_of(std::string("/\\\0", 3)) != std::string::npos) {
+                c.problem(status::not_found, "route-not-found", "No such route",
+                          "no route " + std::string(c.url.path()));
+                return true;
+            }
+            relative /= s;
+        }
+    }
+    std::error_code ec;
+    auto base = std::filesystem::canonical(root, ec);
+    if (ec) {
+        return false;
+    }
+    auto file = std::filesystem::weakly_canonical(base / relative, ec);
+    auto [root_end, file_it] = std::mismatch(base.begin(), base.end(), file.begin(), file.end());
+    const char* type = content_type_of(file.extension().string());
+    if (ec || root_end != base.end() || type == nullptr ||
+        !std::filesystem::is_regular_file(file, ec)) {
+        return false;
+    }
+    std::ifstream in(file, std::ios::binary);
+    std::ostringstream body;
+    body << in.rdbuf();
+    response res{status::ok, c.req.version()};
+    res.set(beast_http::field::content_type, type);
+    res.set(beast_http::field::cache_control, "no-cache");
+    res.set("Content-Security-Policy",
+            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+            "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'");
+    res.set("X-Content-Type-Options", "nosniff");
+    res.set("Referrer-Policy", "no-referrer");
+    res.body() = body.str();
+    res.prepare_payload();
+    if (c.req.method() == verb::head) {
+        res.body().clear();
+    }
+    c.route = "static";
+    c.answer(std::move(res));
+    return true;
+}
+
 bool valid_id(const std::string& id) {
     if (id.empty() || id.size() > max_id_bytes) {
         return false;
@@ -688,6 +764,14 @@ void router::handle(request req, std::string request_id, respond_fn respond) {
             segments.push_back(s);
         }
 
+        if (segments.empty() || segments.front() != "v1") {
+            // Not the API: the console's files, if there is such a file.
+            bool api_path =
+                segments.size() == 1 && (segments[0] == "healthz" || segments[0] == "metrics");
+            if (!api_path && serve_static(impl_->options.web_root, *c, segments)) {
+                return;
+            }
+        }
         // "/v1/members/" is not a member with an empty id: no such route.
         if (std::any_of(segments.begin(), segments.end(),
                         [](const std::string& s) { return s.empty(); })) {

@@ -37,6 +37,7 @@ struct serve_options {
     double rate = 100;
     double burst = 200;
     unsigned jobs_interval_seconds = 60; // 0: no scheduled jobs
+    std::string web_root = "web";        // the console's files; empty: no console
 };
 
 // `loyalty serve`: runs until SIGINT or SIGTERM, then shuts down gracefully.

@@ -7,6 +7,7 @@
 
 #include <boost/beast/http.hpp>
 #include <chrono>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <string>
@@ -24,6 +25,8 @@ struct router_options {
     // Per API key token bucket: `rate_per_second` tokens added, at most `burst` held.
     double rate_per_second = 100;
     double burst = 200;
+    // The console's static files; other GET paths are looked up here. Empty: none served.
+    std::filesystem::path web_root;
 };
 
 // A route as the API documents it, e.g. {"POST", "/v1/members/{id}/events"}.
