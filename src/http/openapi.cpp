@@ -350,6 +350,12 @@ json answer_schemas() {
                                      "tiers, 4 rewards, 2 benefits\"")}});
     s["ProgramVersion"]["properties"]["source"] =
         plain("string", "The program text as uploaded (GET /v1/program only)");
+    s["ProgramCheck"] =
+        answer_object({{"ok", {{"type", "boolean"}, {"const", true}}},
+                       {"program_id", plain("string", "The program's id")},
+                       {"name", plain("string", "The program's name")},
+                       {"content_hash", plain("string", "SHA-256 of the program text, hex")},
+                       {"summary", plain("string", "What `loyalty check` prints")}});
     s["Health"] = answer_object({{"status", {{"type", "string"}, {"const", "ok"}}},
                                  {"program_version", plain("string", "Active content hash")}});
     s["Problem"] = {
@@ -693,6 +699,16 @@ json operations() {
           {"503", retry_problem("unavailable: the ledger is busy or shutting down")}}}};
     paths["/v1/program/versions"]["post"] = upload;
 
+    json check = upload;
+    check["operationId"] = "checkProgram";
+    check["summary"] = "Validate a program text as an upload would, storing nothing";
+    check["description"] = "The same validation as POST /v1/program/versions and `loyalty check`; "
+                           "nothing is stored or activated.";
+    check["responses"].erase("201");
+    check["responses"].erase("503");
+    check["responses"]["200"] = success("Valid", ref("ProgramCheck"), false);
+    paths["/v1/program/check"]["post"] = check;
+
     json simulate = {
         {"operationId", "simulatePurchase"},
         {"summary", "The outcome a purchase would get now, storing nothing"},
@@ -726,6 +742,7 @@ const std::vector<std::pair<std::string, std::vector<std::string>>>& roles() {
         {"get /v1/rewards", {"pos", "support", "admin"}},
         {"get /v1/program", {"pos", "support", "admin"}},
         {"post /v1/program/versions", {"admin"}},
+        {"post /v1/program/check", {"pos", "support", "admin"}},
         {"post /v1/simulate", {"pos", "support", "admin"}},
     };
     return all;

@@ -534,17 +534,44 @@ void get_program(ledger::ledger& l, const router_options&, metrics&, call_ptr c)
     c->json(status::ok, body);
 }
 
-void post_program(ledger::ledger& l, const router_options&, metrics&, call_ptr c) {
-    auto type = media_type(*c);
+// A program text, or an answered 415.
+bool program_body(call& c) {
+    auto type = media_type(c);
     bool known = false;
     for (const char* accepted : {"application/json", "application/yaml", "application/x-yaml",
                                  "text/yaml", "text/x-yaml", "text/plain"}) {
         known = known || type == accepted;
     }
     if (!known) {
-        return c->problem(status::unsupported_media_type, "unsupported-media-type",
-                          "Unsupported media type",
-                          "send the program as application/yaml or application/json");
+        c.problem(status::unsupported_media_type, "unsupported-media-type",
+                  "Unsupported media type",
+                  "send the program as application/yaml or application/json");
+    }
+    return known;
+}
+
+// Validates a program as an upload would, storing and activating nothing.
+void check_program(ledger::ledger&, const router_options&, metrics&, call_ptr c) {
+    if (!program_body(*c)) {
+        return;
+    }
+    auto loaded = program::load_program(c->req.body(), "upload");
+    if (!loaded) {
+        ledger::error e{ledger::error_code::invalid_program, "", "the program does not validate",
+                        std::nullopt, loaded.error()};
+        return fail(*c, e);
+    }
+    const program::program& p = **loaded;
+    c->json(status::ok, nlohmann::json{{"ok", true},
+                                       {"program_id", p.id},
+                                       {"name", p.name},
+                                       {"content_hash", p.content_hash()},
+                                       {"summary", program::summary(p)}});
+}
+
+void post_program(ledger::ledger& l, const router_options&, metrics&, call_ptr c) {
+    if (!program_body(*c)) {
+        return;
     }
     auto v = l.activate_program(context_of(*c), c->req.body(), "upload");
     if (!v) {
@@ -593,6 +620,7 @@ const std::vector<route_def>& table() {
             {verb::get, "/v1/rewards", {}, all_roles, rewards},
             {verb::get, "/v1/program", {}, all_roles, get_program},
             {verb::post, "/v1/program/versions", {}, admin_only, post_program},
+            {verb::post, "/v1/program/check", {}, all_roles, check_program},
             {verb::post, "/v1/simulate", {}, all_roles, simulate},
         };
         for (auto& route : r) {
