@@ -268,6 +268,10 @@ json member_view_schema() {
     json next = nullable(answer_object({{"tier", plain("string", "The next tier's id")},
                                         {"threshold", count("Its threshold")},
                                         {"needed", count("Metric still missing")}}));
+    json keep = nullable(answer_object(
+        {{"threshold", count("The current tier's threshold")},
+         {"metric_at_end", count("The metric the status end will see, from what counts now")},
+         {"needed", count("Metric still missing by the status end to keep the tier")}}));
     json v = answer_object(
         {{"member_id", plain("string", "")},
          {"name", nullable(plain("string", ""))},
@@ -286,7 +290,8 @@ json member_view_schema() {
                                  {"since", time_text("")},
                                  {"valid_until", nullable(time_text(""))},
                                  {"metric", count("The tier metric now")},
-                                 {"next", next}})},
+                                 {"next", next},
+                                 {"keep", keep}})},
          {"vouchers",
           {{"type", "array"},
            {"items", voucher},

@@ -56,6 +56,13 @@ member_view view_of(const program::program& p, const detail::loaded_member& m, t
         v.next_tier = next_tier_progress{next.id, next.threshold,
                                          std::max<std::int64_t>(0, next.threshold - v.metric)};
     }
+    if (s.tier.valid_until) {
+        if (const program::tier_level* current = p.tiers.find(s.tier.tier)) {
+            std::int64_t at_end = engine::metric_at(p, s, *s.tier.valid_until);
+            v.keep_tier = tier_keep{current->threshold, at_end,
+                                    std::max<std::int64_t>(0, current->threshold - at_end)};
+        }
+    }
     for (const engine::voucher& x : s.vouchers) {
         if (!x.redeemed && !x.cancelled && now < x.valid_until) {
             v.vouchers.push_back(x);
@@ -229,6 +236,12 @@ nlohmann::json to_json(const member_view& v, const program::program& p) {
                             {"cause", x.cause}});
     }
     const program::tier_level* tier = p.tiers.find(v.tier.tier);
+    nlohmann::json keep = nullptr;
+    if (v.keep_tier) {
+        keep = {{"threshold", v.keep_tier->threshold},
+                {"metric_at_end", v.keep_tier->metric_at_end},
+                {"needed", v.keep_tier->needed}};
+    }
     nlohmann::json next = nullptr;
     if (v.next_tier) {
         next = {{"tier", v.next_tier->tier},
@@ -253,7 +266,8 @@ nlohmann::json to_json(const member_view& v, const program::program& p) {
               {"since", time_text(v.tier.since)},
               {"valid_until", optional_time(v.tier.valid_until)},
               {"metric", v.metric},
-              {"next", next}}},
+              {"next", next},
+              {"keep", keep}}},
             {"vouchers", vouchers},
             {"lifetime",
              {{"points", v.lifetime_points},

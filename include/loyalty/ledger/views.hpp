@@ -22,6 +22,13 @@ struct next_tier_progress {
     std::int64_t needed = 0; // metric still missing
 };
 
+// What keeps the current tier when its status ends: the metric then, from what counts now.
+struct tier_keep {
+    std::int64_t threshold = 0;
+    std::int64_t metric_at_end = 0;
+    std::int64_t needed = 0;
+};
+
 struct member_view {
     std::string member_id;
     std::optional<std::string> name;
@@ -35,6 +42,7 @@ struct member_view {
     engine::tier_status tier;
     std::int64_t metric = 0;
     std::optional<next_tier_progress> next_tier;
+    std::optional<tier_keep> keep_tier;    // when the status ends (valid_until)
     std::vector<engine::voucher> vouchers; // usable: neither redeemed, cancelled nor past
     points_t lifetime_points = 0;
     std::int64_t lifetime_purchases = 0;

@@ -278,6 +278,13 @@ TEST_CASE("pending points mature, rewards and payments spend, cancellations rest
     REQUIRE(v.next_tier);
     CHECK(v.next_tier->tier == "reserve");
     CHECK(v.next_tier->needed == 2500 - 575);
+    // Gold lasts 12 months; by then what earned it has left the rolling 12-month window, so
+    // keeping Gold takes another 500 qualifying leaves.
+    REQUIRE(v.tier.valid_until);
+    REQUIRE(v.keep_tier);
+    CHECK(v.keep_tier->threshold == 500);
+    CHECK(v.keep_tier->metric_at_end == 0);
+    CHECK(v.keep_tier->needed == 500);
     REQUIRE(v.next_expiry);
     CHECK(engine::format_rfc3339(*v.next_expiry) == "2027-06-01T04:00:00Z");
     CHECK(v.next_expiring_points == std::optional<points_t>(575));
