@@ -670,11 +670,13 @@ void server_core::on_signal(error_code ec, int signal_number) {
     if (ec) {
         return;
     }
-    begin_shutdown(signal_number == SIGINT ? "SIGINT" : "SIGTERM");
+    // Re-armed before shutting down: with no connection open, begin_shutdown() finishes at once
+    // and cancels the signal set, and a wait armed after that would keep run() from returning.
     if (signals) {
         // A second signal cuts the grace period short.
         signals->async_wait([this](error_code next_ec, int next) { on_signal(next_ec, next); });
     }
+    begin_shutdown(signal_number == SIGINT ? "SIGINT" : "SIGTERM");
 }
 
 void server_core::begin_shutdown(const char* reason) {
