@@ -1,0 +1,1177 @@
+// The loyalty console: sign-in with an API key, members (support) and the program (merchants),
+// on the server's REST API (docs/api.md).
+//
+// Safety: nothing the server or the user sends is ever parsed as HTML. Every text reaches the
+// page through textContent or a text node (see `el`), and the page's content security policy
+// allows no inline script or style. The API key lives in sessionStorage only.
+
+const KEY_STORAGE = 'loyalty.console.key';
+const ACTIVITY_PAGE = 20;
+const REQUEST_TIMEOUT_MS = 20000;
+const ROLES = ['pos', 'support', 'admin'];
+
+// What each role may do, from the route table in docs/api.md. `console: false` marks what the
+// key allows through the API but this console does not offer.
+const CAPABILITIES = [
+  { id: 'lookup', text: 'Look up a member: balance, tier, vouchers', roles: ROLES },
+  { id: 'activity', text: "Read a member's activity history", roles: ['support', 'admin'] },
+  { id: 'adjust', text: 'Adjust points, with a reason', roles: ['support', 'admin'] },
+  { id: 'cancel', text: 'Cancel a redemption', roles: ['support', 'admin'] },
+  { id: 'program', text: 'View the active program', roles: ROLES },
+  { id: 'check', text: 'Check a program text', roles: ROLES },
+  { id: 'simulate', text: 'Simulate a purchase', roles: ROLES },
+  { id: 'activate', text: 'Activate a new program version', roles: ['admin'] },
+  {
+    id: 'pos',
+    text: 'Enrol members, post purchases, returns, events and redemptions',
+    roles: ['pos', 'admin'],
+    console: false,
+  },
+];
+
+const state = {
+  key: null,
+  role: null,
+  program: null, // GET /v1/program
+  currency: null, // from the program's summary
+  memberId: null,
+  member: null,
+  activity: { cursors: [null], page: 0 },
+  lookupSeq: 0,
+  activitySeq: 0,
+  errorLines: new Map(), // editor line -> messages, from the last check
+};
+
+const $ = (id) => document.getElementById(id);
+
+// ---------------------------------------------------------------------------------------------
+// DOM helpers: elements from text only.
+
+function el(tag, props = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(props)) {
+    if (value === undefined || value === null || value === false) continue;
+    if (name === 'class') node.className = value;
+    else if (name === 'text') node.textContent = value;
+    else if (name.startsWith('on') && typeof value === 'function') {
+      node.addEventListener(name.slice(2), value);
+    } else node.setAttribute(name, value === true ? '' : String(value));
+  }
+  for (const child of children.flat(Infinity)) {
+    if (child === undefined || child === null || child === false) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+function clear(node) {
+  node.replaceChildren();
+  return node;
+}
+
+const numberFormat = new Intl.NumberFormat();
+const dateTimeFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+const dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium' });
+
+function fmtInt(n) {
+  return typeof n === 'number' ? numberFormat.format(n) : String(n ?? '');
+}
+
+function fmtSigned(n) {
+  if (typeof n !== 'number') return String(n ?? '');
+  return (n > 0 ? '+' : n < 0 ? '−' : '') + numberFormat.format(Math.abs(n));
+}
+
+// A <time> element: local time shown, the server's UTC text kept in datetime and title.
+function timeEl(iso, dateOnly = false) {
+  if (!iso) return document.createTextNode('—');
+  const d = new Date(iso);
+  const text = Number.isNaN(d.getTime()) ? iso : (dateOnly ? dateFormat : dateTimeFormat).format(d);
+  return el('time', { datetime: iso, title: iso, text });
+}
+
+function fmtMoney(minor) {
+  if (typeof minor !== 'number') return String(minor ?? '');
+  if (state.currency) {
+    try {
+      const f = new Intl.NumberFormat(undefined, { style: 'currency', currency: state.currency });
+      const digits = f.resolvedOptions().maximumFractionDigits;
+      return f.format(minor / 10 ** digits);
+    } catch {
+      // not a currency Intl knows: fall through
+    }
+  }
+  return `${numberFormat.format(minor)} (minor units)`;
+}
+
+function points(n, unit) {
+  return `${fmtInt(n)} ${unit ?? state.member?.unit ?? 'points'}`;
+}
+
+function setBusy(button, busy) {
+  if (!button) return;
+  button.disabled = busy;
+  button.setAttribute('aria-busy', busy ? 'true' : 'false');
+}
+
+function setStatus(node, text, kind = 'info') {
+  clear(node);
+  node.classList.remove('loading', 'error', 'ok');
+  if (!text) return;
+  node.classList.add(kind);
+  node.textContent = text;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The API.
+
+// One request; never throws. The answer: {ok, status, statusText, data, problem, requestId, ...}.
+// A 401 on the signed-in key signs out.
+async function api(method, path, { json, body, type, key } = {}) {
+  const usedKey = key ?? state.key;
+  const headers = { Accept: 'application/json, application/problem+json' };
+  if (usedKey) headers.Authorization = `Bearer ${usedKey}`;
+  let payload;
+  if (json !== undefined) {
+    headers['Content-Type'] = 'application/json';
+    payload = JSON.stringify(json);
+  } else if (body !== undefined) {
+    headers['Content-Type'] = type;
+    payload = body;
+  }
+  let res;
+  try {
+    res = await fetch(path, {
+      method,
+      headers,
+      body: payload,
+      cache: 'no-store',
+      credentials: 'omit',
+      signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+    });
+  } catch (e) {
+    const timedOut = e && (e.name === 'TimeoutError' || e.name === 'AbortError');
+    return {
+      ok: false,
+      status: 0,
+      statusText: '',
+      problem: {
+        title: timedOut ? 'The server did not answer in time' : 'Could not reach the server',
+        detail: timedOut
+          ? `no answer within ${REQUEST_TIMEOUT_MS / 1000} s; a write may still have been done — retrying it with the same id is safe`
+          : 'check the connection and that the server is running',
+      },
+    };
+  }
+  const text = await res.text().catch(() => '');
+  let data = null;
+  if (text) {
+    try {
+      data = JSON.parse(text);
+    } catch {
+      data = null;
+    }
+  }
+  const answer = {
+    ok: res.ok,
+    status: res.status,
+    statusText: res.statusText,
+    data,
+    requestId: res.headers.get('X-Request-Id'),
+    retryAfter: res.headers.get('Retry-After'),
+    replayed: res.headers.get('Idempotent-Replayed') === 'true',
+  };
+  if (!res.ok) {
+    answer.problem =
+      data && typeof data === 'object'
+        ? data
+        : { title: res.statusText || `HTTP ${res.status}`, detail: text.slice(0, 300) };
+  }
+  if (res.status === 401 && key === undefined && state.key) {
+    signOut('The server refused the key (unknown or revoked). Sign in again.');
+  }
+  return answer;
+}
+
+function slug(problem) {
+  const type = problem?.type;
+  return typeof type === 'string' ? type.slice(type.lastIndexOf('/') + 1) : '';
+}
+
+function statusLine(r) {
+  if (r.status === 0) return 'No answer';
+  return `${r.status} ${r.statusText || ''}`.trim();
+}
+
+// An error answer, as text nodes: status, title, detail, fields, program errors, request id.
+function problemBox(r, { errorsAsList = true } = {}) {
+  const p = r.problem || {};
+  const box = el('div', { class: 'answer problem', role: 'alert' });
+  const head = [statusLine(r)];
+  if (p.title) head.push(p.title);
+  box.append(el('p', { class: 'answer-head' }, el('strong', { text: head.join(' · ') })));
+  if (p.detail) box.append(el('p', { class: 'problem-detail', text: p.detail }));
+  if (r.status === 429 && r.retryAfter) {
+    box.append(el('p', { text: `Too many requests: try again in ${r.retryAfter} s.` }));
+  }
+  if (r.status === 403 && state.role) {
+    box.append(el('p', { class: 'hint', text: `A ${state.role ?? ''} key may not do this.` }));
+  }
+  if (Array.isArray(p.fields) && p.fields.length && !(errorsAsList && Array.isArray(p.errors))) {
+    box.append(el('p', {}, 'Fields: ', p.fields.map((f, i) => [i ? ', ' : '', el('code', { text: f || '(whole body)' })])));
+  }
+  const meta = [];
+  if (slug(p)) meta.push(el('span', {}, 'type ', el('code', { text: slug(p) })));
+  if (r.requestId) meta.push(el('span', {}, 'request id ', el('code', { text: r.requestId })));
+  if (meta.length) box.append(el('p', { class: 'meta' }, meta.map((m, i) => [i ? ' · ' : '', m])));
+  return box;
+}
+
+// Marks a form's inputs named by a problem's `fields` (matched on data-field).
+function markFields(form, r) {
+  if (!form) return;
+  for (const input of form.querySelectorAll('[data-field]')) {
+    input.removeAttribute('aria-invalid');
+  }
+  const fields = r?.problem?.fields;
+  if (!Array.isArray(fields)) return;
+  let first = null;
+  for (const f of fields) {
+    for (const input of form.querySelectorAll('[data-field]')) {
+      if (input.dataset.field === f) {
+        input.setAttribute('aria-invalid', 'true');
+        first ??= input;
+      }
+    }
+  }
+  return first;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Outcomes (the answer of every write and of a simulation).
+
+const POINT_KEYS = [
+  ['earned', 'earned'],
+  ['pending', 'of those pending'],
+  ['burned', 'burned'],
+  ['restored', 'restored'],
+  ['expired', 'expired'],
+  ['reversed', 'reversed'],
+  ['adjusted', 'adjusted'],
+  ['matured', 'matured'],
+  ['shortfall', 'shortfall'],
+];
+
+function outcomeBox(r, headline) {
+  const o = r.data || {};
+  const unit = o.unit || state.member?.unit || 'points';
+  const box = el('div', { class: 'answer ok' });
+  const head = [statusLine(r)];
+  if (r.replayed) head.push('replayed: this was done before, nothing changed now');
+  box.append(el('p', { class: 'answer-head' }, el('strong', { text: headline }), ' ', el('span', { class: 'meta', text: `(${head.join(' · ')})` })));
+
+  const facts = el('dl', { class: 'facts compact' });
+  const add = (term, ...value) => facts.append(el('dt', { text: term }), el('dd', {}, ...value));
+  if (o.balance) {
+    add('Balance after', `${points(o.balance.available, unit)} available, ${fmtInt(o.balance.pending)} pending`);
+  }
+  if (o.points) {
+    const parts = POINT_KEYS.filter(([k]) => typeof o.points[k] === 'number' && o.points[k] !== 0).map(
+      ([k, label]) => `${label} ${fmtInt(o.points[k])}`,
+    );
+    add('Points', parts.length ? parts.join(', ') : 'no change');
+    if (o.points.available_from) add('Pending until', timeEl(o.points.available_from));
+  }
+  if (o.tier) {
+    add('Tier', o.tier.changed ? `${o.tier.before} → ${o.tier.after}` : `${o.tier.after} (unchanged)`, `, metric ${fmtInt(o.tier.metric)}`);
+  }
+  if (o.program_version) add('Program version', el('code', { text: String(o.program_version).slice(0, 12) }));
+  if (r.requestId) add('Request id', el('code', { text: r.requestId }));
+  box.append(facts);
+
+  if (Array.isArray(o.movements) && o.movements.length) {
+    box.append(el('h4', { text: 'Ledger entries' }));
+    box.append(
+      el(
+        'ul',
+        { class: 'movements' },
+        o.movements.map((m) =>
+          el(
+            'li',
+            {},
+            el('span', { class: `points ${m.points < 0 ? 'neg' : 'pos'}`, text: fmtSigned(m.points) }),
+            ' ',
+            el('span', { class: 'kind', text: m.kind }),
+            m.pending ? el('span', { class: 'tag', text: 'pending' }) : null,
+            ' ',
+            el('span', { text: m.explanation || '' }),
+          ),
+        ),
+      ),
+    );
+  }
+  if (Array.isArray(o.rules) && o.rules.length) box.append(rulesTable(o.rules));
+  if (Array.isArray(o.vouchers) && o.vouchers.length) {
+    box.append(el('h4', { text: 'Vouchers issued' }));
+    box.append(
+      el('ul', {}, o.vouchers.map((v) => el('li', {}, el('code', { text: v.id }), ` ${v.reward_id}, valid until `, timeEl(v.valid_until)))),
+    );
+  }
+  if (Array.isArray(o.referrals) && o.referrals.length) {
+    box.append(el('h4', { text: 'Referral points' }));
+    box.append(el('ul', {}, o.referrals.map((x) => el('li', { text: `${x.member_id}: ${fmtInt(x.points)} — ${x.explanation}` }))));
+  }
+  box.append(rawJson(r.data));
+  return box;
+}
+
+function rulesTable(rules) {
+  const body = el('tbody');
+  for (const rule of rules) {
+    body.append(
+      el(
+        'tr',
+        { class: rule.matched ? 'matched' : 'unmatched' },
+        el('th', { scope: 'row' }, el('code', { text: rule.id })),
+        el('td', { text: rule.matched ? 'yes' : 'no' }),
+        el('td', { text: rule.reason || '' }),
+        el('td', { class: 'num', text: rule.exact || '' }),
+        el('td', { class: 'num', text: fmtInt(rule.rounded) }),
+        el('td', { class: 'num', text: fmtInt(rule.points) }),
+      ),
+    );
+  }
+  return el(
+    'div',
+    { class: 'rules' },
+    el('h4', { text: 'Rules, one by one' }),
+    el(
+      'div',
+      { class: 'table-wrap' },
+      el(
+        'table',
+        { class: 'data rules-table' },
+        el(
+          'thead',
+          {},
+          el(
+            'tr',
+            {},
+            ['Rule', 'Matched', 'Why', 'Exact', 'Rounded', 'Points'].map((h, i) =>
+              el('th', { scope: 'col', class: i >= 3 ? 'num' : null, text: h }),
+            ),
+          ),
+        ),
+        body,
+      ),
+    ),
+  );
+}
+
+function rawJson(data) {
+  return el(
+    'details',
+    { class: 'raw' },
+    el('summary', { text: "The server's answer (JSON)" }),
+    el('pre', { text: JSON.stringify(data, null, 2) ?? '' }),
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sign-in and roles.
+
+// Works out the key's role with requests that change nothing: the role check comes before any
+// validation in the router, so a forbidden route answers 403 and an allowed one refuses the
+// empty request itself (404 for a member that does not exist, 422 for an empty program).
+async function probe(key) {
+  const program = await api('GET', '/v1/program', { key });
+  if (program.status === 401) {
+    return { error: 'The server does not know this key, or it was revoked.', answer: program };
+  }
+  if (!program.ok) return { answer: program };
+  const activity = await api('GET', '/v1/members/%20console-role-probe/activity?limit=1', { key });
+  if (activity.status === 403) return { role: 'pos', program: program.data };
+  if (activity.status !== 404 && !activity.ok) return { answer: activity };
+  const upload = await api('POST', '/v1/program/versions', { key, body: '', type: 'text/plain' });
+  if (upload.status === 403) return { role: 'support', program: program.data };
+  if (upload.status === 422) return { role: 'admin', program: program.data };
+  return { answer: upload };
+}
+
+function can(capability) {
+  const c = CAPABILITIES.find((x) => x.id === capability);
+  return Boolean(c && state.role && c.roles.includes(state.role));
+}
+
+function applyRole() {
+  $('who-role').textContent = state.role;
+  $('role-name').textContent = state.role;
+  const list = clear($('role-list'));
+  for (const c of CAPABILITIES) {
+    const allowed = c.roles.includes(state.role);
+    list.append(
+      el(
+        'li',
+        { class: allowed ? 'allowed' : 'denied', 'data-capability': c.id },
+        el('span', { class: 'mark', 'aria-hidden': 'true', text: allowed ? '✓' : '✗' }),
+        el('span', { class: 'visually-hidden', text: allowed ? 'Allowed: ' : 'Not allowed: ' }),
+        c.text,
+        allowed && c.console === false ? el('span', { class: 'hint', text: ' (through the API, not this console)' }) : null,
+      ),
+    );
+  }
+  for (const node of document.querySelectorAll('[data-cap]')) node.hidden = !can(node.dataset.cap);
+  for (const node of document.querySelectorAll('[data-cap-denied]')) node.hidden = can(node.dataset.capDenied);
+}
+
+async function signIn(key, { restoring = false } = {}) {
+  const status = $('signin-status');
+  const button = $('signin-submit');
+  setBusy(button, true);
+  setStatus(status, restoring ? 'Checking the saved key…' : 'Checking the key…', 'loading');
+  const result = await probe(key);
+  setBusy(button, false);
+  if (!result.role) {
+    // A refused key is forgotten; one that could not be checked (server down) is kept.
+    if (restoring && result.error) sessionStorage.removeItem(KEY_STORAGE);
+    clear(status);
+    status.classList.remove('loading');
+    if (result.error) setStatus(status, result.error, 'error');
+    if (result.answer) status.append(problemBox(result.answer));
+    showSignIn();
+    $('api-key').focus();
+    return;
+  }
+  setStatus(status, '');
+  state.key = key;
+  state.role = result.role;
+  sessionStorage.setItem(KEY_STORAGE, key);
+  $('api-key').value = '';
+  setProgram(result.program);
+  applyRole();
+  $('tabs').hidden = false;
+  $('who').hidden = false;
+  $('role-panel').hidden = false;
+  $('signin-view').hidden = true;
+  route();
+  if (!restoring) $('main').focus();
+}
+
+function showSignIn() {
+  $('signin-view').hidden = false;
+  for (const id of ['tabs', 'who', 'role-panel', 'members-view', 'program-view']) $(id).hidden = true;
+}
+
+function signOut(message) {
+  sessionStorage.removeItem(KEY_STORAGE);
+  state.key = null;
+  state.role = null;
+  state.program = null;
+  state.member = null;
+  state.memberId = null;
+  state.lookupSeq++;
+  state.activitySeq++;
+  // Forget what was shown for the previous key.
+  $('member').hidden = true;
+  for (const id of ['lookup-status', 'adjust-answer', 'cancel-answer', 'program-answer', 'simulate-answer', 'activity-rows', 'active-facts', 'active-source', 'm-vouchers', 'm-profile']) {
+    clear($(id));
+  }
+  for (const id of ['lookup-form', 'adjust-form', 'cancel-form']) $(id).reset();
+  $('sim-member').value = '';
+  $('editor').value = '';
+  $('activate-confirm').hidden = true;
+  state.errorLines = new Map();
+  renderGutter();
+  showSignIn();
+  setStatus($('signin-status'), message || 'Signed out.', message ? 'error' : 'info');
+  if (location.hash) history.replaceState(null, '', location.pathname);
+  $('api-key').focus();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Navigation: #members, #members/<id>, #program.
+
+function route() {
+  if (!state.role) return;
+  const hash = location.hash.replace(/^#/, '');
+  const [view, ...rest] = hash.split('/');
+  const program = view === 'program';
+  $('members-view').hidden = program;
+  $('program-view').hidden = !program;
+  for (const [tab, current] of [[$('tab-members'), !program], [$('tab-program'), program]]) {
+    if (current) tab.setAttribute('aria-current', 'page');
+    else tab.removeAttribute('aria-current');
+  }
+  if (program) {
+    loadProgram();
+    return;
+  }
+  if (view === 'members' && rest.length) {
+    let id;
+    try {
+      id = decodeURIComponent(rest.join('/'));
+    } catch {
+      id = null;
+    }
+    if (id && id !== state.memberId) {
+      $('lookup-id').value = id;
+      lookUp(id);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Members.
+
+async function lookUp(id) {
+  const seq = ++state.lookupSeq;
+  const status = $('lookup-status');
+  const button = $('lookup-submit');
+  state.memberId = id;
+  setBusy(button, true);
+  setStatus(status, `Looking up ${id}…`, 'loading');
+  const r = await api('GET', `/v1/members/${encodeURIComponent(id)}`);
+  setBusy(button, false);
+  if (seq !== state.lookupSeq) return; // another lookup, or signed out, meanwhile
+  if (!r.ok) {
+    state.member = null;
+    $('member').hidden = true;
+    setStatus(status, '');
+    status.append(problemBox(r));
+    state.memberId = null;
+    return;
+  }
+  setStatus(status, '');
+  renderMember(r.data);
+  $('member').hidden = false;
+  clear($('adjust-answer'));
+  clear($('cancel-answer'));
+  $('cancel-id').value = '';
+  fieldError($('cancel-id'), $('cancel-id-error'), '');
+  fieldError($('adjust-points'), $('adjust-points-error'), '');
+  fieldError($('adjust-reason'), $('adjust-reason-error'), '');
+  newAdjustmentId();
+  if (!$('sim-member').value) $('sim-member').value = id;
+  if (can('activity')) {
+    state.activity = { cursors: [null], page: 0 };
+    loadActivity(0);
+  }
+}
+
+function renderMember(m) {
+  state.member = m;
+  const unit = m.unit || 'points';
+  for (const node of document.querySelectorAll('.unit-name')) node.textContent = unit;
+  $('m-title').textContent = m.name || m.member_id;
+
+  const profile = clear($('m-profile'));
+  const add = (term, ...value) => profile.append(el('dt', { text: term }), el('dd', {}, ...value));
+  add('Member id', el('code', { text: m.member_id }));
+  if (m.email) add('Email', m.email);
+  add('Enrolled', timeEl(m.enrolled_at));
+  if (m.birthday) add('Birthday', m.birthday);
+  if (m.referred_by) add('Referred by', el('code', { text: m.referred_by }));
+  if (m.lifetime) {
+    add('Lifetime', `${points(m.lifetime.points, unit)}, ${fmtInt(m.lifetime.purchases)} ${m.lifetime.purchases === 1 ? 'purchase' : 'purchases'}, ${fmtMoney(m.lifetime.spend)} spent`);
+  }
+  add('Revision', fmtInt(m.revision));
+
+  $('m-available').textContent = fmtInt(m.balance?.available);
+  $('m-pending').textContent = fmtInt(m.balance?.pending);
+  const expiry = clear($('m-expiry'));
+  if (m.next_expiry) {
+    expiry.append(`Next to expire: ${points(m.next_expiry.points, unit)} on `, timeEl(m.next_expiry.at));
+  } else expiry.append('No points due to expire.');
+
+  const tier = m.tier || {};
+  $('m-tier').textContent = tier.name || tier.id || '';
+  const progress = $('m-progress');
+  const label = $('m-progress-label');
+  const next = clear($('m-tier-next'));
+  if (tier.next) {
+    progress.max = Math.max(1, tier.next.threshold);
+    progress.value = Math.min(tier.metric ?? 0, tier.next.threshold);
+    label.textContent = `Progress to ${tier.next.tier}: ${fmtInt(tier.metric)} of ${fmtInt(tier.next.threshold)}`;
+    next.append(`${fmtInt(tier.next.needed)} more to reach ${tier.next.tier} (tier metric ${fmtInt(tier.metric)}).`);
+  } else {
+    progress.max = 1;
+    progress.value = 1;
+    label.textContent = 'Top tier';
+    next.append(`The top tier (tier metric ${fmtInt(tier.metric)}).`);
+  }
+  const ends = clear($('m-tier-ends'));
+  ends.append('Since ', timeEl(tier.since, true), '. ');
+  if (tier.valid_until) ends.append('Status ends ', timeEl(tier.valid_until, true), '.');
+  else ends.append('The status does not end.');
+  const keep = $('m-tier-keep');
+  keep.textContent = '';
+  if (tier.keep) {
+    keep.textContent =
+      tier.keep.needed > 0
+        ? `To keep ${tier.name || tier.id} at the status end: ${fmtInt(tier.keep.needed)} more (${fmtInt(tier.keep.metric_at_end)} of ${fmtInt(tier.keep.threshold)} count then).`
+        : `On track to keep ${tier.name || tier.id} (${fmtInt(tier.keep.metric_at_end)} of ${fmtInt(tier.keep.threshold)} count at the status end).`;
+  }
+
+  const vouchers = clear($('m-vouchers'));
+  const list = Array.isArray(m.vouchers) ? m.vouchers : [];
+  $('m-vouchers-empty').hidden = list.length > 0;
+  for (const v of list) {
+    const item = el(
+      'li',
+      { class: 'voucher' },
+      el('span', {}, el('strong', { text: v.reward_id }), ' ', el('code', { text: v.id })),
+      el('span', { class: 'hint' }, 'valid until ', timeEl(v.valid_until), v.cause ? ` · from ${v.cause}` : ''),
+    );
+    if (can('cancel') && v.cause) {
+      item.append(
+        el('button', {
+          type: 'button',
+          class: 'secondary small',
+          'aria-label': `Cancel redemption ${v.cause}`,
+          text: 'Cancel…',
+          onclick: () => {
+            $('cancel-id').value = v.cause;
+            $('cancel-section').scrollIntoView({ block: 'nearest' });
+            $('cancel-submit').focus();
+          },
+        }),
+      );
+    }
+    vouchers.append(item);
+  }
+}
+
+async function loadActivity(page) {
+  const id = state.memberId;
+  if (!id) return;
+  const seq = ++state.activitySeq;
+  const status = $('activity-status');
+  const cursor = state.activity.cursors[page];
+  const query = new URLSearchParams({ limit: String(ACTIVITY_PAGE) });
+  if (cursor) query.set('cursor', cursor);
+  $('activity-newer').disabled = true;
+  $('activity-older').disabled = true;
+  $('activity-table').setAttribute('aria-busy', 'true');
+  setStatus(status, 'Loading the activity…', 'loading');
+  const r = await api('GET', `/v1/members/${encodeURIComponent(id)}/activity?${query}`);
+  if (seq !== state.activitySeq) return;
+  $('activity-table').setAttribute('aria-busy', 'false');
+  if (!r.ok) {
+    clear(status);
+    status.classList.remove('loading');
+    status.append(problemBox(r));
+    $('activity-newer').disabled = page === 0;
+    $('activity-older').disabled = true;
+    return;
+  }
+  setStatus(status, '');
+  state.activity.page = page;
+  state.activity.cursors[page + 1] = r.data.next_cursor;
+  state.activity.cursors.length = page + 2;
+  const rows = clear($('activity-rows'));
+  const entries = Array.isArray(r.data.entries) ? r.data.entries : [];
+  if (!entries.length) {
+    rows.append(el('tr', {}, el('td', { colspan: '5', class: 'hint', text: 'No activity yet.' })));
+  }
+  for (const e of entries) {
+    rows.append(
+      el(
+        'tr',
+        { 'data-entry': String(e.id) },
+        el('td', { class: 'when' }, timeEl(e.at)),
+        el('td', { class: 'what' }, el('span', { class: 'kind', text: e.kind }), e.pending ? el('span', { class: 'tag', text: 'pending' }) : null),
+        el('td', { class: `num points ${e.points < 0 ? 'neg' : 'pos'}`, text: fmtSigned(e.points) }),
+        el('td', { class: 'explanation', text: e.explanation || '' }),
+        el('td', { class: 'operation' }, `${e.operation ?? ''}`, e.cause ? el('span', { class: 'hint' }, ' · ', el('code', { text: e.cause })) : null),
+      ),
+    );
+  }
+  $('activity-page').textContent = `Page ${page + 1}`;
+  $('activity-newer').disabled = page === 0;
+  $('activity-older').disabled = !r.data.next_cursor;
+}
+
+function newAdjustmentId() {
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-');
+  const random = crypto.getRandomValues(new Uint32Array(1))[0].toString(36);
+  $('adjust-id').value = `adj-${stamp}-${random}`;
+}
+
+function fieldError(input, errorNode, message) {
+  if (message) {
+    input.setAttribute('aria-invalid', 'true');
+    errorNode.textContent = message;
+    errorNode.hidden = false;
+  } else {
+    input.removeAttribute('aria-invalid');
+    errorNode.textContent = '';
+    errorNode.hidden = true;
+  }
+}
+
+// Text that is a whole number becomes a number; anything else is sent as it is, for the server
+// to refuse with the field's name.
+function numberOrText(text) {
+  const t = text.trim();
+  return /^[-+]?\d+$/.test(t) ? Number(t) : t;
+}
+
+async function submitAdjustment(event) {
+  event.preventDefault();
+  const form = $('adjust-form');
+  const pointsInput = $('adjust-points');
+  const reasonInput = $('adjust-reason');
+  const answer = clear($('adjust-answer'));
+  markFields(form, null);
+  const reason = reasonInput.value.trim();
+  const pts = pointsInput.value.trim();
+  fieldError(pointsInput, $('adjust-points-error'), pts ? '' : 'Enter the points to add (or, negative, to take away).');
+  fieldError(reasonInput, $('adjust-reason-error'), reason ? '' : 'A reason is required: it is kept with the adjustment.');
+  if (!reason || !pts) {
+    (pts ? reasonInput : pointsInput).focus();
+    return;
+  }
+  const body = { adjustment_id: $('adjust-id').value.trim(), points: numberOrText(pts), reason };
+  const note = $('adjust-note').value.trim();
+  if (note) body.note = note;
+  const button = $('adjust-submit');
+  setBusy(button, true);
+  answer.append(el('p', { class: 'status loading', text: 'Sending the adjustment…' }));
+  const r = await api('POST', `/v1/members/${encodeURIComponent(state.memberId)}/adjustments`, { json: body });
+  setBusy(button, false);
+  clear(answer);
+  if (!r.ok) {
+    answer.append(problemBox(r));
+    markFields(form, r)?.focus();
+    return;
+  }
+  answer.append(outcomeBox(r, `Adjusted ${fmtSigned(r.data?.points?.adjusted ?? body.points)} ${r.data?.unit ?? ''}`));
+  pointsInput.value = '';
+  reasonInput.value = '';
+  $('adjust-note').value = '';
+  newAdjustmentId();
+  refreshMember();
+}
+
+async function submitCancel(event) {
+  event.preventDefault();
+  const input = $('cancel-id');
+  const answer = clear($('cancel-answer'));
+  const id = input.value.trim();
+  fieldError(input, $('cancel-id-error'), id ? '' : 'Enter the redemption id to cancel.');
+  if (!id) {
+    input.focus();
+    return;
+  }
+  const button = $('cancel-submit');
+  setBusy(button, true);
+  answer.append(el('p', { class: 'status loading', text: `Cancelling ${id}…` }));
+  const r = await api('POST', `/v1/redemptions/${encodeURIComponent(id)}/cancel`);
+  setBusy(button, false);
+  clear(answer);
+  if (!r.ok) {
+    answer.append(problemBox(r));
+    return;
+  }
+  answer.append(outcomeBox(r, `Cancelled ${id}: ${fmtInt(r.data?.points?.restored ?? 0)} ${r.data?.unit ?? ''} restored`));
+  input.value = '';
+  refreshMember();
+}
+
+// After a write: the member and the first activity page again, keeping the answers shown.
+async function refreshMember() {
+  const id = state.memberId;
+  if (!id) return;
+  const r = await api('GET', `/v1/members/${encodeURIComponent(id)}`);
+  if (!r.ok || id !== state.memberId) return;
+  renderMember(r.data);
+  if (can('activity')) {
+    state.activity = { cursors: [null], page: 0 };
+    loadActivity(0);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The program.
+
+function setProgram(program) {
+  if (!program) return;
+  state.program = program;
+  // The summary names the currency: "Name (id, USD, America/New_York): …".
+  const match = /\(([^,()]*), ([A-Z]{3}), [^()]*\)/.exec(program.summary || '');
+  state.currency = match ? match[2] : state.currency;
+  if (state.currency && !$('sim-currency').value) $('sim-currency').value = state.currency;
+}
+
+async function loadProgram() {
+  const status = $('active-status');
+  setStatus(status, 'Loading the active program…', 'loading');
+  const r = await api('GET', '/v1/program');
+  if (!r.ok) {
+    clear(status);
+    status.classList.remove('loading');
+    status.append(problemBox(r));
+    return;
+  }
+  setStatus(status, '');
+  setProgram(r.data);
+  const p = r.data;
+  const facts = clear($('active-facts'));
+  const add = (term, ...value) => facts.append(el('dt', { text: term }), el('dd', {}, ...value));
+  add('Name', p.name);
+  add('Program id', el('code', { text: p.program_id }));
+  add('Version', `#${p.id}`);
+  add('Activated', timeEl(p.activated_at));
+  add('Content hash', el('code', { class: 'hash', text: p.content_hash }));
+  add('Summary', p.summary);
+  $('active-source').textContent = p.source ?? '';
+  if (!$('editor').value) {
+    $('editor').value = p.source ?? '';
+    renderGutter();
+  }
+}
+
+function programType(text) {
+  return /^\s*[{[]/.test(text) ? 'application/json' : 'application/yaml';
+}
+
+function renderGutter() {
+  const editor = $('editor');
+  const gutter = clear($('gutter'));
+  const lines = editor.value.split('\n').length;
+  const frag = document.createDocumentFragment();
+  for (let i = 1; i <= lines; i++) {
+    const messages = state.errorLines.get(i);
+    frag.append(el('span', { class: messages ? 'ln bad' : 'ln', title: messages ? messages.join('\n') : null, text: String(i) }));
+  }
+  gutter.append(frag);
+  gutter.scrollTop = editor.scrollTop;
+}
+
+// Selects a line (and column) of the editor and scrolls it into view.
+function goToLine(line, column) {
+  const editor = $('editor');
+  const lines = editor.value.split('\n');
+  const index = Math.min(Math.max(line, 1), lines.length) - 1;
+  let start = 0;
+  for (let i = 0; i < index; i++) start += lines[i].length + 1;
+  const end = start + lines[index].length;
+  const at = column > 0 ? Math.min(start + column - 1, end) : start;
+  editor.focus();
+  editor.setSelectionRange(at, end);
+  scrollToLine(index + 1);
+}
+
+// Scrolls the editor (and its gutter) so that a line shows, a few lines from the top.
+function scrollToLine(line) {
+  const editor = $('editor');
+  const lineHeight = parseFloat(getComputedStyle(editor).lineHeight) || 20;
+  editor.scrollTop = Math.max(0, (line - 4) * lineHeight);
+  $('gutter').scrollTop = editor.scrollTop;
+}
+
+function programErrors(r, text) {
+  const p = r.problem || {};
+  const errors = Array.isArray(p.errors) ? p.errors : [];
+  const lines = text.split('\n');
+  state.errorLines = new Map();
+  for (const e of errors) {
+    if (e.line > 0) {
+      const list = state.errorLines.get(e.line) ?? [];
+      list.push(e.message);
+      state.errorLines.set(e.line, list);
+    }
+  }
+  renderGutter();
+  const first = errors.find((e) => e.line > 0);
+  if (first) scrollToLine(first.line);
+  const box = problemBox(r);
+  box.classList.add('program-errors');
+  const list = el('ol', { class: 'error-list', id: 'program-error-list' });
+  for (const e of errors) {
+    const where = e.line > 0 ? `Line ${e.line}${e.column > 0 ? `, column ${e.column}` : ''}` : 'The whole file';
+    const item = el('li', { class: 'program-error', 'data-line': String(e.line ?? 0) });
+    const head = el('p', {});
+    if (e.line > 0) {
+      head.append(el('button', { type: 'button', class: 'link', text: where, onclick: () => goToLine(e.line, e.column) }));
+    } else head.append(el('strong', { text: where }));
+    if (e.path) head.append(' ', el('code', { text: e.path }));
+    item.append(head, el('p', { class: 'problem-detail', text: e.message }));
+    if (e.line > 0 && e.line <= lines.length) {
+      const number = String(e.line);
+      const pad = ' '.repeat(number.length);
+      const source = lines[e.line - 1].replace(/\t/g, ' ');
+      const caret = e.column > 0 ? `\n${pad} | ${' '.repeat(e.column - 1)}^` : '';
+      item.append(el('pre', { class: 'excerpt', text: `${number} | ${source}${caret}` }));
+    }
+    list.append(item);
+  }
+  box.append(list);
+  return box;
+}
+
+async function checkProgram() {
+  const text = $('editor').value;
+  const answer = clear($('program-answer'));
+  $('activate-confirm').hidden = true;
+  const button = $('check-submit');
+  setBusy(button, true);
+  answer.append(el('p', { class: 'status loading', text: 'Checking…' }));
+  const r = await api('POST', '/v1/program/check', { body: text, type: programType(text) });
+  setBusy(button, false);
+  clear(answer);
+  if (r.ok) {
+    state.errorLines = new Map();
+    renderGutter();
+    const same = state.program && r.data?.content_hash === state.program.content_hash;
+    answer.append(
+      el(
+        'div',
+        { class: 'answer ok' },
+        el('p', { class: 'answer-head' }, el('strong', { text: 'The program is valid.' }), ' ', el('span', { class: 'meta', text: `(${statusLine(r)})` })),
+        el('p', { text: r.data?.summary ?? '' }),
+        el('p', { class: 'hint' }, 'Content hash ', el('code', { text: String(r.data?.content_hash ?? '').slice(0, 12) }), same ? ': the same as the active program.' : ': not the active program.'),
+        rawJson(r.data),
+      ),
+    );
+    return;
+  }
+  answer.append(Array.isArray(r.problem?.errors) ? programErrors(r, text) : problemBox(r));
+}
+
+async function activateProgram() {
+  const text = $('editor').value;
+  const answer = clear($('program-answer'));
+  $('activate-confirm').hidden = true;
+  const button = $('activate-submit');
+  setBusy(button, true);
+  answer.append(el('p', { class: 'status loading', text: 'Activating…' }));
+  const r = await api('POST', '/v1/program/versions', { body: text, type: programType(text) });
+  setBusy(button, false);
+  clear(answer);
+  if (!r.ok) {
+    answer.append(Array.isArray(r.problem?.errors) ? programErrors(r, text) : problemBox(r));
+    return;
+  }
+  state.errorLines = new Map();
+  renderGutter();
+  const v = r.data || {};
+  answer.append(
+    el(
+      'div',
+      { class: 'answer ok' },
+      el('p', { class: 'answer-head' }, el('strong', { text: `Activated version #${v.id}: ${v.name}` }), ' ', el('span', { class: 'meta', text: `(${statusLine(r)})` })),
+      el('p', { text: v.summary ?? '' }),
+      el('p', { class: 'hint' }, 'Content hash ', el('code', { text: String(v.content_hash ?? '').slice(0, 12) }), ', active since ', timeEl(v.activated_at), '.'),
+      rawJson(v),
+    ),
+  );
+  loadProgram();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Simulation.
+
+let lineCounter = 0;
+
+function addLine(values = {}) {
+  lineCounter++;
+  const body = $('sim-lines');
+  // data-label names the column where a phone shows the line as a block (app.css).
+  const cell = (name, value, attrs = {}) =>
+    el(
+      'td',
+      { 'data-label': attrs['aria-label'] },
+      el('input', { 'data-name': name, value: value ?? '', autocomplete: 'off', spellcheck: 'false', ...attrs }),
+    );
+  const row = el(
+    'tr',
+    { class: 'line' },
+    cell('line_id', values.line_id ?? String(lineCounter), { 'aria-label': 'Line id', class: 'short' }),
+    cell('category', values.category, { 'aria-label': 'Category' }),
+    cell('sku', values.sku, { 'aria-label': 'SKU' }),
+    cell('quantity', values.quantity ?? '1', { 'aria-label': 'Quantity', inputmode: 'numeric', class: 'short' }),
+    cell('unit_price', values.unit_price ?? '', { 'aria-label': 'Unit price (minor units)', inputmode: 'numeric' }),
+    cell('discount', values.discount ?? '', { 'aria-label': 'Discount (minor units)', inputmode: 'numeric', class: 'short' }),
+    cell('tags', values.tags ?? '', { 'aria-label': 'Tags, comma-separated' }),
+  );
+  row.append(
+    el(
+      'td',
+      { class: 'remove' },
+      el('button', {
+        type: 'button',
+        class: 'secondary small',
+        'aria-label': 'Remove this line',
+        text: '✕',
+        onclick: () => {
+          const next = row.nextElementSibling || row.previousElementSibling;
+          row.remove();
+          renumberLines();
+          (next?.querySelector('input') ?? $('sim-add-line')).focus();
+        },
+      }),
+    ),
+  );
+  body.append(row);
+  renumberLines();
+  return row;
+}
+
+// Each input names its field as the API does (lines[0].unit_price), so errors find it.
+function renumberLines() {
+  const rows = $('sim-lines').children;
+  for (let i = 0; i < rows.length; i++) {
+    for (const input of rows[i].querySelectorAll('input[data-name]')) {
+      input.dataset.field = `lines[${i}].${input.dataset.name}`;
+      const base = input.getAttribute('aria-label').replace(/^Line \d+ /, '');
+      input.setAttribute('aria-label', `Line ${i + 1} ${base}`);
+    }
+  }
+}
+
+function purchaseFromForm() {
+  const purchase = {
+    transaction_id: `sim-${Date.now().toString(36)}`,
+    member_id: $('sim-member').value.trim(),
+    store_id: $('sim-store').value.trim(),
+    occurred_at: $('sim-at').value.trim(),
+    currency: $('sim-currency').value.trim(),
+    lines: [],
+  };
+  const channel = $('sim-channel').value;
+  if (channel) purchase.channel = channel;
+  for (const key of ['member_id', 'store_id', 'occurred_at', 'currency']) {
+    if (!purchase[key]) delete purchase[key]; // absent: the server names what is missing
+  }
+  for (const row of $('sim-lines').children) {
+    const line = {};
+    for (const input of row.querySelectorAll('input[data-name]')) {
+      const name = input.dataset.name;
+      const value = input.value.trim();
+      if (!value) continue;
+      if (name === 'tags') line.tags = value.split(',').map((t) => t.trim()).filter(Boolean);
+      else if (['quantity', 'unit_price', 'discount'].includes(name)) line[name] = numberOrText(value);
+      else line[name] = value;
+    }
+    purchase.lines.push(line);
+  }
+  return purchase;
+}
+
+async function submitSimulation(event) {
+  event.preventDefault();
+  const form = $('simulate-form');
+  const answer = clear($('simulate-answer'));
+  markFields(form, null);
+  const purchase = purchaseFromForm();
+  const button = $('simulate-submit');
+  setBusy(button, true);
+  answer.append(el('p', { class: 'status loading', text: 'Simulating…' }));
+  const r = await api('POST', '/v1/simulate', { json: purchase });
+  setBusy(button, false);
+  clear(answer);
+  if (!r.ok) {
+    answer.append(problemBox(r));
+    markFields(form, r)?.focus();
+    return;
+  }
+  const o = r.data || {};
+  const unit = o.unit || 'points';
+  const earned = o.points?.earned ?? 0;
+  const pending = o.points?.pending ?? 0;
+  const headline = `Would earn ${fmtInt(earned)} ${unit}${pending ? ` (${fmtInt(pending)} pending at first)` : ''}`;
+  answer.append(outcomeBox(r, headline));
+}
+
+function nowText() {
+  return new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Start.
+
+function init() {
+  $('signin-form').addEventListener('submit', (event) => {
+    event.preventDefault();
+    // Empty: the saved key again, when checking it failed for want of an answer.
+    const key = $('api-key').value.trim() || sessionStorage.getItem(KEY_STORAGE) || '';
+    if (!key) {
+      setStatus($('signin-status'), 'Enter an API key.', 'error');
+      $('api-key').focus();
+      return;
+    }
+    signIn(key);
+  });
+  $('sign-out').addEventListener('click', () => signOut());
+  window.addEventListener('hashchange', route);
+
+  $('lookup-form').addEventListener('submit', (event) => {
+    event.preventDefault();
+    const id = $('lookup-id').value.trim();
+    if (!id) {
+      setStatus($('lookup-status'), 'Enter a member id.', 'error');
+      $('lookup-id').focus();
+      return;
+    }
+    const hash = `#members/${encodeURIComponent(id)}`;
+    if (location.hash !== hash) history.pushState(null, '', hash);
+    lookUp(id);
+  });
+  $('activity-newer').addEventListener('click', () => loadActivity(Math.max(0, state.activity.page - 1)));
+  $('activity-older').addEventListener('click', () => loadActivity(state.activity.page + 1));
+  $('adjust-form').addEventListener('submit', submitAdjustment);
+  $('cancel-form').addEventListener('submit', submitCancel);
+
+  const editor = $('editor');
+  editor.addEventListener('input', renderGutter);
+  editor.addEventListener('scroll', () => {
+    $('gutter').scrollTop = editor.scrollTop;
+  });
+  editor.addEventListener('keydown', (event) => {
+    if (event.key === 'Enter' && (event.ctrlKey || event.metaKey)) {
+      event.preventDefault();
+      checkProgram();
+    }
+  });
+  $('check-submit').addEventListener('click', checkProgram);
+  $('activate-submit').addEventListener('click', () => {
+    $('activate-confirm').hidden = false;
+    $('activate-no').focus();
+  });
+  $('activate-yes').addEventListener('click', activateProgram);
+  $('activate-no').addEventListener('click', () => {
+    $('activate-confirm').hidden = true;
+    $('activate-submit').focus();
+  });
+  $('editor-reset').addEventListener('click', () => {
+    editor.value = state.program?.source ?? '';
+    state.errorLines = new Map();
+    clear($('program-answer'));
+    renderGutter();
+    editor.focus();
+  });
+  $('edit-active').addEventListener('click', () => {
+    editor.value = state.program?.source ?? $('active-source').textContent;
+    state.errorLines = new Map();
+    renderGutter();
+    editor.focus();
+  });
+
+  $('simulate-form').addEventListener('submit', submitSimulation);
+  $('sim-add-line').addEventListener('click', () => addLine().querySelector('input[data-name="category"]').focus());
+  $('sim-store').value = 's-1';
+  $('sim-at').value = nowText();
+  addLine({ category: 'coffee', sku: 'LATTE-L', quantity: '2', unit_price: '525' });
+  addLine({ category: 'bakery', sku: 'CROISSANT', quantity: '1', unit_price: '350' });
+  renderGutter();
+
+  const saved = sessionStorage.getItem(KEY_STORAGE);
+  if (saved) signIn(saved, { restoring: true });
+  else {
+    showSignIn();
+    $('api-key').focus();
+  }
+}
+
+init();
