@@ -1,29 +1,37 @@
-// The REST API called in-process, as the server's sessions call it: the whole member journey,
-// every route against every role, every refusal with its exact status and problem type (and proof
-// that it stored nothing), store-bound keys, idempotent retries, the per-key rate limit, media
-// types and the nesting limit. Every request must be answered exactly once, echoing its id.
+// The REST API, reached two ways by the same tests: in-process through router::handle, as the
+// server's sessions call it, and over a real server on 127.0.0.1 with an ephemeral port, on one
+// kept-alive connection. The whole member journey, every route against every role, every refusal
+// with its exact status and problem type (and proof that it stored nothing), store-bound keys,
+// idempotent retries, the per-key rate limit, media types and the nesting limit. Every request
+// must be answered exactly once, echoing its id; over HTTP every answer must also carry an exact
+// Content-Length and keep the connection open unless the request asked to close it.
 
 #include "loyalty/engine/event_json.hpp"
 #include "loyalty/engine/local_time.hpp"
 #include "loyalty/http/metrics.hpp"
 #include "loyalty/http/router.hpp"
+#include "loyalty/http/server.hpp"
 #include "loyalty/ledger/api_keys.hpp"
 #include "loyalty/ledger/ledger.hpp"
 #include "loyalty/program/load.hpp"
+#include "support/http_client.hpp"
 #include "support/sample_program.hpp"
 #include "support/temp_dir.hpp"
 
 #include <atomic>
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <exception>
 #include <future>
 #include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
 #include <spdlog/spdlog.h>
 #include <sqlite3.h>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -94,10 +102,174 @@ std::int64_t basket_points(const json& purchase) {
     return 26 * tuesday_factor(purchase.at("occurred_at").get<std::string>()) + 1;
 }
 
-// A ledger on a fresh file, its keys, and a router in front of it.
+// How the tests reach the API. Each test runs once per transport; the transport's name ends the
+// test's name, so a failure says which.
+enum class transport { in_process, over_http };
+struct in_process {
+    static constexpr transport kind = transport::in_process;
+};
+struct over_http {
+    static constexpr transport kind = transport::over_http;
+};
+
+// One way to the API: hands over one request and returns its one answer. `id` is the request id
+// the answer must echo in X-Request-Id.
+class client {
+public:
+    virtual ~client() = default;
+    virtual http::response send(http::request req, const std::string& id) = 0;
+};
+
+// Straight into router::handle, as the server's sessions call it. A second answer to a request
+// is counted in `extra_answers`, which the owner checks once the ledger has finished its writes.
+class router_client final : public client {
+public:
+    router_client(ledger::ledger& l, const http::router_options& options,
+                  std::shared_ptr<std::atomic<int>> extra_answers)
+        : router_(l, options, metrics_), extra_answers_(std::move(extra_answers)) {}
+
+    http::response send(http::request req, const std::string& id) override {
+        auto answered = std::make_shared<std::promise<http::response>>();
+        auto times = std::make_shared<std::atomic<int>>(0);
+        auto future = answered->get_future();
+        router_.handle(std::move(req), id, [answered, times, extra = extra_answers_](auto res) {
+            if (times->fetch_add(1) == 0) {
+                answered->set_value(std::move(res));
+            } else {
+                extra->fetch_add(1);
+            }
+        });
+        REQUIRE(future.wait_for(10s) == std::future_status::ready);
+        return future.get();
+    }
+
+private:
+    http::metrics metrics_;
+    http::router router_;
+    std::shared_ptr<std::atomic<int>> extra_answers_;
+};
+
+// A real server over the test's ledger, on 127.0.0.1 with an ephemeral port and otherwise the
+// default limits, running on its own thread. Destroyed, it stops the server and joins the thread
+// however the test ends: after a failed REQUIRE too.
+class running_server {
+public:
+    running_server(ledger::ledger& l, const http::router_options& routing) {
+        http::server_options o;
+        o.address = "127.0.0.1";
+        o.port = 0;
+        o.threads = 2;
+        o.routing = routing;
+        server_ = std::make_unique<http::server>(o, l);
+        REQUIRE(server_->port() != 0);
+        thread_ = std::thread([this] {
+            try {
+                server_->run(false);
+            } catch (...) {
+                failure_ = std::current_exception();
+            }
+            returned_.set_value();
+        });
+    }
+    running_server(const running_server&) = delete;
+    running_server& operator=(const running_server&) = delete;
+    ~running_server() {
+        const auto stop_called = std::chrono::steady_clock::now();
+        server_->stop();
+        // With no request in flight, run() returns as soon as the connections are closed.
+        const bool returned = returned_.get_future().wait_for(15s) == std::future_status::ready;
+        const auto took = std::chrono::steady_clock::now() - stop_called;
+        thread_.join();
+        if (std::uncaught_exceptions() == 0) {
+            CHECK(returned);
+            CHECK(took < 3s);
+            CHECK(failure_ == nullptr);
+        }
+    }
+
+    std::uint16_t port() const { return server_->port(); }
+
+private:
+    std::unique_ptr<http::server> server_;
+    std::promise<void> returned_;
+    std::exception_ptr failure_;
+    std::thread thread_;
+};
+
+// Over HTTP: every request on one kept-alive connection to a running server. Besides the answer
+// itself, every response must be exactly as long as its Content-Length says and keep the
+// connection open unless the request said Connection: close. A close nobody asked for is counted
+// and fails the test; the connection is then reopened so the test goes on.
+class http_transport_client final : public client {
+public:
+    http_transport_client(ledger::ledger& l, const http::router_options& options)
+        : server_(l, options), connection_(server_.port()) {}
+    http_transport_client(const http_transport_client&) = delete;
+    http_transport_client& operator=(const http_transport_client&) = delete;
+    ~http_transport_client() override {
+        if (std::uncaught_exceptions() == 0) {
+            INFO("over HTTP: " << connection_.connects() << " connection(s) for " << requests_
+                               << " request(s), " << expected_closes_ << " close(s) asked for");
+            CHECK(unexpected_closes_ == 0);
+            // A connection is opened first and then only after a close.
+            CHECK(connection_.connects() <= 1 + expected_closes_ + unexpected_closes_);
+        }
+        connection_.close(); // before the server stops: it has nothing left to wait for
+    }
+
+    http::response send(http::request req, const std::string& id) override {
+        ++requests_;
+        req.set("X-Request-Id", id);
+        if (!req.body().empty() && !req.has_content_length() && !req.chunked()) {
+            req.prepare_payload();
+        }
+        const bool keep_alive = req.keep_alive();
+        auto x = connection_.round_trip(req);
+        INFO("over HTTP, request " << requests_ << " on "
+                                   << (x.reused ? "a reused connection" : "a new connection"));
+        if (x.found_closed) {
+            ++unexpected_closes_;
+        }
+        CHECK_FALSE(x.found_closed); // the server closed a kept-alive connection without a word
+        CHECK(x.stray_bytes == 0);   // the server sent more than its last response
+        INFO("failed at " << x.stage << ": " << x.ec.message());
+        REQUIRE_FALSE(x.ec);
+        if (requests_ > 1 && !previous_closed_) {
+            CHECK(x.reused); // kept alive since the last answer
+        }
+
+        const http::response& res = x.res;
+        INFO("answered " << res.result_int() << " " << res.body());
+        CHECK(res.version() == 11);
+        CHECK_FALSE(res.chunked());
+        CHECK(res.has_content_length());
+        CHECK(res[bhttp::field::content_length] == std::to_string(res.body().size()));
+        if (keep_alive) {
+            if (!res.keep_alive()) {
+                ++unexpected_closes_;
+            }
+            CHECK(res.keep_alive());
+        } else {
+            CHECK_FALSE(res.keep_alive());
+            ++expected_closes_;
+        }
+        previous_closed_ = !res.keep_alive();
+        return std::move(x.res);
+    }
+
+private:
+    running_server server_;
+    test::http_client connection_; // after the server: closed before it stops
+    int requests_ = 0;
+    int expected_closes_ = 0;
+    int unexpected_closes_ = 0;
+    bool previous_closed_ = false;
+};
+
+// A ledger on a fresh file, its keys, and the API in front of it over the given transport.
 class api {
 public:
-    explicit api(http::router_options options = roomy()) {
+    explicit api(transport t, http::router_options options = roomy()) {
         previous_level_ = spdlog::get_level();
         spdlog::set_level(spdlog::level::warn); // one info line per request otherwise
         // Keys made before the ledger opens the file, as `loyalty keys create` does offline.
@@ -108,12 +280,16 @@ public:
         o.database = db();
         o.synchronous_full = false; // durability is the ledger's tests' business
         ledger_ = std::make_unique<ledger::ledger>(o, test::sample_path());
-        router_ = std::make_unique<http::router>(*ledger_, options, metrics_);
+        if (t == transport::in_process) {
+            client_ = std::make_unique<router_client>(*ledger_, options, extra_answers_);
+        } else {
+            client_ = std::make_unique<http_transport_client>(*ledger_, options);
+        }
     }
     api(const api&) = delete;
     api& operator=(const api&) = delete;
     ~api() {
-        router_.reset();
+        client_.reset(); // the server stops, or the router goes, while the ledger is still there
         ledger_.reset(); // finishes queued writes: any late second answer has happened by now
         if (std::uncaught_exceptions() == 0) {
             CHECK(extra_answers_->load() == 0);
@@ -140,25 +316,13 @@ public:
         return req;
     }
 
-    // Hands `req` to the router and waits for its one answer, which must echo the request id.
+    // Sends `req` and returns its one answer, which must echo the request id.
     reply send(http::request req) {
         std::string id = "req-" + std::to_string(++requests_);
         reply r;
         r.what = std::string(req.method_string()) + " " + std::string(req.target());
-        auto answered = std::make_shared<std::promise<http::response>>();
-        auto times = std::make_shared<std::atomic<int>>(0);
-        auto extra = extra_answers_;
-        auto future = answered->get_future();
-        router_->handle(std::move(req), id, [answered, times, extra](http::response res) {
-            if (times->fetch_add(1) == 0) {
-                answered->set_value(std::move(res));
-            } else {
-                extra->fetch_add(1);
-            }
-        });
         INFO(r.what);
-        REQUIRE(future.wait_for(10s) == std::future_status::ready);
-        r.res = future.get();
+        r.res = client_->send(std::move(req), id);
         CHECK(r.header("X-Request-Id") == id);
         return r;
     }
@@ -220,9 +384,8 @@ public:
 private:
     test::temp_dir dir_;
     std::unique_ptr<ledger::ledger> ledger_;
-    http::metrics metrics_;
-    std::unique_ptr<http::router> router_;
     std::shared_ptr<std::atomic<int>> extra_answers_ = std::make_shared<std::atomic<int>>(0);
+    std::unique_ptr<client> client_; // after the ledger, which must outlive it
     int requests_ = 0;
     spdlog::level::level_enum previous_level_ = spdlog::level::info;
 };
@@ -274,8 +437,9 @@ json ok_json(const reply& r, unsigned status) {
 
 } // namespace
 
-TEST_CASE("router: a member's journey through the API, one answer per request", "[router]") {
-    api a;
+TEMPLATE_TEST_CASE("router: a member's journey through the API, one answer per request", "[router]",
+                   in_process, over_http) {
+    api a(TestType::kind);
 
     // Enrollment: 25 leaves at once.
     json enrolled = ok_json(a.post("/v1/members", a.pos,
@@ -477,6 +641,14 @@ TEST_CASE("router: a member's journey through the API, one answer per request", 
     CHECK(health["status"] == "ok");
     CHECK(health["program_version"] == second_hash);
 
+    // A client that asks to close is answered so; over HTTP the next request needs a new
+    // connection, and only this once.
+    auto closing = api::make(verb::get, "/healthz", "");
+    closing.keep_alive(false);
+    auto closed = a.send(std::move(closing));
+    CHECK(closed.status() == 200);
+    CHECK_FALSE(closed.res.keep_alive());
+
     auto metrics = a.get("/metrics", "");
     REQUIRE(metrics.status() == 200);
     CHECK(metrics.header("Content-Type").rfind("text/plain", 0) == 0);
@@ -513,6 +685,7 @@ const std::vector<route_rule>& access_spec() {
         {"GET", "/v1/rewards", false, {who::pos, who::support, who::admin}},
         {"GET", "/v1/program", false, {who::pos, who::support, who::admin}},
         {"POST", "/v1/program/versions", false, {who::admin}},
+        {"POST", "/v1/program/check", false, {who::pos, who::support, who::admin}},
         {"POST", "/v1/simulate", false, {who::pos, who::support, who::admin}},
     };
     return spec;
@@ -542,8 +715,9 @@ std::string concrete(const std::string& pattern) {
 
 } // namespace
 
-TEST_CASE("router: every route answers each kind of caller as its roles say", "[router]") {
-    api a;
+TEMPLATE_TEST_CASE("router: every route answers each kind of caller as its roles say", "[router]",
+                   in_process, over_http) {
+    api a(TestType::kind);
     a.enroll("m-1");
     auto revoked = a.create_key_full(ledger::role::admin);
     REQUIRE(a.get("/v1/program", revoked.secret).status() == 200);
@@ -620,8 +794,9 @@ TEST_CASE("router: every route answers each kind of caller as its roles say", "[
     }
 }
 
-TEST_CASE("router: a point-of-sale key bound to a store posts only for that store", "[router]") {
-    api a;
+TEMPLATE_TEST_CASE("router: a point-of-sale key bound to a store posts only for that store",
+                   "[router]", in_process, over_http) {
+    api a(TestType::kind);
     std::string store_key = a.create_key(ledger::role::pos, "s-1");
     a.enroll("m-1");
 
@@ -643,9 +818,9 @@ TEST_CASE("router: a point-of-sale key bound to a store posts only for that stor
             201);
 }
 
-TEST_CASE("router: refused requests answer with their exact problem and change nothing",
-          "[router]") {
-    api a;
+TEMPLATE_TEST_CASE("router: refused requests answer with their exact problem and change nothing",
+                   "[router]", in_process, over_http) {
+    api a(TestType::kind);
     a.enroll("m-1");
     json purchase = basket("t-1", "m-1");
     ok_json(a.post("/v1/transactions", a.pos, purchase), 201);
@@ -807,9 +982,10 @@ TEST_CASE("router: refused requests answer with their exact problem and change n
                   fields{"member_id"});
 }
 
-TEST_CASE("router: retries replay the first answer; a reused key with another body conflicts",
-          "[router]") {
-    api a;
+TEMPLATE_TEST_CASE(
+    "router: retries replay the first answer; a reused key with another body conflicts", "[router]",
+    in_process, over_http) {
+    api a(TestType::kind);
     a.enroll("m-1");
 
     std::string purchase = basket("t-1", "m-1").dump();
@@ -847,11 +1023,11 @@ TEST_CASE("router: retries replay the first answer; a reused key with another bo
     check_unchanged(a, before, "m-1");
 }
 
-TEST_CASE("router: each key has its own rate limit", "[router]") {
+TEMPLATE_TEST_CASE("router: each key has its own rate limit", "[router]", in_process, over_http) {
     http::router_options tight;
     tight.rate_per_second = 1;
     tight.burst = 2;
-    api a(tight);
+    api a(TestType::kind, tight);
     std::string other = a.create_key(ledger::role::pos);
 
     CHECK(a.get("/v1/program", a.pos).status() == 200);
@@ -864,8 +1040,9 @@ TEST_CASE("router: each key has its own rate limit", "[router]") {
     CHECK(a.get("/healthz", "").status() == 200);
 }
 
-TEST_CASE("router: a JSON body's media type is read as RFC 9110 says", "[router]") {
-    api a;
+TEMPLATE_TEST_CASE("router: a JSON body's media type is read as RFC 9110 says", "[router]",
+                   in_process, over_http) {
+    api a(TestType::kind);
     // Parameters are allowed; type and subtype are case-insensitive (RFC 9110 8.3.1).
     CHECK(a.post_text("/v1/members", a.pos, R"({"member_id": "m-1"})",
                       "application/json; charset=utf-8")
@@ -881,8 +1058,9 @@ TEST_CASE("router: a JSON body's media type is read as RFC 9110 says", "[router]
     check_unchanged(a, before, "m-1");
 }
 
-TEST_CASE("router: a body nests at most 32 levels deep", "[router]") {
-    api a;
+TEMPLATE_TEST_CASE("router: a body nests at most 32 levels deep", "[router]", in_process,
+                   over_http) {
+    api a(TestType::kind);
     a.enroll("m-1");
     // `levels` objects inside the body's own, innermost holding `leaf`.
     auto event = [](const std::string& id, int levels, json leaf) {
