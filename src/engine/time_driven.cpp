@@ -214,6 +214,11 @@ void grant_if_due(context& cx, const program::benefit& b, timestamp starts, time
     if (starts > cx.now || ends <= cx.state.enrolled_at || !tier_eligible(cx, b)) {
         return;
     }
+    // A late run (the occasion is over) only catches up for a member who already held the tier
+    // during it: reaching Gold in May earns no drink for a March birthday.
+    if (ends <= cx.now && cx.state.tier.since >= ends) {
+        return;
+    }
     program::period once =
         b.once_per.value_or(program::period{program::period_kind::calendar_year, 0});
     if (times_used_in_period_of(cx, b.id, once, starts) > 0) {
