@@ -647,9 +647,9 @@ result<std::size_t> ledger::run_due(timestamp now, std::size_t chunk) {
     // idempotent and each member's visit commits as a whole.
     chunk = std::max<std::size_t>(1, chunk);
     std::size_t changed = 0;
-    std::string after;
+    detail::store::due_key after;
     for (;;) {
-        std::vector<std::string> ids;
+        std::vector<detail::store::due_key> ids;
         try {
             auto lease = impl_->readers->acquire();
             ids = lease->st.due_members(now, after, chunk);
@@ -663,7 +663,7 @@ result<std::size_t> ledger::run_due(timestamp now, std::size_t chunk) {
         }
         after = ids.back();
         std::vector<std::future<result<bool>>> visits;
-        for (const std::string& id : ids) {
+        for (const auto& [due_at, id] : ids) {
             visits.push_back(visit_due(id, now));
         }
         for (auto& v : visits) {

@@ -605,14 +605,18 @@ void store::activate_program(std::int64_t id, timestamp at, const std::string& a
         .run();
 }
 
-std::vector<std::string> store::due_members(timestamp now, const std::string& after,
-                                            std::size_t limit) {
-    statement& s =
-        cached("SELECT id FROM members WHERE due_at <= ? AND id > ? ORDER BY id LIMIT ?");
-    s.bind(1, time_text(now)).bind(2, after).bind(3, static_cast<std::int64_t>(limit));
-    std::vector<std::string> ids;
+std::vector<store::due_key> store::due_members(timestamp now, const due_key& after,
+                                               std::size_t limit) {
+    statement& s = cached("SELECT due_at, id FROM members INDEXED BY members_due"
+                          " WHERE due_at IS NOT NULL AND due_at <= ?1 AND (due_at, id) > (?2, ?3)"
+                          " ORDER BY due_at, id LIMIT ?4");
+    s.bind(1, time_text(now))
+        .bind(2, after.first)
+        .bind(3, after.second)
+        .bind(4, static_cast<std::int64_t>(limit));
+    std::vector<due_key> ids;
     while (s.step()) {
-        ids.push_back(s.text(0));
+        ids.emplace_back(s.text(0), s.text(1));
     }
     s.reset();
     return ids;

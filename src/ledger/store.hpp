@@ -110,9 +110,10 @@ public:
                                 const std::string& format, const std::string& source, timestamp at);
     void activate_program(std::int64_t id, timestamp at, const std::string& actor);
 
-    // Members with time-driven work due at `now`, after `after` in id order, at most `limit`.
-    std::vector<std::string> due_members(timestamp now, const std::string& after,
-                                         std::size_t limit);
+    // Members with time-driven work due at `now`, in (due_at, id) order after `after`, at most
+    // `limit`, each with its due time (the next page's `after`).
+    using due_key = std::pair<std::string, std::string>; // due_at text, member id
+    std::vector<due_key> due_members(timestamp now, const due_key& after, std::size_t limit);
     void set_due(const std::string& member_id, std::optional<timestamp> due_at);
     // A new program may put work due for anyone: every member is looked at by the next run.
     void make_everyone_due(timestamp at);
