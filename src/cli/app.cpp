@@ -76,7 +76,31 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
                      "Seconds between runs of due time-driven work (0: none)")
         ->check(CLI::Range(0, 86400))
         ->capture_default_str();
+    serve_cmd
+        ->add_option("--batch-window-us", so.batch_window_us,
+                     "Microseconds a write batch waits for more requests (group commit)")
+        ->check(CLI::Range(0, 1000000))
+        ->capture_default_str();
+    serve_cmd->add_option("--max-batch", so.max_batch, "Most writes per commit (1: no batching)")
+        ->check(CLI::Range(1, 100000))
+        ->capture_default_str();
     serve_cmd->callback([&] { status = serve(so, out, err); });
+
+    seed_options seed;
+    auto* seed_cmd = app.add_subcommand(
+        "seed", "Enroll many members quickly (synchronous=NORMAL), for benchmarks");
+    seed_cmd->add_option("--db", seed.database, "The SQLite file")->capture_default_str();
+    seed_cmd->add_option("--program", seed.program, "The program file")->capture_default_str();
+    seed_cmd->add_option("--members", seed.members, "How many members")
+        ->required()
+        ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{100'000'000}));
+    seed_cmd->add_option("--start", seed.start, "The first member's number")->capture_default_str();
+    seed_cmd->add_option("--prefix", seed.prefix, "Member ids are PREFIX and a number")
+        ->capture_default_str();
+    seed_cmd->add_option("--batch", seed.batch, "Enrollments per commit")
+        ->check(CLI::Range(1, 100000))
+        ->capture_default_str();
+    seed_cmd->callback([&] { status = seed_members(seed, out, err); });
 
     auto* jobs = app.add_subcommand("jobs", "Time-driven work: maturing, expiry, tiers, birthdays");
     jobs->require_subcommand(1);

@@ -36,6 +36,8 @@ int serve(const serve_options& o, std::ostream& out, std::ostream& err) {
     try {
         ledger::ledger_options lo;
         lo.database = o.database;
+        lo.batch_window = std::chrono::microseconds(o.batch_window_us);
+        lo.max_batch = o.max_batch;
         ledger::ledger book(lo, o.program);
         http::server server(options, book);
         std::optional<jobs::scheduler> scheduled;

@@ -2,6 +2,7 @@
 // The subcommands, each a function of its parsed options; app.cpp wires them to CLI11.
 
 #include <cstddef>
+#include <cstdint>
 #include <iosfwd>
 #include <optional>
 #include <string>
@@ -38,10 +39,26 @@ struct serve_options {
     double burst = 200;
     unsigned jobs_interval_seconds = 60; // 0: no scheduled jobs
     std::string web_root = "web";        // the console's files; empty: no console
+    // The ledger's group commit (ledger_options): a batch closes after this many microseconds
+    // or at max_batch requests; max_batch 1 turns batching off (benchmarks compare the two).
+    unsigned batch_window_us = 1000;
+    std::size_t max_batch = 128;
 };
 
 // `loyalty serve`: runs until SIGINT or SIGTERM, then shuts down gracefully.
 int serve(const serve_options& options, std::ostream& out, std::ostream& err);
+
+// `loyalty seed`: enrolls members <prefix><start> .. <prefix><start + members - 1> through the
+// ledger, with synchronous=NORMAL and large batches; for benchmarks and load tests.
+struct seed_options {
+    std::string database = "data/loyalty.db";
+    std::string program = "config/program.yaml";
+    std::uint64_t members = 0;
+    std::uint64_t start = 0;
+    std::string prefix = "m-";
+    std::size_t batch = 1000;
+};
+int seed_members(const seed_options& options, std::ostream& out, std::ostream& err);
 
 // `loyalty jobs run`: the time-driven work due at `now` (default: the clock), then exits.
 int run_jobs(const std::string& database, const std::optional<std::string>& program_file,
