@@ -81,6 +81,29 @@ bool store::member_exists(const std::string& id) {
     return found;
 }
 
+namespace {
+
+// The lot in the current row of a query selecting lot_id, earned, remaining, earned_at,
+// available_at, expires_at, cause, qualifying, matured, added to the loaded member.
+void add_lot(loaded_member& m, const statement& s) {
+    engine::lot l;
+    l.id = s.integer(0);
+    l.earned = s.integer(1);
+    l.remaining = s.integer(2);
+    l.earned_at = parse_time(s.text(3));
+    l.available_at = parse_time(s.text(4));
+    if (auto e = s.optional_text(5)) {
+        l.expires_at = parse_time(*e);
+    }
+    l.cause = s.text(6);
+    l.qualifying = s.integer(7) != 0;
+    l.matured = s.integer(8) != 0;
+    m.lots.emplace(l.id, l);
+    m.state.lots.push_back(l);
+}
+
+} // namespace
+
 std::optional<loaded_member> store::load_member(const std::string& id) {
     loaded_member m;
     {
@@ -104,20 +127,7 @@ std::optional<loaded_member> store::load_member(const std::string& id) {
                    " ORDER BY lot_id");
         s.bind(1, id);
         while (s.step()) {
-            engine::lot l;
-            l.id = s.integer(0);
-            l.earned = s.integer(1);
-            l.remaining = s.integer(2);
-            l.earned_at = parse_time(s.text(3));
-            l.available_at = parse_time(s.text(4));
-            if (auto e = s.optional_text(5)) {
-                l.expires_at = parse_time(*e);
-            }
-            l.cause = s.text(6);
-            l.qualifying = s.integer(7) != 0;
-            l.matured = s.integer(8) != 0;
-            m.lots.emplace(l.id, l);
-            m.state.lots.push_back(l);
+            add_lot(m, s);
         }
         s.reset();
     }
@@ -165,20 +175,7 @@ void load_lot_ids(store& st, loaded_member& m, const std::vector<std::int64_t>& 
             " qualifying, matured FROM lots WHERE member_id = ? AND lot_id = ?");
         s.bind(1, m.state.id).bind(2, lot_id);
         if (s.step()) {
-            engine::lot l;
-            l.id = s.integer(0);
-            l.earned = s.integer(1);
-            l.remaining = s.integer(2);
-            l.earned_at = parse_time(s.text(3));
-            l.available_at = parse_time(s.text(4));
-            if (auto e = s.optional_text(5)) {
-                l.expires_at = parse_time(*e);
-            }
-            l.cause = s.text(6);
-            l.qualifying = s.integer(7) != 0;
-            l.matured = s.integer(8) != 0;
-            m.lots.emplace(l.id, l);
-            m.state.lots.push_back(l);
+            add_lot(m, s);
         }
     }
 }
