@@ -228,6 +228,18 @@ std::optional<nlohmann::json> json_body(call& c) {
     return body;
 }
 
+// Refuses a purchase or return longer than the limit before parsing its lines.
+bool too_many_lines(call& c, const nlohmann::json& body, std::size_t max_lines,
+                    const std::string& what) {
+    auto lines = body.find("lines");
+    if (lines == body.end() || !lines->is_array() || lines->size() <= max_lines) {
+        return false;
+    }
+    c.problem(status::unprocessable_entity, "too-many-lines", "Too many lines",
+              "a " + what + " has at most " + std::to_string(max_lines) + " lines", {"lines"});
+    return true;
+}
+
 ledger::request_context context_of(const call& c) {
     ledger::request_context who;
     who.actor = c.key ? c.key->id : "anonymous";
@@ -408,11 +420,8 @@ void post_purchase(ledger::ledger& l, const router_options& o, metrics&, call_pt
     if (!body) {
         return;
     }
-    if (auto lines = body->find("lines");
-        lines != body->end() && lines->is_array() && lines->size() > o.max_lines) {
-        return c->problem(status::unprocessable_entity, "too-many-lines", "Too many lines",
-                          "a purchase has at most " + std::to_string(o.max_lines) + " lines",
-                          {"lines"});
+    if (too_many_lines(*c, *body, o.max_lines, "purchase")) {
+        return;
     }
     auto p = engine::purchase_from_json(*body);
     if (!p) {
@@ -429,11 +438,8 @@ void post_return(ledger::ledger& l, const router_options& o, metrics&, call_ptr 
     if (!body) {
         return;
     }
-    if (auto lines = body->find("lines");
-        lines != body->end() && lines->is_array() && lines->size() > o.max_lines) {
-        return c->problem(status::unprocessable_entity, "too-many-lines", "Too many lines",
-                          "a return has at most " + std::to_string(o.max_lines) + " lines",
-                          {"lines"});
+    if (too_many_lines(*c, *body, o.max_lines, "return")) {
+        return;
     }
     auto r = engine::return_from_json(*body, c->params[0]);
     if (!r) {
@@ -585,11 +591,8 @@ void simulate(ledger::ledger& l, const router_options& o, metrics&, call_ptr c) 
     if (!body) {
         return;
     }
-    if (auto lines = body->find("lines");
-        lines != body->end() && lines->is_array() && lines->size() > o.max_lines) {
-        return c->problem(status::unprocessable_entity, "too-many-lines", "Too many lines",
-                          "a purchase has at most " + std::to_string(o.max_lines) + " lines",
-                          {"lines"});
+    if (too_many_lines(*c, *body, o.max_lines, "purchase")) {
+        return;
     }
     auto p = engine::purchase_from_json(*body);
     if (!p) {
