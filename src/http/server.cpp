@@ -155,7 +155,7 @@ class session : public std::enable_shared_from_this<session> {
 public:
     session(server_core& server, tcp::socket socket, bool counted)
         : server_(server), stream_(std::move(socket)), strand_(stream_.get_executor()),
-          counted_(counted) {
+          buffer_(server.options.header_limit + 64 * 1024), counted_(counted) {
         error_code ec;
         auto remote = stream_.socket().remote_endpoint(ec);
         if (!ec) {
@@ -302,6 +302,14 @@ private:
     void on_header(error_code ec, std::size_t) {
         if (ec) {
             return on_read_error(ec);
+        }
+        // RFC 9112 6.3: with Transfer-Encoding but not chunked last, the length is unknown.
+        if (parser_->get().count(beast_http::field::transfer_encoding) != 0 &&
+            !parser_->chunked()) {
+            return send_problem(beast_http::status::bad_request, "bad_http", "bad-http",
+                                "Malformed HTTP request",
+                                "Transfer-Encoding other than chunked is not supported.",
+                                beast_http::error::bad_transfer_encoding);
         }
         if (parser_->is_done()) {
             return handle_request();

@@ -360,6 +360,23 @@ TEST_CASE("server: malformed HTTP gets 400 and the connection is closed", "[serv
                Catch::Contains("loyalty_http_limit_hits_total{limit=\"bad_http\"} 3\n"));
 }
 
+TEST_CASE("server: a Transfer-Encoding other than a final chunked is refused, not smuggled",
+          "[server]") {
+    running_server s;
+    for (const char* coding : {"xchunked", "chunked, identity", "identity", "gzip"}) {
+        INFO(coding);
+        client c(s.port());
+        c.send(std::string("POST /v1/members HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: ") + coding +
+               "\r\n\r\n" + get("/healthz"));
+        auto res = c.response();
+        CHECK(res.result() == bhttp::status::bad_request);
+        CHECK(problem_type(res) == "bad-http");
+        CHECK_FALSE(res.keep_alive());
+        // The request hidden behind it is never answered.
+        CHECK(closed(c.wait_closed(3s)));
+    }
+}
+
 TEST_CASE("server: a request that stalls is cut after the read timeout", "[server]") {
     running_server s; // read_timeout 1 s
     client c(s.port());
