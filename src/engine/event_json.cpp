@@ -31,7 +31,48 @@ tl::expected<std::vector<std::string>, rejection> strings(const json* v, const s
 
 } // namespace
 
+namespace {
+
+// The one form every stored time and almost every request uses, "YYYY-MM-DDTHH:MM:SSZ", read
+// without a stream: loading a member parses a dozen times and date::parse builds a locale-aware
+// stream each time. Anything else, or anything out of range, goes to the general parser, which
+// has the last word.
+std::optional<timestamp> parse_utc_seconds(std::string_view t) {
+    if (t.size() != 20 || t[4] != '-' || t[7] != '-' || t[10] != 'T' || t[13] != ':' ||
+        t[16] != ':' || t[19] != 'Z') {
+        return std::nullopt;
+    }
+    auto number = [&](std::size_t at, std::size_t digits) -> int {
+        int value = 0;
+        for (std::size_t i = at; i < at + digits; ++i) {
+            if (t[i] < '0' || t[i] > '9') {
+                return -1;
+            }
+            value = value * 10 + (t[i] - '0');
+        }
+        return value;
+    };
+    int year = number(0, 4), month = number(5, 2), day = number(8, 2);
+    int hour = number(11, 2), minute = number(14, 2), second = number(17, 2);
+    if (year < 0 || month < 1 || day < 1 || hour < 0 || hour > 23 || minute < 0 || minute > 59 ||
+        second < 0 || second > 59) {
+        return std::nullopt;
+    }
+    date::year_month_day ymd{date::year{year}, date::month{static_cast<unsigned>(month)},
+                             date::day{static_cast<unsigned>(day)}};
+    if (!ymd.ok()) {
+        return std::nullopt;
+    }
+    return date::sys_days{ymd} + std::chrono::hours{hour} + std::chrono::minutes{minute} +
+           std::chrono::seconds{second};
+}
+
+} // namespace
+
 std::optional<timestamp> parse_rfc3339(std::string_view text) {
+    if (auto fast = parse_utc_seconds(text)) {
+        return fast;
+    }
     std::istringstream in{std::string(text)};
     date::sys_seconds t;
     if (text.size() >= 20 && (text.back() == 'Z' || text.back() == 'z')) {

@@ -1,5 +1,6 @@
 #include "store.hpp"
 
+#include "loyalty/engine/event_json.hpp"
 #include "loyalty/engine/local_time.hpp"
 #include "loyalty/engine/state_json.hpp"
 
@@ -55,13 +56,11 @@ std::string time_text(timestamp t) {
 }
 
 timestamp parse_time(const std::string& text) {
-    std::istringstream in(text);
-    timestamp t;
-    in >> date::parse("%Y-%m-%dT%H:%M:%SZ", t);
-    if (in.fail()) {
+    auto t = engine::parse_rfc3339(text);
+    if (!t) {
         throw std::runtime_error("stored time is unreadable: " + text);
     }
-    return t;
+    return *t;
 }
 
 statement& store::cached(const char* sql) {

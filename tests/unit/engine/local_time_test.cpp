@@ -3,6 +3,8 @@
 #include "support/timestamp_text.hpp"
 
 #include <catch2/catch.hpp>
+#include <optional>
+#include <sstream>
 
 // In America/New_York, 2026: clocks spring forward on Sunday 8 March at 02:00 EST (07:00Z) and
 // fall back on Sunday 1 November at 02:00 EDT (06:00Z). EST is UTC-5, EDT UTC-4.
@@ -202,4 +204,35 @@ TEST_CASE("format_rfc3339", "[local_time]") {
         CHECK(format_rfc3339(t) == date::format("%Y-%m-%dT%H:%M:%SZ", t));
         CHECK(parse_rfc3339(format_rfc3339(t)) == t);
     }
+}
+
+TEST_CASE("parse_rfc3339 reads the common UTC form by hand exactly as date::parse does",
+          "[local_time]") {
+    auto by_date = [](const std::string& text) -> std::optional<timestamp> {
+        // The general reader, as parse_rfc3339 was before it read the common form by hand.
+        std::istringstream in(text);
+        date::sys_seconds t;
+        if (text.size() >= 20 && (text.back() == 'Z' || text.back() == 'z')) {
+            in >> date::parse("%FT%TZ", t);
+        } else {
+            in >> date::parse("%FT%T%Ez", t);
+        }
+        if (in.fail() || in.peek() != std::char_traits<char>::eof()) {
+            return std::nullopt;
+        }
+        return t;
+    };
+    for (const std::string text :
+         {"2026-03-14T09:30:00Z", "2028-02-29T23:59:59Z", "0000-01-01T00:00:00Z",
+          "9999-12-31T23:59:59Z", "2027-02-29T00:00:00Z", "2026-13-01T00:00:00Z",
+          "2026-00-10T00:00:00Z", "2026-04-31T00:00:00Z", "2026-04-00T00:00:00Z",
+          "2026-04-01T24:00:00Z", "2026-04-01T23:60:00Z", "2026-04-01T2a:00:00Z",
+          "2026-04-01 23:00:00Z", "2026-04-01T23:00:0Z", "-026-04-01T23:00:00Z",
+          "2026-03-14T09:30:00z", "2026-03-14T09:30:00+00:00"}) {
+        INFO(text);
+        CHECK(parse_rfc3339(text) == by_date(text));
+    }
+    // Forms only the general parser reads, still read.
+    CHECK(parse_rfc3339("2026-03-14T10:30:00+01:00") == parse_rfc3339("2026-03-14T09:30:00Z"));
+    CHECK_FALSE(parse_rfc3339("2026-03-14T09:30:00Zjunk"));
 }
