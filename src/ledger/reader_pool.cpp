@@ -2,8 +2,8 @@
 
 namespace loyalty::ledger::detail {
 
-reader_pool::reader_pool(std::string path, std::size_t size)
-    : path_(std::move(path)), size_(std::max<std::size_t>(1, size)) {}
+reader_pool::reader_pool(std::string path, std::size_t size, std::size_t cache_kib)
+    : path_(std::move(path)), size_(std::max<std::size_t>(1, size)), cache_kib_(cache_kib) {}
 
 reader_pool::lease::~lease() {
     if (reader_ == nullptr) {
@@ -27,7 +27,7 @@ reader_pool::lease reader_pool::acquire() {
     ++open_;
     lock.unlock();
     try {
-        return lease(*this, std::make_unique<reader>(path_));
+        return lease(*this, std::make_unique<reader>(path_, cache_kib_));
     } catch (...) {
         std::lock_guard relock(mutex_);
         --open_;

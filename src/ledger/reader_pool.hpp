@@ -14,14 +14,17 @@
 namespace loyalty::ledger::detail {
 
 struct reader {
-    explicit reader(const std::string& path) : db(path, connection::mode::read_only), st(db) {}
+    reader(const std::string& path, std::size_t cache_kib)
+        : db(path, connection::mode::read_only), st(db) {
+        db.execute("PRAGMA cache_size = -" + std::to_string(cache_kib));
+    }
     connection db;
     store st;
 };
 
 class reader_pool {
 public:
-    reader_pool(std::string path, std::size_t size);
+    reader_pool(std::string path, std::size_t size, std::size_t cache_kib);
 
     class lease {
     public:
@@ -46,6 +49,7 @@ private:
     std::vector<std::unique_ptr<reader>> idle_;
     std::size_t open_ = 0;
     std::size_t size_;
+    std::size_t cache_kib_;
 };
 
 } // namespace loyalty::ledger::detail

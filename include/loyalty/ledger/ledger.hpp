@@ -36,6 +36,15 @@ struct ledger_options {
     bool synchronous_full = true;
     std::chrono::days idempotency_retention{30};
     std::size_t readers = 4;
+    // SQLite's page cache per connection, in KiB: the writer's keeps the indexes' upper levels
+    // and the tables' growing ends in memory, so a purchase reads only the leaves it touches.
+    std::size_t writer_cache_kib = 32 * 1024;
+    std::size_t reader_cache_kib = 8 * 1024;
+    // The write-ahead log is copied into the database file by a thread of its own once it
+    // holds this many pages (SQLite's default threshold); readers that pin old snapshots are
+    // waited for once it holds checkpoint_hard_limit_pages.
+    int checkpoint_pages = 1000;
+    int checkpoint_hard_limit_pages = 64 * 1000;
     // The time of each write; the system clock unless a test sets it.
     std::function<timestamp()> clock;
 };

@@ -461,3 +461,33 @@ TEST_CASE("verify names a broken invariant", "[ledger]") {
     CHECK(found[1].check == "lot_remaining");
     CHECK(found[1].detail == "member m-1 lot 1 holds 30 of 25");
 }
+
+TEST_CASE("the write-ahead log is checkpointed off the writer and does not grow without bound",
+          "[ledger][checkpoint]") {
+    // The same 120 purchases, one commit each, with checkpoints every 8 pages and with none.
+    auto log_size_after_purchases = [](int checkpoint_pages) {
+        fixture f;
+        ledger_options o = f.options(std::chrono::microseconds{0});
+        o.checkpoint_pages = checkpoint_pages;
+        o.checkpoint_hard_limit_pages = checkpoint_pages;
+        f.ledger.reset();
+        f.ledger = std::make_unique<class ledger>(o, test::sample_path());
+        enroll(f, "m-1");
+        for (int i = 0; i < 120; ++i) {
+            REQUIRE(f.ledger->post_purchase(
+                pos(), basket("t-" + std::to_string(i), "m-1", 500 + i, f.now())));
+        }
+        auto wal = f.dir / "loyalty.db-wal";
+        REQUIRE(std::filesystem::exists(wal));
+        auto size = std::filesystem::file_size(wal);
+        CHECK(f.count("purchases") == 120);
+        f.ledger.reset(); // the last connection folds the log into the file
+        CHECK(f.verify().empty());
+        CHECK(f.count("purchases") == 120);
+        return size;
+    };
+    auto checkpointed = log_size_after_purchases(8);
+    auto never = log_size_after_purchases(1'000'000'000);
+    INFO("log with checkpoints " << checkpointed << " bytes, without " << never << " bytes");
+    CHECK(checkpointed * 3 < never);
+}
