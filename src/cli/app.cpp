@@ -78,7 +78,8 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
         ->capture_default_str();
     serve_cmd
         ->add_option("--batch-window-us", so.batch_window_us,
-                     "Microseconds a write batch waits for more requests (group commit)")
+                     "Microseconds a write batch waits for more requests (0: it takes what queued"
+                     " during the previous commit)")
         ->check(CLI::Range(0, 1000000))
         ->capture_default_str();
     serve_cmd->add_option("--max-batch", so.max_batch, "Most writes per commit (1: no batching)")

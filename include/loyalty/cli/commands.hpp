@@ -41,7 +41,7 @@ struct serve_options {
     std::string web_root = "web";        // the console's files; empty: no console
     // The ledger's group commit (ledger_options): a batch closes after this many microseconds
     // or at max_batch requests; max_batch 1 turns batching off (benchmarks compare the two).
-    unsigned batch_window_us = 1000;
+    unsigned batch_window_us = 0;
     std::size_t max_batch = 128;
 };
 
