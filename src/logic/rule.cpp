@@ -3,14 +3,15 @@
 // by a conforming engine.
 
 #include "loyalty/logic/rule.hpp"
-#include "loyalty/logic/suggest.hpp"
 
 #include "loyalty/logic/js_number.hpp"
 #include "loyalty/logic/js_string.hpp"
+#include "loyalty/logic/suggest.hpp"
 
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <optional>
 #include <string_view>
@@ -180,12 +181,16 @@ struct context {
     // Counts `n` units of work; false once the budget is spent.
     bool charge(std::size_t n) {
         steps += n;
-        if (steps > limits.max_steps) {
-            fail(eval_errc::step_limit, "the rule needed more than " +
-                                            std::to_string(limits.max_steps) + " evaluation steps");
+        if (steps > limits.max_steps) [[unlikely]] {
+            fail_steps();
             return false;
         }
         return true;
+    }
+
+    [[gnu::noinline, gnu::cold]] void fail_steps() {
+        fail(eval_errc::step_limit,
+             "the rule needed more than " + std::to_string(limits.max_steps) + " evaluation steps");
     }
 
     // Work on strings counts one step per 64 bytes.
@@ -349,6 +354,30 @@ double parse_float(const value& v, context& cx) {
     return js_parse_float(text);
 }
 
+// a == b for texts, inline: those compared by rules are mostly short, where a call to memcmp
+// would cost more than the comparison.
+bool same_text(std::string_view a, std::string_view b) noexcept {
+    if (a.size() != b.size()) {
+        return false;
+    }
+    std::size_t i = 0;
+    for (; i + 8 <= a.size(); i += 8) {
+        std::uint64_t wa = 0;
+        std::uint64_t wb = 0;
+        std::memcpy(&wa, a.data() + i, 8);
+        std::memcpy(&wb, b.data() + i, 8);
+        if (wa != wb) {
+            return false;
+        }
+    }
+    for (; i < a.size(); ++i) {
+        if (a[i] != b[i]) {
+            return false;
+        }
+    }
+    return true;
+}
+
 // IsStrictlyEqual.
 bool strict_equals(const value& a, const value& b, context& cx) {
     if (a.kind() != b.kind()) {
@@ -366,7 +395,7 @@ bool strict_equals(const value& a, const value& b, context& cx) {
         std::string_view sa = a.as_string();
         std::string_view sb = b.as_string();
         cx.charge_bytes(std::min(sa.size(), sb.size()));
-        return sa == sb;
+        return same_text(sa, sb);
     }
     case value_kind::array:
     case value_kind::object:
@@ -376,7 +405,13 @@ bool strict_equals(const value& a, const value& b, context& cx) {
 }
 
 // IsLooselyEqual.
-bool loose_equals(value a, value b, context& cx) {
+bool loose_equals(const value& a0, const value& b0, context& cx) {
+    if (a0.kind() == b0.kind() ||
+        ((a0.is_array() || a0.is_object()) && (b0.is_array() || b0.is_object()))) {
+        return !cx.failed() && strict_equals(a0, b0, cx);
+    }
+    value a = a0;
+    value b = b0;
     for (int round = 0; round < 4 && !cx.failed(); ++round) {
         if (a.kind() == b.kind() ||
             ((a.is_array() || a.is_object()) && (b.is_array() || b.is_object()))) {
@@ -628,7 +663,34 @@ value missing_of(const value_list& args, const value& data, context& cx, std::st
 // ---------------------------------------------------------------------------------------------
 // The evaluator
 
-value eval(const node& n, const value& data, context& cx);
+value eval_operation(const node& n, const value& data, context& cx);
+
+// Constants are answered here, inline; operations go through eval_operation().
+[[gnu::always_inline]] inline value eval(const node& n, const value& data, context& cx) {
+    if (n.code == op_code::constant) {
+        if (n.fresh_array) {
+            return value_access::borrow_rule(*value_access::json_node(n.constant), ++cx.generation);
+        }
+        return n.constant;
+    }
+    return eval_operation(n, data, cx);
+}
+
+// Reads path[next..] from `from` as JavaScript property reads; `fallback` (null when
+// undefined) for what is not there.
+value read_path(const std::vector<var_step>& path, std::size_t next, value current,
+                const value& fallback) {
+    for (; next < path.size(); ++next) {
+        if (is_nullish(current)) {
+            return fallback.is_undefined() ? value::null() : fallback;
+        }
+        current = get_property(current, path[next].key, path[next].index);
+        if (current.is_undefined()) {
+            return fallback.is_undefined() ? value::null() : fallback;
+        }
+    }
+    return current;
+}
 
 value eval_var(const node& n, const value& data, context& cx) {
     value path;
@@ -651,17 +713,37 @@ value eval_var(const node& n, const value& data, context& cx) {
     if (n.whole_data) {
         return data;
     }
-    value current = data;
-    for (const auto& step : n.path) {
-        if (is_nullish(current)) {
-            return fallback.is_undefined() ? value::null() : fallback;
-        }
-        current = get_property(current, step.key, step.index);
-        if (current.is_undefined()) {
-            return fallback.is_undefined() ? value::null() : fallback;
+    const json* node = value_access::json_node(data);
+    if (node == nullptr) {
+        return read_path(n.path, 0, data, fallback);
+    }
+    // Data read from JSON: walk its nodes, making a value only of what is found. Arrays read by
+    // index keep the generation of the array they are read from (value::item()), members start
+    // over (value::member()).
+    std::uint32_t generation = value_access::generation(data);
+    std::size_t next = 0;
+    for (; next < n.path.size(); ++next) {
+        const var_step& step = n.path[next];
+        if (node->is_object()) {
+            node = value_access::json_member(*node, step.key);
+            if (node == nullptr) {
+                return fallback.is_undefined() ? value::null() : fallback;
+            }
+            generation = 0;
+        } else if (node->is_array() && step.index) {
+            if (*step.index >= node->size()) {
+                return fallback.is_undefined() ? value::null() : fallback;
+            }
+            node = &(*node)[*step.index];
+            generation = node->is_array() ? generation : 0;
+        } else {
+            break; // strings, "length", and what has no properties: the general way
         }
     }
-    return current;
+    if (next == n.path.size()) {
+        return value_access::borrow_part(data, *node, generation);
+    }
+    return read_path(n.path, next, value_access::borrow_part(data, *node, generation), fallback);
 }
 
 // Evaluates every argument (JavaScript evaluates them all before the operation runs).
@@ -827,7 +909,7 @@ value eval_missing_some(const node& n, const value& data, context& cx) {
     return are_missing;
 }
 
-value eval_arithmetic(const node& n, const value& data, context& cx) {
+value arithmetic_of(const node& n, const value& data, context& cx) {
     switch (n.code) {
     case op_code::add: {
         double sum = 0;
@@ -901,7 +983,7 @@ value eval_arithmetic(const node& n, const value& data, context& cx) {
     }
 }
 
-value eval_text(const node& n, const value& data, context& cx) {
+value text_of(const node& n, const value& data, context& cx) {
     if (n.code == op_code::cat) {
         std::string out;
         for (const auto& arg : n.args) {
@@ -984,6 +1066,23 @@ value eval_in(const node& n, const value& data, context& cx) {
     }
     if (haystack.is_array()) {
         std::size_t count = haystack.size();
+        const json* items = value_access::json_node(haystack);
+        if (items != nullptr && needle.is_string()) {
+            // A string among JSON items: compare the texts without making values of them.
+            std::string_view text = needle.as_string();
+            for (const json& item : *items->get_ptr<const json::array_t*>()) {
+                if (!cx.charge(1)) {
+                    return {};
+                }
+                if (const auto* s = item.get_ptr<const std::string*>()) {
+                    cx.charge_bytes(std::min(text.size(), s->size()));
+                    if (same_text(text, *s)) {
+                        return value::boolean(true);
+                    }
+                }
+            }
+            return value::boolean(false);
+        }
         for (std::size_t i = 0; i < count; ++i) {
             if (!cx.charge(1)) {
                 return {};
@@ -1022,13 +1121,135 @@ value eval_merge(const node& n, const value& data, context& cx) {
     return make_array(std::move(out), cx, "merge");
 }
 
-value eval(const node& n, const value& data, context& cx) {
-    if (n.code == op_code::constant) {
-        if (n.fresh_array) {
-            return value_access::borrow_rule(*value_access::json_node(n.constant), ++cx.generation);
-        }
-        return n.constant;
+// The cases of eval_operation() that need more than a few locals live in functions of their
+// own, so that the dispatch itself keeps a small frame.
+[[gnu::noinline]] value eval_array(const node& n, const value& data, context& cx) {
+    value_list items;
+    if (!eval_args(n, data, cx, items)) {
+        return {};
     }
+    return make_array(std::move(items), cx, "array");
+}
+
+[[gnu::noinline]] value eval_compare(const node& n, const value& data, context& cx) {
+    value a = eval(n.args[0], data, cx);
+    if (cx.failed()) {
+        return {};
+    }
+    value b = eval(n.args[1], data, cx);
+    if (cx.failed()) {
+        return {};
+    }
+    bool result = false;
+    switch (n.code) {
+    case op_code::equal:
+        result = loose_equals(a, b, cx);
+        break;
+    case op_code::not_equal:
+        result = !loose_equals(a, b, cx);
+        break;
+    case op_code::strict_equal:
+        result = strict_equals(a, b, cx);
+        break;
+    case op_code::strict_not_equal:
+        result = !strict_equals(a, b, cx);
+        break;
+    case op_code::greater:
+        result = js_less(b, a, cx);
+        break;
+    default:
+        result = less_than(a, b, cx) == tri::no;
+        break;
+    }
+    if (cx.failed()) {
+        return {};
+    }
+    return value::boolean(result);
+}
+
+[[gnu::noinline]] value eval_between(const node& n, const value& data, context& cx) {
+    value a = eval(n.args[0], data, cx);
+    if (cx.failed()) {
+        return {};
+    }
+    value b = eval(n.args[1], data, cx);
+    if (cx.failed()) {
+        return {};
+    }
+    value c = n.args.size() > 2 ? eval(n.args[2], data, cx) : value{};
+    if (cx.failed()) {
+        return {};
+    }
+    auto compare = n.code == op_code::less ? js_less : js_less_equal;
+    bool result = compare(a, b, cx);
+    if (!c.is_undefined()) {
+        result = result && compare(b, c, cx);
+    }
+    if (cx.failed()) {
+        return {};
+    }
+    return value::boolean(result);
+}
+
+value eval_arithmetic(const node& n, const value& data, context& cx) {
+    value result = arithmetic_of(n, data, cx);
+    return cx.failed() ? value{} : result;
+}
+
+value eval_text(const node& n, const value& data, context& cx) {
+    value result = text_of(n, data, cx);
+    return cx.failed() ? value{} : result;
+}
+
+value eval_if(const node& n, const value& data, context& cx) {
+    std::size_t i = 0;
+    for (; i + 1 < n.args.size(); i += 2) {
+        bool condition = truthy(eval(n.args[i], data, cx));
+        if (cx.failed()) {
+            return {};
+        }
+        if (condition) {
+            return eval(n.args[i + 1], data, cx);
+        }
+    }
+    if (n.args.size() == i + 1) {
+        return eval(n.args[i], data, cx);
+    }
+    return value::null();
+}
+
+value eval_not(const node& n, const value& data, context& cx) {
+    bool t = truthy(eval(n.args[0], data, cx));
+    if (cx.failed()) {
+        return {};
+    }
+    return value::boolean(n.code == op_code::not_ ? !t : t);
+}
+
+// The first argument whose truthiness decides (falsy for and, truthy for or), or the last.
+[[gnu::noinline]] value eval_and_or(const node& n, const value& data, context& cx) {
+    const bool decides = n.code == op_code::or_;
+    for (std::size_t i = 0; i < n.args.size(); ++i) {
+        value current = eval(n.args[i], data, cx);
+        if (cx.failed()) {
+            return {};
+        }
+        if (i + 1 == n.args.size() || truthy(current) == decides) {
+            return current;
+        }
+    }
+    return {};
+}
+
+[[gnu::noinline]] value eval_missing(const node& n, const value& data, context& cx) {
+    value_list args;
+    if (!eval_args(n, data, cx, args)) {
+        return {};
+    }
+    return missing_of(args, data, cx, "missing");
+}
+
+value eval_operation(const node& n, const value& data, context& cx) {
     if (!cx.charge(1)) {
         return {};
     }
@@ -1037,115 +1258,26 @@ value eval(const node& n, const value& data, context& cx) {
         return n.constant;
     case op_code::var:
         return eval_var(n, data, cx);
-    case op_code::array: {
-        value_list items;
-        if (!eval_args(n, data, cx, items)) {
-            return {};
-        }
-        return make_array(std::move(items), cx, "array");
-    }
-    case op_code::if_: {
-        std::size_t i = 0;
-        for (; i + 1 < n.args.size(); i += 2) {
-            bool condition = truthy(eval(n.args[i], data, cx));
-            if (cx.failed()) {
-                return {};
-            }
-            if (condition) {
-                return eval(n.args[i + 1], data, cx);
-            }
-        }
-        if (n.args.size() == i + 1) {
-            return eval(n.args[i], data, cx);
-        }
-        return value::null();
-    }
+    case op_code::array:
+        return eval_array(n, data, cx);
+    case op_code::if_:
+        return eval_if(n, data, cx);
     case op_code::and_:
-    case op_code::or_: {
-        value current;
-        for (const auto& arg : n.args) {
-            current = eval(arg, data, cx);
-            if (cx.failed()) {
-                return {};
-            }
-            if (truthy(current) == (n.code == op_code::or_)) {
-                return current;
-            }
-        }
-        return current;
-    }
+    case op_code::or_:
+        return eval_and_or(n, data, cx);
     case op_code::equal:
     case op_code::not_equal:
     case op_code::strict_equal:
     case op_code::strict_not_equal:
     case op_code::greater:
-    case op_code::greater_equal: {
-        value a = eval(n.args[0], data, cx);
-        if (cx.failed()) {
-            return {};
-        }
-        value b = eval(n.args[1], data, cx);
-        if (cx.failed()) {
-            return {};
-        }
-        bool result = false;
-        switch (n.code) {
-        case op_code::equal:
-            result = loose_equals(a, b, cx);
-            break;
-        case op_code::not_equal:
-            result = !loose_equals(a, b, cx);
-            break;
-        case op_code::strict_equal:
-            result = strict_equals(a, b, cx);
-            break;
-        case op_code::strict_not_equal:
-            result = !strict_equals(a, b, cx);
-            break;
-        case op_code::greater:
-            result = js_less(b, a, cx);
-            break;
-        default:
-            result = less_than(a, b, cx) == tri::no;
-            break;
-        }
-        if (cx.failed()) {
-            return {};
-        }
-        return value::boolean(result);
-    }
+    case op_code::greater_equal:
+        return eval_compare(n, data, cx);
     case op_code::less:
-    case op_code::less_equal: {
-        value a = eval(n.args[0], data, cx);
-        if (cx.failed()) {
-            return {};
-        }
-        value b = eval(n.args[1], data, cx);
-        if (cx.failed()) {
-            return {};
-        }
-        value c = n.args.size() > 2 ? eval(n.args[2], data, cx) : value{};
-        if (cx.failed()) {
-            return {};
-        }
-        auto compare = n.code == op_code::less ? js_less : js_less_equal;
-        bool result = compare(a, b, cx);
-        if (!c.is_undefined()) {
-            result = result && compare(b, c, cx);
-        }
-        if (cx.failed()) {
-            return {};
-        }
-        return value::boolean(result);
-    }
+    case op_code::less_equal:
+        return eval_between(n, data, cx);
     case op_code::not_:
-    case op_code::double_not: {
-        bool t = truthy(eval(n.args[0], data, cx));
-        if (cx.failed()) {
-            return {};
-        }
-        return value::boolean(n.code == op_code::not_ ? !t : t);
-    }
+    case op_code::double_not:
+        return eval_not(n, data, cx);
     case op_code::log:
         return eval(n.args[0], data, cx);
     case op_code::add:
@@ -1154,10 +1286,8 @@ value eval(const node& n, const value& data, context& cx) {
     case op_code::divide:
     case op_code::modulo:
     case op_code::max:
-    case op_code::min: {
-        value result = eval_arithmetic(n, data, cx);
-        return cx.failed() ? value{} : result;
-    }
+    case op_code::min:
+        return eval_arithmetic(n, data, cx);
     case op_code::map:
     case op_code::filter:
     case op_code::reduce:
@@ -1170,17 +1300,10 @@ value eval(const node& n, const value& data, context& cx) {
     case op_code::in:
         return eval_in(n, data, cx);
     case op_code::cat:
-    case op_code::substr: {
-        value result = eval_text(n, data, cx);
-        return cx.failed() ? value{} : result;
-    }
-    case op_code::missing: {
-        value_list args;
-        if (!eval_args(n, data, cx, args)) {
-            return {};
-        }
-        return missing_of(args, data, cx, "missing");
-    }
+    case op_code::substr:
+        return eval_text(n, data, cx);
+    case op_code::missing:
+        return eval_missing(n, data, cx);
     case op_code::missing_some:
         return eval_missing_some(n, data, cx);
     }
@@ -1303,7 +1426,8 @@ private:
 
     void error(std::string message) { errors_.push_back({path_, std::move(message)}); }
 
-    void error_at(const path_step& step, std::string message) {
+    // Out of line: inlined, it makes GCC 12 warn (falsely) of an uninitialized path step.
+    [[gnu::noinline]] void error_at(const path_step& step, std::string message) {
         path_.push_back(step);
         error(std::move(message));
         path_.pop_back();
@@ -1715,11 +1839,20 @@ tl::expected<value, eval_error> evaluate(const rule& r, const nlohmann::json& da
 
 tl::expected<bool, eval_error> test(const rule& r, const nlohmann::json& data,
                                     const eval_limits& limits) {
-    auto result = evaluate(r, data, limits);
-    if (!result) {
-        return tl::unexpected(std::move(result.error()));
+    // evaluate() without its copy of what the result borrows from the rule, which truthiness
+    // does not need.
+    context cx(limits);
+    value result = eval(*r.root_, value::borrow(data), cx);
+    if (cx.failed()) {
+        return tl::unexpected(std::move(*cx.error));
     }
-    return truthy(*result);
+    if ((result.is_array() || result.is_object()) &&
+        nesting_of(result, max_value_nesting) > max_value_nesting) {
+        return tl::unexpected(
+            eval_error{eval_errc::size_limit, "the result is nested deeper than " +
+                                                  std::to_string(max_value_nesting) + " levels"});
+    }
+    return truthy(result);
 }
 
 } // namespace loyalty::logic

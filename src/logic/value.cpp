@@ -4,7 +4,10 @@
 #include "loyalty/logic/js_string.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
+#include <cstring>
+#include <type_traits>
 
 namespace loyalty::logic {
 
@@ -20,28 +23,49 @@ struct value::record_rep {
 
 namespace {
 
-value_kind kind_of(const nlohmann::json& node) noexcept {
-    switch (node.type()) {
-    case nlohmann::json::value_t::null:
-    case nlohmann::json::value_t::discarded:
-        return value_kind::null;
-    case nlohmann::json::value_t::boolean:
-        return value_kind::boolean;
-    case nlohmann::json::value_t::number_integer:
-    case nlohmann::json::value_t::number_unsigned:
-    case nlohmann::json::value_t::number_float:
-        return value_kind::number;
-    case nlohmann::json::value_t::string:
-        return value_kind::string;
-    case nlohmann::json::value_t::array:
-        return value_kind::array;
-    case nlohmann::json::value_t::object:
-        return value_kind::object;
-    case nlohmann::json::value_t::binary:
-        return value_kind::null; // not produced by JSON parsing; treated as null
+// A key looked up in a JSON object's std::map with the map's own order (std::string's: bytes
+// compared as unsigned char, then length), compared inline: keys mostly differ in their first
+// bytes, where a call to memcmp would cost more than the comparison.
+struct key_probe {
+    std::string_view text;
+};
+
+int compare_keys(std::string_view a, std::string_view b) noexcept {
+    const std::size_t n = std::min(a.size(), b.size());
+    std::size_t i = 0;
+    // Eight bytes at a time: read big-endian, the words order as their bytes do.
+    for (; i + 8 <= n; i += 8) {
+        std::uint64_t wa = 0;
+        std::uint64_t wb = 0;
+        std::memcpy(&wa, a.data() + i, 8);
+        std::memcpy(&wb, b.data() + i, 8);
+        if (wa != wb) {
+            if constexpr (std::endian::native == std::endian::little) {
+                wa = __builtin_bswap64(wa);
+                wb = __builtin_bswap64(wb);
+            }
+            return wa < wb ? -1 : 1;
+        }
     }
-    return value_kind::null;
+    for (; i < n; ++i) {
+        if (a[i] != b[i]) {
+            return static_cast<unsigned char>(a[i]) < static_cast<unsigned char>(b[i]) ? -1 : 1;
+        }
+    }
+    return a.size() < b.size() ? -1 : (a.size() > b.size() ? 1 : 0);
 }
+
+bool operator<(const std::string& key, key_probe probe) noexcept {
+    return compare_keys(key, probe.text) < 0;
+}
+
+bool operator<(key_probe probe, const std::string& key) noexcept {
+    return compare_keys(probe.text, key) < 0;
+}
+
+using object_map = nlohmann::json::object_t;
+static_assert(std::is_same_v<object_map::key_compare, std::less<>>,
+              "the object's map must accept key_probe (a transparent std::less<>)");
 
 std::size_t nesting_of_items(const value_list& items) {
     std::size_t deepest = 0;
@@ -52,26 +76,6 @@ std::size_t nesting_of_items(const value_list& items) {
 }
 
 } // namespace
-
-value value::null() noexcept {
-    value v;
-    v.kind_ = value_kind::null;
-    return v;
-}
-
-value value::boolean(bool b) noexcept {
-    value v;
-    v.kind_ = value_kind::boolean;
-    v.u_.boolean = b;
-    return v;
-}
-
-value value::number(double d) noexcept {
-    value v;
-    v.kind_ = value_kind::number;
-    v.u_.number = d;
-    return v;
-}
 
 value value::string(std::string text) {
     auto owned = std::make_shared<const std::string>(std::move(text));
@@ -111,42 +115,6 @@ value value::object(value_members members) {
     return v;
 }
 
-value value::borrow(const nlohmann::json& node) noexcept {
-    value v;
-    v.kind_ = kind_of(node);
-    if (v.kind_ == value_kind::null) {
-        return v;
-    }
-    v.rep_ = rep::json;
-    v.u_.json = &node;
-    return v;
-}
-
-bool value::as_boolean() const noexcept {
-    return rep_ == rep::json ? u_.json->get<bool>() : u_.boolean;
-}
-
-double value::as_number() const noexcept {
-    if (rep_ != rep::json) {
-        return u_.number;
-    }
-    const auto& n = *u_.json;
-    if (n.is_number_integer() && !n.is_number_unsigned()) {
-        return static_cast<double>(n.get<std::int64_t>());
-    }
-    if (n.is_number_unsigned()) {
-        return static_cast<double>(n.get<std::uint64_t>());
-    }
-    return n.get<double>();
-}
-
-std::string_view value::as_string() const noexcept {
-    if (rep_ == rep::json) {
-        return u_.json->get_ref<const std::string&>();
-    }
-    return *u_.text;
-}
-
 std::size_t value::size() const noexcept {
     switch (rep_) {
     case rep::json:
@@ -164,12 +132,7 @@ value value::item(std::size_t index) const {
     if (rep_ == rep::list) {
         return u_.list->items[index];
     }
-    const auto& child = (*u_.json)[index];
-    value v = borrow(child);
-    v.from_rule_ = from_rule_;
-    v.generation_ = v.kind_ == value_kind::array ? generation_ : 0;
-    v.owner_ = owner_;
-    return v;
+    return detail::value_access::borrow_part(*this, (*u_.json)[index], generation_);
 }
 
 value value::member(std::string_view key) const {
@@ -184,14 +147,11 @@ value value::member(std::string_view key) const {
         }
         return {};
     }
-    auto found = u_.json->find(key);
-    if (found == u_.json->end()) {
+    const nlohmann::json* found = detail::value_access::json_member(*u_.json, key);
+    if (found == nullptr) {
         return {};
     }
-    value v = borrow(*found);
-    v.from_rule_ = from_rule_;
-    v.owner_ = owner_;
-    return v;
+    return detail::value_access::borrow_part(*this, *found, 0);
 }
 
 value_members value::members() const {
@@ -230,11 +190,11 @@ bool value::identical(const value& other) const noexcept {
 
 namespace detail {
 
-value value_access::borrow_rule(const nlohmann::json& node, std::uint32_t generation) noexcept {
-    value v = value::borrow(node);
-    v.from_rule_ = true;
-    v.generation_ = v.kind_ == value_kind::array ? generation : 0;
-    return v;
+const nlohmann::json* value_access::json_member(const nlohmann::json& object,
+                                                std::string_view key) noexcept {
+    const auto& members = *object.get_ptr<const object_map*>();
+    auto found = members.find(key_probe{key});
+    return found == members.end() ? nullptr : &found->second;
 }
 
 std::size_t value_access::owned_nesting(const value& v) noexcept {
@@ -285,32 +245,7 @@ value value_access::detach_from_rule(const value& v) {
     return out;
 }
 
-const nlohmann::json* value_access::json_node(const value& v) noexcept {
-    return v.rep_ == value::rep::json ? v.u_.json : nullptr;
-}
-
 } // namespace detail
-
-bool truthy(const value& v) noexcept {
-    switch (v.kind()) {
-    case value_kind::undefined:
-    case value_kind::null:
-        return false;
-    case value_kind::boolean:
-        return v.as_boolean();
-    case value_kind::number: {
-        double d = v.as_number();
-        return d == d && d != 0;
-    }
-    case value_kind::string:
-        return !v.as_string().empty();
-    case value_kind::array:
-        return v.size() != 0;
-    case value_kind::object:
-        return true;
-    }
-    return false;
-}
 
 namespace {
 

@@ -76,6 +76,8 @@ private:
                                                                   const compile_options&);
     friend tl::expected<value, eval_error> evaluate(const rule&, const nlohmann::json&,
                                                     const eval_limits&);
+    friend tl::expected<bool, eval_error> test(const rule&, const nlohmann::json&,
+                                               const eval_limits&);
     std::shared_ptr<const nlohmann::json> source_;
     std::shared_ptr<const detail::node> root_;
     std::vector<variable_reference> variables_;

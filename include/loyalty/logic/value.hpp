@@ -36,15 +36,37 @@ class value {
 public:
     value() noexcept {} // undefined
 
-    static value null() noexcept;
-    static value boolean(bool b) noexcept;
-    static value number(double d) noexcept;
+    static value null() noexcept {
+        value v;
+        v.kind_ = value_kind::null;
+        return v;
+    }
+    static value boolean(bool b) noexcept {
+        value v;
+        v.kind_ = value_kind::boolean;
+        v.u_.boolean = b;
+        return v;
+    }
+    static value number(double d) noexcept {
+        value v;
+        v.kind_ = value_kind::number;
+        v.u_.number = d;
+        return v;
+    }
     static value string(std::string text);
     static value array(value_list items);
     // Members in order; keys are expected to be distinct.
     static value object(value_members members);
     // Refers to `node` without copying; `node` must outlive the value and its copies.
-    static value borrow(const nlohmann::json& node) noexcept;
+    static value borrow(const nlohmann::json& node) noexcept {
+        value v;
+        v.kind_ = kind_of(node);
+        if (v.kind_ != value_kind::null) {
+            v.rep_ = rep::json;
+            v.u_.json = &node;
+        }
+        return v;
+    }
 
     value_kind kind() const noexcept { return kind_; }
     bool is_undefined() const noexcept { return kind_ == value_kind::undefined; }
@@ -56,9 +78,26 @@ public:
     bool is_object() const noexcept { return kind_ == value_kind::object; }
 
     // Preconditions: the matching kind.
-    bool as_boolean() const noexcept;
-    double as_number() const noexcept;
-    std::string_view as_string() const noexcept;
+    bool as_boolean() const noexcept {
+        return rep_ == rep::json ? *u_.json->get_ptr<const bool*>() : u_.boolean;
+    }
+    double as_number() const noexcept {
+        if (rep_ != rep::json) {
+            return u_.number;
+        }
+        switch (u_.json->type()) {
+        case nlohmann::json::value_t::number_integer:
+            return static_cast<double>(*u_.json->get_ptr<const std::int64_t*>());
+        case nlohmann::json::value_t::number_unsigned:
+            return static_cast<double>(*u_.json->get_ptr<const std::uint64_t*>());
+        default:
+            return *u_.json->get_ptr<const double*>();
+        }
+    }
+    std::string_view as_string() const noexcept {
+        return rep_ == rep::json ? std::string_view(*u_.json->get_ptr<const std::string*>())
+                                 : std::string_view(*u_.text);
+    }
 
     // Items of an array, members of an object; 0 for anything else.
     std::size_t size() const noexcept;
@@ -80,6 +119,26 @@ private:
     struct list_rep;
     struct record_rep;
 
+    static value_kind kind_of(const nlohmann::json& node) noexcept {
+        switch (node.type()) {
+        case nlohmann::json::value_t::boolean:
+            return value_kind::boolean;
+        case nlohmann::json::value_t::number_integer:
+        case nlohmann::json::value_t::number_unsigned:
+        case nlohmann::json::value_t::number_float:
+            return value_kind::number;
+        case nlohmann::json::value_t::string:
+            return value_kind::string;
+        case nlohmann::json::value_t::array:
+            return value_kind::array;
+        case nlohmann::json::value_t::object:
+            return value_kind::object;
+        default:
+            // null, discarded, and binary (not produced by JSON parsing)
+            return value_kind::null;
+        }
+    }
+
     value_kind kind_ = value_kind::undefined;
     rep rep_ = rep::scalar;
     // Borrowed from the compiled rule's own document rather than from the data; evaluate()
@@ -100,7 +159,26 @@ private:
 };
 
 // JsonLogic truthiness: JavaScript's, except that an empty array is false.
-bool truthy(const value& v) noexcept;
+inline bool truthy(const value& v) noexcept {
+    switch (v.kind()) {
+    case value_kind::undefined:
+    case value_kind::null:
+        return false;
+    case value_kind::boolean:
+        return v.as_boolean();
+    case value_kind::number: {
+        double d = v.as_number();
+        return d == d && d != 0;
+    }
+    case value_kind::string:
+        return !v.as_string().empty();
+    case value_kind::array:
+        return v.size() != 0;
+    case value_kind::object:
+        return true;
+    }
+    return false;
+}
 
 // JSON.stringify's view as a JSON document: NaN and ±Infinity become null, undefined becomes
 // null at the top and in arrays and is left out of objects, integral numbers become JSON
@@ -126,14 +204,36 @@ namespace loyalty::logic::detail {
 // The evaluator's access to a value's representation; not for other callers.
 struct value_access {
     // Borrows part of the rule's own document; arrays get `generation` as their identity.
-    static value borrow_rule(const nlohmann::json& node, std::uint32_t generation) noexcept;
+    static value borrow_rule(const nlohmann::json& node, std::uint32_t generation) noexcept {
+        value v = value::borrow(node);
+        v.from_rule_ = true;
+        v.generation_ = v.kind_ == value_kind::array ? generation : 0;
+        return v;
+    }
     static bool from_rule(const value& v) noexcept { return v.from_rule_; }
     // Nesting of the arrays and objects this value owns (borrowed ones count 1).
     static std::size_t owned_nesting(const value& v) noexcept;
     // The value with every part borrowed from the rule replaced by an owned copy.
     static value detach_from_rule(const value& v);
     // The JSON node a borrowed value refers to, or nullptr.
-    static const nlohmann::json* json_node(const value& v) noexcept;
+    static const nlohmann::json* json_node(const value& v) noexcept {
+        return v.rep_ == value::rep::json ? v.u_.json : nullptr;
+    }
+    // The generation of a borrowed array (see value::generation_).
+    static std::uint32_t generation(const value& v) noexcept { return v.generation_; }
+    // `node`, a part of the JSON node `parent` borrows, read as value::item() and
+    // value::member() read it: same origin (rule or data) and owner; arrays get `generation`.
+    static value borrow_part(const value& parent, const nlohmann::json& node,
+                             std::uint32_t generation) {
+        value v = value::borrow(node);
+        v.from_rule_ = parent.from_rule_;
+        v.generation_ = v.kind_ == value_kind::array ? generation : 0;
+        v.owner_ = parent.owner_;
+        return v;
+    }
+    // The member `key` of a JSON object, or nullptr; `object` must be an object.
+    static const nlohmann::json* json_member(const nlohmann::json& object,
+                                             std::string_view key) noexcept;
 };
 
 } // namespace loyalty::logic::detail
