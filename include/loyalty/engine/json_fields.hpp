@@ -43,19 +43,14 @@ public:
         return it == j_.end() || it->is_null() ? nullptr : &*it;
     }
 
+    // Ids, codes and names: no control characters, which no URL path can name (the router
+    // refuses them in path ids) and which logs and terminals would show as something else.
     tl::expected<std::string, rejection> text(const std::string& key, bool required = true) const {
-        const nlohmann::json* v = get(key);
-        if (v == nullptr) {
-            if (required) {
-                return invalid(at(key), "required");
-            }
-            return std::string();
-        }
-        if (!v->is_string() || (required && v->get_ref<const std::string&>().empty()) ||
-            v->get_ref<const std::string&>().size() > 256) {
-            return invalid(at(key), "expected a non-empty string of at most 256 bytes");
-        }
-        return v->get<std::string>();
+        return text_of(key, required, false);
+    }
+    // A person's words (an adjustment's note): line breaks and tabs allowed, other controls not.
+    tl::expected<std::string, rejection> prose(const std::string& key, bool required = true) const {
+        return text_of(key, required, true);
     }
     tl::expected<std::int64_t, rejection>
     integer(const std::string& key, std::int64_t min, std::int64_t max,
@@ -91,6 +86,30 @@ public:
     }
 
 private:
+    tl::expected<std::string, rejection> text_of(const std::string& key, bool required,
+                                                 bool line_breaks) const {
+        const nlohmann::json* v = get(key);
+        if (v == nullptr) {
+            if (required) {
+                return invalid(at(key), "required");
+            }
+            return std::string();
+        }
+        if (!v->is_string() || (required && v->get_ref<const std::string&>().empty()) ||
+            v->get_ref<const std::string&>().size() > 256) {
+            return invalid(at(key), "expected a non-empty string of at most 256 bytes");
+        }
+        for (unsigned char c : v->get_ref<const std::string&>()) {
+            bool allowed_break = line_breaks && (c == '\n' || c == '\r' || c == '\t');
+            if ((c < 0x20 || c == 0x7f) && !allowed_break) {
+                return invalid(at(key), line_breaks ? "control characters other than line breaks"
+                                                      " and tabs are not allowed"
+                                                    : "control characters are not allowed");
+            }
+        }
+        return v->get<std::string>();
+    }
+
     const nlohmann::json& j_;
     std::string path_;
     std::set<std::string> allowed_;

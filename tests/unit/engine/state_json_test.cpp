@@ -491,3 +491,34 @@ TEST_CASE("malformed records are refused with the field's path", "[state_json]")
     CHECK_FALSE(lot_from_json(json("not a lot")));
     CHECK_FALSE(redemption_record_from_json(json()));
 }
+
+TEST_CASE("request texts refuse control characters; an adjustment's note keeps line breaks",
+          "[state_json]") {
+    for (const std::string& bad :
+         {std::string("t\x01"), std::string("a\0b", 3), std::string("\n"), std::string("t\x7f")}) {
+        json j = purchase_to_json(sample_purchase());
+        j["transaction_id"] = bad;
+        auto read = purchase_from_json(j);
+        REQUIRE_FALSE(read);
+        CHECK(read.error().field == "transaction_id");
+        j = purchase_to_json(sample_purchase());
+        j["store_id"] = bad;
+        read = purchase_from_json(j);
+        REQUIRE_FALSE(read);
+        CHECK(read.error().field == "store_id");
+    }
+    json a = {{"adjustment_id", "adj-1"},
+              {"points", 50},
+              {"reason", "goodwill"},
+              {"note", "called twice\n\tsecond time by phone"}};
+    auto ok = adjustment_from_json(a);
+    REQUIRE(ok);
+    CHECK(ok->note == "called twice\n\tsecond time by phone");
+    a["note"] = std::string("bell\x07");
+    CHECK_FALSE(adjustment_from_json(a));
+    a["note"] = "fine";
+    a["reason"] = "two\nlines";
+    auto refused = adjustment_from_json(a);
+    REQUIRE_FALSE(refused);
+    CHECK(refused.error().field == "reason");
+}
