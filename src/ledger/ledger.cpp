@@ -40,6 +40,27 @@ std::optional<error> from_the_future(timestamp occurred_at, timestamp now) {
     return std::nullopt;
 }
 
+// A write that failed in the database: `unavailable` (503, retry) when the database cannot take
+// writes for now (a full disk, a read-only file, an I/O error), `storage_failure` otherwise.
+error not_stored(const std::exception& e, const std::string& message) {
+    auto* db_error = dynamic_cast<const detail::sqlite_error*>(&e);
+    if (db_error != nullptr && db_error->unavailable()) {
+        return fail(error_code::unavailable, "",
+                    "the database cannot take writes now (" + std::string(e.what()) +
+                        "); nothing was kept, retry later");
+    }
+    return fail(error_code::storage_failure, "", message);
+}
+
+// The answer for a request of a batch that was not committed.
+error not_committed(detail::batch_fate fate, const std::string& message) {
+    if (fate == detail::batch_fate::unavailable) {
+        return fail(error_code::unavailable, "",
+                    "the database cannot take writes now; nothing was kept, retry later");
+    }
+    return fail(error_code::storage_failure, "", message);
+}
+
 error refused(const engine::rejection& r) {
     return error{error_code::rejected, r.field, r.message, r.code, {}};
 }
@@ -121,14 +142,13 @@ void ledger::impl::submit(const request_context& who, const std::string& kind,
             state->answer = write_result{201, std::move(done_work->body), false};
         } catch (const std::exception& e) {
             spdlog::error("ledger: {} failed (request {}): {}", kind, who.request_id, e.what());
-            state->answer = tl::unexpected(
-                fail(error_code::storage_failure, "", "the request could not be stored"));
+            state->answer = tl::unexpected(not_stored(e, "the request could not be stored"));
         }
     };
-    task.finish = [state, done](bool committed) {
-        if (!committed && state->answer) {
-            done(tl::unexpected(
-                fail(error_code::storage_failure, "", "the request could not be stored")));
+    task.finish = [state, done](detail::batch_fate fate) {
+        if (fate != detail::batch_fate::committed &&
+            (state->answer || state->answer.error().code == error_code::storage_failure)) {
+            done(tl::unexpected(not_committed(fate, "the request could not be stored")));
             return;
         }
         done(std::move(state->answer));
@@ -199,6 +219,13 @@ ledger::ledger(ledger_options options, std::optional<std::filesystem::path> prog
         std::filesystem::create_directories(path.parent_path());
     }
     detail::connection db(path.string(), detail::connection::mode::read_write);
+    // SQLite opens a file it may not write read-only, silently: a server on it would pass its
+    // health check and refuse every write. Refuse to start instead, naming the file.
+    if (sqlite3_db_readonly(db.handle(), "main") == 1) {
+        throw std::runtime_error("the database " + path.string() +
+                                 " is read-only (file or folder permissions, or a read-only"
+                                 " file system); the ledger needs to write it");
+    }
     db.execute("PRAGMA journal_mode = WAL");
     db.execute(impl_->options.synchronous_full ? "PRAGMA synchronous = FULL"
                                                : "PRAGMA synchronous = NORMAL");
@@ -692,7 +719,7 @@ result<std::size_t> ledger::run_due(timestamp now, std::size_t chunk) {
             spdlog::error("ledger: expiring idempotency keys failed: {}", e.what());
         }
     };
-    task.finish = [promise](bool) {
+    task.finish = [promise](detail::batch_fate) {
         promise->set_value();
     };
     if (impl_->writer->submit(std::move(task))) {
@@ -743,14 +770,12 @@ std::future<result<bool>> ledger::visit_due(const std::string& id, timestamp now
             *answer = true;
         } catch (const std::exception& e) {
             spdlog::error("ledger: due work for {} failed: {}", id, e.what());
-            *answer = tl::unexpected(
-                fail(error_code::storage_failure, "", "due work could not be stored"));
+            *answer = tl::unexpected(not_stored(e, "due work could not be stored"));
         }
     };
-    task.finish = [promise, answer](bool committed) {
-        if (!committed) {
-            promise->set_value(tl::unexpected(
-                fail(error_code::storage_failure, "", "due work could not be stored")));
+    task.finish = [promise, answer](detail::batch_fate fate) {
+        if (fate != detail::batch_fate::committed) {
+            promise->set_value(tl::unexpected(not_committed(fate, "due work could not be stored")));
         } else {
             promise->set_value(*answer);
         }
@@ -798,13 +823,14 @@ result<program_version_info> ledger::activate_program(const request_context& who
             *answer = info;
         } catch (const std::exception& e) {
             spdlog::error("ledger: activating a program failed: {}", e.what());
+            *answer = tl::unexpected(not_stored(e, "the program could not be stored"));
         }
     };
-    task.finish = [this, promise, answer, previous](bool committed) {
-        if (!committed && *answer) {
+    task.finish = [this, promise, answer, previous](detail::batch_fate fate) {
+        if (fate != detail::batch_fate::committed && *answer) {
             std::lock_guard lock(impl_->program_mutex);
             impl_->active = *previous;
-            *answer = tl::unexpected(fail(error_code::storage_failure, "", "not stored"));
+            *answer = tl::unexpected(not_committed(fate, "the program could not be stored"));
         }
         promise->set_value(*answer);
     };

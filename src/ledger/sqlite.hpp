@@ -20,6 +20,23 @@ public:
     int code() const noexcept { return code_; }
     // SQLITE_CONSTRAINT and its extended codes: a UNIQUE or CHECK the data broke.
     bool constraint() const noexcept { return (code_ & 0xff) == SQLITE_CONSTRAINT; }
+    // The database cannot take writes for now, whatever the request: a full disk, a file made
+    // read-only, an I/O error, a lock held too long. Retrying later can succeed.
+    bool unavailable() const noexcept {
+        switch (code_ & 0xff) {
+        case SQLITE_FULL:
+        case SQLITE_IOERR:
+        case SQLITE_READONLY:
+        case SQLITE_CANTOPEN:
+        case SQLITE_BUSY:
+        case SQLITE_LOCKED:
+        case SQLITE_NOMEM:
+        case SQLITE_PROTOCOL:
+            return true;
+        default:
+            return false;
+        }
+    }
 
 private:
     int code_;

@@ -67,17 +67,27 @@ void writer::loop() {
 }
 
 void writer::run_batch(std::vector<write_task>& batch) {
-    bool committed = false;
+    batch_fate fate = batch_fate::failed;
     try {
         db_.execute("BEGIN IMMEDIATE");
         for (write_task& t : batch) {
             t.run(store_);
+            // A full disk or an I/O error inside a request can make SQLite roll back the whole
+            // transaction. The next request's savepoint would then open a transaction of its own
+            // and its release commit it, alone and answered as if the batch had failed: stop here.
+            if (sqlite3_get_autocommit(db_.handle()) != 0) {
+                throw sqlite_error(SQLITE_IOERR, "SQLite rolled the batch's transaction back");
+            }
         }
         db_.execute("COMMIT");
-        committed = true;
+        fate = batch_fate::committed;
     } catch (const std::exception& e) {
-        // Only BEGIN and COMMIT can get here (each task catches its own failures): the whole
-        // batch is lost, and every request in it is told so.
+        // Only BEGIN and COMMIT can get here (each task catches its own failures), or a
+        // transaction SQLite rolled back: the whole batch is lost, and every request in it is
+        // told so.
+        auto* db_error = dynamic_cast<const sqlite_error*>(&e);
+        fate = db_error != nullptr && db_error->unavailable() ? batch_fate::unavailable
+                                                              : batch_fate::failed;
         spdlog::error("ledger: batch of {} not committed: {}", batch.size(), e.what());
         try {
             db_.execute("ROLLBACK");
@@ -93,7 +103,7 @@ void writer::run_batch(std::vector<write_task>& batch) {
         stats_.batch_sizes[n <= 1 ? 0 : n <= 4 ? 1 : n <= 16 ? 2 : n <= 64 ? 3 : 4] += 1;
     }
     for (write_task& t : batch) {
-        t.finish(committed);
+        t.finish(fate);
     }
 }
 

@@ -18,11 +18,15 @@
 
 namespace loyalty::ledger::detail {
 
+// How a batch ended. `unavailable`: the database refused it for now (full disk, read-only file,
+// I/O error), so its requests are answered 503 and clients retry; `failed`: anything else.
+enum class batch_fate { committed, failed, unavailable };
+
 struct write_task {
     // Runs inside the batch's transaction on the writer thread; keeps its own answer.
     std::function<void(store&)> run;
     // Called once the batch's fate is known: committed or rolled back as a whole.
-    std::function<void(bool committed)> finish;
+    std::function<void(batch_fate)> finish;
 };
 
 class writer {
