@@ -41,18 +41,39 @@ std::vector<violation> verify_database(const std::filesystem::path& database) {
     }
     // Opened for writing so SQLite can roll back what a crash left half-done (a hot journal),
     // but query_only: verify never changes anything itself.
-    connection db(database.string(), connection::mode::existing_file);
-    db.execute("PRAGMA query_only = ON");
-    std::vector<violation> found;
-    {
+    auto open = [&](connection::mode m) {
+        connection db(database.string(), m);
+        db.execute("PRAGMA query_only = ON");
         // A database killed before its first migration committed has no tables: nothing is
         // stored, so nothing can be wrong. The next start migrates it.
         statement tables = db.prepare(
             "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'members'");
         tables.step();
-        if (tables.integer(0) == 0) {
-            return found;
+        bool has_tables = tables.integer(0) != 0;
+        return std::pair{std::move(db), has_tables};
+    };
+    auto opened = [&] {
+        try {
+            return open(connection::mode::existing_file);
+        } catch (const detail::sqlite_error& e) {
+            // On a read-only file system SQLite cannot make the -shm file a WAL database needs.
+            // Without a log beside it (a server that stopped cleanly leaves none), the file is
+            // the whole database and can be read as immutable; with one, it cannot be read here.
+            auto wal = database;
+            wal += "-wal";
+            std::error_code ec;
+            bool log_left =
+                std::filesystem::exists(wal, ec) && std::filesystem::file_size(wal, ec) > 0;
+            if (!e.unavailable() || log_left) {
+                throw;
+            }
+            return open(connection::mode::immutable);
         }
+    }();
+    connection db = std::move(opened.first);
+    std::vector<violation> found;
+    if (!opened.second) {
+        return found;
     }
     auto report = [&](std::string check, std::string detail) {
         found.push_back({std::move(check), std::move(detail)});

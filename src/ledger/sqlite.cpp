@@ -1,5 +1,6 @@
 #include "sqlite.hpp"
 
+#include <cctype>
 #include <limits>
 
 namespace loyalty::ledger::detail {
@@ -20,14 +21,36 @@ void connection::closer::operator()(sqlite3* db) const noexcept {
     sqlite3_close_v2(db);
 }
 
+namespace {
+
+// "file:" and the path with what a URI reserves escaped, then "?immutable=1".
+std::string immutable_uri(const std::string& path) {
+    static constexpr char hex[] = "0123456789ABCDEF";
+    std::string uri = "file:";
+    for (unsigned char c : path) {
+        if (std::isalnum(c) != 0 || c == '/' || c == '-' || c == '_' || c == '.' || c == '~') {
+            uri += static_cast<char>(c);
+        } else {
+            uri += '%';
+            uri += hex[c >> 4];
+            uri += hex[c & 0xf];
+        }
+    }
+    return uri + "?immutable=1";
+}
+
+} // namespace
+
 connection::connection(const std::string& path, mode m) {
     sqlite3* raw = nullptr;
     int flags = m == mode::read_only       ? SQLITE_OPEN_READONLY
                 : m == mode::existing_file ? SQLITE_OPEN_READWRITE
+                : m == mode::immutable     ? SQLITE_OPEN_READONLY | SQLITE_OPEN_URI
                                            : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
     // Each connection is used by one thread at a time; SQLite's own mutex would only cost.
     flags |= SQLITE_OPEN_NOMUTEX;
-    int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
+    int rc = sqlite3_open_v2(m == mode::immutable ? immutable_uri(path).c_str() : path.c_str(),
+                             &raw, flags, nullptr);
     db_.reset(raw);
     if (rc != SQLITE_OK) {
         fail(raw, rc, "opening " + path);

@@ -48,7 +48,9 @@ class connection {
 public:
     // read_write creates the file when missing; existing_file opens it for writing only if it
     // exists (so SQLite may roll back a journal a crash left), never creating it.
-    enum class mode { read_write, read_only, existing_file };
+    // immutable: read-only, and SQLite assumes nothing changes the file (no locks, no -shm):
+    // the one way to read a WAL database on a read-only file system, when it has no log left.
+    enum class mode { read_write, read_only, existing_file, immutable };
 
     connection(const std::string& path, mode m);
     connection(connection&&) noexcept = default;
