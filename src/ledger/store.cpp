@@ -4,6 +4,7 @@
 #include "loyalty/engine/local_time.hpp"
 #include "loyalty/engine/state_json.hpp"
 
+#include <openssl/crypto.h>
 #include <stdexcept>
 
 namespace loyalty::ledger::detail {
@@ -630,11 +631,21 @@ void store::set_due(const std::string& member_id, std::optional<timestamp> due_a
 }
 
 std::optional<api_key> store::find_api_key(const std::string& key_hash) {
-    statement& s = cached("SELECT id, role, store_id, name, created_at FROM api_keys"
+    // The secret itself is never stored nor compared: only its SHA-256. The index finds the
+    // row by the digest (its timing can tell at most how much of a digest matched, which does
+    // not help to find a secret with that digest), and the digests are then compared in
+    // constant time, so no comparison of ours depends on where two values differ.
+    statement& s = cached("SELECT id, role, store_id, name, created_at, key_hash FROM api_keys"
                           " WHERE key_hash = ? AND revoked_at IS NULL");
     s.bind(1, key_hash);
     std::optional<api_key> found;
     if (s.step()) {
+        std::string stored = s.text(5);
+        if (stored.size() != key_hash.size() ||
+            CRYPTO_memcmp(stored.data(), key_hash.data(), key_hash.size()) != 0) {
+            s.reset();
+            return std::nullopt;
+        }
         auto r = parse_role(s.text(1));
         if (!r) {
             throw std::runtime_error("stored key " + s.text(0) + " has no known role");
