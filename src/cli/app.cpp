@@ -82,6 +82,11 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
                      " during the previous commit)")
         ->check(CLI::Range(0, 1000000))
         ->capture_default_str();
+    serve_cmd
+        ->add_option("--checkpoint-pages", so.checkpoint_pages,
+                     "Pages in the write-ahead log that start a checkpoint (its own thread)")
+        ->check(CLI::Range(1, 1000000))
+        ->capture_default_str();
     serve_cmd->add_option("--max-batch", so.max_batch, "Most writes per commit (1: no batching)")
         ->check(CLI::Range(1, 100000))
         ->capture_default_str();
