@@ -313,7 +313,9 @@ void metrics_text(ledger::ledger& l, const router_options&, metrics& m, call_ptr
 }
 
 void openapi(ledger::ledger&, const router_options&, metrics&, call_ptr c) {
-    c->json(status::ok, openapi_document());
+    // 70 KB that never change: serialised once, not on every request (anyone may ask).
+    static const std::string text = openapi_document().dump();
+    c->json(status::ok, text);
 }
 
 std::optional<std::string> optional_text(call& c, const nlohmann::json& body,
