@@ -84,7 +84,7 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
         ->capture_default_str();
     serve_cmd
         ->add_option("--checkpoint-pages", so.checkpoint_pages,
-                     "Pages in the write-ahead log that start a checkpoint (its own thread)")
+                     "Pages in the write-ahead log that start a checkpoint (between two batches)")
         ->check(CLI::Range(1, 1000000))
         ->capture_default_str();
     serve_cmd->add_option("--max-batch", so.max_batch, "Most writes per commit (1: no batching)")

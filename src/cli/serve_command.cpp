@@ -39,8 +39,6 @@ int serve(const serve_options& o, std::ostream& out, std::ostream& err) {
         lo.batch_window = std::chrono::microseconds(o.batch_window_us);
         lo.max_batch = o.max_batch;
         lo.checkpoint_pages = o.checkpoint_pages;
-        lo.checkpoint_hard_limit_pages =
-            std::max(o.checkpoint_pages, lo.checkpoint_hard_limit_pages);
         ledger::ledger book(lo, o.program);
         http::server server(options, book);
         std::optional<jobs::scheduler> scheduled;

@@ -281,15 +281,11 @@ ledger::ledger(ledger_options options, std::optional<std::filesystem::path> prog
                              : std::nullopt,
         *loaded};
     db.execute("PRAGMA cache_size = -" + std::to_string(impl_->options.writer_cache_kib));
-    impl_->checkpoints = std::make_unique<detail::checkpointer>(
-        path.string(), impl_->options.checkpoint_pages, impl_->options.checkpoint_hard_limit_pages);
-    // Replaces SQLite's automatic checkpoint in the committing connection (wal_autocheckpoint).
-    sqlite3_wal_hook(db.handle(), &detail::checkpointer::on_commit, impl_->checkpoints.get());
     impl_->readers = std::make_unique<detail::reader_pool>(path.string(), impl_->options.readers,
                                                            impl_->options.reader_cache_kib);
-    impl_->writer =
-        std::make_unique<detail::writer>(std::move(db), impl_->options.batch_window,
-                                         impl_->options.max_batch, impl_->options.max_queue);
+    impl_->writer = std::make_unique<detail::writer>(
+        std::move(db), impl_->options.batch_window, impl_->options.max_batch,
+        impl_->options.max_queue, impl_->options.checkpoint_pages);
 }
 
 ledger::~ledger() {

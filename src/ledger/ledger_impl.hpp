@@ -1,7 +1,6 @@
 #pragma once
 // The ledger's insides, shared by ledger.cpp (writes) and reads.cpp (views).
 
-#include "checkpointer.hpp"
 #include "loyalty/ledger/ledger.hpp"
 #include "reader_pool.hpp"
 #include "store.hpp"
@@ -27,8 +26,6 @@ struct ledger::impl {
     mutable std::mutex program_mutex;
     program_version_info active; // what readers and new writes see
 
-    // Declared first, destroyed last: the last connection to close folds the log into the file.
-    std::unique_ptr<detail::checkpointer> checkpoints;
     std::unique_ptr<detail::reader_pool> readers;
     std::unique_ptr<detail::writer> writer; // destroyed first: drains the queue
 

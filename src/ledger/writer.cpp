@@ -5,10 +5,19 @@
 namespace loyalty::ledger::detail {
 
 writer::writer(connection db, std::chrono::microseconds window, std::size_t max_batch,
-               std::size_t max_queue)
-    : db_(std::move(db)), store_(db_), window_(window),
-      max_batch_(std::max<std::size_t>(1, max_batch)), max_queue_(max_queue),
-      thread_([this] { loop(); }) {}
+               std::size_t max_queue, int checkpoint_pages)
+    : db_(std::move(db)), store_(db_), checkpoint_pages_(std::max(1, checkpoint_pages)),
+      window_(window), max_batch_(std::max<std::size_t>(1, max_batch)), max_queue_(max_queue) {
+    // Replaces SQLite's automatic checkpoint (wal_autocheckpoint) on this connection; set before
+    // the thread that uses the connection starts.
+    sqlite3_wal_hook(db_.handle(), &writer::on_commit, this);
+    thread_ = std::thread([this] { loop(); });
+}
+
+int writer::on_commit(void* self, sqlite3*, const char*, int pages) {
+    static_cast<writer*>(self)->log_pages_ = pages;
+    return SQLITE_OK;
+}
 
 writer::~writer() {
     {
@@ -45,7 +54,12 @@ void writer::loop() {
             std::unique_lock lock(mutex_);
             wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
             if (queue_.empty()) {
-                return; // stopping, and nothing left to write
+                // Stopping, and nothing left to write: empty the log into the file, so a stopped
+                // database is one file (readable on a read-only file system, copied alone).
+                lock.unlock();
+                sqlite3_wal_checkpoint_v2(db_.handle(), nullptr, SQLITE_CHECKPOINT_TRUNCATE,
+                                          nullptr, nullptr);
+                return;
             }
             auto take = [&] {
                 while (!queue_.empty() && batch.size() < max_batch_) {
@@ -104,6 +118,17 @@ void writer::run_batch(std::vector<write_task>& batch) {
     }
     for (write_task& t : batch) {
         t.finish(fate);
+    }
+    if (log_pages_ >= checkpoint_pages_) {
+        // After the answers: this batch does not wait for it, the next one does. Passive: it
+        // does not wait for readers, and copies what none of them still needs.
+        int rc = sqlite3_wal_checkpoint_v2(db_.handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE,
+                                           nullptr, nullptr);
+        if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
+            // Not fatal: the next batch tries again; the log only grows meanwhile.
+            spdlog::warn("ledger: checkpoint failed: {}", sqlite3_errmsg(db_.handle()));
+        }
+        log_pages_ = 0;
     }
 }
 

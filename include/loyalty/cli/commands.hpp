@@ -43,7 +43,7 @@ struct serve_options {
     // or at max_batch requests; max_batch 1 turns batching off (benchmarks compare the two).
     unsigned batch_window_us = 0;
     std::size_t max_batch = 128;
-    // The write-ahead log is checkpointed (by a thread of its own) once it holds this many pages.
+    // The writer checkpoints the write-ahead log between batches once it holds this many pages.
     int checkpoint_pages = 1000;
 };
 

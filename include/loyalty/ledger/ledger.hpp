@@ -42,11 +42,9 @@ struct ledger_options {
     // and the tables' growing ends in memory, so a purchase reads only the leaves it touches.
     std::size_t writer_cache_kib = 32 * 1024;
     std::size_t reader_cache_kib = 8 * 1024;
-    // The write-ahead log is copied into the database file by a thread of its own once it
-    // holds this many pages (SQLite's default threshold); readers that pin old snapshots are
-    // waited for once it holds checkpoint_hard_limit_pages.
+    // The writer copies the write-ahead log into the database file between two batches once it
+    // holds this many pages (SQLite's default threshold), rather than inside a COMMIT.
     int checkpoint_pages = 1000;
-    int checkpoint_hard_limit_pages = 64 * 1000;
     // The time of each write; the system clock unless a test sets it.
     std::function<timestamp()> clock;
 };
