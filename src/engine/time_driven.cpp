@@ -116,10 +116,16 @@ void expire_lot(context& cx, lot& l, const std::string& why) {
 // until then, and balance_at agrees); when the status ends without requalifying for an exempt
 // tier, those lots expire at that moment, and when it is renewed they move on to the new end.
 // A status that never ends (no valid_until) keeps them for good.
+// A lot whose expiry passed before the current status began expired before the member held
+// the tier (a run may not have recorded it yet): it is not deferred, whenever the run comes.
+// Found by the property test: a purchase at 12:55 that moved a member into Reserve brought back,
+// with no movement, points that had expired at 02:39. A lot that expired during the status (or
+// at its start, where a renewed status begins) is deferred.
 void defer_exempt_expiry(context& cx) {
     std::optional<timestamp> status_end = cx.state.tier.valid_until;
     for (lot& l : cx.state.lots) {
-        if (l.remaining <= 0 || !l.expires_at) {
+        if (l.remaining <= 0 || !l.expires_at ||
+            (l.expired(cx.now) && *l.expires_at < cx.state.tier.since)) {
             continue;
         }
         if (!status_end) {
@@ -139,6 +145,12 @@ void expire_lots(context& cx) {
     if (holds_exempt_tier(cx)) {
         if (x.policy != program::expiry_policy::inactivity) {
             defer_exempt_expiry(cx);
+            // What expired before the status began, and was not deferred, expires now.
+            for (lot& l : cx.state.lots) {
+                if (l.remaining > 0 && l.expired(cx.now)) {
+                    expire_lot(cx, l, "expired " + last_day_text(zone, *l.expires_at));
+                }
+            }
         }
         // Inactivity: nothing expires while exempt; after the status ends the deadline has
         // passed and everything expires at the next run.

@@ -208,8 +208,9 @@ TEST_CASE("a Reserve member's leaves do not expire while Reserve", "[time]") {
 TEST_CASE("a Reserve member who requalifies keeps the leaves for another status", "[time]") {
     const auto& p = sample_program();
     auto m = member(p, utc(2025_y / 1 / 5, 15));
-    add_lot(p, m, 2600, utc(2026_y / 3 / 14, 13, 30));
     timestamp reserve_until = utc(2027_y / 3 / 14, 13, 30);
+    // Deferred to the status end, as every event and run during the status leaves it.
+    add_lot(p, m, 2600, utc(2026_y / 3 / 14, 13, 30)).expires_at = reserve_until;
     set_tier(m, "reserve", utc(2026_y / 3 / 14, 13, 30), reserve_until);
     m.metric.push_back({utc(2027_y / 2 / 1), 2500, "base"});
 
@@ -519,4 +520,25 @@ TEST_CASE("next_due names the first moment time has work for the member", "[time
     CHECK(engine::format_rfc3339(*engine::next_due(p, m, now)) == "2026-11-21T05:00:00Z");
     // Work already due is due now.
     CHECK(*engine::next_due(p, m, utc(2027_y / 7 / 1)) == utc(2027_y / 7 / 1));
+}
+
+TEST_CASE("points that expired before the member reached an exempt tier stay expired", "[time]") {
+    // The property test's case, by hand: leaves expire at 02:39, a run has not recorded it, and
+    // at 12:55 the member reaches Reserve. Deferring those leaves would bring them back without
+    // a movement; they are not deferred, and the next run expires them.
+    const auto& p = sample_program();
+    auto m = member(p, utc(2025_y / 1 / 5, 15));
+    timestamp expired_at = utc(2026_y / 10 / 7, 2, 39);
+    add_lot(p, m, 193, utc(2026_y / 9 / 20, 13, 30)).expires_at = expired_at;
+    add_lot(p, m, 400, utc(2026_y / 9 / 21, 13, 30)); // expires later
+    timestamp reached = utc(2026_y / 10 / 7, 12, 55);
+    set_tier(m, "reserve", reached, utc(2027_y / 10 / 7, 12, 55));
+    auto before = engine::balance_at(m, reached).available;
+
+    auto same_day = pass(p, m, reached);
+    auto expired = of_kind(same_day, engine::movement_kind::expire);
+    REQUIRE(expired.size() == 1);
+    CHECK(expired[0].points == -193);
+    CHECK(same_day.balance_after.available == before); // already not available at 12:55
+    CHECK(same_day.state.lots[1].expires_at == utc(2027_y / 10 / 7, 12, 55)); // deferred
 }
