@@ -1,8 +1,10 @@
 #include "loyalty/program/source_document.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 #include <limits>
 #include <regex>
 #include <set>
@@ -85,6 +87,63 @@ nlohmann::json resolve_plain_scalar(const std::string& text) {
         return std::numeric_limits<double>::quiet_NaN();
     }
     return text;
+}
+
+// Where `text` stops being well-formed UTF-8 (overlong forms, surrogates and code points past
+// U+10FFFF included), or npos. YAML and JSON files are Unicode text; yaml-cpp passes stray bytes
+// through, and they would break every JSON view of the program (nlohmann refuses to dump them).
+std::size_t first_invalid_utf8(std::string_view text) {
+    std::size_t i = 0;
+    while (i < text.size()) {
+        auto byte = [&](std::size_t k) {
+            return static_cast<unsigned char>(text[k]);
+        };
+        unsigned char lead = byte(i);
+        if (lead < 0x80) {
+            ++i;
+            continue;
+        }
+        std::size_t length = 0;
+        unsigned char low = 0x80;
+        unsigned char high = 0xBF;
+        if (lead >= 0xC2 && lead <= 0xDF) {
+            length = 2;
+        } else if (lead >= 0xE0 && lead <= 0xEF) {
+            length = 3;
+            low = lead == 0xE0 ? 0xA0 : 0x80;  // overlong
+            high = lead == 0xED ? 0x9F : 0xBF; // surrogates
+        } else if (lead >= 0xF0 && lead <= 0xF4) {
+            length = 4;
+            low = lead == 0xF0 ? 0x90 : 0x80;  // overlong
+            high = lead == 0xF4 ? 0x8F : 0xBF; // past U+10FFFF
+        } else {
+            return i;
+        }
+        if (text.size() - i < length || byte(i + 1) < low || byte(i + 1) > high) {
+            return i;
+        }
+        for (std::size_t k = 2; k < length; ++k) {
+            if (byte(i + k) < 0x80 || byte(i + k) > 0xBF) {
+                return i;
+            }
+        }
+        i += length;
+    }
+    return std::string_view::npos;
+}
+
+// The line and column (in characters) of byte `offset`.
+source_position position_at(std::string_view text, std::size_t offset) {
+    source_position at{1, 1};
+    for (std::size_t i = 0; i < offset; ++i) {
+        if (text[i] == '\n') {
+            ++at.line;
+            at.column = 1;
+        } else if ((static_cast<unsigned char>(text[i]) & 0xC0) != 0x80) {
+            ++at.column;
+        }
+    }
+    return at;
 }
 
 } // namespace
@@ -195,6 +254,22 @@ source_document source_document::parse(std::string_view text, std::string file_n
                                        diagnostics& problems, const document_limits& limits) {
     source_document doc;
     doc.file_name_ = std::move(file_name);
+    // Control characters other than tab, LF and CR are not allowed in YAML nor raw in JSON; NUL
+    // bytes would also make yaml-cpp read the text as UTF-16 or UTF-32.
+    auto control = std::find_if(text.begin(), text.end(), [](char c) {
+        return static_cast<unsigned char>(c) < 0x20 && c != '\t' && c != '\n' && c != '\r';
+    });
+    std::size_t bad = control != text.end() ? static_cast<std::size_t>(control - text.begin())
+                                            : first_invalid_utf8(text);
+    if (bad != std::string_view::npos) {
+        char byte[8];
+        std::snprintf(byte, sizeof byte, "0x%02X", static_cast<unsigned char>(text[bad]));
+        problems.push_back({doc.file_name_, position_at(text, bad), "",
+                            std::string(control != text.end() ? "the control character "
+                                                              : "not valid UTF-8: the byte ") +
+                                byte + " is not allowed in a program file"});
+        return doc;
+    }
     YAML::Node root;
     try {
         root = YAML::Load(std::string(text));

@@ -90,3 +90,30 @@ TEST_CASE("documents that are too deep are refused", "[document]") {
     REQUIRE_FALSE(problems.empty());
     CHECK(problems.front().message == "nesting deeper than 50 levels");
 }
+
+TEST_CASE("text that is not UTF-8 and control characters are refused", "[document]") {
+    auto problems_of = [](std::string_view text) {
+        diagnostics problems;
+        auto doc = source_document::parse(text, "f.yaml", problems);
+        std::string all;
+        for (const auto& d : problems) {
+            all += to_string(d) + "\n";
+        }
+        return all;
+    };
+    CHECK(problems_of("a: 1\nb: x\x8f y\n") ==
+          "f.yaml:2:5: not valid UTF-8: the byte 0x8F is not allowed in a program file\n");
+    CHECK(problems_of("a\xc3\xa9: \xc0\xaf\n") ==
+          "f.yaml:1:5: not valid UTF-8: the byte 0xC0 is not allowed in a program file\n");
+    CHECK(problems_of("\xed\xa0\x80: 1\n") ==
+          "f.yaml:1:1: not valid UTF-8: the byte 0xED is not allowed in a program file\n");
+    // NUL bytes would make yaml-cpp read the text as UTF-32.
+    CHECK(problems_of(std::string_view("\x01\0\0\0\0\0\0-\n", 9)) ==
+          "f.yaml:1:1: the control character 0x01 is not allowed in a program file\n");
+    // yaml-cpp refuses escapes of lone surrogates itself.
+    CHECK(problems_of("a: \"\\uD800\"\n") ==
+          "f.yaml:1:11: not valid YAML or JSON: invalid unicode: 55296\n");
+    // Tabs, CR LF, a BOM and characters of every length are fine.
+    CHECK(problems_of("\xef\xbb\xbf"
+                      "a:\t\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x8d\xb5\"\r\n") == "");
+}
