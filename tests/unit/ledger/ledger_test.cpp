@@ -508,15 +508,14 @@ TEST_CASE("under steady writes the log stays near its threshold", "[ledger][chec
             enroll(f, "m-" + std::to_string(m));
         }
         std::atomic<int> stored{0};
-        std::vector<std::future<void>> waits;
         auto all_done = std::make_shared<std::promise<void>>();
-        const int total = 1200;
+        constexpr int total = 1200;
         for (int i = 0; i < total; ++i) {
             f.ledger->post_purchase_async(pos(),
                                           basket("t-" + std::to_string(i),
                                                  "m-" + std::to_string(i % 50), 500 + i % 7,
                                                  f.now()),
-                                          [&stored, all_done, total](result<write_result> r) {
+                                          [&stored, all_done](result<write_result> r) {
                                               if (r && ++stored == total) {
                                                   all_done->set_value();
                                               }
