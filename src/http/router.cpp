@@ -6,6 +6,7 @@
 #include "loyalty/engine/event_json.hpp"
 #include "loyalty/engine/json_fields.hpp"
 #include "loyalty/engine/local_time.hpp"
+#include "loyalty/http/json_body.hpp"
 #include "loyalty/http/openapi.hpp"
 #include "loyalty/ledger/api_keys.hpp"
 
@@ -33,7 +34,6 @@ constexpr unsigned all_roles =
     role_bit(role::pos) | role_bit(role::support) | role_bit(role::admin);
 constexpr unsigned admin_only = role_bit(role::admin);
 
-constexpr std::size_t max_json_depth = 32;
 // As long as the ids a body may carry (json_fields reads at most 256 bytes), so every id
 // posted can also be named in a path.
 constexpr std::size_t max_id_bytes = 256;
@@ -201,31 +201,23 @@ std::optional<nlohmann::json> json_body(call& c) {
                   "Unsupported media type", "send the body as application/json");
         return std::nullopt;
     }
-    std::size_t depth = 0;
-    auto track = [&](int d, nlohmann::json::parse_event_t event, nlohmann::json&) {
-        // The depth passed is the container's own level; what it opens is one deeper.
-        bool opens = event == nlohmann::json::parse_event_t::object_start ||
-                     event == nlohmann::json::parse_event_t::array_start;
-        depth = std::max(depth, static_cast<std::size_t>(d) + (opens ? 1 : 0));
-        return true;
-    };
-    auto body = nlohmann::json::parse(c.req.body(), track, false);
-    if (body.is_discarded()) {
+    auto body = parse_json_body(c.req.body());
+    if (!body && body.error() == body_error::malformed) {
         c.problem(status::bad_request, "malformed-json", "Malformed JSON",
                   "the body is not valid JSON");
         return std::nullopt;
     }
-    if (depth > max_json_depth) {
+    if (!body) {
         c.problem(status::unprocessable_entity, "validation-failed", "Invalid request",
                   "the body nests deeper than " + std::to_string(max_json_depth) + " levels");
         return std::nullopt;
     }
-    if (!body.is_object()) {
+    if (!body->is_object()) {
         c.problem(status::unprocessable_entity, "validation-failed", "Invalid request",
                   "the body must be a JSON object");
         return std::nullopt;
     }
-    return body;
+    return *body;
 }
 
 // Refuses a purchase or return longer than the limit before parsing its lines.

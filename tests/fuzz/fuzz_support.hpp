@@ -2,6 +2,7 @@
 // What the fuzz targets share: the sample program, JSON read as the router reads bodies, and
 // checks that abort (a crash libFuzzer records, a failed ctest in the replay build).
 
+#include "loyalty/http/json_body.hpp"
 #include "loyalty/program/load.hpp"
 
 #include <cstddef>
@@ -54,25 +55,14 @@ inline const program::program_ptr& sample_program() {
     return p;
 }
 
-// The router's nesting limit for bodies (src/http/router.cpp, max_json_depth).
-inline constexpr std::size_t max_body_depth = 32;
-
-// A body as the router reads it (router.cpp, json_body): nlohmann's parser with a callback that
-// tracks the deepest container, and no exceptions. Empty when the router would refuse it as
-// malformed or too deep.
+// A body as the router reads it (http::parse_json_body): empty when the router would refuse it
+// as malformed or too deep.
 inline std::optional<nlohmann::json> parse_body(std::string_view body) {
-    std::size_t depth = 0;
-    auto track = [&](int d, nlohmann::json::parse_event_t event, nlohmann::json&) {
-        bool opens = event == nlohmann::json::parse_event_t::object_start ||
-                     event == nlohmann::json::parse_event_t::array_start;
-        depth = std::max(depth, static_cast<std::size_t>(d) + (opens ? 1 : 0));
-        return true;
-    };
-    auto parsed = nlohmann::json::parse(body, track, false);
-    if (parsed.is_discarded() || depth > max_body_depth) {
+    auto parsed = http::parse_json_body(body);
+    if (!parsed) {
         return std::nullopt;
     }
-    return parsed;
+    return std::move(*parsed);
 }
 
 } // namespace loyalty::fuzz
