@@ -20,6 +20,7 @@
 
 #include "loyalty/engine/event_json.hpp"
 #include "loyalty/ledger/ledger.hpp"
+#include "thread_times.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -59,28 +60,8 @@ double process_cpu_seconds() {
     return static_cast<double>(cpu.tv_sec) + static_cast<double>(cpu.tv_nsec) * 1e-9;
 }
 
-// The calling thread's time on a core and time runnable but waiting for one, in seconds, from
-// /proc/thread-self/schedstat (zero where it is missing). Called on the thread that writes (the
-// ledger's writer, or the thread of the raw inserts), it splits the wall time into working,
-// waiting for a core, and waiting for anything else: the disk, or requests.
-struct thread_times {
-    double on_core = 0;
-    double waiting_for_core = 0;
-};
-
-thread_times read_thread_times() {
-    thread_times t;
-    if (std::FILE* f = std::fopen("/proc/thread-self/schedstat", "r")) {
-        unsigned long long on_core = 0;
-        unsigned long long waiting = 0;
-        if (std::fscanf(f, "%llu %llu", &on_core, &waiting) == 2) {
-            t.on_core = static_cast<double>(on_core) * 1e-9;
-            t.waiting_for_core = static_cast<double>(waiting) * 1e-9;
-        }
-        std::fclose(f);
-    }
-    return t;
-}
+using loyalty::bench::read_thread_times;
+using loyalty::bench::thread_times;
 
 constexpr long tmpfs_magic = 0x01021994; // TMPFS_MAGIC from <linux/magic.h>
 
@@ -227,7 +208,7 @@ struct measurement {
         return writer.on_core * 1e6 / static_cast<double>(writes);
     }
     double writer_on_core() const { return writer.on_core / seconds; }
-    double writer_waiting_for_core() const { return writer.waiting_for_core / seconds; }
+    double writer_waiting_for_core() const { return writer.queued / seconds; }
 };
 
 // The writer's steady state at max_batch = batch: 2 * batch purchases are always in flight, and
@@ -286,7 +267,7 @@ measurement run_ledger(const fs::path& template_db, const fs::path& db, std::siz
         m.seconds = std::chrono::duration<double>(stop - start).count();
         m.cpu_seconds = cpu_stop - cpu_start;
         m.writer = {writer_stop.on_core - writer_start.on_core,
-                    writer_stop.waiting_for_core - writer_start.waiting_for_core};
+                    writer_stop.queued - writer_start.queued};
         m.writes = last.requests - first.requests;
         m.mean_batch =
             static_cast<double>(m.writes) / static_cast<double>(last.batches - first.batches);
@@ -360,7 +341,7 @@ measurement run_raw(const fs::path& db_path, std::size_t rows_per_commit, std::s
         m.cpu_seconds = process_cpu_seconds() - cpu_start;
         thread_times writer_stop = read_thread_times();
         m.writer = {writer_stop.on_core - writer_start.on_core,
-                    writer_stop.waiting_for_core - writer_start.waiting_for_core};
+                    writer_stop.queued - writer_start.queued};
         m.writes = rows;
         m.mean_batch = static_cast<double>(std::min(rows_per_commit, rows));
     } catch (...) {

@@ -19,6 +19,7 @@
 
 #include "loyalty/engine/local_time.hpp"
 #include "loyalty/ledger/ledger.hpp"
+#include "thread_times.hpp"
 
 #include <charconv>
 #include <chrono>
@@ -157,25 +158,8 @@ void bind_text(sqlite3_stmt* s, int index, const std::string& text) {
     sqlite3_bind_text(s, index, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
 }
 
-// This thread's time on a core and runnable but waiting for one, in seconds
-// (/proc/thread-self/schedstat): whether a mode waited for the disk or for the processor.
-struct thread_times {
-    double on_core = 0;
-    double queued = 0;
-};
-
-thread_times read_thread_times() {
-    thread_times t;
-    if (std::FILE* f = std::fopen("/proc/thread-self/schedstat", "r")) {
-        unsigned long long on_core = 0, queued = 0;
-        if (std::fscanf(f, "%llu %llu", &on_core, &queued) == 2) {
-            t.on_core = static_cast<double>(on_core) * 1e-9;
-            t.queued = static_cast<double>(queued) * 1e-9;
-        }
-        std::fclose(f);
-    }
-    return t;
-}
+using loyalty::bench::read_thread_times;
+using loyalty::bench::thread_times;
 
 struct mode_result {
     double purchases_per_s = 0;
