@@ -43,8 +43,7 @@ std::optional<error> from_the_future(timestamp occurred_at, timestamp now) {
 // A write that failed in the database: `unavailable` (503, retry) when the database cannot take
 // writes for now (a full disk, a read-only file, an I/O error), `storage_failure` otherwise.
 error not_stored(const std::exception& e, const std::string& message) {
-    auto* db_error = dynamic_cast<const detail::sqlite_error*>(&e);
-    if (db_error != nullptr && db_error->unavailable()) {
+    if (detail::database_unavailable(e)) {
         return fail(error_code::unavailable, "",
                     "the database cannot take writes now (" + std::string(e.what()) +
                         "); nothing was kept, retry later");

@@ -42,6 +42,12 @@ private:
     int code_;
 };
 
+// Whether `e` is an sqlite_error meaning the database cannot take writes for now.
+inline bool database_unavailable(const std::exception& e) noexcept {
+    auto* db_error = dynamic_cast<const sqlite_error*>(&e);
+    return db_error != nullptr && db_error->unavailable();
+}
+
 class statement;
 
 class connection {

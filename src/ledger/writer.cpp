@@ -99,9 +99,7 @@ void writer::run_batch(std::vector<write_task>& batch) {
         // Only BEGIN and COMMIT can get here (each task catches its own failures), or a
         // transaction SQLite rolled back: the whole batch is lost, and every request in it is
         // told so.
-        auto* db_error = dynamic_cast<const sqlite_error*>(&e);
-        fate = db_error != nullptr && db_error->unavailable() ? batch_fate::unavailable
-                                                              : batch_fate::failed;
+        fate = database_unavailable(e) ? batch_fate::unavailable : batch_fate::failed;
         spdlog::error("ledger: batch of {} not committed: {}", batch.size(), e.what());
         try {
             db_.execute("ROLLBACK");
