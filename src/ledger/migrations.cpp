@@ -32,15 +32,34 @@ int migrate(connection& db) {
         throw std::runtime_error("the database is at schema version " + std::to_string(current) +
                                  ", newer than this program's " + std::to_string(known));
     }
+    bool foreign_keys = false;
+    {
+        statement pragma = db.prepare("PRAGMA foreign_keys");
+        foreign_keys = pragma.step() && pragma.integer(0) != 0;
+    }
+    const char* restore_foreign_keys =
+        foreign_keys ? "PRAGMA foreign_keys = ON" : "PRAGMA foreign_keys = OFF";
     int applied = 0;
     for (const migration& m : migrations()) {
         int version = version_of(m.name);
         if (version <= current) {
             continue;
         }
+        // A migration may rebuild a table (create, copy, drop, rename: SQLite's way to change
+        // one), which foreign keys would refuse half-way; they are checked as a whole before
+        // the commit instead. The pragma is ignored inside a transaction, hence outside.
+        db.execute("PRAGMA foreign_keys = OFF");
         db.execute("BEGIN IMMEDIATE");
         try {
             db.execute(m.sql);
+            {
+                statement broken = db.prepare("PRAGMA foreign_key_check");
+                if (broken.step()) {
+                    throw std::runtime_error(
+                        "migration " + std::string(m.name) + " leaves a row of " + broken.text(0) +
+                        " whose reference to " + broken.text(2) + " is broken");
+                }
+            }
             db.prepare("INSERT INTO schema_migrations (version, name, applied_at)"
                        " VALUES (?, ?, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))")
                 .bind(1, version)
@@ -49,8 +68,10 @@ int migrate(connection& db) {
             db.execute("COMMIT");
         } catch (...) {
             db.execute("ROLLBACK");
+            db.execute(restore_foreign_keys);
             throw;
         }
+        db.execute(restore_foreign_keys);
         ++applied;
     }
     return applied;

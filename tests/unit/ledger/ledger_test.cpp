@@ -463,6 +463,64 @@ TEST_CASE("verify names a broken invariant", "[ledger]") {
     CHECK(found[1].detail == "member m-1 lot 1 holds 30 of 25");
 }
 
+TEST_CASE("migration 5 keeps every lot of a database written before it", "[ledger][migration]") {
+    fixture f;
+    enroll(f, "m-1");
+    enroll(f, "m-2");
+    REQUIRE(f.ledger->post_purchase(pos(), basket("t-1", "m-1", 25000, f.now())));
+    f.advance(std::chrono::days{15});
+    REQUIRE(f.ledger->run_due(f.now()));
+    REQUIRE(f.ledger->redeem_reward(pos(), "m-1", {"r-1", "mug", f.now()}));
+    REQUIRE(f.ledger->post_purchase(pos(), basket("t-2", "m-2", 1200, f.now(), "bakery", 2)));
+    f.ledger.reset();
+
+    auto sql = [&](const std::string& text) {
+        sqlite3* db = nullptr;
+        REQUIRE(sqlite3_open((f.dir / "loyalty.db").c_str(), &db) == SQLITE_OK);
+        char* message = nullptr;
+        int rc = sqlite3_exec(db, text.c_str(), nullptr, nullptr, &message);
+        INFO((message != nullptr ? message : ""));
+        sqlite3_free(message);
+        sqlite3_close(db);
+        REQUIRE(rc == SQLITE_OK);
+    };
+    auto lots = [&] {
+        return f.count("lots") * 1000000 + f.count("lots WHERE remaining <> 0") * 1000 +
+               f.count("ledger_entries WHERE lot_id IS NOT NULL");
+    };
+    const std::int64_t lots_before = lots();
+    // Put the file back as schema 4 left it: lots in earning order with two indexes, and the
+    // index on operations by member.
+    sql("PRAGMA foreign_keys = OFF; BEGIN;"
+        "CREATE TABLE lots_v4 (member_id TEXT NOT NULL REFERENCES members (id),"
+        " lot_id INTEGER NOT NULL, earned INTEGER NOT NULL, remaining INTEGER NOT NULL,"
+        " earned_at TEXT NOT NULL, available_at TEXT NOT NULL, expires_at TEXT,"
+        " cause TEXT NOT NULL, qualifying INTEGER NOT NULL, matured INTEGER NOT NULL,"
+        " PRIMARY KEY (member_id, lot_id));"
+        "INSERT INTO lots_v4 SELECT * FROM lots ORDER BY earned_at DESC;"
+        "DROP TABLE lots; ALTER TABLE lots_v4 RENAME TO lots;"
+        "CREATE INDEX lots_open ON lots (member_id) WHERE remaining <> 0;"
+        "CREATE INDEX operations_member ON operations (member_id, id);"
+        "DELETE FROM schema_migrations WHERE version >= 5; COMMIT;");
+    REQUIRE(f.count("sqlite_schema WHERE name IN ('lots_open', 'operations_member')") == 2);
+    REQUIRE(f.count("schema_migrations WHERE version = 5") == 0);
+
+    f.open(); // migrates
+    CHECK(f.count("schema_migrations WHERE version = 5") == 1);
+    CHECK(f.count("sqlite_schema WHERE name IN ('lots_open', 'operations_member')") == 0);
+    CHECK(f.count("pragma_table_list WHERE name = 'lots' AND wr = 1") == 1); // WITHOUT ROWID
+    CHECK(f.count("pragma_foreign_key_check") == 0);
+    CHECK(lots() == lots_before);
+    CHECK(f.verify().empty());
+    auto v = view(f, "m-1");
+    CHECK(v.balance.available == 25 + 550 - 400);
+    // The migrated lots are spent and earned as before.
+    REQUIRE(f.ledger->pay_with_points(pos(), "m-1", {"r-2", "t-9", 100, 1000, f.now()}));
+    REQUIRE(f.ledger->post_purchase(pos(), basket("t-3", "m-2", 800, f.now())));
+    CHECK(view(f, "m-1").balance.available == 25 + 550 - 400 - 100);
+    CHECK(f.verify().empty());
+}
+
 TEST_CASE("the write-ahead log is checkpointed between batches and does not grow without bound",
           "[ledger][checkpoint]") {
     // The same 120 purchases, one commit each, with checkpoints every 8 pages and with none.
