@@ -44,7 +44,7 @@ struct serve_options {
     unsigned batch_window_us = 0;
     std::size_t max_batch = 128;
     // The writer checkpoints the write-ahead log between batches once it holds this many pages.
-    int checkpoint_pages = 1000;
+    int checkpoint_pages = 250;
 };
 
 // `loyalty serve`: runs until SIGINT or SIGTERM, then shuts down gracefully.

@@ -43,8 +43,10 @@ struct ledger_options {
     std::size_t writer_cache_kib = 32 * 1024;
     std::size_t reader_cache_kib = 8 * 1024;
     // The writer copies the write-ahead log into the database file between two batches once it
-    // holds this many pages (SQLite's default threshold), rather than inside a COMMIT.
-    int checkpoint_pages = 1000;
+    // holds this many pages, rather than inside a COMMIT. Requests that arrive meanwhile wait,
+    // so the threshold sets the longest of those waits: 250 rather than SQLite's 1000 halved the
+    // p99 of purchases at 500/s for the same closed-loop throughput (docs/benchmarks.md).
+    int checkpoint_pages = 250;
     // The time of each write; the system clock unless a test sets it.
     std::function<timestamp()> clock;
 };
