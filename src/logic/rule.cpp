@@ -1045,7 +1045,55 @@ value text_of(const node& n, const value& data, context& cx) {
     return js_substr(text, start, &end, cx);
 }
 
+// The JSON node a `var` of a literal path names in JSON data, or null when the general way
+// must decide: data that is not JSON, a default, a missing member, a step through an array or a
+// string. Reading it this way makes no value and charges nothing; the caller charges the step
+// eval() would have.
+const json* literal_member(const node& n, const value& data) noexcept {
+    if (n.code != op_code::var || !n.literal_path || n.whole_data || n.args.size() > 1) {
+        return nullptr;
+    }
+    const json* at = value_access::json_node(data);
+    for (const var_step& step : n.path) {
+        if (at == nullptr || !at->is_object()) {
+            return nullptr;
+        }
+        at = value_access::json_member(*at, step.key);
+    }
+    return at;
+}
+
+// A string among JSON items: compares the texts without making values of them.
+value string_among(std::string_view text, const json& items, context& cx) {
+    for (const json& item : *items.get_ptr<const json::array_t*>()) {
+        if (!cx.charge(1)) {
+            return {};
+        }
+        if (const auto* s = item.get_ptr<const std::string*>()) {
+            cx.charge_bytes(std::min(text.size(), s->size()));
+            if (same_text(text, *s)) {
+                return value::boolean(true);
+            }
+        }
+    }
+    return value::boolean(false);
+}
+
 value eval_in(const node& n, const value& data, context& cx) {
+    // `{"in": [{"var": "line.category"}, ["bakery", ...]]}`, a string member among the rule's
+    // own strings: read in place, with the steps the general way below charges (the var's one,
+    // and the new array a literal array is each time, which nothing else can see here).
+    if (const node& list = n.args[1]; list.code == op_code::constant && list.fresh_array) {
+        const json* needle = literal_member(n.args[0], data);
+        const json* items = value_access::json_node(list.constant);
+        if (needle != nullptr && needle->is_string() && items != nullptr && items->is_array()) {
+            if (!cx.charge(1)) {
+                return {};
+            }
+            ++cx.generation;
+            return string_among(*needle->get_ptr<const std::string*>(), *items, cx);
+        }
+    }
     value needle = eval(n.args[0], data, cx);
     if (cx.failed()) {
         return {};
@@ -1068,20 +1116,7 @@ value eval_in(const node& n, const value& data, context& cx) {
         std::size_t count = haystack.size();
         const json* items = value_access::json_node(haystack);
         if (items != nullptr && needle.is_string()) {
-            // A string among JSON items: compare the texts without making values of them.
-            std::string_view text = needle.as_string();
-            for (const json& item : *items->get_ptr<const json::array_t*>()) {
-                if (!cx.charge(1)) {
-                    return {};
-                }
-                if (const auto* s = item.get_ptr<const std::string*>()) {
-                    cx.charge_bytes(std::min(text.size(), s->size()));
-                    if (same_text(text, *s)) {
-                        return value::boolean(true);
-                    }
-                }
-            }
-            return value::boolean(false);
+            return string_among(needle.as_string(), *items, cx);
         }
         for (std::size_t i = 0; i < count; ++i) {
             if (!cx.charge(1)) {
@@ -1131,7 +1166,74 @@ value eval_merge(const node& n, const value& data, context& cx) {
     return make_array(std::move(items), cx, "array");
 }
 
+// `{"op": [{"var": "a.b"}, constant]}` when both sides are numbers, strings or booleans of the
+// same kind (the shape of nearly every condition in a program): compared in place, with the
+// results and the steps charged of the general way below, whose equality and ordering reduce to
+// these for two primitives of one kind. Nothing when another case has to go the general way.
+std::optional<bool> compare_member_with_constant(const node& n, const value& data, context& cx) {
+    const node& left = n.args[0];
+    const node& right = n.args[1];
+    if (right.code != op_code::constant || right.fresh_array) {
+        return std::nullopt;
+    }
+    const json* a = literal_member(left, data);
+    if (a == nullptr) {
+        return std::nullopt;
+    }
+    const value& b = right.constant;
+    const bool ordering = n.code == op_code::greater || n.code == op_code::greater_equal;
+    if (a->is_number() && b.is_number()) {
+        double x = a->get<double>();
+        double y = b.as_number();
+        if (std::isnan(x) || std::isnan(y)) {
+            return std::nullopt;
+        }
+        if (!cx.charge(1)) { // the var's step
+            return std::nullopt;
+        }
+        switch (n.code) {
+        case op_code::equal:
+        case op_code::strict_equal:
+            return x == y;
+        case op_code::not_equal:
+        case op_code::strict_not_equal:
+            return x != y;
+        case op_code::greater:
+            return y < x;
+        default: // greater_equal: not (x < y)
+            return !(x < y);
+        }
+    }
+    if (ordering) {
+        return std::nullopt;
+    }
+    bool same = false;
+    if (const auto* text = a->get_ptr<const std::string*>(); text != nullptr && b.is_string()) {
+        if (!cx.charge(1)) {
+            return std::nullopt;
+        }
+        std::string_view other = b.as_string();
+        cx.charge_bytes(std::min(text->size(), other.size()));
+        same = same_text(*text, other);
+    } else if (a->is_boolean() && b.is_boolean()) {
+        if (!cx.charge(1)) {
+            return std::nullopt;
+        }
+        same = a->get<bool>() == b.as_boolean();
+    } else {
+        return std::nullopt;
+    }
+    const bool negated = n.code == op_code::not_equal || n.code == op_code::strict_not_equal;
+    return negated ? !same : same;
+}
+
 [[gnu::noinline]] value eval_compare(const node& n, const value& data, context& cx) {
+    if (auto fused = compare_member_with_constant(n, data, cx)) {
+        return cx.failed() ? value{} : value::boolean(*fused);
+    }
+    if (cx.failed()) {
+        return {};
+    }
     value a = eval(n.args[0], data, cx);
     if (cx.failed()) {
         return {};

@@ -472,3 +472,49 @@ TEST_CASE("the differential corpus's rejected rules are rejected", "[rule][compi
         CHECK(compile(c.at("rule")).has_value());
     }
 }
+
+TEST_CASE("a member compared with a constant answers as the general way does, step for step",
+          "[rule][limits]") {
+    // The evaluator reads {"op": [{"var": path}, constant]} in place (rule.cpp,
+    // compare_member_with_constant and eval_in). A var with a default never takes that path, and a
+    // null default changes nothing (a missing member is null either way), so each rule below is
+    // evaluated both ways and must agree, on the answer and on where the step limit stops it.
+    const json data = json::parse(R"({"t": {"n": 2, "m": -0.0, "f": 2.5, "big": 9007199254740993,
+        "s": "store", "e": "", "u": "é", "b": true, "z": null, "arr": [1], "o": {}}})");
+    const std::vector<std::string> paths = {"t.n", "t.m",  "t.f", "t.big",      "t.s",
+                                            "t.e", "t.u",  "t.b", "t.z",        "t.arr",
+                                            "t.o", "t.no", "t",   "t.s.length", "t.arr.0"};
+    const std::vector<std::string> constants = {"2",         "0",     "2.5",   "9007199254740992",
+                                                "\"store\"", "\"\"",  "\"2\"", "\"é\"",
+                                                "true",      "false", "null",  "[]",
+                                                "[1]"};
+    const std::vector<std::string> operators = {"==", "!=", "===", "!==", ">", ">=", "<", "<="};
+    auto outcome = [&](const rule& r, std::size_t steps) {
+        eval_limits limits;
+        limits.max_steps = steps;
+        auto result = test(r, data, limits);
+        return result ? std::string(*result ? "true" : "false") : result.error().message;
+    };
+    auto agree = [&](const std::string& fused_text, const std::string& general_text) {
+        const rule fused = compiled(fused_text);
+        const rule general = compiled(general_text);
+        INFO(fused_text);
+        for (std::size_t steps = 0; steps < 5; ++steps) {
+            CHECK(outcome(fused, steps) == outcome(general, steps));
+        }
+        CHECK(run(fused_text, data.dump()) == run(general_text, data.dump()));
+    };
+    for (const auto& path : paths) {
+        for (const auto& op : operators) {
+            for (const auto& constant : constants) {
+                agree(R"({")" + op + R"(": [{"var": ")" + path + R"("}, )" + constant + "]}",
+                      R"({")" + op + R"(": [{"var": [")" + path + R"(", null]}, )" + constant +
+                          "]}");
+            }
+        }
+        for (const auto& list : {R"(["store", "x"])", R"(["x"])", R"([])", R"([2, "2"])"}) {
+            agree(R"({"in": [{"var": ")" + path + R"("}, )" + list + "]}",
+                  R"({"in": [{"var": [")" + path + R"(", null]}, )" + list + "]}");
+        }
+    }
+}
