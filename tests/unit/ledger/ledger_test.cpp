@@ -7,6 +7,7 @@
 #include "support/sample_program.hpp"
 #include "support/temp_dir.hpp"
 
+#include <array>
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <future>
@@ -74,6 +75,19 @@ struct fixture {
     }
 
     std::int64_t writes() { return count("operations"); }
+
+    // SQL run straight on the file with the ledger closed, as an operator or an older build
+    // would.
+    void execute(const std::string& sql) {
+        sqlite3* db = nullptr;
+        REQUIRE(sqlite3_open((dir / "loyalty.db").c_str(), &db) == SQLITE_OK);
+        char* message = nullptr;
+        int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &message);
+        INFO((message != nullptr ? message : ""));
+        sqlite3_free(message);
+        sqlite3_close(db);
+        REQUIRE(rc == SQLITE_OK);
+    }
 };
 
 request_context pos() {
@@ -450,11 +464,7 @@ TEST_CASE("verify names a broken invariant", "[ledger]") {
     REQUIRE(f.ledger->adjust(pos(), "m-1", credit("a-1", 70)));
     f.ledger.reset();
     CHECK(f.verify().empty());
-    sqlite3* db = nullptr;
-    REQUIRE(sqlite3_open((f.dir / "loyalty.db").c_str(), &db) == SQLITE_OK);
-    REQUIRE(sqlite3_exec(db, "UPDATE lots SET remaining = remaining + 5", nullptr, nullptr,
-                         nullptr) == SQLITE_OK);
-    sqlite3_close(db);
+    f.execute("UPDATE lots SET remaining = remaining + 5");
     auto found = f.verify();
     REQUIRE(found.size() == 3);
     CHECK(found[0].check == "balance");
@@ -474,34 +484,24 @@ TEST_CASE("migration 5 keeps every lot of a database written before it", "[ledge
     REQUIRE(f.ledger->post_purchase(pos(), basket("t-2", "m-2", 1200, f.now(), "bakery", 2)));
     f.ledger.reset();
 
-    auto sql = [&](const std::string& text) {
-        sqlite3* db = nullptr;
-        REQUIRE(sqlite3_open((f.dir / "loyalty.db").c_str(), &db) == SQLITE_OK);
-        char* message = nullptr;
-        int rc = sqlite3_exec(db, text.c_str(), nullptr, nullptr, &message);
-        INFO((message != nullptr ? message : ""));
-        sqlite3_free(message);
-        sqlite3_close(db);
-        REQUIRE(rc == SQLITE_OK);
-    };
     auto lots = [&] {
-        return f.count("lots") * 1000000 + f.count("lots WHERE remaining <> 0") * 1000 +
-               f.count("ledger_entries WHERE lot_id IS NOT NULL");
+        return std::array{f.count("lots"), f.count("lots WHERE remaining <> 0"),
+                          f.count("ledger_entries WHERE lot_id IS NOT NULL")};
     };
-    const std::int64_t lots_before = lots();
+    const auto lots_before = lots();
     // Put the file back as schema 4 left it: lots in earning order with two indexes, and the
     // index on operations by member.
-    sql("PRAGMA foreign_keys = OFF; BEGIN;"
-        "CREATE TABLE lots_v4 (member_id TEXT NOT NULL REFERENCES members (id),"
-        " lot_id INTEGER NOT NULL, earned INTEGER NOT NULL, remaining INTEGER NOT NULL,"
-        " earned_at TEXT NOT NULL, available_at TEXT NOT NULL, expires_at TEXT,"
-        " cause TEXT NOT NULL, qualifying INTEGER NOT NULL, matured INTEGER NOT NULL,"
-        " PRIMARY KEY (member_id, lot_id));"
-        "INSERT INTO lots_v4 SELECT * FROM lots ORDER BY earned_at DESC;"
-        "DROP TABLE lots; ALTER TABLE lots_v4 RENAME TO lots;"
-        "CREATE INDEX lots_open ON lots (member_id) WHERE remaining <> 0;"
-        "CREATE INDEX operations_member ON operations (member_id, id);"
-        "DELETE FROM schema_migrations WHERE version >= 5; COMMIT;");
+    f.execute("PRAGMA foreign_keys = OFF; BEGIN;"
+              "CREATE TABLE lots_v4 (member_id TEXT NOT NULL REFERENCES members (id),"
+              " lot_id INTEGER NOT NULL, earned INTEGER NOT NULL, remaining INTEGER NOT NULL,"
+              " earned_at TEXT NOT NULL, available_at TEXT NOT NULL, expires_at TEXT,"
+              " cause TEXT NOT NULL, qualifying INTEGER NOT NULL, matured INTEGER NOT NULL,"
+              " PRIMARY KEY (member_id, lot_id));"
+              "INSERT INTO lots_v4 SELECT * FROM lots ORDER BY earned_at DESC;"
+              "DROP TABLE lots; ALTER TABLE lots_v4 RENAME TO lots;"
+              "CREATE INDEX lots_open ON lots (member_id) WHERE remaining <> 0;"
+              "CREATE INDEX operations_member ON operations (member_id, id);"
+              "DELETE FROM schema_migrations WHERE version >= 5; COMMIT;");
     REQUIRE(f.count("sqlite_schema WHERE name IN ('lots_open', 'operations_member')") == 2);
     REQUIRE(f.count("schema_migrations WHERE version = 5") == 0);
 
