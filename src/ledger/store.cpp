@@ -107,7 +107,8 @@ void add_lot(loaded_member& m, const statement& s) {
 std::optional<loaded_member> store::load_member(const std::string& id) {
     loaded_member m;
     {
-        statement& s = cached("SELECT name, email, state, revision FROM members WHERE id = ?");
+        statement& s =
+            cached("SELECT name, email, state, revision, due_at FROM members WHERE id = ?");
         s.bind(1, id);
         if (!s.step()) {
             s.reset();
@@ -118,6 +119,7 @@ std::optional<loaded_member> store::load_member(const std::string& id) {
         m.state =
             must(engine::state_from_json(parse_stored(s.text(2), "member " + id)), "member " + id);
         m.revision = s.integer(3);
+        m.due_at = s.optional_text(4);
         s.reset();
     }
     {
@@ -284,8 +286,7 @@ std::int64_t store::save(const operation_record& op, const loaded_member& before
     cached("INSERT INTO members (id, name, email, enrolled_at, tier, tier_since, tier_valid_until,"
            " state, revision, updated_at, due_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 1, ?9,"
            " ?10) ON CONFLICT (id) DO UPDATE SET tier = ?5, tier_since = ?6,"
-           " tier_valid_until = ?7, state = ?8, revision = revision + 1, updated_at = ?9,"
-           " due_at = ?10")
+           " tier_valid_until = ?7, state = ?8, revision = revision + 1, updated_at = ?9")
         .bind(1, s.id)
         .bind(2, before.name)
         .bind(3, before.email)
@@ -297,6 +298,12 @@ std::int64_t store::save(const operation_record& op, const loaded_member& before
         .bind(9, at)
         .bind(10, optional_time(op.due_at))
         .run();
+    // An existing member's `due_at` is written only when it moves: an index entry deleted and
+    // put back unchanged is one more random page in the WAL and at the checkpoint, and most
+    // purchases leave the next due time where it was (an earlier pending lot matures first).
+    if (before.revision != 0 && before.due_at != optional_time(op.due_at)) {
+        set_due(s.id, op.due_at);
+    }
 
     // After the member row: an enrollment's operation refers to it.
     cached("INSERT INTO operations (kind, member_id, program_version_id, request, outcome, actor,"

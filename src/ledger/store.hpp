@@ -24,6 +24,7 @@ struct loaded_member {
     std::optional<std::string> name;
     std::optional<std::string> email;
     std::int64_t revision = 0;
+    std::optional<std::string> due_at; // as stored, to write it only when it moves
     std::map<std::int64_t, engine::lot> lots;
     std::map<std::string, engine::voucher> vouchers;
     std::map<std::string, std::string> purchases;   // "store\ntransaction" -> record JSON
