@@ -292,14 +292,14 @@ int main(int argc, char** argv) {
     const std::size_t rows_per_purchase = 1 + ops.size() + purchase.size() + entries.size() +
                                           tiers.size() + keys.size() + lots.size();
 
-    // The member row's upsert is the ledger's own statement (store::save).
+    // The member row's upsert is the ledger's own statement (store::save), which leaves due_at
+    // alone when it does not move, as for most purchases.
     sqlite3_stmt* upsert = nullptr;
     const char* upsert_sql =
         "INSERT INTO members (id, name, email, enrolled_at, tier, tier_since, tier_valid_until,"
         " state, revision, updated_at, due_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 1, ?9,"
         " ?10) ON CONFLICT (id) DO UPDATE SET tier = ?5, tier_since = ?6,"
-        " tier_valid_until = ?7, state = ?8, revision = revision + 1, updated_at = ?9,"
-        " due_at = ?10";
+        " tier_valid_until = ?7, state = ?8, revision = revision + 1, updated_at = ?9";
     if (sqlite3_prepare_v3(db, upsert_sql, -1, SQLITE_PREPARE_PERSISTENT, &upsert, nullptr) !=
         SQLITE_OK) {
         fail(db, upsert_sql);
