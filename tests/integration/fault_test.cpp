@@ -26,6 +26,7 @@
 #include "loyalty/ledger/api_keys.hpp"
 #include "loyalty/ledger/ledger.hpp"
 #include "support/http_client.hpp"
+#include "support/router_requests.hpp"
 #include "support/sample_program.hpp"
 #include "support/temp_dir.hpp"
 
@@ -2012,12 +2013,7 @@ void check_doc_block(const std::string& name, const std::string& table) {
 } // namespace
 
 TEST_CASE("docs/security.md: the roles table is what the router lets through", "[security]") {
-    // The router logs every request; these lines would only bury a failure.
-    struct quiet_logs {
-        spdlog::level::level_enum was = spdlog::default_logger()->level();
-        quiet_logs() { spdlog::set_level(spdlog::level::warn); }
-        ~quiet_logs() { spdlog::set_level(was); }
-    } quiet;
+    test::quiet_logs quiet;
     test::temp_dir dir;
     const auto database = dir / "loyalty.db";
     std::map<std::string, std::string> secrets;
@@ -2038,20 +2034,7 @@ TEST_CASE("docs/security.md: the roles table is what the router lets through", "
 
     auto ask = [&](const std::string& method, const std::string& target, const std::string& secret,
                    const std::string& body = "") {
-        http::request req{bhttp::string_to_verb(method), target, 11};
-        if (!secret.empty()) {
-            req.set(bhttp::field::authorization, "Bearer " + secret);
-        }
-        if (!body.empty()) {
-            req.set(bhttp::field::content_type, "application/json");
-            req.body() = body;
-            req.prepare_payload();
-        }
-        std::promise<http::response> answered;
-        auto answer = answered.get_future();
-        api.handle(std::move(req), "doc-request",
-                   [&answered](http::response res) { answered.set_value(std::move(res)); });
-        return answer.get();
+        return test::ask(api, method, target, secret, body);
     };
     // Bodies that pass validation, for another store than the bound key's: a 403 naming
     // store_id shows the route checks the binding.
@@ -2066,7 +2049,7 @@ TEST_CASE("docs/security.md: the roles table is what the router lets through", "
     for (const auto& route : http::router::routes()) {
         const std::string name = route.method + " " + route.pattern;
         INFO(name);
-        std::string target = std::regex_replace(route.pattern, std::regex(R"(\{[a-z_]+\})"), "x1");
+        std::string target = test::target_of(route.pattern);
         auto anonymous = ask(route.method, target, "").result_int();
         CHECK((anonymous == 200 || anonymous == 401));
         std::string row = "| `" + name + "` | " + (anonymous == 401 ? "401" : "✓");

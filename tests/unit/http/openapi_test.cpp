@@ -5,6 +5,7 @@
 #include "loyalty/http/router.hpp"
 #include "loyalty/ledger/api_keys.hpp"
 #include "loyalty/ledger/ledger.hpp"
+#include "support/router_requests.hpp"
 #include "support/sample_program.hpp"
 #include "support/temp_dir.hpp"
 
@@ -202,12 +203,7 @@ TEST_CASE("openapi: request bodies are closed objects listing their required fie
 }
 
 TEST_CASE("openapi: x-roles are exactly the roles the router lets through", "[openapi]") {
-    // The router logs every request; these 60 lines would only bury a failure.
-    struct quiet_logs {
-        spdlog::level::level_enum was = spdlog::default_logger()->level();
-        quiet_logs() { spdlog::set_level(spdlog::level::warn); }
-        ~quiet_logs() { spdlog::set_level(was); }
-    } quiet;
+    test::quiet_logs quiet;
     test::temp_dir dir;
     auto database = dir / "loyalty.db";
     std::map<std::string, std::string> secrets;
@@ -222,16 +218,7 @@ TEST_CASE("openapi: x-roles are exactly the roles the router lets through", "[op
     http::router api(book, {}, stats);
 
     auto ask = [&](const http::route_info& route, const std::string& secret) {
-        std::string target = std::regex_replace(route.pattern, std::regex(R"(\{[a-z_]+\})"), "x1");
-        http::request req{http::beast_http::string_to_verb(route.method), target, 11};
-        if (!secret.empty()) {
-            req.set(http::beast_http::field::authorization, "Bearer " + secret);
-        }
-        std::promise<http::response> answered;
-        auto answer = answered.get_future();
-        api.handle(std::move(req), "test-request",
-                   [&answered](http::response res) { answered.set_value(std::move(res)); });
-        return answer.get();
+        return test::ask(api, route.method, test::target_of(route.pattern), secret);
     };
 
     for (const auto& route : http::router::routes()) {
