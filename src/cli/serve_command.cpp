@@ -45,10 +45,11 @@ int serve(const serve_options& o, std::ostream& out, std::ostream& err) {
         if (o.jobs_interval_seconds > 0) {
             scheduled.emplace(book, std::chrono::seconds(o.jobs_interval_seconds));
         }
-        out << "loyalty: serving " << book.active_program().name << " ("
-            << book.active_program().content_hash.substr(0, 12) << ") on http://" << options.address
-            << ":" << server.port() << " with " << o.database << std::endl;
-        server.run(true);
+        server.run(true, [&] {
+            out << "loyalty: serving " << book.active_program().name << " ("
+                << book.active_program().content_hash.substr(0, 12) << ") on http://"
+                << options.address << ":" << server.port() << " with " << o.database << std::endl;
+        });
         spdlog::info("stopped; the ledger flushes and closes");
         // The ledger's destructor answers what is still queued and closes the database.
     } catch (const std::exception& e) {

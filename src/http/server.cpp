@@ -775,13 +775,16 @@ std::uint16_t server::port() const {
     return impl_->bound_port;
 }
 
-void server::run(bool handle_signals) {
+void server::run(bool handle_signals, const std::function<void()>& ready) {
     server_core& core = *impl_;
     if (handle_signals) {
         // Created before any thread runs the io_context; afterwards only touched on the strand.
         core.signals.emplace(core.strand, SIGINT, SIGTERM);
         core.signals->async_wait(
             [&core](error_code ec, int signal_number) { core.on_signal(ec, signal_number); });
+    }
+    if (ready) {
+        ready();
     }
     asio::post(core.strand, [&core] { core.do_accept(); });
     unsigned threads = std::max(1u, core.options.threads);

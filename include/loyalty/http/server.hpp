@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -34,8 +35,10 @@ public:
 
     std::uint16_t port() const;
     // Serves until stop() or SIGINT/SIGTERM (when `handle_signals`): then stops accepting,
-    // answers the requests in flight, closes the connections and returns.
-    void run(bool handle_signals = true);
+    // answers the requests in flight, closes the connections and returns. `ready` runs once the
+    // signals are handled and before the first connection is accepted: announcing the server
+    // any earlier let a SIGTERM sent on the announcement kill the process without a clean stop.
+    void run(bool handle_signals = true, const std::function<void()>& ready = {});
     // Thread-safe; run() returns once the requests in flight are answered.
     void stop();
 
