@@ -123,6 +123,14 @@ statement& statement::bind(int index, std::optional<std::int64_t> value) {
     return value ? bind(index, *value) : bind_null(index);
 }
 
+statement& statement::bind_blob(int index, std::string_view bytes) {
+    int rc = sqlite3_bind_blob64(stmt_.get(), index, bytes.data(), bytes.size(), SQLITE_TRANSIENT);
+    if (rc != SQLITE_OK) {
+        fail(db_, rc, "binding");
+    }
+    return *this;
+}
+
 statement& statement::bind_null(int index) {
     if (int rc = sqlite3_bind_null(stmt_.get(), index); rc != SQLITE_OK) {
         fail(db_, rc, "binding");
@@ -171,6 +179,12 @@ std::string statement::text(int column) const {
     const unsigned char* p = sqlite3_column_text(stmt_.get(), column);
     int size = sqlite3_column_bytes(stmt_.get(), column);
     return p == nullptr ? std::string() : std::string(reinterpret_cast<const char*>(p), size);
+}
+
+std::string_view statement::blob(int column) const {
+    const void* p = sqlite3_column_blob(stmt_.get(), column);
+    int size = sqlite3_column_bytes(stmt_.get(), column);
+    return p == nullptr ? std::string_view() : std::string_view(static_cast<const char*>(p), size);
 }
 
 std::optional<std::string> statement::optional_text(int column) const {

@@ -93,6 +93,7 @@ public:
     statement& bind(int index, const char* value) { return bind(index, std::string_view(value)); }
     statement& bind(int index, const std::optional<std::string>& value);
     statement& bind(int index, std::optional<std::int64_t> value);
+    statement& bind_blob(int index, std::string_view bytes);
     statement& bind_null(int index);
 
     // Steps once: true while a row is available.
@@ -104,6 +105,8 @@ public:
     bool is_null(int column) const;
     std::int64_t integer(int column) const;
     std::string text(int column) const;
+    // The column's bytes as a blob, valid until the next step or reset.
+    std::string_view blob(int column) const;
     std::optional<std::string> optional_text(int column) const;
     std::optional<std::int64_t> optional_integer(int column) const;
 

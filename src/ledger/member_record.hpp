@@ -1,0 +1,54 @@
+#pragma once
+// The member's working state as the `members.state` column stores it: a compact binary record,
+// read and written on every write to the member and on every lookup of it.
+//
+// Why binary, and why everything in one row: a purchase is priced in pages. The member row is
+// the one page a purchase must change at a random place in the file (everything else it writes
+// is appended), so it holds all the member's state the engine needs: the open lots (points not
+// yet spent nor expired), the tier metric's contributions, the payouts of limited rules and the
+// purchase times, besides the counters. As JSON with its field names, one lot took about 200
+// bytes and an active member's state spilled over several pages; here a lot takes about 30.
+// docs/ledger.md ("The member row") has the measurements.
+//
+// What the record leaves out lives elsewhere: the id, name, email, enrolment time and tier have
+// columns of their own (readable in SQL); closed lots (nothing left to spend) are archived in
+// `lots`; vouchers are in `vouchers`; purchase and redemption records in their tables, loaded
+// when an event refers to them; rule budgets are program-wide in `rule_budgets`.
+//
+// Format 1, all integers as LEB128 varints, signed ones zigzag-encoded ("zz"); times are seconds
+// since 1970 (zz), strings a varint length and UTF-8 bytes:
+//   u8 format = 1
+//   varint flags: 1 birthday, 2 referred_by, 4 last_activity
+//   [zz birthday, days since 1970] [string referred_by] [zz last_activity]
+//   zz lifetime_purchases, lifetime_spend, lifetime_points, shortfall, next_lot_id,
+//      next_voucher_number
+//   varint lot count, each lot:
+//      zz id, earned, remaining, earned_at, available_at - earned_at
+//      varint flags: 1 expires_at, 2 qualifying, 4 matured
+//      [zz expires_at - earned_at] string cause
+//   varint metric count, each: zz at, amount; string cause
+//   varint usage count, each: string rule_id; zz at, times, points
+//   varint purchase time count, each: zz seconds after the previous one (the first after 0)
+// A record is refused when it is cut short, has bytes left over, an unknown format or flag, or a
+// count larger than the bytes left could hold.
+
+#include "loyalty/engine/member_state.hpp"
+
+#include <string>
+#include <string_view>
+#include <tl/expected.hpp>
+
+namespace loyalty::ledger::detail {
+
+inline constexpr std::uint8_t member_record_format = 1;
+
+// The record of `m`'s working state, with only the lots that are still open (remaining points
+// other than zero) when `open_lots_only`.
+std::string encode_member_record(const engine::member_state& m, bool open_lots_only = true);
+
+// Fills the fields the record holds into `m`, which keeps its other fields (id, tier, ...).
+// Errors name what was wrong, e.g. "lots[3].cause: cut short".
+tl::expected<void, std::string> decode_member_record(std::string_view record,
+                                                     engine::member_state& m);
+
+} // namespace loyalty::ledger::detail
