@@ -5,6 +5,7 @@
 #include "loyalty/engine/local_time.hpp"
 #include "loyalty/engine/state_json.hpp"
 #include "loyalty/program/content_hash.hpp"
+#include "member_record.hpp"
 #include "migrations.hpp"
 
 #include <fstream>
@@ -675,24 +676,24 @@ result<std::size_t> ledger::run_due(timestamp now, std::size_t chunk) {
     // idempotent and each member's visit commits as a whole.
     chunk = std::max<std::size_t>(1, chunk);
     std::size_t changed = 0;
-    detail::store::due_key after;
+    detail::due_entry after;
     for (;;) {
-        std::vector<detail::store::due_key> ids;
+        std::vector<detail::due_entry> entries;
         try {
             auto lease = impl_->readers->acquire();
-            ids = lease->st.due_members(now, after, chunk);
+            entries = lease->st.due_entries(now, after, chunk);
         } catch (const std::exception& e) {
             spdlog::error("ledger: listing due members failed: {}", e.what());
             return tl::unexpected(
                 fail(error_code::storage_failure, "", "due members could not be listed"));
         }
-        if (ids.empty()) {
+        if (entries.empty()) {
             break;
         }
-        after = ids.back();
+        after = entries.back();
         std::vector<std::future<result<bool>>> visits;
-        for (const auto& [due_at, id] : ids) {
-            visits.push_back(visit_due(id, now));
+        for (const detail::due_entry& entry : entries) {
+            visits.push_back(visit_due(entry, now));
         }
         for (auto& v : visits) {
             auto r = v.get();
@@ -723,18 +724,55 @@ result<std::size_t> ledger::run_due(timestamp now, std::size_t chunk) {
     return changed;
 }
 
-std::future<result<bool>> ledger::visit_due(const std::string& id, timestamp now) {
+namespace {
+
+// Whether time passing changed anything the ledger stores about the member.
+bool same_member(const engine::member_state& a, const engine::member_state& b) {
+    auto same_vouchers = [](const std::vector<engine::voucher>& x,
+                            const std::vector<engine::voucher>& y) {
+        return std::equal(x.begin(), x.end(), y.begin(), y.end(),
+                          [](const engine::voucher& v, const engine::voucher& w) {
+                              return v.id == w.id && v.reward_id == w.reward_id &&
+                                     v.issued_at == w.issued_at && v.valid_until == w.valid_until &&
+                                     v.cause == w.cause && v.redeemed == w.redeemed &&
+                                     v.cancelled == w.cancelled;
+                          });
+    };
+    return a.tier.tier == b.tier.tier && a.tier.since == b.tier.since &&
+           a.tier.valid_until == b.tier.valid_until && a.budget_used == b.budget_used &&
+           same_vouchers(a.vouchers, b.vouchers) &&
+           detail::encode_member_record(a, false) == detail::encode_member_record(b, false);
+}
+
+} // namespace
+
+std::future<result<bool>> ledger::visit_due(const detail::due_entry& entry, timestamp now) {
     auto promise = std::make_shared<std::promise<result<bool>>>();
     auto visited = promise->get_future();
     auto answer = std::make_shared<result<bool>>(false);
     detail::write_task task;
-    task.run = [this, id, now, answer](store& st) {
+    task.run = [this, entry, now, answer](store& st) {
+        const std::string& id = entry.member_id;
         try {
             detail::savepoint sp(st.db(), "due");
-            auto m = st.load_member(id);
-            if (!m) {
+            // Taken off the queue in the visit's own savepoint: a run that stops half-way leaves
+            // the rows it did not visit for the next run, and a second run finds none of the
+            // others.
+            if (!st.take_due_entry(entry.entry)) {
                 return;
             }
+            auto m = st.load_member(id);
+            if (!m) {
+                sp.release();
+                return;
+            }
+            if (m->due_entry != entry.entry) {
+                // Left behind when the member's due time moved earlier: its live row is another.
+                sp.release();
+                return;
+            }
+            m->due_entry.reset();
+            m->due_entry_at.reset();
             auto pv = impl_->current_program();
             auto o = engine::evaluate(*pv.program, m->state, engine::time_passes{now}, now);
             if (!o) {
@@ -742,11 +780,11 @@ std::future<result<bool>> ledger::visit_due(const std::string& id, timestamp now
                 return;
             }
             bool changed = !o->movements.empty() || !o->vouchers.empty() || o->tier.changed ||
-                           engine::state_to_json(o->state) != engine::state_to_json(m->state);
+                           !same_member(o->state, m->state);
             if (!changed) {
-                // Nothing happened (say, a birthday check on an ordinary day): only the next
-                // visit moves.
-                st.set_due(id, engine::next_due(*pv.program, m->state, now));
+                // Nothing happened (say, a birthday check on an ordinary day, or the member's due
+                // time moved later since it was queued): only the next visit is queued.
+                st.set_due(*m, engine::next_due(*pv.program, m->state, now));
                 sp.release();
                 return;
             }

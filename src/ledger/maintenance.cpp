@@ -1,9 +1,12 @@
 #include "loyalty/ledger/maintenance.hpp"
 
 #include "loyalty/engine/state_json.hpp"
+#include "member_record.hpp"
 #include "migrations.hpp"
 #include "sqlite.hpp"
+#include "store.hpp"
 
+#include <algorithm>
 #include <functional>
 #include <map>
 #include <set>
@@ -30,6 +33,125 @@ void each_row(connection& db, const char* sql, const std::function<void(statemen
     statement s = db.prepare(sql);
     while (s.step()) {
         row(s);
+    }
+}
+
+using report_fn = std::function<void(std::string, std::string)>;
+
+// One lot as verify sees it, from the member's record or from the archive of closed lots.
+struct checked_lot {
+    std::int64_t id = 0;
+    std::int64_t earned = 0;
+    std::int64_t remaining = 0;
+    bool archived = false;
+};
+
+// What a member's ledger entries say, gathered while walking them in id order.
+struct entry_summary {
+    std::int64_t balance = 0; // every entry but `mature`, which moves nothing
+    std::optional<std::int64_t> newest;
+    std::set<std::pair<std::int64_t, std::int64_t>> credits; // (lot, points) of earn and adjust
+    std::set<std::int64_t> lots_touched;
+};
+
+// The checks of each member, in one pass over the members in id order merged with their ledger
+// entries and archived lots sorted the same way: a ledger of millions of entries is read once,
+// without an index by member (there is none since migration 6).
+//   balance:       the entries (but `mature`) add up to the lots' remaining points.
+//   lot_origin:    every lot comes from an entry: a credit of exactly what it earned, or, for a
+//                  debt (a lot below zero that earned nothing), the debit that opened it.
+//   lot_remaining: no lot holds more than it earned, and only debt lots go below zero; an
+//                  archived lot holds nothing, and is not also open in the record.
+//   member_state:  the record is readable.
+//   chain:         each entry points to the member's entry before it, and the member to its
+//                  newest.
+void check_members(connection& db, const report_fn& report) {
+    statement members = db.prepare("SELECT id, state, last_entry_id FROM members ORDER BY id");
+    statement entries =
+        db.prepare("SELECT member_id, id, previous_id, kind, points, lot_id FROM ledger_entries"
+                   " ORDER BY member_id, id");
+    statement archive = db.prepare(
+        "SELECT member_id, lot_id, earned, remaining FROM lots ORDER BY member_id, lot_id");
+    bool entries_left = entries.step();
+    bool archive_left = archive.step();
+    while (members.step()) {
+        std::string id = members.text(0);
+        std::vector<checked_lot> lots;
+        engine::member_state state;
+        if (auto decoded = detail::decode_member_record(members.blob(1), state); !decoded) {
+            report("member_state", "member " + id + ": " + decoded.error());
+        }
+        for (const engine::lot& l : state.lots) {
+            lots.push_back({l.id, l.earned, l.remaining, false});
+        }
+        while (archive_left && archive.text(0) < id) {
+            archive_left = archive.step(); // lots of no member: the foreign key check reports them
+        }
+        while (archive_left && archive.text(0) == id) {
+            lots.push_back({archive.integer(1), archive.integer(2), archive.integer(3), true});
+            archive_left = archive.step();
+        }
+        while (entries_left && entries.text(0) < id) {
+            entries_left = entries.step();
+        }
+        entry_summary seen;
+        while (entries_left && entries.text(0) == id) {
+            std::int64_t entry = entries.integer(1);
+            auto previous = entries.optional_integer(2);
+            if (previous != seen.newest) {
+                report("chain",
+                       "member " + id + ": entry " + std::to_string(entry) + " follows " +
+                           (previous ? std::to_string(*previous) : std::string("nothing")) +
+                           " instead of " +
+                           (seen.newest ? std::to_string(*seen.newest) : std::string("nothing")));
+            }
+            seen.newest = entry;
+            std::string kind = entries.text(3);
+            std::int64_t points = entries.integer(4);
+            if (kind != "mature") {
+                seen.balance += points;
+            }
+            if (auto lot = entries.optional_integer(5)) {
+                seen.lots_touched.insert(*lot);
+                if (kind == "earn" || kind == "adjust") {
+                    seen.credits.emplace(*lot, points);
+                }
+            }
+            entries_left = entries.step();
+        }
+        auto last = members.optional_integer(2);
+        if (last != seen.newest) {
+            report("chain", "member " + id + " points to entry " +
+                                (last ? std::to_string(*last) : std::string("none")) +
+                                " but its newest is " +
+                                (seen.newest ? std::to_string(*seen.newest) : std::string("none")));
+        }
+        std::int64_t held = 0;
+        std::set<std::int64_t> ids;
+        for (const checked_lot& l : lots) {
+            held += l.remaining;
+            std::string lot = "member " + id + " lot " + std::to_string(l.id);
+            if (!ids.insert(l.id).second) {
+                report("lot_remaining", lot + " is both open and archived");
+            }
+            bool credited = l.earned > 0 ? seen.credits.count({l.id, l.earned}) != 0
+                                         : l.earned == 0 && seen.lots_touched.count(l.id) != 0;
+            if (!credited) {
+                report("lot_origin", lot + " (earned " + std::to_string(l.earned) +
+                                         ") has no ledger entry that credited it");
+            }
+            if (l.remaining > l.earned || (l.earned > 0 && l.remaining < 0) ||
+                (l.archived && l.remaining != 0)) {
+                report("lot_remaining", lot + " holds " + std::to_string(l.remaining) + " of " +
+                                            std::to_string(l.earned) +
+                                            (l.archived ? " in the archive of closed lots" : ""));
+            }
+        }
+        if (held != seen.balance) {
+            report("balance", "member " + id + ": ledger entries add up to " +
+                                  std::to_string(seen.balance) + ", lots hold " +
+                                  std::to_string(held));
+        }
     }
 }
 
@@ -75,10 +197,25 @@ std::vector<violation> verify_database(const std::filesystem::path& database) {
     if (!opened.second) {
         return found;
     }
-    auto report = [&](std::string check, std::string detail) {
+    report_fn report = [&](std::string check, std::string detail) {
         found.push_back({std::move(check), std::move(detail)});
     };
     db.execute("BEGIN"); // one snapshot for every check
+    // The checks read the tables as the latest schema has them. A file a crash left between two
+    // migrations (each commits alone) holds no member yet, so nothing in it can be wrong; one
+    // with members is migrated first.
+    if (int version = detail::schema_version(db); version < detail::latest_version()) {
+        statement members = db.prepare("SELECT COUNT(*) FROM members");
+        members.step();
+        if (members.integer(0) != 0) {
+            throw std::runtime_error("the database is at schema version " +
+                                     std::to_string(version) + " and this program verifies " +
+                                     std::to_string(detail::latest_version()) +
+                                     "; run `loyalty migrate` first");
+        }
+        db.execute("COMMIT");
+        return found;
+    }
 
     each_row(db, "PRAGMA integrity_check", [&](statement& s) {
         if (s.text(0) != "ok") {
@@ -90,57 +227,21 @@ std::vector<violation> verify_database(const std::filesystem::path& database) {
                s.text(0) + " row " + s.text(1) + " refers to a missing " + s.text(2) + " row");
     });
 
-    // The balance (available + pending, and points past expiry not yet expired) is the sum of
-    // the lots and the sum of the ledger: `mature` entries only say pending points became
-    // available, so they move nothing.
-    each_row(db,
-             "SELECT m.id,"
-             " (SELECT COALESCE(SUM(points), 0) FROM ledger_entries e"
-             "   WHERE e.member_id = m.id AND e.kind <> 'mature'),"
-             " (SELECT COALESCE(SUM(remaining), 0) FROM lots l WHERE l.member_id = m.id)"
-             " FROM members m",
-             [&](statement& s) {
-                 if (s.integer(1) != s.integer(2)) {
-                     report("balance", "member " + s.text(0) + ": ledger entries add up to " +
-                                           std::to_string(s.integer(1)) + ", lots hold " +
-                                           std::to_string(s.integer(2)));
-                 }
-             });
+    check_members(db, report);
 
-    // Every lot comes from a ledger entry: a credit of exactly what it earned, or, for a debt
-    // (a lot below zero that earned nothing), the debit that opened it.
+    // Each member due some time is on the jobs' queue by then: its live queue row is its own
+    // and due no later than the member.
     each_row(db,
-             "SELECT l.member_id, l.lot_id, l.earned, l.remaining FROM lots l"
-             " WHERE (l.earned > 0 AND NOT EXISTS (SELECT 1 FROM ledger_entries e"
-             "   WHERE e.member_id = l.member_id AND e.lot_id = l.lot_id"
-             "   AND e.kind IN ('earn', 'adjust') AND e.points = l.earned))"
-             " OR (l.earned = 0 AND NOT EXISTS (SELECT 1 FROM ledger_entries e"
-             "   WHERE e.member_id = l.member_id AND e.lot_id = l.lot_id))"
-             " OR l.earned < 0",
+             "SELECT m.id, m.due_at, q.id, q.member_id, q.due_at, m.due_entry_at FROM members m"
+             " LEFT JOIN due_queue q ON q.id = m.due_entry WHERE m.due_at IS NOT NULL AND"
+             " (q.id IS NULL OR q.member_id <> m.id OR q.due_at IS NOT m.due_entry_at"
+             " OR q.due_at > m.due_at)",
              [&](statement& s) {
-                 report("lot_origin", "member " + s.text(0) + " lot " + s.text(1) + " (earned " +
-                                          s.text(2) + ") has no ledger entry that credited it");
+                 report("due", "member " + s.text(0) + " is due at " + s.text(1) +
+                                   (s.is_null(2) ? " but has no queue row"
+                                                 : " but its queue row " + s.text(2) + " is " +
+                                                       s.text(3) + "'s, due at " + s.text(4)));
              });
-    each_row(db,
-             "SELECT member_id, lot_id, earned, remaining FROM lots"
-             " WHERE remaining > earned OR (earned > 0 AND remaining < 0)",
-             [&](statement& s) {
-                 report("lot_remaining", "member " + s.text(0) + " lot " + s.text(1) + " holds " +
-                                             s.text(3) + " of " + s.text(2));
-             });
-
-    // The member row's columns agree with its stored state, which must be readable.
-    each_row(db, "SELECT id, tier, state FROM members", [&](statement& s) {
-        auto j = nlohmann::json::parse(s.text(2), nullptr, false);
-        auto state =
-            j.is_discarded() ? tl::unexpected(std::string("not JSON")) : engine::state_from_json(j);
-        if (!state) {
-            report("member_state", "member " + s.text(0) + ": " + state.error());
-        } else if (state->tier.tier != s.text(1)) {
-            report("member_state", "member " + s.text(0) + " is " + s.text(1) +
-                                       " but its state says " + state->tier.tier);
-        }
-    });
 
     // No voucher is redeemed twice: at most one redemption record uses each voucher, and a
     // voucher is never both redeemed and cancelled (a CHECK also guards that).
@@ -205,6 +306,54 @@ std::vector<violation> verify_database(const std::filesystem::path& database) {
              });
     db.execute("COMMIT");
     return found;
+}
+
+} // namespace loyalty::ledger
+
+namespace loyalty::ledger {
+
+std::vector<stored_lot> stored_lots(const std::filesystem::path& database) {
+    connection db(database.string(), connection::mode::read_only);
+    db.execute("BEGIN");
+    std::vector<stored_lot> all;
+    statement members = db.prepare("SELECT id, state FROM members ORDER BY id");
+    statement archive = db.prepare(
+        "SELECT lot_id, earned, remaining, earned_at, available_at, expires_at, cause, qualifying,"
+        " matured FROM lots WHERE member_id = ? ORDER BY lot_id");
+    while (members.step()) {
+        std::string id = members.text(0);
+        engine::member_state state;
+        if (auto decoded = detail::decode_member_record(members.blob(1), state); !decoded) {
+            throw std::runtime_error("member " + id + ": " + decoded.error());
+        }
+        std::vector<stored_lot> lots;
+        for (engine::lot& l : state.lots) {
+            lots.push_back({id, std::move(l), false});
+        }
+        archive.reset();
+        archive.bind(1, id);
+        while (archive.step()) {
+            engine::lot l;
+            l.id = archive.integer(0);
+            l.earned = archive.integer(1);
+            l.remaining = archive.integer(2);
+            l.earned_at = detail::parse_time(archive.text(3));
+            l.available_at = detail::parse_time(archive.text(4));
+            if (auto e = archive.optional_text(5)) {
+                l.expires_at = detail::parse_time(*e);
+            }
+            l.cause = archive.text(6);
+            l.qualifying = archive.integer(7) != 0;
+            l.matured = archive.integer(8) != 0;
+            lots.push_back({id, std::move(l), true});
+        }
+        std::sort(lots.begin(), lots.end(),
+                  [](const stored_lot& a, const stored_lot& b) { return a.lot.id < b.lot.id; });
+        all.insert(all.end(), std::make_move_iterator(lots.begin()),
+                   std::make_move_iterator(lots.end()));
+    }
+    db.execute("COMMIT");
+    return all;
 }
 
 } // namespace loyalty::ledger

@@ -16,6 +16,15 @@ struct migration {
 // In version order; generated from schema/ by CMakeLists.txt.
 std::span<const migration> migrations();
 
+// The part of migration 6 SQL cannot do: each member's state, JSON until then, becomes the
+// binary record of member_record.hpp with the member's open lots, which leave `lots`.
+void move_open_lots_into_member_records(connection& db);
+
+// The version the last migration brings a database to.
+int latest_version();
+// The version a database is at (0 when it has no schema yet).
+int schema_version(connection& db);
+
 // Applies the migrations the database has not recorded yet, each in its own transaction, and
 // records them in schema_migrations. Returns how many were applied. Throws when the database
 // holds a version this program does not know (it was migrated by a newer build).

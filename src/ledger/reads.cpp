@@ -13,19 +13,13 @@ namespace {
 // One snapshot for all the statements of a read.
 class read_transaction {
 public:
-    explicit read_transaction(detail::connection& db) : db_(db) { db_.execute("BEGIN"); }
+    explicit read_transaction(detail::store& st) : st_(st) { st_.begin_read(); }
     read_transaction(const read_transaction&) = delete;
     read_transaction& operator=(const read_transaction&) = delete;
-    ~read_transaction() {
-        try {
-            db_.execute("COMMIT");
-        } catch (const std::exception&) {
-            // A read-only transaction has nothing to lose.
-        }
-    }
+    ~read_transaction() { st_.end_read(); }
 
 private:
-    detail::connection& db_;
+    detail::store& st_;
 };
 
 member_view view_of(const program::program& p, const detail::loaded_member& m, timestamp now) {
@@ -99,8 +93,8 @@ result<member_view> ledger::member(const std::string& member_id, timestamp now) 
     auto program = active_program();
     try {
         auto lease = impl_->readers->acquire();
-        read_transaction snapshot(lease->db);
-        auto m = lease->st.load_member(member_id);
+        read_transaction snapshot(lease->st);
+        auto m = lease->st.load_member(member_id, false);
         if (!m) {
             return tl::unexpected(error{
                 error_code::not_found, "member_id", "no member " + member_id, std::nullopt, {}});
@@ -115,7 +109,7 @@ result<activity_page> ledger::activity(const std::string& member_id, std::size_t
                                        std::optional<std::int64_t> before_entry) const {
     try {
         auto lease = impl_->readers->acquire();
-        read_transaction snapshot(lease->db);
+        read_transaction snapshot(lease->st);
         if (!lease->st.member_exists(member_id)) {
             return tl::unexpected(error{
                 error_code::not_found, "member_id", "no member " + member_id, std::nullopt, {}});
@@ -132,7 +126,7 @@ result<std::string> ledger::simulate_purchase(const engine::purchase& p, timesta
         engine::member_state state;
         {
             auto lease = impl_->readers->acquire();
-            read_transaction snapshot(lease->db);
+            read_transaction snapshot(lease->st);
             if (auto m = lease->st.load_member(p.member_id)) {
                 state = std::move(m->state);
             } else {
@@ -159,7 +153,7 @@ result<nlohmann::json> ledger::rewards(const std::optional<std::string>& member_
     if (member_id) {
         try {
             auto lease = impl_->readers->acquire();
-            read_transaction snapshot(lease->db);
+            read_transaction snapshot(lease->st);
             auto m = lease->st.load_member(*member_id);
             if (!m) {
                 return tl::unexpected(error{error_code::not_found,

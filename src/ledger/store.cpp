@@ -3,6 +3,7 @@
 #include "loyalty/engine/event_json.hpp"
 #include "loyalty/engine/local_time.hpp"
 #include "loyalty/engine/state_json.hpp"
+#include "member_record.hpp"
 
 #include <openssl/crypto.h>
 #include <stdexcept>
@@ -84,8 +85,8 @@ bool store::member_exists(const std::string& id) {
 namespace {
 
 // The lot in the current row of a query selecting lot_id, earned, remaining, earned_at,
-// available_at, expires_at, cause, qualifying, matured, added to the loaded member.
-void add_lot(loaded_member& m, const statement& s) {
+// available_at, expires_at, cause, qualifying, matured.
+engine::lot read_lot(const statement& s) {
     engine::lot l;
     l.id = s.integer(0);
     l.earned = s.integer(1);
@@ -98,17 +99,29 @@ void add_lot(loaded_member& m, const statement& s) {
     l.cause = s.text(6);
     l.qualifying = s.integer(7) != 0;
     l.matured = s.integer(8) != 0;
-    m.lots.emplace(l.id, l);
-    m.state.lots.push_back(l);
+    return l;
 }
 
 } // namespace
 
-std::optional<loaded_member> store::load_member(const std::string& id) {
+void store::begin_read() {
+    cached("BEGIN").run();
+}
+
+void store::end_read() noexcept {
+    try {
+        cached("COMMIT").run();
+    } catch (const std::exception&) {
+        // A read-only transaction has nothing to lose.
+    }
+}
+
+std::optional<loaded_member> store::load_member(const std::string& id, bool with_budgets) {
     loaded_member m;
     {
-        statement& s =
-            cached("SELECT name, email, state, revision, due_at FROM members WHERE id = ?");
+        statement& s = cached(
+            "SELECT name, email, enrolled_at, tier, tier_since, tier_valid_until, state, revision,"
+            " due_at, due_entry, due_entry_at, last_entry_id FROM members WHERE id = ?");
         s.bind(1, id);
         if (!s.step()) {
             s.reset();
@@ -116,24 +129,26 @@ std::optional<loaded_member> store::load_member(const std::string& id) {
         }
         m.name = s.optional_text(0);
         m.email = s.optional_text(1);
-        m.state =
-            must(engine::state_from_json(parse_stored(s.text(2), "member " + id)), "member " + id);
-        m.revision = s.integer(3);
-        m.due_at = s.optional_text(4);
-        s.reset();
-    }
-    {
-        statement& s =
-            cached("SELECT lot_id, earned, remaining, earned_at, available_at, expires_at, cause,"
-                   " qualifying, matured FROM lots WHERE member_id = ? AND remaining <> 0"
-                   " ORDER BY lot_id");
-        s.bind(1, id);
-        while (s.step()) {
-            add_lot(m, s);
+        m.state.id = id;
+        m.state.enrolled_at = parse_time(s.text(2));
+        m.state.tier.tier = s.text(3);
+        m.state.tier.since = parse_time(s.text(4));
+        if (auto until = s.optional_text(5)) {
+            m.state.tier.valid_until = parse_time(*until);
         }
+        m.record = s.blob(6);
+        m.revision = s.integer(7);
+        m.due_at = s.optional_text(8);
+        m.due_entry = s.optional_integer(9);
+        m.due_entry_at = s.optional_text(10);
+        m.last_entry_id = s.optional_integer(11);
         s.reset();
+        if (auto decoded = decode_member_record(m.record, m.state); !decoded) {
+            throw std::runtime_error("stored member " + id + " is unreadable: " + decoded.error());
+        }
     }
-    {
+    // Voucher numbers start at 1: a member who never had one (most) costs no query.
+    if (m.state.next_voucher_number > 1) {
         statement& s =
             cached("SELECT id, reward_id, issued_at, valid_until, cause, redeemed,"
                    " cancelled FROM vouchers WHERE member_id = ? ORDER BY issued_at, id");
@@ -152,7 +167,7 @@ std::optional<loaded_member> store::load_member(const std::string& id) {
         }
         s.reset();
     }
-    {
+    if (with_budgets) {
         // Budgets are program-wide: the member carries the current totals into the engine.
         statement& s = cached("SELECT rule_id, points_used FROM rule_budgets");
         m.state.budget_used.clear();
@@ -166,10 +181,13 @@ std::optional<loaded_member> store::load_member(const std::string& id) {
 
 namespace {
 
-// Lots a record refers to that are not open any more (fully spent), so the engine sees them.
+// Lots a record refers to that are closed (archived in `lots`), so the engine sees them.
 void load_lot_ids(store& st, loaded_member& m, const std::vector<std::int64_t>& ids) {
     for (std::int64_t lot_id : ids) {
-        if (m.lots.count(lot_id) != 0) {
+        bool known = m.archived_lots.count(lot_id) != 0 ||
+                     std::any_of(m.state.lots.begin(), m.state.lots.end(),
+                                 [&](const engine::lot& l) { return l.id == lot_id; });
+        if (known) {
             continue;
         }
         statement s = st.db().prepare(
@@ -177,7 +195,9 @@ void load_lot_ids(store& st, loaded_member& m, const std::vector<std::int64_t>& 
             " qualifying, matured FROM lots WHERE member_id = ? AND lot_id = ?");
         s.bind(1, m.state.id).bind(2, lot_id);
         if (s.step()) {
-            add_lot(m, s);
+            engine::lot l = read_lot(s);
+            m.archived_lots.emplace(l.id, l);
+            m.state.lots.push_back(std::move(l));
         }
     }
 }
@@ -271,41 +291,43 @@ void store::load_redemption(loaded_member& m, const std::string& redemption_id) 
     m.state.redemptions.push_back(std::move(record));
 }
 
+store::due_columns store::schedule(const loaded_member& m, const std::optional<timestamp>& due_at) {
+    due_columns c{optional_time(due_at), m.due_entry, m.due_entry_at};
+    // The live row stays when it is due no later than the new time: the jobs visit then, find
+    // what is due (perhaps nothing) and queue the member again. Otherwise a row is appended; the
+    // one left behind is dropped when the jobs reach it.
+    if (c.due_at && (!c.entry || !c.entry_at || *c.due_at < *c.entry_at)) {
+        cached("INSERT INTO due_queue (due_at, member_id) VALUES (?, ?)")
+            .bind(1, *c.due_at)
+            .bind(2, m.state.id)
+            .run();
+        c.entry = db_.last_insert_rowid();
+        c.entry_at = c.due_at;
+    }
+    return c;
+}
+
 std::int64_t store::save(const operation_record& op, const loaded_member& before,
                          const engine::outcome& after) {
     const engine::member_state& s = after.state;
     std::string at = time_text(op.at);
+    bool enrolling = before.revision == 0;
 
-    // The member row holds the state without what has its own tables.
-    engine::member_state core = s;
-    core.lots.clear();
-    core.vouchers.clear();
-    core.purchases.clear();
-    core.redemptions.clear();
-    core.budget_used.clear();
-    cached("INSERT INTO members (id, name, email, enrolled_at, tier, tier_since, tier_valid_until,"
-           " state, revision, updated_at, due_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 1, ?9,"
-           " ?10) ON CONFLICT (id) DO UPDATE SET tier = ?5, tier_since = ?6,"
-           " tier_valid_until = ?7, state = ?8, revision = revision + 1, updated_at = ?9")
-        .bind(1, s.id)
-        .bind(2, before.name)
-        .bind(3, before.email)
-        .bind(4, time_text(s.enrolled_at))
-        .bind(5, s.tier.tier)
-        .bind(6, time_text(s.tier.since))
-        .bind(7, optional_time(s.tier.valid_until))
-        .bind(8, engine::state_to_json(core).dump())
-        .bind(9, at)
-        .bind(10, optional_time(op.due_at))
-        .run();
-    // An existing member's `due_at` is written only when it moves: an index entry deleted and
-    // put back unchanged is one more random page in the WAL and at the checkpoint, and most
-    // purchases leave the next due time where it was (an earlier pending lot matures first).
-    if (before.revision != 0 && before.due_at != optional_time(op.due_at)) {
-        set_due(s.id, op.due_at);
+    // A new member's row comes first: the operation and its entries refer to it. Its due time,
+    // entries and state are written with the final update below, as for any member.
+    if (enrolling) {
+        cached("INSERT INTO members (id, name, email, enrolled_at, tier, tier_since, state,"
+               " revision, updated_at) VALUES (?, ?, ?, ?, ?, ?, x'', 0, ?)")
+            .bind(1, s.id)
+            .bind(2, before.name)
+            .bind(3, before.email)
+            .bind(4, time_text(s.enrolled_at))
+            .bind(5, s.tier.tier)
+            .bind(6, time_text(s.tier.since))
+            .bind(7, at)
+            .run();
     }
 
-    // After the member row: an enrollment's operation refers to it.
     cached("INSERT INTO operations (kind, member_id, program_version_id, request, outcome, actor,"
            " request_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
         .bind(1, op.kind)
@@ -319,9 +341,21 @@ std::int64_t store::save(const operation_record& op, const loaded_member& before
         .run();
     std::int64_t operation_id = db_.last_insert_rowid();
 
+    // Open lots live in the member's record; a lot with nothing left is archived in `lots`, and
+    // an archived lot that has points again (a cancelled redemption gave them back) leaves it.
     for (const engine::lot& l : s.lots) {
-        auto old = before.lots.find(l.id);
-        if (old != before.lots.end() && same_lot(old->second, l)) {
+        auto archived = before.archived_lots.find(l.id);
+        bool was_archived = archived != before.archived_lots.end();
+        if (l.remaining != 0) {
+            if (was_archived) {
+                cached("DELETE FROM lots WHERE member_id = ? AND lot_id = ?")
+                    .bind(1, s.id)
+                    .bind(2, l.id)
+                    .run();
+            }
+            continue;
+        }
+        if (was_archived && same_lot(archived->second, l)) {
             continue;
         }
         cached("INSERT INTO lots (member_id, lot_id, earned, remaining, earned_at, available_at,"
@@ -408,28 +442,33 @@ std::int64_t store::save(const operation_record& op, const loaded_member& before
         }
     }
 
+    // Each entry points to the member's entry before it: the member's history is a chain from
+    // members.last_entry_id, so no index by member has to change at a random place.
+    std::optional<std::int64_t> previous = before.last_entry_id;
     for (const engine::movement& mv : after.movements) {
-        cached("INSERT INTO ledger_entries (member_id, operation_id, at, kind, points, lot_id,"
-               " pending, cause, explanation) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+        cached("INSERT INTO ledger_entries (member_id, operation_id, previous_id, at, kind, points,"
+               " lot_id, pending, cause, explanation) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
             .bind(1, s.id)
             .bind(2, operation_id)
-            .bind(3, at)
-            .bind(4, engine::to_string(mv.kind))
-            .bind(5, mv.points)
-            .bind(6, mv.lot_id == 0 ? std::optional<std::int64_t>() : mv.lot_id)
-            .bind(7, mv.pending)
-            .bind(8, mv.cause)
-            .bind(9, mv.explanation)
+            .bind(3, previous)
+            .bind(4, at)
+            .bind(5, engine::to_string(mv.kind))
+            .bind(6, mv.points)
+            .bind(7, mv.lot_id == 0 ? std::optional<std::int64_t>() : mv.lot_id)
+            .bind(8, mv.pending)
+            .bind(9, mv.cause)
+            .bind(10, mv.explanation)
             .run();
+        previous = db_.last_insert_rowid();
     }
 
-    if (after.tier.changed || before.revision == 0) {
+    if (after.tier.changed || enrolling) {
         cached("INSERT INTO tier_history (member_id, at, tier_before, tier_after, metric,"
                " operation_id) VALUES (?, ?, ?, ?, ?, ?)")
             .bind(1, s.id)
             .bind(2, at)
-            .bind(3, before.revision == 0 ? std::optional<std::string>()
-                                          : std::optional<std::string>(after.tier.before))
+            .bind(3, enrolling ? std::optional<std::string>()
+                               : std::optional<std::string>(after.tier.before))
             .bind(4, after.tier.after)
             .bind(5, after.tier.metric)
             .bind(6, operation_id)
@@ -447,6 +486,23 @@ std::int64_t store::save(const operation_record& op, const loaded_member& before
             .bind(2, used)
             .run();
     }
+
+    // The member's row last, once: the one page of this write at a random place in the file.
+    due_columns due = schedule(before, op.due_at);
+    cached("UPDATE members SET tier = ?, tier_since = ?, tier_valid_until = ?, state = ?,"
+           " revision = revision + 1, updated_at = ?, due_at = ?, due_entry = ?, due_entry_at = ?,"
+           " last_entry_id = ? WHERE id = ?")
+        .bind(1, s.tier.tier)
+        .bind(2, time_text(s.tier.since))
+        .bind(3, optional_time(s.tier.valid_until))
+        .bind_blob(4, encode_member_record(s))
+        .bind(5, at)
+        .bind(6, due.due_at)
+        .bind(7, due.entry)
+        .bind(8, due.entry_at)
+        .bind(9, previous)
+        .bind(10, s.id)
+        .run();
     return operation_id;
 }
 
@@ -526,8 +582,10 @@ void store::audit(timestamp at, const std::string& actor, const std::string& rol
 }
 
 std::optional<idempotency_record> store::find_idempotency(const std::string& key) {
-    statement& s =
-        cached("SELECT request_hash, status, response FROM idempotency_keys WHERE key = ?");
+    // Most answers are the operation's outcome, stored once (migration 6).
+    statement& s = cached("SELECT k.request_hash, k.status, COALESCE(k.response, o.outcome)"
+                          " FROM idempotency_keys k LEFT JOIN operations o ON o.id = k.operation_id"
+                          " WHERE k.key = ?");
     s.bind(1, key);
     std::optional<idempotency_record> found;
     if (s.step()) {
@@ -539,14 +597,15 @@ std::optional<idempotency_record> store::find_idempotency(const std::string& key
 
 void store::save_idempotency(const std::string& key, const idempotency_record& r,
                              std::int64_t operation_id, timestamp at) {
+    // The answer is the operation's outcome (applied::body is what save() stored), so the
+    // record refers to it rather than holding a second copy.
     cached("INSERT INTO idempotency_keys (key, request_hash, status, response, operation_id,"
-           " created_at) VALUES (?, ?, ?, ?, ?, ?)")
+           " created_at) VALUES (?, ?, ?, NULL, ?, ?)")
         .bind(1, key)
         .bind(2, r.request_hash)
         .bind(3, r.status)
-        .bind(4, r.response)
-        .bind(5, operation_id)
-        .bind(6, time_text(at))
+        .bind(4, operation_id)
+        .bind(5, time_text(at))
         .run();
 }
 
@@ -609,31 +668,60 @@ void store::activate_program(std::int64_t id, timestamp at, const std::string& a
         .run();
 }
 
-std::vector<store::due_key> store::due_members(timestamp now, const due_key& after,
-                                               std::size_t limit) {
-    statement& s = cached("SELECT due_at, id FROM members INDEXED BY members_due"
-                          " WHERE due_at IS NOT NULL AND due_at <= ?1 AND (due_at, id) > (?2, ?3)"
+std::vector<due_entry> store::due_entries(timestamp now, const due_entry& after,
+                                          std::size_t limit) {
+    statement& s = cached("SELECT due_at, id, member_id FROM due_queue"
+                          " WHERE due_at <= ?1 AND (due_at, id) > (?2, ?3)"
                           " ORDER BY due_at, id LIMIT ?4");
     s.bind(1, time_text(now))
-        .bind(2, after.first)
-        .bind(3, after.second)
+        .bind(2, after.due_at)
+        .bind(3, after.entry)
         .bind(4, static_cast<std::int64_t>(limit));
-    std::vector<due_key> ids;
+    std::vector<due_entry> entries;
     while (s.step()) {
-        ids.emplace_back(s.text(0), s.text(1));
+        entries.push_back({s.text(0), s.integer(1), s.text(2)});
     }
     s.reset();
-    return ids;
+    return entries;
+}
+
+bool store::take_due_entry(std::int64_t entry) {
+    cached("DELETE FROM due_queue WHERE id = ?").bind(1, entry).run();
+    return db_.changes() == 1;
+}
+
+void store::set_due(loaded_member& m, std::optional<timestamp> due_at) {
+    due_columns due = schedule(m, due_at);
+    cached("UPDATE members SET due_at = ?, due_entry = ?, due_entry_at = ? WHERE id = ?")
+        .bind(1, due.due_at)
+        .bind(2, due.entry)
+        .bind(3, due.entry_at)
+        .bind(4, m.state.id)
+        .run();
+    m.due_at = due.due_at;
+    m.due_entry = due.entry;
+    m.due_entry_at = due.entry_at;
 }
 
 void store::make_everyone_due(timestamp at) {
-    cached("UPDATE members SET due_at = ?").bind(1, time_text(at)).run();
-}
-
-void store::set_due(const std::string& member_id, std::optional<timestamp> due_at) {
-    cached("UPDATE members SET due_at = ? WHERE id = ?")
-        .bind(1, optional_time(due_at))
-        .bind(2, member_id)
+    // One queue row per member, appended in id order, then each member pointed at its row: the
+    // join walks the new rows and finds each member by its key.
+    std::string when = time_text(at);
+    std::int64_t last_before = 0;
+    {
+        statement& s = cached("SELECT COALESCE(MAX(id), 0) FROM due_queue");
+        s.step();
+        last_before = s.integer(0);
+        s.reset();
+    }
+    cached("INSERT INTO due_queue (due_at, member_id) SELECT ?, id FROM members ORDER BY id")
+        .bind(1, when)
+        .run();
+    cached("UPDATE members SET due_at = ?1, due_entry = q.id, due_entry_at = ?1"
+           " FROM (SELECT id, member_id FROM due_queue WHERE id > ?2) AS q"
+           " WHERE q.member_id = members.id")
+        .bind(1, when)
+        .bind(2, last_before)
         .run();
 }
 
@@ -666,23 +754,65 @@ std::optional<api_key> store::find_api_key(const std::string& key_hash) {
 
 activity_page store::activity(const std::string& member_id, std::size_t limit,
                               std::optional<std::int64_t> before_entry) {
-    statement& s =
+    // The member's entries, newest first, follow the chain from members.last_entry_id. A cursor
+    // is the id of the last entry a page showed: the next page starts at the entry before it.
+    // A cursor that is not one of the member's entries (a hand-made one) still means "entries
+    // older than this id", found by walking from the newest.
+    std::optional<std::int64_t> next;
+    {
+        statement& s = cached("SELECT last_entry_id FROM members WHERE id = ?");
+        s.bind(1, member_id);
+        if (s.step()) {
+            next = s.optional_integer(0);
+        }
+        s.reset();
+    }
+    statement& entry =
         cached("SELECT e.id, e.at, e.kind, e.points, e.lot_id, e.pending, e.cause, e.explanation,"
-               " o.kind, o.id FROM ledger_entries e JOIN operations o ON o.id = e.operation_id"
-               " WHERE e.member_id = ? AND e.id < ? ORDER BY e.id DESC LIMIT ?");
-    s.bind(1, member_id)
-        .bind(2, before_entry.value_or(std::numeric_limits<std::int64_t>::max()))
-        .bind(3, static_cast<std::int64_t>(limit) + 1);
+               " o.kind, o.id, e.previous_id, e.member_id FROM ledger_entries e"
+               " JOIN operations o ON o.id = e.operation_id WHERE e.id = ?");
+    auto read = [&](std::int64_t id) {
+        entry.bind(1, id);
+        bool found = entry.step();
+        if (found && entry.text(11) != member_id) {
+            throw std::runtime_error("ledger entry " + std::to_string(id) +
+                                     " in the chain of member " + member_id + " belongs to " +
+                                     entry.text(11));
+        }
+        return found;
+    };
+    if (before_entry && next) {
+        statement& cursor = cached("SELECT previous_id FROM ledger_entries WHERE id = ?"
+                                   " AND member_id = ?");
+        cursor.bind(1, *before_entry).bind(2, member_id);
+        if (cursor.step()) {
+            next = cursor.optional_integer(0);
+        } else {
+            while (next && *next >= *before_entry) {
+                if (!read(*next)) {
+                    throw std::runtime_error("ledger entry " + std::to_string(*next) +
+                                             " of member " + member_id + " is missing");
+                }
+                next = entry.optional_integer(10);
+                entry.reset();
+            }
+        }
+        cursor.reset();
+    }
     activity_page page;
-    while (s.step()) {
+    while (next) {
         if (page.entries.size() == limit) {
             page.next_cursor = page.entries.back().id;
             break;
         }
+        if (!read(*next)) {
+            throw std::runtime_error("ledger entry " + std::to_string(*next) + " of member " +
+                                     member_id + " is missing");
+        }
         activity_entry e;
-        e.id = s.integer(0);
-        e.at = parse_time(s.text(1));
-        std::string kind = s.text(2);
+        e.id = entry.integer(0);
+        e.at = parse_time(entry.text(1));
+        std::string kind = entry.text(2);
         for (auto k : {engine::movement_kind::earn, engine::movement_kind::mature,
                        engine::movement_kind::burn, engine::movement_kind::expire,
                        engine::movement_kind::reverse, engine::movement_kind::adjust}) {
@@ -690,16 +820,17 @@ activity_page store::activity(const std::string& member_id, std::size_t limit,
                 e.kind = k;
             }
         }
-        e.points = s.integer(3);
-        e.lot_id = s.optional_integer(4);
-        e.pending = s.integer(5) != 0;
-        e.cause = s.text(6);
-        e.explanation = s.text(7);
-        e.operation = s.text(8);
-        e.operation_id = s.integer(9);
+        e.points = entry.integer(3);
+        e.lot_id = entry.optional_integer(4);
+        e.pending = entry.integer(5) != 0;
+        e.cause = entry.text(6);
+        e.explanation = entry.text(7);
+        e.operation = entry.text(8);
+        e.operation_id = entry.integer(9);
+        next = entry.optional_integer(10);
+        entry.reset();
         page.entries.push_back(std::move(e));
     }
-    s.reset();
     return page;
 }
 

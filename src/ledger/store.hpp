@@ -18,14 +18,20 @@ namespace loyalty::ledger::detail {
 
 using engine::timestamp;
 
-// A member as loaded, with copies of its lots and vouchers to store only what changed.
+// A member as loaded: the engine's state and what the store needs to write only what changed.
 struct loaded_member {
     engine::member_state state;
     std::optional<std::string> name;
     std::optional<std::string> email;
-    std::int64_t revision = 0;
-    std::optional<std::string> due_at; // as stored, to write it only when it moves
-    std::map<std::int64_t, engine::lot> lots;
+    std::int64_t revision = 0; // writes applied to the member; 0 when not stored yet
+    std::string record;        // members.state as stored (member_record.hpp)
+    std::optional<std::string> due_at;
+    std::optional<std::int64_t> due_entry; // the member's live due_queue row, due at due_entry_at
+    std::optional<std::string> due_entry_at;
+    std::optional<std::int64_t> last_entry_id; // the newest ledger entry, the chain's head
+    // Closed lots (archived in `lots`) loaded because the event refers to them: a return's
+    // purchase or a cancelled redemption. The state's other lots came from the member's record.
+    std::map<std::int64_t, engine::lot> archived_lots;
     std::map<std::string, engine::voucher> vouchers;
     std::map<std::string, std::string> purchases;   // "store\ntransaction" -> record JSON
     std::map<std::string, std::string> redemptions; // id -> record JSON
@@ -50,6 +56,13 @@ struct idempotency_record {
     std::string response;
 };
 
+// A row of due_queue: the jobs visit `member_id` at `due_at`.
+struct due_entry {
+    std::string due_at;
+    std::int64_t entry = 0;
+    std::string member_id;
+};
+
 struct stored_program {
     std::int64_t id = 0;
     std::string content_hash;
@@ -66,8 +79,14 @@ public:
     connection& db() { return db_; }
 
     bool member_exists(const std::string& id);
-    // The member with its open lots (remaining other than zero), vouchers and budgets.
-    std::optional<loaded_member> load_member(const std::string& id);
+    // The member with its open lots (remaining other than zero, held in its record), vouchers
+    // and, for writes, the rules' budgets: one row, plus the vouchers when it ever had one.
+    std::optional<loaded_member> load_member(const std::string& id, bool with_budgets = true);
+
+    // A read transaction on a reader: one snapshot for several statements. Prepared once, as a
+    // lookup's own statements are.
+    void begin_read();
+    void end_read() noexcept;
     // Adds the purchase to the loaded member (for a return), with the lots its awards credited.
     // Returns the member id of the purchase, or nothing when there is none.
     std::optional<std::string> purchase_member(const std::string& store_id,
@@ -111,11 +130,13 @@ public:
                                 const std::string& format, const std::string& source, timestamp at);
     void activate_program(std::int64_t id, timestamp at, const std::string& actor);
 
-    // Members with time-driven work due at `now`, in (due_at, id) order after `after`, at most
-    // `limit`, each with its due time (the next page's `after`).
-    using due_key = std::pair<std::string, std::string>; // due_at text, member id
-    std::vector<due_key> due_members(timestamp now, const due_key& after, std::size_t limit);
-    void set_due(const std::string& member_id, std::optional<timestamp> due_at);
+    // The due_queue rows due at `now`, in (due_at, entry) order after `after`, at most `limit`.
+    std::vector<due_entry> due_entries(timestamp now, const due_entry& after, std::size_t limit);
+    // Takes a queue row off the queue; false when it was not there (an earlier run took it).
+    bool take_due_entry(std::int64_t entry);
+    // Sets the member's next due time without any other change (a visit that found nothing to
+    // do), queueing it as save() does.
+    void set_due(loaded_member& m, std::optional<timestamp> due_at);
     // A new program may put work due for anyone: every member is looked at by the next run.
     void make_everyone_due(timestamp at);
 
@@ -128,7 +149,14 @@ public:
 
 private:
     statement& cached(const char* sql);
-    void load_lots(loaded_member& m, const char* where_sql, const std::string& key);
+    // The due columns for `due_at`: the member's queue row, appended when the member has none due
+    // by then (its live row is due later, or it has none).
+    struct due_columns {
+        std::optional<std::string> due_at;
+        std::optional<std::int64_t> entry;
+        std::optional<std::string> entry_at;
+    };
+    due_columns schedule(const loaded_member& m, const std::optional<timestamp>& due_at);
 
     connection& db_;
     std::unordered_map<const char*, statement> statements_;

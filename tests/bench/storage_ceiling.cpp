@@ -1,9 +1,10 @@
 // The storage ceiling of scripts/bench: the SQLite writes of a purchase, without the engine.
 //
 // It posts one purchase through the ledger (ledger::post_purchase) on the benchmark's database,
-// reads back every row that purchase wrote (the member row, the operation, the purchase, its
-// lots, ledger entries, tier history and idempotency key), then replays those same statements
-// with the same values, for other members and fresh keys, through the sqlite3 C API: in the same
+// reads back every row that purchase wrote (the member row, the operation, the purchase, ledger
+// entries, the jobs' queue row, tier history, idempotency key and any archived lot), then replays
+// those same statements with the same values, for other members and fresh keys, through the
+// sqlite3 C API: in the same
 // file (the same tables, indexes and size), in WAL mode with synchronous=FULL, one savepoint per
 // purchase as the ledger's writer does. It runs two modes, each for --duration seconds after a
 // --warmup: one purchase per transaction (each commit waits for its fsync) and --batch purchases
@@ -219,6 +220,17 @@ int main(int argc, char** argv) {
     // 1. One purchase through the ledger, on the last member, to capture what it writes.
     const std::string capture_tx = "storage-ceiling-capture";
     const std::string capture_member = "m-" + std::to_string(members - 1);
+    std::string queue_before = "0";
+    {
+        sqlite3* before = nullptr;
+        if (sqlite3_open_v2(db_path.c_str(), &before, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
+            auto r = select_rows(before, "SELECT COALESCE(MAX(id), 0) AS last FROM due_queue");
+            if (!r.empty()) {
+                queue_before = r[0].text[0];
+            }
+        }
+        sqlite3_close_v2(before);
+    }
     {
         loyalty::ledger::ledger_options lo;
         lo.database = db_path;
@@ -275,12 +287,17 @@ int main(int argc, char** argv) {
                                      "' AND operation_id = " + op_id);
     auto keys = select_rows(db, "SELECT * FROM idempotency_keys WHERE key = 'purchase s-12/" +
                                     capture_tx + "'");
+    // Closed lots the purchase archived (usually none: its lots are open, in the member's record).
     auto lots = select_rows(db, "SELECT * FROM lots WHERE member_id = '" + capture_member +
                                     "' AND lot_id IN (SELECT lot_id FROM ledger_entries WHERE "
                                     "operation_id = " +
                                     op_id + ")");
+    // The jobs' queue row, when the purchase moved the member's due time earlier (a first
+    // purchase after enrolment does: its pending leaves mature before the welcome leaves expire).
+    auto queue = select_rows(db, "SELECT * FROM due_queue WHERE member_id = '" + capture_member +
+                                     "' AND id > " + queue_before);
     // Columns the replay sets itself (rowid keys are left to SQLite).
-    for (auto* rows : {&ops, &entries, &tiers}) {
+    for (auto* rows : {&ops, &entries, &tiers, &queue}) {
         for (row& r : *rows) {
             int id = r.column("id");
             r.names.erase(r.names.begin() + id);
@@ -290,24 +307,44 @@ int main(int argc, char** argv) {
         }
     }
     const std::size_t rows_per_purchase = 1 + ops.size() + purchase.size() + entries.size() +
-                                          tiers.size() + keys.size() + lots.size();
+                                          tiers.size() + keys.size() + lots.size() + queue.size();
 
-    // The member row's upsert is the ledger's own statement (store::save), which leaves due_at
-    // alone when it does not move, as for most purchases.
-    sqlite3_stmt* upsert = nullptr;
-    const char* upsert_sql =
-        "INSERT INTO members (id, name, email, enrolled_at, tier, tier_since, tier_valid_until,"
-        " state, revision, updated_at, due_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 1, ?9,"
-        " ?10) ON CONFLICT (id) DO UPDATE SET tier = ?5, tier_since = ?6,"
-        " tier_valid_until = ?7, state = ?8, revision = revision + 1, updated_at = ?9";
-    if (sqlite3_prepare_v3(db, upsert_sql, -1, SQLITE_PREPARE_PERSISTENT, &upsert, nullptr) !=
-        SQLITE_OK) {
-        fail(db, upsert_sql);
+    // The member row: the ledger reads it (store::load_member), then updates it last, once
+    // (store::save), with these statements; the replay writes the captured values.
+    sqlite3_stmt* read_member = nullptr;
+    const char* read_sql =
+        "SELECT name, email, enrolled_at, tier, tier_since, tier_valid_until, state, revision,"
+        " due_at, due_entry, due_entry_at, last_entry_id FROM members WHERE id = ?";
+    sqlite3_stmt* update_member = nullptr;
+    const char* update_sql =
+        "UPDATE members SET tier = ?, tier_since = ?, tier_valid_until = ?, state = ?,"
+        " revision = revision + 1, updated_at = ?, due_at = ?, due_entry = ?, due_entry_at = ?,"
+        " last_entry_id = ? WHERE id = ?";
+    for (auto [sql, stmt] : {std::pair{read_sql, &read_member}, {update_sql, &update_member}}) {
+        if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, stmt, nullptr) !=
+            SQLITE_OK) {
+            fail(db, sql);
+        }
     }
     const row& m = member.at(0);
+    std::string record; // members.state, a blob
+    {
+        sqlite3_stmt* s = nullptr;
+        std::string sql = "SELECT state FROM members WHERE id = '" + capture_member + "'";
+        if (sqlite3_prepare_v2(db, sql.c_str(), -1, &s, nullptr) != SQLITE_OK ||
+            sqlite3_step(s) != SQLITE_ROW) {
+            fail(db, sql);
+        }
+        record.assign(static_cast<const char*>(sqlite3_column_blob(s, 0)),
+                      static_cast<std::size_t>(sqlite3_column_bytes(s, 0)));
+        sqlite3_finalize(s);
+    }
     auto op_insert = std::make_unique<insert_like>(db, "operations", ops[0]);
     std::vector<std::unique_ptr<insert_like>> purchase_insert, entry_insert, tier_insert,
-        key_insert, lot_insert;
+        key_insert, lot_insert, queue_insert;
+    for (const row& r : queue) {
+        queue_insert.push_back(std::make_unique<insert_like>(db, "due_queue", r));
+    }
     for (const row& r : purchase) {
         purchase_insert.push_back(std::make_unique<insert_like>(db, "purchases", r));
     }
@@ -337,31 +374,11 @@ int main(int argc, char** argv) {
                                 static_cast<std::int64_t>(serial) * 16;
         ++serial;
         exec(db, "SAVEPOINT request");
-        sqlite3_bind_text(upsert, 1, who.data(), static_cast<int>(who.size()), SQLITE_TRANSIENT);
-        for (int c = 2; c <= 10; ++c) {
-            static const char* names[] = {"",
-                                          "",
-                                          "name",
-                                          "email",
-                                          "enrolled_at",
-                                          "tier",
-                                          "tier_since",
-                                          "tier_valid_until",
-                                          "state",
-                                          "updated_at",
-                                          "due_at"};
-            int col = m.column(names[c]);
-            auto ci = static_cast<std::size_t>(col);
-            if (m.types[ci] == SQLITE_NULL) {
-                sqlite3_bind_null(upsert, c);
-            } else {
-                bind_text(upsert, c, m.text[ci]);
-            }
+        bind_text(read_member, 1, who);
+        if (sqlite3_step(read_member) != SQLITE_ROW) {
+            fail(db, "member " + who);
         }
-        if (sqlite3_step(upsert) != SQLITE_DONE) {
-            fail(db, "member upsert");
-        }
-        sqlite3_reset(upsert);
+        sqlite3_reset(read_member);
         op_insert->run(ops[0],
                        [&](sqlite3_stmt* s) { bind_text(s, ops[0].column("member_id") + 1, who); });
         std::int64_t op = sqlite3_last_insert_rowid(db);
@@ -410,6 +427,40 @@ int main(int argc, char** argv) {
                 sqlite3_bind_int64(s, keys[i].column("operation_id") + 1, op);
             });
         }
+        std::int64_t entry = 0;
+        for (std::size_t i = 0; i < queue.size(); ++i) {
+            queue_insert[i]->run(queue[i], [&](sqlite3_stmt* s) {
+                bind_text(s, queue[i].column("member_id") + 1, who);
+            });
+            entry = sqlite3_last_insert_rowid(db);
+        }
+        int c = 1;
+        auto bind_column = [&](const char* name) {
+            auto ci = static_cast<std::size_t>(m.column(name));
+            if (std::string_view(name) == "due_entry" && entry != 0) {
+                sqlite3_bind_int64(update_member, c++, entry);
+            } else if (m.types[ci] == SQLITE_NULL) {
+                sqlite3_bind_null(update_member, c++);
+            } else if (m.types[ci] == SQLITE_INTEGER) {
+                sqlite3_bind_int64(update_member, c++, m.integer[ci]);
+            } else {
+                bind_text(update_member, c++, m.text[ci]);
+            }
+        };
+        for (const char* name : {"tier", "tier_since", "tier_valid_until"}) {
+            bind_column(name);
+        }
+        sqlite3_bind_blob(update_member, c++, record.data(), static_cast<int>(record.size()),
+                          SQLITE_STATIC);
+        for (const char* name :
+             {"updated_at", "due_at", "due_entry", "due_entry_at", "last_entry_id"}) {
+            bind_column(name);
+        }
+        bind_text(update_member, c, who);
+        if (sqlite3_step(update_member) != SQLITE_DONE) {
+            fail(db, "member update");
+        }
+        sqlite3_reset(update_member);
         exec(db, "RELEASE request");
     };
 
@@ -460,8 +511,10 @@ int main(int argc, char** argv) {
 
     mode_result single = run_mode(1);
     mode_result batched = run_mode(batch);
-    sqlite3_finalize(upsert);
+    sqlite3_finalize(read_member);
+    sqlite3_finalize(update_member);
     op_insert.reset();
+    queue_insert.clear();
     purchase_insert.clear();
     entry_insert.clear();
     tier_insert.clear();

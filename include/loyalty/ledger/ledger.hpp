@@ -25,6 +25,10 @@ namespace loyalty::ledger {
 
 using engine::timestamp;
 
+namespace detail {
+struct due_entry;
+}
+
 struct ledger_options {
     std::filesystem::path database;
     // A batch is what queued while the previous one committed, up to max_batch, plus what
@@ -158,7 +162,7 @@ public:
     struct impl;
 
 private:
-    std::future<result<bool>> visit_due(const std::string& member_id, timestamp now);
+    std::future<result<bool>> visit_due(const detail::due_entry& entry, timestamp now);
 
     std::unique_ptr<impl> impl_;
 };

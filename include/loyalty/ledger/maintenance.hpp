@@ -1,6 +1,8 @@
 #pragma once
 // Offline work on a ledger database: `loyalty migrate` and `loyalty verify`.
 
+#include "loyalty/engine/member_state.hpp"
+
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -19,5 +21,18 @@ struct violation {
 // Checks every invariant docs/ledger.md lists, read-only; empty when all hold. Throws
 // std::runtime_error when the database cannot be opened.
 std::vector<violation> verify_database(const std::filesystem::path& database);
+
+// A lot as stored: open lots are in their member's record (members.state), closed ones (nothing
+// left) archived in `lots`.
+struct stored_lot {
+    std::string member_id;
+    engine::lot lot;
+    bool archived = false;
+};
+
+// Every lot of every member, open or closed, in (member, lot id) order, read-only: for tools
+// and tests that compare two databases. Throws std::runtime_error when the database cannot be
+// read or a record is unreadable.
+std::vector<stored_lot> stored_lots(const std::filesystem::path& database);
 
 } // namespace loyalty::ledger
