@@ -374,7 +374,7 @@ void member_view(ledger::ledger& l, const router_options&, metrics&, call_ptr c)
     if (!v) {
         return fail(*c, v.error());
     }
-    c->json(status::ok, ledger::to_json(*v, *l.active_program().program));
+    c->json(status::ok, ledger::to_json_text(*v, *l.active_program().program));
 }
 
 void activity(ledger::ledger& l, const router_options&, metrics&, call_ptr c) {

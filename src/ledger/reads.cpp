@@ -2,6 +2,7 @@
 
 #include "ledger_impl.hpp"
 #include "loyalty/engine/evaluate.hpp"
+#include "loyalty/engine/json_writer.hpp"
 #include "loyalty/engine/local_time.hpp"
 #include "loyalty/program/content_hash.hpp"
 
@@ -268,6 +269,93 @@ nlohmann::json to_json(const member_view& v, const program::program& p) {
               {"purchases", v.lifetime_purchases},
               {"spend", v.lifetime_spend}}},
             {"revision", v.revision}};
+}
+
+std::string to_json_text(const member_view& v, const program::program& p) {
+    // Keys in the order nlohmann's sorted objects dump them.
+    engine::json_writer w;
+    w.reserve(640);
+    auto optional_text = [&](const std::optional<std::string>& s) -> engine::json_writer& {
+        return s ? w.value(*s) : w.null();
+    };
+    auto optional_time_text = [&](const std::optional<timestamp>& t) -> engine::json_writer& {
+        return t ? w.value(time_text(*t)) : w.null();
+    };
+    w.begin_object();
+    w.key("balance")
+        .begin_object()
+        .field("available", v.balance.available)
+        .field("pending", v.balance.pending)
+        .end_object();
+    w.key("birthday");
+    if (v.birthday) {
+        w.value(date::format("%F", *v.birthday));
+    } else {
+        w.null();
+    }
+    w.key("email");
+    optional_text(v.email);
+    w.field("enrolled_at", time_text(v.enrolled_at));
+    w.key("lifetime")
+        .begin_object()
+        .field("points", v.lifetime_points)
+        .field("purchases", v.lifetime_purchases)
+        .field("spend", v.lifetime_spend)
+        .end_object();
+    w.field("member_id", v.member_id);
+    w.key("name");
+    optional_text(v.name);
+    w.key("next_expiry").begin_object().key("at");
+    optional_time_text(v.next_expiry);
+    w.key("points");
+    if (v.next_expiring_points) {
+        w.value(*v.next_expiring_points);
+    } else {
+        w.null();
+    }
+    w.end_object();
+    w.key("referred_by");
+    optional_text(v.referred_by);
+    w.field("revision", v.revision);
+    const program::tier_level* tier = p.tiers.find(v.tier.tier);
+    w.key("tier").begin_object().field("id", v.tier.tier).key("keep");
+    if (v.keep_tier) {
+        w.begin_object()
+            .field("metric_at_end", v.keep_tier->metric_at_end)
+            .field("needed", v.keep_tier->needed)
+            .field("threshold", v.keep_tier->threshold)
+            .end_object();
+    } else {
+        w.null();
+    }
+    w.field("metric", v.metric).field("name", tier != nullptr ? tier->name : v.tier.tier);
+    w.key("next");
+    if (v.next_tier) {
+        w.begin_object()
+            .field("needed", v.next_tier->needed)
+            .field("threshold", v.next_tier->threshold)
+            .field("tier", v.next_tier->tier)
+            .end_object();
+    } else {
+        w.null();
+    }
+    w.field("since", time_text(v.tier.since)).key("valid_until");
+    optional_time_text(v.tier.valid_until);
+    w.end_object();
+    w.field("unit", p.points.name);
+    w.key("vouchers").begin_array();
+    for (const engine::voucher& x : v.vouchers) {
+        w.begin_object()
+            .field("cause", x.cause)
+            .field("id", x.id)
+            .field("issued_at", time_text(x.issued_at))
+            .field("reward_id", x.reward_id)
+            .field("valid_until", time_text(x.valid_until))
+            .end_object();
+    }
+    w.end_array();
+    w.end_object();
+    return std::move(w).text();
 }
 
 nlohmann::json to_json(const activity_page& page) {

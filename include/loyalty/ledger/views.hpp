@@ -79,5 +79,8 @@ struct writer_stats {
 
 nlohmann::json to_json(const member_view& v, const program::program& p);
 nlohmann::json to_json(const activity_page& page);
+// The same JSON as to_json(v, p).dump(), written directly (engine/json_writer.hpp): the member
+// lookup is the most frequent read, and building the tree cost more than reading the member.
+std::string to_json_text(const member_view& v, const program::program& p);
 
 } // namespace loyalty::ledger
