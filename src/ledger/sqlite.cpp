@@ -71,6 +71,17 @@ void connection::execute(std::string_view sql) {
     }
 }
 
+void connection::run(std::string_view sql) {
+    if (!kept_) {
+        kept_ = std::make_unique<std::map<std::string, statement, std::less<>>>();
+    }
+    auto it = kept_->find(sql);
+    if (it == kept_->end()) {
+        it = kept_->emplace(std::string(sql), statement(db_.get(), sql)).first;
+    }
+    it->second.run();
+}
+
 statement connection::prepare(std::string_view sql) {
     return statement(db_.get(), sql);
 }
@@ -202,7 +213,7 @@ std::optional<std::int64_t> statement::optional_integer(int column) const {
 }
 
 savepoint::savepoint(connection& db, std::string name) : db_(db), name_(std::move(name)) {
-    db_.execute("SAVEPOINT " + name_);
+    db_.run("SAVEPOINT " + name_);
 }
 
 savepoint::~savepoint() {
@@ -210,15 +221,15 @@ savepoint::~savepoint() {
         return;
     }
     try {
-        db_.execute("ROLLBACK TO " + name_);
-        db_.execute("RELEASE " + name_);
+        db_.run("ROLLBACK TO " + name_);
+        db_.run("RELEASE " + name_);
     } catch (const sqlite_error&) {
         // A destructor must not throw; the enclosing transaction fails and rolls back anyway.
     }
 }
 
 void savepoint::release() {
-    db_.execute("RELEASE " + name_);
+    db_.run("RELEASE " + name_);
     open_ = false;
 }
 

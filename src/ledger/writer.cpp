@@ -83,7 +83,7 @@ void writer::loop() {
 void writer::run_batch(std::vector<write_task>& batch) {
     batch_fate fate = batch_fate::failed;
     try {
-        db_.execute("BEGIN IMMEDIATE");
+        db_.run("BEGIN IMMEDIATE");
         for (write_task& t : batch) {
             t.run(store_);
             // A full disk or an I/O error inside a request can make SQLite roll back the whole
@@ -93,7 +93,7 @@ void writer::run_batch(std::vector<write_task>& batch) {
                 throw sqlite_error(SQLITE_IOERR, "SQLite rolled the batch's transaction back");
             }
         }
-        db_.execute("COMMIT");
+        db_.run("COMMIT");
         fate = batch_fate::committed;
     } catch (const std::exception& e) {
         // Only BEGIN and COMMIT can get here (each task catches its own failures), or a
@@ -102,7 +102,7 @@ void writer::run_batch(std::vector<write_task>& batch) {
         fate = database_unavailable(e) ? batch_fate::unavailable : batch_fate::failed;
         spdlog::error("ledger: batch of {} not committed: {}", batch.size(), e.what());
         try {
-            db_.execute("ROLLBACK");
+            db_.run("ROLLBACK");
         } catch (const std::exception&) {
             // No transaction was open.
         }
