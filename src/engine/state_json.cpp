@@ -1,6 +1,7 @@
 #include "loyalty/engine/state_json.hpp"
 
 #include "loyalty/engine/event_json.hpp"
+#include "loyalty/engine/json_writer.hpp"
 #include "loyalty/engine/local_time.hpp"
 
 #include <cstdint>
@@ -502,6 +503,94 @@ nlohmann::json purchase_to_json(const purchase& p) {
             {"occurred_at", time_json(p.occurred_at)},
             {"currency", p.currency},
             {"lines", list_json(p.lines, purchase_line_json)}};
+}
+
+namespace {
+
+// Keys in the order nlohmann's sorted objects dump them.
+void write_purchase(json_writer& w, const purchase& p) {
+    w.begin_object().field("channel", p.channel).field("currency", p.currency);
+    w.key("lines").begin_array();
+    for (const purchase_line& l : p.lines) {
+        w.begin_object()
+            .field("category", l.category)
+            .field("discount", l.discount)
+            .field("line_id", l.line_id)
+            .field("quantity", l.quantity)
+            .field("sku", l.sku);
+        w.key("tags").begin_array();
+        for (const std::string& tag : l.tags) {
+            w.value(tag);
+        }
+        w.end_array().field("unit_price", l.unit_price).end_object();
+    }
+    w.end_array();
+    w.field("member_id", p.member_id)
+        .field("occurred_at", format_rfc3339(p.occurred_at))
+        .field("store_id", p.store_id)
+        .field("transaction_id", p.transaction_id)
+        .end_object();
+}
+
+void write_integers(json_writer& w, const std::map<std::string, std::int64_t>& items) {
+    w.begin_object();
+    for (const auto& [key, value] : items) {
+        w.field(key, value);
+    }
+    w.end_object();
+}
+
+void write_strings(json_writer& w, const std::vector<std::string>& items) {
+    w.begin_array();
+    for (const std::string& item : items) {
+        w.value(item);
+    }
+    w.end_array();
+}
+
+} // namespace
+
+std::string purchase_text(const purchase& p) {
+    json_writer w;
+    w.reserve(256 + 160 * p.lines.size());
+    write_purchase(w, p);
+    return std::move(w).text();
+}
+
+std::string purchase_record_text(const purchase_record& r) {
+    json_writer w;
+    w.reserve(512 + 256 * r.lines.size() + 96 * r.awards.size());
+    w.begin_object().key("awards").begin_array();
+    for (const rule_award& a : r.awards) {
+        w.begin_object().field("lot_id", a.lot_id);
+        if (a.min_spend) {
+            w.field("min_spend", *a.min_spend);
+        }
+        w.field("per_line", a.per_line)
+            .field("points", a.points)
+            .field("qualifying", a.qualifying)
+            .field("rule_id", a.rule_id)
+            .end_object();
+    }
+    w.end_array().key("clawed_back");
+    write_strings(w, r.clawed_back);
+    w.key("lines").begin_array();
+    for (const line_allocation& a : r.lines) {
+        w.begin_object()
+            .field("eligible_spend", a.eligible_spend)
+            .field("line_id", a.line_id)
+            .key("points_by_rule");
+        write_integers(w, a.points_by_rule);
+        w.field("quantity", a.quantity).end_object();
+    }
+    w.end_array().key("request");
+    write_purchase(w, r.request);
+    w.key("return_ids");
+    write_strings(w, r.return_ids);
+    w.key("returned_quantity");
+    write_integers(w, r.returned_quantity);
+    w.end_object();
+    return std::move(w).text();
 }
 
 nlohmann::json purchase_record_to_json(const purchase_record& r) {

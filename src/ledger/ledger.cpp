@@ -95,14 +95,14 @@ std::string format_of(const std::string& text) {
 } // namespace
 
 void ledger::impl::submit(const request_context& who, const std::string& kind,
-                          const std::string& natural_key, const nlohmann::json& request,
-                          work_fn work, write_callback done) {
+                          const std::string& natural_key, std::string request, work_fn work,
+                          write_callback done) {
     struct pending {
         result<write_result> answer =
             tl::unexpected(fail(error_code::storage_failure, "", "the request was not processed"));
     };
     auto state = std::make_shared<pending>();
-    std::string hash = program::sha256_hex(kind + "\n" + request.dump());
+    std::string hash = program::sha256_hex(kind + "\n" + request);
     std::vector<std::string> keys;
     if (who.idempotency_key) {
         // Client keys are scoped to the API key that sent them, as payment APIs do.
@@ -111,7 +111,8 @@ void ledger::impl::submit(const request_context& who, const std::string& kind,
     keys.push_back(kind + " " + natural_key);
 
     detail::write_task task;
-    task.run = [this, state, hash, keys, kind, who, request, work = std::move(work)](store& st) {
+    task.run = [this, state, hash = std::move(hash), keys = std::move(keys), kind, who,
+                work = std::move(work)](store& st) {
         try {
             detail::savepoint sp(st.db(), "request");
             for (const std::string& key : keys) {
@@ -161,7 +162,7 @@ void ledger::impl::submit(const request_context& who, const std::string& kind,
 
 result<applied> ledger::impl::apply(store& st, const program_version_info& pv, timestamp now,
                                     const std::string& kind, const request_context& who,
-                                    const nlohmann::json& request, loaded_member& before,
+                                    const std::string& request, loaded_member& before,
                                     const engine::event& e) {
     const program::program& p = *pv.program;
     auto o = engine::evaluate(p, before.state, e, now);
@@ -173,7 +174,7 @@ result<applied> ledger::impl::apply(store& st, const program_version_info& pv, t
     detail::operation_record op{kind,
                                 before.state.id,
                                 pv.id,
-                                request.dump(),
+                                request,
                                 out.body,
                                 who.actor,
                                 who.request_id,
@@ -318,12 +319,14 @@ void ledger::enroll_async(request_context who, enrollment_request r, write_callb
         return done(tl::unexpected(
             fail(error_code::invalid_request, "referred_by", "a member cannot refer itself")));
     }
-    nlohmann::json request = {
+    std::string request = nlohmann::json{
         {"member_id", r.member_id},
         {"name", optional_json(r.name)},
         {"email", optional_json(r.email)},
         {"birthday", r.birthday ? nlohmann::json(date::format("%F", *r.birthday)) : nullptr},
-        {"referred_by", optional_json(r.referred_by)}};
+        {"referred_by",
+         optional_json(
+             r.referred_by)}}.dump();
     impl_->submit(
         who, "enrollment", r.member_id, request,
         [this, who, r, request](store& st, const program_version_info& pv,
@@ -352,7 +355,7 @@ void ledger::post_purchase_async(request_context who, engine::purchase p, write_
                                         p.store_id.empty() ? "store_id" : "transaction_id",
                                         "a purchase needs a store id and a transaction id")));
     }
-    nlohmann::json request = engine::purchase_to_json(p);
+    std::string request = engine::purchase_text(p);
     std::string natural = p.store_id + "/" + p.transaction_id;
     impl_->submit(
         who, "purchase", natural, request,
@@ -390,10 +393,11 @@ void ledger::post_return_async(request_context who, engine::purchase_return r,
     for (const auto& l : r.lines) {
         lines.push_back({{"line_id", l.line_id}, {"quantity", l.quantity}});
     }
-    nlohmann::json request = {{"return_id", r.return_id},
-                              {"transaction_id", r.transaction_id},
-                              {"store_id", r.store_id},
-                              {"lines", lines}};
+    std::string request = nlohmann::json{
+        {"return_id", r.return_id},
+        {"transaction_id", r.transaction_id},
+        {"store_id", r.store_id},
+        {"lines", lines}}.dump();
     impl_->submit(
         who, "return", r.return_id, request,
         [this, who, r, request](store& st, const program_version_info& pv,
@@ -434,11 +438,13 @@ void ledger::post_event_async(request_context who, std::string member_id, engine
         return done(tl::unexpected(
             fail(error_code::invalid_request, "event_id", "an event id is required")));
     }
-    nlohmann::json request = {{"member_id", member_id},
-                              {"event_id", e.event_id},
-                              {"type", e.type},
-                              {"occurred_at", engine::format_rfc3339(e.occurred_at)},
-                              {"attributes", e.attributes}};
+    std::string request = nlohmann::json{
+        {"member_id", member_id},
+        {"event_id", e.event_id},
+        {"type", e.type},
+        {"occurred_at", engine::format_rfc3339(e.occurred_at)},
+        {"attributes",
+         e.attributes}}.dump();
     impl_->submit(
         who, "event", e.event_id, request,
         [this, who, member_id, e, request](store& st, const program_version_info& pv,
@@ -489,8 +495,11 @@ void ledger::redeem_reward_async(request_context who, std::string member_id,
         return done(tl::unexpected(
             fail(error_code::invalid_request, "redemption_id", "a redemption id is required")));
     }
-    nlohmann::json request = {
-        {"member_id", member_id}, {"redemption_id", r.redemption_id}, {"reward_id", r.reward_id}};
+    std::string request = nlohmann::json{
+        {"member_id", member_id},
+        {"redemption_id", r.redemption_id},
+        {"reward_id",
+         r.reward_id}}.dump();
     impl_->submit(
         who, "redemption", r.redemption_id, request,
         [this, who, member_id, r, request](store& st, const program_version_info& pv,
@@ -516,11 +525,13 @@ void ledger::pay_with_points_async(request_context who, std::string member_id,
         return done(tl::unexpected(
             fail(error_code::invalid_request, "redemption_id", "a redemption id is required")));
     }
-    nlohmann::json request = {{"member_id", member_id},
-                              {"redemption_id", p.redemption_id},
-                              {"transaction_id", p.transaction_id},
-                              {"points", p.points},
-                              {"purchase_total", p.purchase_total}};
+    std::string request = nlohmann::json{
+        {"member_id", member_id},
+        {"redemption_id", p.redemption_id},
+        {"transaction_id", p.transaction_id},
+        {"points", p.points},
+        {"purchase_total",
+         p.purchase_total}}.dump();
     impl_->submit(
         who, "redemption", p.redemption_id, request,
         [this, who, member_id, p, request](store& st, const program_version_info& pv,
@@ -551,7 +562,7 @@ void ledger::pay_with_points_async(request_context who, std::string member_id,
 
 void ledger::cancel_redemption_async(request_context who, engine::redemption_cancellation c,
                                      write_callback done) {
-    nlohmann::json request = {{"redemption_id", c.redemption_id}};
+    std::string request = nlohmann::json{{"redemption_id", c.redemption_id}}.dump();
     impl_->submit(
         who, "cancellation", c.redemption_id, request,
         [this, who, c, request](store& st, const program_version_info& pv,
@@ -571,7 +582,7 @@ void ledger::cancel_redemption_async(request_context who, engine::redemption_can
             auto out = impl_->apply(st, pv, now, "cancellation", who, request, *m, event);
             if (out) {
                 st.audit(now, who.actor, who.role, "cancel_redemption", *member_id, std::nullopt,
-                         request.dump());
+                         request);
             }
             return out;
         },
@@ -593,11 +604,12 @@ void ledger::adjust_async(request_context who, std::string member_id, engine::ad
             fail(error_code::invalid_request, "points", "an adjustment of 0 changes nothing")));
     }
     a.actor = who.actor;
-    nlohmann::json request = {{"member_id", member_id},
-                              {"adjustment_id", a.adjustment_id},
-                              {"points", a.points},
-                              {"reason", a.reason},
-                              {"note", a.note}};
+    std::string request = nlohmann::json{
+        {"member_id", member_id},
+        {"adjustment_id", a.adjustment_id},
+        {"points", a.points},
+        {"reason", a.reason},
+        {"note", a.note}}.dump();
     impl_->submit(
         who, "adjustment", a.adjustment_id, request,
         [this, who, member_id, a, request](store& st, const program_version_info& pv,
@@ -619,7 +631,7 @@ void ledger::adjust_async(request_context who, std::string member_id, engine::ad
             auto out = impl_->apply(st, pv, now, "adjustment", who, request, *m, event);
             if (out) {
                 st.insert_adjustment(event, member_id, out->operation_id);
-                st.audit(now, who.actor, who.role, "adjust", member_id, a.reason, request.dump());
+                st.audit(now, who.actor, who.role, "adjust", member_id, a.reason, request);
             }
             return out;
         },

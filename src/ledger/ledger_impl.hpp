@@ -44,13 +44,15 @@ struct ledger::impl {
     // `done` once the batch is committed.
     using work_fn = std::function<result<detail::applied>(detail::store&,
                                                           const program_version_info&, timestamp)>;
+    // `request` is the request's canonical JSON text: hashed for idempotency, stored with the
+    // operation.
     void submit(const request_context& who, const std::string& kind, const std::string& natural_key,
-                const nlohmann::json& request, work_fn work, write_callback done);
+                std::string request, work_fn work, write_callback done);
 
     // Loads nothing: evaluates `e` on `before`, stores the outcome and the referrer's rewards.
     result<detail::applied> apply(detail::store& st, const program_version_info& pv, timestamp now,
                                   const std::string& kind, const request_context& who,
-                                  const nlohmann::json& request, detail::loaded_member& before,
+                                  const std::string& request, detail::loaded_member& before,
                                   const engine::event& e);
 };
 

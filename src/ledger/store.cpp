@@ -397,7 +397,7 @@ std::int64_t store::save(const operation_record& op, const loaded_member& before
 
     for (const engine::purchase_record& r : s.purchases) {
         std::string key = purchase_key(r.request.store_id, r.request.transaction_id);
-        std::string text = engine::purchase_record_to_json(r).dump();
+        std::string text = engine::purchase_record_text(r);
         auto old = before.purchases.find(key);
         if (old == before.purchases.end()) {
             cached("INSERT INTO purchases (store_id, transaction_id, member_id, operation_id,"

@@ -70,4 +70,9 @@ tl::expected<redemption_record, std::string> redemption_record_from_json(const n
 // The request as the point of sale posted it; purchase_from_json reads it back.
 nlohmann::json purchase_to_json(const purchase& p);
 
+// purchase_to_json(p).dump() and purchase_record_to_json(r).dump(), byte for byte, written
+// directly (json_writer.hpp): every purchase stores both, and hashes the first for idempotency.
+std::string purchase_text(const purchase& p);
+std::string purchase_record_text(const purchase_record& r);
+
 } // namespace loyalty::engine

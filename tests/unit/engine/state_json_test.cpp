@@ -522,3 +522,21 @@ TEST_CASE("request texts refuse control characters; an adjustment's note keeps l
     REQUIRE_FALSE(refused);
     CHECK(refused.error().field == "reason");
 }
+
+TEST_CASE("purchase_text and purchase_record_text are the JSON dumps, byte for byte") {
+    member_state m = full_member();
+    purchase odd = sample_purchase();
+    odd.store_id = "s-\"7\"\n";
+    odd.lines[0].tags = {"caf\xc3\xa9", "\\"};
+    purchase none = sample_purchase();
+    none.lines.clear();
+    for (const purchase& p : {sample_purchase(), odd, none}) {
+        CHECK(purchase_text(p) == purchase_to_json(p).dump());
+    }
+    REQUIRE(m.purchases.size() == 2);
+    for (const purchase_record& r : m.purchases) {
+        CHECK(purchase_record_text(r) == purchase_record_to_json(r).dump());
+    }
+    purchase_record empty;
+    CHECK(purchase_record_text(empty) == purchase_record_to_json(empty).dump());
+}
