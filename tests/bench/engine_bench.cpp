@@ -15,7 +15,11 @@
 // few percent. CPU time still includes what sharing costs (caches, a busy sibling thread), which
 // the ratio to the baseline cancels as well as it can.
 //
-// Usage: engine_bench [--smoke] [--rounds N] [--round-ms N] [program.yaml]
+// Usage: engine_bench [--smoke] [--rounds N] [--round-ms N] [--profile TEXT [--iterations N]]
+//                     [program.yaml]
+// --profile runs only the cases whose name contains TEXT, N times each (1000 by default), and
+// times nothing: for `perf record` and `valgrind --tool=callgrind`, whose counts then hold that
+// case's work alone (plus the program's loading, which is the same before and after a change).
 
 #include "loyalty/engine/evaluate.hpp"
 #include "loyalty/engine/event_json.hpp"
@@ -211,6 +215,8 @@ struct options {
     std::string program_path = LOYALTY_SOURCE_DIR "/config/program.yaml";
     int rounds = 21;
     int round_ms = 20;
+    std::string profile; // run only the cases whose name contains this, untimed
+    int iterations = 1000;
 };
 
 options parse_options(int argc, char** argv) {
@@ -231,9 +237,17 @@ options parse_options(int argc, char** argv) {
             o.rounds = number();
         } else if (arg == "--round-ms") {
             o.round_ms = number();
+        } else if (arg == "--profile") {
+            if (i + 1 >= argc) {
+                std::cerr << arg << " needs a case name (or part of one)\n";
+                std::exit(2);
+            }
+            o.profile = argv[++i];
+        } else if (arg == "--iterations") {
+            o.iterations = number();
         } else if (arg == "-h" || arg == "--help") {
             std::cout << "usage: engine_bench [--smoke] [--rounds N] [--round-ms N] "
-                         "[program.yaml]\n";
+                         "[--profile TEXT [--iterations N]] [program.yaml]\n";
             std::exit(0);
         } else if (!arg.empty() && arg.front() == '-') {
             std::cerr << "unknown option " << arg << "\n";
@@ -294,6 +308,20 @@ int main(int argc, char** argv) {
         std::cout << m->id << ": earned " << o->points.earned << ", " << o->rules.size()
                   << " rules, " << o->movements.size() << " movements, "
                   << to_json(*o, prog).dump().size() << " bytes of JSON\n";
+    }
+
+    if (!opt.profile.empty()) {
+        for (bench_case& c : cases) {
+            if (c.name.find(opt.profile) == std::string::npos) {
+                continue;
+            }
+            std::cout << "profiling: " << c.name << ", " << opt.iterations << " iterations\n";
+            for (int i = 0; i < opt.iterations; ++i) {
+                sink += c.body();
+            }
+        }
+        std::printf("(sink %llu)\n", static_cast<unsigned long long>(sink));
+        return 0;
     }
 
     for (bench_case& c : cases) {
