@@ -299,6 +299,11 @@ int main(int argc, char** argv) {
         std::uint64_t v = evaluated(o);
         return v + to_json(*o, prog).dump().size();
     });
+    add("evaluate + to_json_text, history", [&] {
+        auto o = evaluate(prog, history, history_purchase, now);
+        std::uint64_t v = evaluated(o);
+        return v + to_json_text(*o, prog).size();
+    });
 
     // What the purchase earns, so a change in the engine that changes the work shows here.
     for (const auto* m : {&fresh, &history}) {
