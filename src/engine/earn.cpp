@@ -2,6 +2,7 @@
 // evaluation") is the contract this file implements.
 #include "context.hpp"
 #include "loyalty/engine/rounding.hpp"
+#include "rule_data.hpp"
 
 #include <algorithm>
 #include <map>
@@ -19,47 +20,6 @@ using program::earn_trigger;
 constexpr std::int64_t max_quantity = 1'000'000;
 constexpr money_t max_unit_price = 10'000'000'000; // 100 million in cents
 constexpr std::size_t max_lines = 500;
-
-nlohmann::json local_json(const program::program& p, timestamp t) {
-    local_fields f = local_fields_of(p.time_zone, t);
-    return {{"date", date::format("%F", date::local_days{f.date})},
-            {"year", static_cast<int>(f.date.year())},
-            {"month", static_cast<unsigned>(f.date.month())},
-            {"day", static_cast<unsigned>(f.date.day())},
-            {"weekday", f.weekday},
-            {"hour", f.hour},
-            {"minute", f.minute}};
-}
-
-nlohmann::json member_json(const context& cx) {
-    const member_state& m = cx.state;
-    balance b = balance_at(m, cx.now);
-    nlohmann::json j = {
-        {"id", m.id},
-        {"tier", m.tier.tier},
-        {"tier_since", format_rfc3339(m.tier.since)},
-        {"tier_until",
-         m.tier.valid_until ? nlohmann::json(format_rfc3339(*m.tier.valid_until)) : nullptr},
-        {"metric", metric_at(cx.program, m, cx.now)},
-        {"enrolled_at", format_rfc3339(m.enrolled_at)},
-        {"birthday",
-         m.birthday ? nlohmann::json(date::format("%F", date::sys_days{*m.birthday})) : nullptr},
-        {"referred_by", m.referred_by ? nlohmann::json(*m.referred_by) : nullptr},
-        {"balance", {{"available", b.available}, {"pending", b.pending}}},
-        {"lifetime",
-         {{"purchases", m.lifetime_purchases},
-          {"spend", m.lifetime_spend},
-          {"points", m.lifetime_points}}},
-        {"days_enrolled", date::floor<date::days>(cx.now - m.enrolled_at).count()}};
-    return j;
-}
-
-nlohmann::json line_json(const purchase_line& l) {
-    return {{"line_id", l.line_id},       {"sku", l.sku},
-            {"category", l.category},     {"quantity", l.quantity},
-            {"unit_price", l.unit_price}, {"discount", l.discount},
-            {"amount", l.amount()},       {"tags", l.tags}};
-}
 
 bool contains(const std::vector<std::string>& list, const std::string& s) {
     return std::find(list.begin(), list.end(), s) != list.end();
@@ -424,7 +384,7 @@ tl::expected<void, rejection> validate(const context& cx, const purchase& e) {
 }
 
 bool line_selected(const program::line_selector& s, const purchase_line& l, nlohmann::json& data,
-                   std::string& failure) {
+                   const data_needs& needs, std::string& failure) {
     if (!s.categories.empty() && !contains(s.categories, l.category)) {
         return false;
     }
@@ -437,7 +397,9 @@ bool line_selected(const program::line_selector& s, const purchase_line& l, nloh
         return false;
     }
     if (s.when) {
-        data["line"] = line_json(l);
+        if (nlohmann::json line = line_data(needs, l); !line.is_null()) {
+            data["line"] = std::move(line);
+        }
         if (auto fails = condition_fails(*s.when, data)) {
             if (fails->find("could not be evaluated") != std::string::npos) {
                 failure = *fails;
@@ -465,42 +427,45 @@ tl::expected<void, rejection> earn_purchase(context& cx, const purchase& e) {
 
     // Eligible spend: excluded categories and SKUs earn nothing and count toward nothing.
     std::vector<bool> eligible(e.lines.size());
-    money_t total = 0, eligible_spend = 0;
-    std::int64_t quantity = 0;
-    std::set<std::string> categories, skus, tags;
+    purchase_totals totals;
     for (std::size_t i = 0; i < e.lines.size(); ++i) {
         const purchase_line& l = e.lines[i];
         eligible[i] = !contains(p.spend.excluded_categories, l.category) &&
                       !contains(p.spend.excluded_skus, l.sku);
-        total += l.amount();
-        quantity += l.quantity;
+        totals.total += l.amount();
+        totals.quantity += l.quantity;
         if (eligible[i]) {
-            eligible_spend += l.amount();
+            totals.eligible_spend += l.amount();
         }
-        categories.insert(l.category);
-        skus.insert(l.sku);
-        tags.insert(l.tags.begin(), l.tags.end());
     }
+    const money_t eligible_spend = totals.eligible_spend;
+    bool first_purchase = s.lifetime_purchases == 0;
 
-    nlohmann::json data = {{"transaction",
-                            {{"id", e.transaction_id},
-                             {"store_id", e.store_id},
-                             {"channel", e.channel},
-                             {"currency", e.currency},
-                             {"occurred_at", format_rfc3339(e.occurred_at)},
-                             {"total", total},
-                             {"eligible_spend", eligible_spend},
-                             {"quantity", quantity},
-                             {"line_count", e.lines.size()},
-                             {"categories", categories},
-                             {"skus", skus},
-                             {"tags", tags},
-                             {"local", local_json(p, cx.now)}}},
-                           {"member", member_json(cx)}};
+    // The data of every condition this purchase can evaluate, built once, before anything
+    // changes: the purchase rules' conditions and line selectors, and the referral rules'
+    // conditions on a referred member's first purchase.
+    data_needs needs;
+    for (const earn_rule& r : p.earn) {
+        if (r.on == earn_trigger::purchase) {
+            needs.add(r.when);
+            if (r.lines) {
+                needs.add(r.lines->when);
+            }
+        } else if (r.on == earn_trigger::referral && first_purchase && s.referred_by) {
+            needs.add(r.when);
+        }
+    }
+    nlohmann::json data = nlohmann::json::object();
+    if (nlohmann::json transaction = transaction_data(needs, cx, e, totals);
+        !transaction.is_null()) {
+        data["transaction"] = std::move(transaction);
+    }
+    if (nlohmann::json member = member_data(needs, cx); !member.is_null()) {
+        data["member"] = std::move(member);
+    }
 
     // Purchases counted in each period include this one.
     s.purchase_times.push_back(cx.now);
-    bool first_purchase = s.lifetime_purchases == 0;
 
     std::vector<award> awards;
     for (const earn_rule& r : p.earn) {
@@ -552,7 +517,7 @@ tl::expected<void, rejection> earn_purchase(context& cx, const purchase& e) {
             std::string failure;
             for (std::size_t i = 0; i < e.lines.size(); ++i) {
                 if (eligible[i] &&
-                    (!r.lines || line_selected(*r.lines, e.lines[i], data, failure))) {
+                    (!r.lines || line_selected(*r.lines, e.lines[i], data, needs, failure))) {
                     weights[i] = e.lines[i].amount();
                     spend += weights[i];
                 }
@@ -576,7 +541,7 @@ tl::expected<void, rejection> earn_purchase(context& cx, const purchase& e) {
             std::string failure;
             for (std::size_t i = 0; i < e.lines.size(); ++i) {
                 if (eligible[i] &&
-                    (!r.lines || line_selected(*r.lines, e.lines[i], data, failure))) {
+                    (!r.lines || line_selected(*r.lines, e.lines[i], data, needs, failure))) {
                     a.by_line[i] = e.lines[i].quantity * r.points;
                     units += e.lines[i].quantity;
                 }
@@ -689,13 +654,19 @@ tl::expected<void, rejection> earn_event(context& cx, const custom_event& e) {
                       "unknown event type \"" + e.type +
                           "\"; the program accepts: " + (known.empty() ? "none" : known)});
     }
-    nlohmann::json data = {{"event",
-                            {{"id", e.event_id},
-                             {"type", e.type},
-                             {"occurred_at", format_rfc3339(e.occurred_at)},
-                             {"attributes", e.attributes},
-                             {"local", local_json(p, cx.now)}}},
-                           {"member", member_json(cx)}};
+    data_needs needs;
+    for (const earn_rule& r : p.earn) {
+        if (r.on == earn_trigger::event && r.event_type == e.type) {
+            needs.add(r.when);
+        }
+    }
+    nlohmann::json data = nlohmann::json::object();
+    if (nlohmann::json event = event_data(needs, cx, e); !event.is_null()) {
+        data["event"] = std::move(event);
+    }
+    if (nlohmann::json member = member_data(needs, cx); !member.is_null()) {
+        data["member"] = std::move(member);
+    }
     cx.state.last_activity = cx.now;
     earn_fixed(cx, data, earn_trigger::event, e.type, e.type + " posted");
     return {};
@@ -723,7 +694,17 @@ tl::expected<void, rejection> earn_referral(context& cx, const referral_reward& 
 }
 
 tl::expected<void, rejection> enroll(context& cx, const enrollment&) {
-    earn_fixed(cx, {{"member", member_json(cx)}}, earn_trigger::enrollment, "", "member enrolled");
+    data_needs needs;
+    for (const earn_rule& r : cx.program.earn) {
+        if (r.on == earn_trigger::enrollment) {
+            needs.add(r.when);
+        }
+    }
+    nlohmann::json data = nlohmann::json::object();
+    if (nlohmann::json member = member_data(needs, cx); !member.is_null()) {
+        data["member"] = std::move(member);
+    }
+    earn_fixed(cx, data, earn_trigger::enrollment, "", "member enrolled");
     return {};
 }
 
