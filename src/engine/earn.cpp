@@ -5,9 +5,8 @@
 #include "rule_data.hpp"
 
 #include <algorithm>
-#include <map>
+#include <charconv>
 #include <numeric>
-#include <set>
 
 namespace loyalty::engine::detail {
 
@@ -104,6 +103,7 @@ std::vector<points_t> allocate(points_t total, const std::vector<std::int64_t>& 
         return parts;
     }
     std::vector<std::pair<wide_int, std::size_t>> remainders;
+    remainders.reserve(weights.size());
     points_t given = 0;
     for (std::size_t i = 0; i < weights.size(); ++i) {
         wide_int share = static_cast<wide_int>(total) * weights[i];
@@ -111,8 +111,23 @@ std::vector<points_t> allocate(points_t total, const std::vector<std::int64_t>& 
         given += parts[i];
         remainders.emplace_back(share % sum, i);
     }
-    std::stable_sort(remainders.begin(), remainders.end(),
-                     [](const auto& a, const auto& b) { return a.first > b.first; });
+    // Largest remainder first, ties in line order. Most purchases have a few lines, which a
+    // stable insertion sort orders without the heap buffer std::stable_sort takes.
+    auto larger = [](const auto& a, const auto& b) {
+        return a.first > b.first;
+    };
+    if (remainders.size() <= 16) {
+        for (std::size_t i = 1; i < remainders.size(); ++i) {
+            auto item = remainders[i];
+            std::size_t j = i;
+            for (; j > 0 && larger(item, remainders[j - 1]); --j) {
+                remainders[j] = remainders[j - 1];
+            }
+            remainders[j] = item;
+        }
+    } else {
+        std::stable_sort(remainders.begin(), remainders.end(), larger);
+    }
     for (std::size_t k = 0; given < total; ++k, ++given) {
         parts[remainders[k % remainders.size()].second] += 1;
     }
@@ -140,21 +155,30 @@ std::string rounding_name(program::rounding r) {
     return "?";
 }
 
+// "17.45 USD": written into one string, as reasons are built on every evaluation.
 std::string money_text(const program::program& p, money_t amount) {
     int digits = p.currency.minor_digits;
-    std::string sign = amount < 0 ? "-" : "";
     money_t a = amount < 0 ? -amount : amount;
     money_t scale = 1;
     for (int i = 0; i < digits; ++i) {
         scale *= 10;
     }
-    std::string whole = std::to_string(a / scale);
-    if (digits == 0) {
-        return sign + whole + " " + std::string(p.currency.code);
+    char buffer[24];
+    std::string text;
+    text.reserve(32);
+    if (amount < 0) {
+        text += '-';
     }
-    std::string frac = std::to_string(a % scale);
-    frac.insert(0, static_cast<std::size_t>(digits) - frac.size(), '0');
-    return sign + whole + "." + frac + " " + std::string(p.currency.code);
+    text.append(buffer, std::to_chars(buffer, buffer + sizeof buffer, a / scale).ptr);
+    if (digits != 0) {
+        char* end = std::to_chars(buffer, buffer + sizeof buffer, a % scale).ptr;
+        text += '.';
+        text.append(static_cast<std::size_t>(digits) - static_cast<std::size_t>(end - buffer), '0');
+        text.append(buffer, end);
+    }
+    text += ' ';
+    text += p.currency.code;
+    return text;
 }
 
 // Checks the parts of a rule that do not depend on the amounts: validity window and `when`.
@@ -174,40 +198,48 @@ std::optional<std::string> not_applicable(const context& cx, const earn_rule& r,
 void apply_limits(context& cx, award& a) {
     const program::rule_limits& limits = a.rule->limits;
     points_t before = a.points;
-    auto cut_to = [&](points_t cap, const std::string& why) {
+    // `why` says what a cut did; it is written only when the limit cuts.
+    auto cut_to = [&](points_t cap, auto why) {
         if (a.points > cap) {
             a.points = std::max<points_t>(cap, 0);
-            a.result.reason += "; " + why;
+            a.result.reason += "; " + why();
         }
     };
     if (limits.per_transaction) {
-        cut_to(*limits.per_transaction, "capped at " +
-                                            points_text(cx.program, *limits.per_transaction) +
-                                            " per transaction");
+        cut_to(*limits.per_transaction, [&] {
+            return "capped at " + points_text(cx.program, *limits.per_transaction) +
+                   " per transaction";
+        });
     }
     for (const program::usage_limit& l : limits.per_member) {
         if (l.times) {
             std::int64_t used = times_used(cx, a.rule->id, l.per);
             if (used >= *l.times) {
-                cut_to(0, "limit reached: " + std::to_string(*l.times) + " per " +
-                              program::to_string(l.per) + ", used " + std::to_string(used));
+                cut_to(0, [&] {
+                    return "limit reached: " + std::to_string(*l.times) + " per " +
+                           program::to_string(l.per) + ", used " + std::to_string(used);
+                });
             }
         } else if (l.points) {
             points_t used = points_used(cx, a.rule->id, l.per);
-            cut_to(*l.points - used, "limit of " + points_text(cx.program, *l.points) + " per " +
-                                         program::to_string(l.per) + ", " +
-                                         points_text(cx.program, used) + " already earned");
+            cut_to(*l.points - used, [&] {
+                return "limit of " + points_text(cx.program, *l.points) + " per " +
+                       program::to_string(l.per) + ", " + points_text(cx.program, used) +
+                       " already earned";
+            });
         }
     }
     if (limits.budget) {
+        // operator[] records a zero for a rule that never paid: the stored state has always
+        // listed every budgeted rule that was considered.
         points_t used = cx.state.budget_used[a.rule->id];
-        cut_to(*limits.budget - used,
-               "program budget of " + points_text(cx.program, *limits.budget) + " has " +
-                   points_text(cx.program, std::max<points_t>(*limits.budget - used, 0)) + " left");
+        cut_to(*limits.budget - used, [&] {
+            return "program budget of " + points_text(cx.program, *limits.budget) + " has " +
+                   points_text(cx.program, std::max<points_t>(*limits.budget - used, 0)) + " left";
+        });
     }
     if (a.per_line && a.points != before) {
-        a.by_line =
-            allocate(a.points, std::vector<std::int64_t>(a.by_line.begin(), a.by_line.end()));
+        a.by_line = allocate(a.points, a.by_line);
     }
     a.result.awarded = a.points;
     if (a.points == 0 && before > 0) {
@@ -215,19 +247,21 @@ void apply_limits(context& cx, award& a) {
     }
 }
 
-// Credits each award as a lot and records its usage; returns the lots by rule id.
-std::map<std::string, std::int64_t> credit_awards(context& cx, std::vector<award>& awards,
-                                                  std::int64_t default_pending_days) {
-    std::map<std::string, std::int64_t> lots;
-    for (award& a : awards) {
+// Credits each award as a lot and records its usage; returns the lot of each award, in the
+// awards' order (0 for those that pay nothing).
+std::vector<std::int64_t> credit_awards(context& cx, std::vector<award>& awards,
+                                        std::int64_t default_pending_days) {
+    std::vector<std::int64_t> lots(awards.size(), 0);
+    for (std::size_t i = 0; i < awards.size(); ++i) {
+        award& a = awards[i];
         if (a.points <= 0) {
             continue;
         }
         const earn_rule& r = *a.rule;
         std::string text = points_text(cx.program, a.points) + ": " +
                            (r.description.empty() ? r.id : r.description);
-        lots[r.id] = credit(cx, a.points, r.id, r.qualifying,
-                            r.pending_days.value_or(default_pending_days), text);
+        lots[i] = credit(cx, a.points, r.id, r.qualifying,
+                         r.pending_days.value_or(default_pending_days), text);
         if (!r.limits.per_member.empty()) {
             cx.state.usage.push_back({r.id, cx.now, 1, a.points});
         }
@@ -242,13 +276,24 @@ std::map<std::string, std::int64_t> credit_awards(context& cx, std::vector<award
 // multiplicative ones then compound on the running total, in file order. Each multiplier's
 // extra points are its own award, rounded by its own rounding.
 void apply_multipliers(const context& cx, std::vector<award>& awards) {
-    std::map<std::string, award*> by_id;
-    for (award& a : awards) {
-        by_id[a.rule->id] = &a;
+    // Rule ids are unique in a program, so an award is found by its rule's id; the awards are
+    // a handful, so a scan beats building a map.
+    auto index_of = [&](const std::string& id) {
+        for (std::size_t i = 0; i < awards.size(); ++i) {
+            if (awards[i].rule->id == id) {
+                return i;
+            }
+        }
+        return awards.size();
+    };
+    if (std::none_of(awards.begin(), awards.end(),
+                     [](const award& a) { return a.rule->kind == earn_kind::multiply; })) {
+        return;
     }
-    std::map<std::string, points_t> running;
-    for (award& a : awards) {
-        running[a.rule->id] = a.points;
+    std::vector<points_t> running;
+    running.reserve(awards.size());
+    for (const award& a : awards) {
+        running.push_back(a.points);
     }
     for (int pass = 0; pass < 2; ++pass) {
         program::stacking wanted =
@@ -262,22 +307,20 @@ void apply_multipliers(const context& cx, std::vector<award>& awards) {
             std::vector<points_t> extra_by_line;
             std::string detail;
             for (const std::string& target_id : r.multiply.rules) {
-                auto it = by_id.find(target_id);
-                if (it == by_id.end() || !it->second->result.matched) {
+                std::size_t t = index_of(target_id);
+                if (t == awards.size() || !awards[t].result.matched) {
                     continue;
                 }
-                award& target = *it->second;
-                points_t on =
-                    wanted == program::stacking::additive ? target.points : running[target_id];
+                award& target = awards[t];
+                points_t on = wanted == program::stacking::additive ? target.points : running[t];
                 points_t extra = round_ratio(static_cast<wide_int>(on) * (r.multiply.percent - 100),
                                              100, r.round);
-                running[target_id] += extra;
+                running[t] += extra;
                 extra_total += extra;
                 detail +=
                     (detail.empty() ? "" : ", ") + points_text(cx.program, on) + " of " + target_id;
                 if (target.per_line) {
-                    auto parts = allocate(extra, std::vector<std::int64_t>(target.by_line.begin(),
-                                                                           target.by_line.end()));
+                    auto parts = allocate(extra, target.by_line);
                     if (extra_by_line.empty()) {
                         extra_by_line.assign(parts.size(), 0);
                     }
@@ -288,7 +331,7 @@ void apply_multipliers(const context& cx, std::vector<award>& awards) {
             }
             m.points = extra_total;
             m.per_line = !extra_by_line.empty();
-            m.by_line = extra_by_line;
+            m.by_line = std::move(extra_by_line);
             m.result.rounded = extra_total;
             m.result.exact = std::to_string(r.multiply.percent) + "% of " +
                              (detail.empty() ? "nothing" : detail);
@@ -303,9 +346,9 @@ void apply_multipliers(const context& cx, std::vector<award>& awards) {
 }
 
 // The end every earn step shares: multipliers on the rounded points, then limits, then one lot
-// per paying rule. Returns the lots by rule id.
-std::map<std::string, std::int64_t> settle(context& cx, std::vector<award>& awards,
-                                           std::int64_t default_pending_days) {
+// per paying rule. Returns the lot of each award (0 for those that pay nothing).
+std::vector<std::int64_t> settle(context& cx, std::vector<award>& awards,
+                                 std::int64_t default_pending_days) {
     apply_multipliers(cx, awards);
     for (award& a : awards) {
         if (a.result.matched) {
@@ -345,6 +388,32 @@ void earn_fixed(context& cx, const nlohmann::json& data, earn_trigger on,
     upgrade_tier(cx);
 }
 
+// The first line whose id repeats an earlier line's, or lines.size() when none does.
+std::size_t first_repeated_id(const std::vector<purchase_line>& lines) {
+    if (lines.size() <= 16) {
+        for (std::size_t i = 1; i < lines.size(); ++i) {
+            for (std::size_t j = 0; j < i; ++j) {
+                if (lines[j].line_id == lines[i].line_id) {
+                    return i;
+                }
+            }
+        }
+        return lines.size();
+    }
+    std::vector<std::size_t> order(lines.size());
+    std::iota(order.begin(), order.end(), std::size_t{0});
+    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+        return lines[a].line_id < lines[b].line_id;
+    });
+    std::size_t first = lines.size();
+    for (std::size_t k = 1; k < order.size(); ++k) {
+        if (lines[order[k]].line_id == lines[order[k - 1]].line_id) {
+            first = std::min(first, order[k]);
+        }
+    }
+    return first;
+}
+
 tl::expected<void, rejection> validate(const context& cx, const purchase& e) {
     auto reject = [](std::string field, std::string message) {
         return tl::unexpected(
@@ -360,24 +429,26 @@ tl::expected<void, rejection> validate(const context& cx, const purchase& e) {
     if (e.lines.size() > max_lines) {
         return reject("lines", "at most " + std::to_string(max_lines) + " lines per purchase");
     }
-    std::set<std::string> ids;
+    const std::size_t repeated = first_repeated_id(e.lines);
     for (std::size_t i = 0; i < e.lines.size(); ++i) {
         const purchase_line& l = e.lines[i];
-        std::string at = "lines[" + std::to_string(i) + "]";
-        if (l.line_id.empty() || !ids.insert(l.line_id).second) {
-            return reject(at + ".line_id", "line ids must be present and unique");
+        auto at = [&](const char* field) {
+            return "lines[" + std::to_string(i) + "]." + field;
+        };
+        if (l.line_id.empty() || i == repeated) {
+            return reject(at("line_id"), "line ids must be present and unique");
         }
         if (l.quantity < 1 || l.quantity > max_quantity) {
-            return reject(at + ".quantity",
+            return reject(at("quantity"),
                           "expected a quantity from 1 to " + std::to_string(max_quantity));
         }
         if (l.unit_price < 0 || l.unit_price > max_unit_price) {
-            return reject(at + ".unit_price",
+            return reject(at("unit_price"),
                           "expected a unit price from 0 to " + std::to_string(max_unit_price));
         }
         if (l.discount < 0 || l.discount > l.unit_price * l.quantity) {
-            return reject(at + ".discount", "expected a discount from 0 to the line's price (" +
-                                                std::to_string(l.unit_price * l.quantity) + ")");
+            return reject(at("discount"), "expected a discount from 0 to the line's price (" +
+                                              std::to_string(l.unit_price * l.quantity) + ")");
         }
     }
     return {};
@@ -468,6 +539,7 @@ tl::expected<void, rejection> earn_purchase(context& cx, const purchase& e) {
     s.purchase_times.push_back(cx.now);
 
     std::vector<award> awards;
+    awards.reserve(p.earn.size());
     for (const earn_rule& r : p.earn) {
         if (r.on != earn_trigger::purchase) {
             continue;
@@ -588,12 +660,13 @@ tl::expected<void, rejection> earn_purchase(context& cx, const purchase& e) {
         }
         record.lines.push_back(std::move(la));
     }
-    for (const award& a : awards) {
+    for (std::size_t i = 0; i < awards.size(); ++i) {
+        award& a = awards[i];
         if (a.points > 0) {
-            record.awards.push_back({a.rule->id, a.points, lots[a.rule->id], a.rule->qualifying,
-                                     a.per_line, a.rule->min_spend});
+            record.awards.push_back(
+                {a.rule->id, a.points, lots[i], a.rule->qualifying, a.per_line, a.rule->min_spend});
         }
-        cx.out.rules.push_back(a.result);
+        cx.out.rules.push_back(std::move(a.result));
     }
     s.purchases.push_back(std::move(record));
 

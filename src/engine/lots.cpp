@@ -151,6 +151,10 @@ tl::expected<std::vector<lot_draw>, rejection> draw(context& cx, points_t points
 
 void repay_debts(context& cx) {
     member_state& s = cx.state;
+    // Most members owe nothing: then there is nothing to sort.
+    if (std::none_of(s.lots.begin(), s.lots.end(), [](const lot& l) { return l.remaining < 0; })) {
+        return;
+    }
     std::vector<lot*> debts;
     std::vector<lot*> usable;
     for (lot& l : s.lots) {

@@ -68,6 +68,19 @@ constexpr std::array<std::string_view, field_count> field_names = {
 };
 static_assert(field_count <= 64, "data_needs keeps one bit per field");
 
+// The fields under each first step of a name.
+struct root_fields {
+    std::string_view root;
+    data_field first;
+    data_field last;
+};
+constexpr std::array<root_fields, 4> roots = {{
+    {"transaction", data_field::transaction_id, data_field::transaction_local_minute},
+    {"member", data_field::member_id, data_field::member_days_enrolled},
+    {"line", data_field::line_line_id, data_field::line_tags},
+    {"event", data_field::event_id, data_field::event_local_minute},
+}};
+
 // `prefix` is `name` or an enclosing object of it, step by step ("a.b" encloses "a.b.c", not
 // "a.bc").
 bool encloses(std::string_view prefix, std::string_view name) {
@@ -158,10 +171,17 @@ void data_needs::add_name(std::string_view name) {
         return;
     }
     // A name reads its field, what lies below it (a list's elements, an open object's keys)
-    // and, when it names an enclosing object, every field inside.
-    for (std::size_t i = 0; i < field_count; ++i) {
-        if (encloses(field_names[i], name) || encloses(name, field_names[i])) {
-            bits_ |= std::uint64_t{1} << i;
+    // and, when it names an enclosing object, every field inside. Either way the field's first
+    // step is the name's.
+    std::string_view root = name.substr(0, name.find('.'));
+    for (const root_fields& r : roots) {
+        if (r.root != root) {
+            continue;
+        }
+        for (auto i = static_cast<unsigned>(r.first); i <= static_cast<unsigned>(r.last); ++i) {
+            if (encloses(field_names[i], name) || encloses(name, field_names[i])) {
+                bits_ |= std::uint64_t{1} << i;
+            }
         }
     }
 }

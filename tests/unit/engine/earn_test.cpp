@@ -262,6 +262,46 @@ TEST_CASE("invalid purchases are refused with the field", "[earn]") {
     CHECK(d.error().field == "lines[1].line_id");
 }
 
+TEST_CASE("a purchase's first bad line is refused, its first bad field named", "[earn]") {
+    auto refused_at = [](std::vector<purchase_line> lines) {
+        auto p = basket("2026-11-23T15:00:00Z", std::move(lines));
+        auto o = evaluate(sample_program(), member(), p, p.occurred_at);
+        REQUIRE_FALSE(o);
+        CHECK(o.error().code == rejection_code::invalid_event);
+        return o.error().field + ": " + o.error().message;
+    };
+    // Few lines and many (more than 16) are checked alike.
+    for (std::size_t count : {std::size_t{5}, std::size_t{40}}) {
+        INFO(count << " lines");
+        std::vector<purchase_line> lines;
+        for (std::size_t i = 0; i < count; ++i) {
+            lines.push_back(line(std::to_string(100 + i).c_str(), "coffee", 1, 500));
+        }
+        auto repeated = lines;
+        repeated[count - 1].line_id = repeated[2].line_id;
+        repeated[count - 2].line_id = repeated[0].line_id;
+        CHECK(refused_at(repeated) == "lines[" + std::to_string(count - 2) +
+                                          "].line_id: line ids must be present and unique");
+        auto bad_quantity = repeated;
+        bad_quantity[1].quantity = 0;
+        CHECK(refused_at(bad_quantity) ==
+              "lines[1].quantity: expected a quantity from 1 to 1000000");
+        auto empty = lines;
+        empty[3].line_id.clear();
+        empty[count - 1].line_id.clear();
+        CHECK(refused_at(empty) == "lines[3].line_id: line ids must be present and unique");
+        auto discount = lines;
+        discount[count - 1].discount = 501;
+        CHECK(refused_at(discount) == "lines[" + std::to_string(count - 1) +
+                                          "].discount: expected a discount from 0 to the line's "
+                                          "price (500)");
+        auto price = lines;
+        price[2].unit_price = -1;
+        CHECK(refused_at(price) ==
+              "lines[2].unit_price: expected a unit price from 0 to 10000000000");
+    }
+}
+
 TEST_CASE("the same input always gives the same outcome", "[earn]") {
     auto p = basket("2026-11-24T15:00:00Z",
                     {line("1", "bakery", 2, 350), line("2", "coffee", 1, 2700)}, "app");
