@@ -5,8 +5,10 @@
 #include "rule_data.hpp"
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <numeric>
+#include <span>
 
 namespace loyalty::engine::detail {
 
@@ -102,21 +104,28 @@ std::vector<points_t> allocate(points_t total, const std::vector<std::int64_t>& 
         parts.front() = total;
         return parts;
     }
-    std::vector<std::pair<wide_int, std::size_t>> remainders;
-    remainders.reserve(weights.size());
+    // Most purchases have a few lines: their remainders stay on the stack, and a stable
+    // insertion sort orders them without the heap buffer std::stable_sort takes.
+    using remainder = std::pair<wide_int, std::size_t>;
+    std::array<remainder, 16> few;
+    std::vector<remainder> many;
+    std::span<remainder> remainders(few.data(), std::min(weights.size(), few.size()));
+    if (weights.size() > few.size()) {
+        many.resize(weights.size());
+        remainders = many;
+    }
     points_t given = 0;
     for (std::size_t i = 0; i < weights.size(); ++i) {
         wide_int share = static_cast<wide_int>(total) * weights[i];
         parts[i] = static_cast<points_t>(share / sum);
         given += parts[i];
-        remainders.emplace_back(share % sum, i);
+        remainders[i] = {share % sum, i};
     }
-    // Largest remainder first, ties in line order. Most purchases have a few lines, which a
-    // stable insertion sort orders without the heap buffer std::stable_sort takes.
-    auto larger = [](const auto& a, const auto& b) {
+    // Largest remainder first, ties in line order.
+    auto larger = [](const remainder& a, const remainder& b) {
         return a.first > b.first;
     };
-    if (remainders.size() <= 16) {
+    if (remainders.size() <= few.size()) {
         for (std::size_t i = 1; i < remainders.size(); ++i) {
             auto item = remainders[i];
             std::size_t j = i;
@@ -165,7 +174,6 @@ std::string money_text(const program::program& p, money_t amount) {
     }
     char buffer[24];
     std::string text;
-    text.reserve(32);
     if (amount < 0) {
         text += '-';
     }
@@ -252,14 +260,19 @@ void apply_limits(context& cx, award& a) {
 std::vector<std::int64_t> credit_awards(context& cx, std::vector<award>& awards,
                                         std::int64_t default_pending_days) {
     std::vector<std::int64_t> lots(awards.size(), 0);
+    // One movement per paying award.
+    cx.out.movements.reserve(
+        cx.out.movements.size() +
+        static_cast<std::size_t>(std::count_if(awards.begin(), awards.end(),
+                                               [](const award& a) { return a.points > 0; })));
     for (std::size_t i = 0; i < awards.size(); ++i) {
         award& a = awards[i];
         if (a.points <= 0) {
             continue;
         }
         const earn_rule& r = *a.rule;
-        std::string text = points_text(cx.program, a.points) + ": " +
-                           (r.description.empty() ? r.id : r.description);
+        std::string text = concat({points_text(cx.program, a.points), ": ",
+                                   r.description.empty() ? r.id : r.description});
         lots[i] = credit(cx, a.points, r.id, r.qualifying,
                          r.pending_days.value_or(default_pending_days), text);
         if (!r.limits.per_member.empty()) {
@@ -317,8 +330,8 @@ void apply_multipliers(const context& cx, std::vector<award>& awards) {
                                              100, r.round);
                 running[t] += extra;
                 extra_total += extra;
-                detail +=
-                    (detail.empty() ? "" : ", ") + points_text(cx.program, on) + " of " + target_id;
+                detail += concat(
+                    {detail.empty() ? "" : ", ", points_text(cx.program, on), " of ", target_id});
                 if (target.per_line) {
                     auto parts = allocate(extra, target.by_line);
                     if (extra_by_line.empty()) {
@@ -333,11 +346,13 @@ void apply_multipliers(const context& cx, std::vector<award>& awards) {
             m.per_line = !extra_by_line.empty();
             m.by_line = std::move(extra_by_line);
             m.result.rounded = extra_total;
-            m.result.exact = std::to_string(r.multiply.percent) + "% of " +
-                             (detail.empty() ? "nothing" : detail);
-            m.result.reason = detail.empty() ? "none of its rules earned anything"
-                                             : "x" + std::to_string(r.multiply.percent) + "% on " +
-                                                   detail + " (" + rounding_name(r.round) + ")";
+            std::string percent = std::to_string(r.multiply.percent);
+            m.result.exact =
+                concat({percent, "% of ", detail.empty() ? "nothing" : std::string_view(detail)});
+            m.result.reason =
+                detail.empty()
+                    ? "none of its rules earned anything"
+                    : concat({"x", percent, "% on ", detail, " (", rounding_name(r.round), ")"});
             if (detail.empty()) {
                 m.result.matched = false;
             }
@@ -382,8 +397,8 @@ void earn_fixed(context& cx, const nlohmann::json& data, earn_trigger on,
         awards.push_back(std::move(a));
     }
     settle(cx, awards, 0);
-    for (const award& a : awards) {
-        cx.out.rules.push_back(a.result);
+    for (award& a : awards) {
+        cx.out.rules.push_back(std::move(a.result));
     }
     upgrade_tier(cx);
 }
@@ -583,7 +598,6 @@ tl::expected<void, rejection> earn_purchase(context& cx, const purchase& e) {
                 rate = it->second;
             }
             a.per_line = true;
-            a.by_line.assign(e.lines.size(), 0);
             std::vector<std::int64_t> weights(e.lines.size(), 0);
             money_t spend = 0;
             std::string failure;
@@ -598,12 +612,12 @@ tl::expected<void, rejection> earn_purchase(context& cx, const purchase& e) {
             a.points = round_ratio(numerator, rate.per, r.round);
             a.by_line = allocate(a.points, weights);
             a.result.exact = exact_text(numerator, rate.per);
-            a.result.reason = std::to_string(rate.points) + " per " + money_text(p, rate.per) +
-                              (rate.points == r.rate.points && rate.per == r.rate.per
-                                   ? ""
-                                   : " (" + s.tier.tier + " rate)") +
-                              " on " + money_text(p, spend) + " (" + rounding_name(r.round) + ")" +
-                              (failure.empty() ? "" : "; " + failure);
+            bool tier_rate = rate.points != r.rate.points || rate.per != r.rate.per;
+            a.result.reason =
+                concat({std::to_string(rate.points), " per ", money_text(p, rate.per),
+                        tier_rate ? " (" : "", tier_rate ? std::string_view(s.tier.tier) : "",
+                        tier_rate ? " rate)" : "", " on ", money_text(p, spend), " (",
+                        rounding_name(r.round), ")", failure.empty() ? "" : "; ", failure});
             break;
         }
         case earn_kind::per_unit: {
@@ -620,9 +634,9 @@ tl::expected<void, rejection> earn_purchase(context& cx, const purchase& e) {
             }
             a.points = units * r.points;
             a.result.exact = std::to_string(a.points);
-            a.result.reason = std::to_string(r.points) + " per unit on " + std::to_string(units) +
-                              (units == 1 ? " unit" : " units") +
-                              (failure.empty() ? "" : "; " + failure);
+            a.result.reason =
+                concat({std::to_string(r.points), " per unit on ", std::to_string(units),
+                        units == 1 ? " unit" : " units", failure.empty() ? "" : "; ", failure});
             if (units == 0) {
                 a.result.matched = false;
                 a.result.reason = "no line matched" + (failure.empty() ? "" : ": " + failure);
@@ -648,6 +662,9 @@ tl::expected<void, rejection> earn_purchase(context& cx, const purchase& e) {
     // What each line earned, per rule, so a return reverses exactly that.
     purchase_record record;
     record.request = e;
+    record.lines.reserve(e.lines.size());
+    record.awards.reserve(awards.size());
+    cx.out.rules.reserve(cx.out.rules.size() + awards.size());
     for (std::size_t i = 0; i < e.lines.size(); ++i) {
         line_allocation la;
         la.line_id = e.lines[i].line_id;
