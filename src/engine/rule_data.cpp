@@ -84,7 +84,12 @@ constexpr std::array<root_fields, 4> roots = {{
 // `prefix` is `name` or an enclosing object of it, step by step ("a.b" encloses "a.b.c", not
 // "a.bc").
 bool encloses(std::string_view prefix, std::string_view name) {
-    return name.starts_with(prefix) && (name.size() == prefix.size() || name[prefix.size()] == '.');
+    // Lengths and the dot first: most pairs differ there, without comparing any text.
+    if (name.size() < prefix.size() ||
+        (name.size() > prefix.size() && name[prefix.size()] != '.')) {
+        return false;
+    }
+    return name.substr(0, prefix.size()) == prefix;
 }
 
 // The operations whose second argument is logic run on each element of the first.
@@ -190,36 +195,39 @@ void data_needs::add_name(std::string_view name) {
 // operation, its value the argument list (or the one argument), and anything else is a
 // literal, whose parts are walked too (which can only add fields, never miss one).
 void data_needs::add_reads(const nlohmann::json& logic) {
-    if (logic.is_array()) {
-        for (const auto& item : logic) {
+    // The containers themselves rather than nlohmann's iterators, which cost more than the
+    // walk: this runs for every condition of every evaluation.
+    if (const auto* items = logic.get_ptr<const nlohmann::json::array_t*>()) {
+        for (const auto& item : *items) {
             add_reads(item);
         }
         return;
     }
-    if (!logic.is_object()) {
+    const auto* object = logic.get_ptr<const nlohmann::json::object_t*>();
+    if (object == nullptr) {
         return;
     }
-    if (logic.size() != 1) {
-        for (const auto& item : logic) {
+    if (object->size() != 1) {
+        for (const auto& [key, item] : *object) {
             add_reads(item);
         }
         return;
     }
-    const std::string& op = logic.begin().key();
-    const nlohmann::json& args = logic.begin().value();
+    const auto& [op, args] = *object->begin();
     if (op == "missing" || op == "missing_some") {
         add_everything();
         return;
     }
+    const auto* list = args.get_ptr<const nlohmann::json::array_t*>();
     if (op == "var") {
         const nlohmann::json* path = &args;
-        if (args.is_array()) {
-            path = args.empty() ? nullptr : &args[0];
+        if (list != nullptr) {
+            path = list->empty() ? nullptr : &list->front();
         }
         if (path == nullptr || path->is_null()) {
             add_everything();
-        } else if (path->is_string()) {
-            add_name(path->get_ref<const std::string&>());
+        } else if (const auto* name = path->get_ptr<const std::string*>()) {
+            add_name(*name);
         } else if (!path->is_number()) {
             add_everything(); // a computed name
         }
@@ -227,11 +235,11 @@ void data_needs::add_reads(const nlohmann::json& logic) {
         add_reads(args); // the default, or the operations computing the name
         return;
     }
-    if (args.is_array() && scoping(op)) {
+    if (list != nullptr && scoping(op)) {
         // The logic at index 1 reads the elements, not the data.
-        for (std::size_t i = 0; i < args.size(); ++i) {
+        for (std::size_t i = 0; i < list->size(); ++i) {
             if (i != 1) {
-                add_reads(args[i]);
+                add_reads((*list)[i]);
             }
         }
         return;
