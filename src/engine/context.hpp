@@ -5,7 +5,10 @@
 #include "loyalty/engine/evaluate.hpp"
 #include "loyalty/engine/local_time.hpp"
 
+#include <initializer_list>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <tl/expected.hpp>
 #include <vector>
 
@@ -16,7 +19,14 @@ struct context {
     timestamp now;       // when the event happens
     member_state& state; // the member, being changed
     outcome& out;
+    // When points credited now expire, once worked out (every lot of an event is credited now,
+    // and the time zone arithmetic is not free).
+    std::optional<std::optional<timestamp>> expiry_of_now = std::nullopt;
 };
+
+// The parts joined, in one allocation at most: the reasons and explanations every evaluation
+// writes would otherwise grow their strings several times.
+std::string concat(std::initializer_list<std::string_view> parts);
 
 // "34 leaves", "1 leaf".
 std::string points_text(const program::program& p, points_t points);

@@ -2,11 +2,13 @@
 // evaluation") is the contract this file implements.
 #include "context.hpp"
 #include "loyalty/engine/rounding.hpp"
+#include "rule_data.hpp"
 
 #include <algorithm>
-#include <map>
+#include <array>
+#include <charconv>
 #include <numeric>
-#include <set>
+#include <span>
 
 namespace loyalty::engine::detail {
 
@@ -19,47 +21,6 @@ using program::earn_trigger;
 constexpr std::int64_t max_quantity = 1'000'000;
 constexpr money_t max_unit_price = 10'000'000'000; // 100 million in cents
 constexpr std::size_t max_lines = 500;
-
-nlohmann::json local_json(const program::program& p, timestamp t) {
-    local_fields f = local_fields_of(p.time_zone, t);
-    return {{"date", date::format("%F", date::local_days{f.date})},
-            {"year", static_cast<int>(f.date.year())},
-            {"month", static_cast<unsigned>(f.date.month())},
-            {"day", static_cast<unsigned>(f.date.day())},
-            {"weekday", f.weekday},
-            {"hour", f.hour},
-            {"minute", f.minute}};
-}
-
-nlohmann::json member_json(const context& cx) {
-    const member_state& m = cx.state;
-    balance b = balance_at(m, cx.now);
-    nlohmann::json j = {
-        {"id", m.id},
-        {"tier", m.tier.tier},
-        {"tier_since", format_rfc3339(m.tier.since)},
-        {"tier_until",
-         m.tier.valid_until ? nlohmann::json(format_rfc3339(*m.tier.valid_until)) : nullptr},
-        {"metric", metric_at(cx.program, m, cx.now)},
-        {"enrolled_at", format_rfc3339(m.enrolled_at)},
-        {"birthday",
-         m.birthday ? nlohmann::json(date::format("%F", date::sys_days{*m.birthday})) : nullptr},
-        {"referred_by", m.referred_by ? nlohmann::json(*m.referred_by) : nullptr},
-        {"balance", {{"available", b.available}, {"pending", b.pending}}},
-        {"lifetime",
-         {{"purchases", m.lifetime_purchases},
-          {"spend", m.lifetime_spend},
-          {"points", m.lifetime_points}}},
-        {"days_enrolled", date::floor<date::days>(cx.now - m.enrolled_at).count()}};
-    return j;
-}
-
-nlohmann::json line_json(const purchase_line& l) {
-    return {{"line_id", l.line_id},       {"sku", l.sku},
-            {"category", l.category},     {"quantity", l.quantity},
-            {"unit_price", l.unit_price}, {"discount", l.discount},
-            {"amount", l.amount()},       {"tags", l.tags}};
-}
 
 bool contains(const std::vector<std::string>& list, const std::string& s) {
     return std::find(list.begin(), list.end(), s) != list.end();
@@ -143,16 +104,39 @@ std::vector<points_t> allocate(points_t total, const std::vector<std::int64_t>& 
         parts.front() = total;
         return parts;
     }
-    std::vector<std::pair<wide_int, std::size_t>> remainders;
+    // Most purchases have a few lines: their remainders stay on the stack, and a stable
+    // insertion sort orders them without the heap buffer std::stable_sort takes.
+    using remainder = std::pair<wide_int, std::size_t>;
+    std::array<remainder, 16> few;
+    std::vector<remainder> many;
+    std::span<remainder> remainders(few.data(), std::min(weights.size(), few.size()));
+    if (weights.size() > few.size()) {
+        many.resize(weights.size());
+        remainders = many;
+    }
     points_t given = 0;
     for (std::size_t i = 0; i < weights.size(); ++i) {
         wide_int share = static_cast<wide_int>(total) * weights[i];
         parts[i] = static_cast<points_t>(share / sum);
         given += parts[i];
-        remainders.emplace_back(share % sum, i);
+        remainders[i] = {share % sum, i};
     }
-    std::stable_sort(remainders.begin(), remainders.end(),
-                     [](const auto& a, const auto& b) { return a.first > b.first; });
+    // Largest remainder first, ties in line order.
+    auto larger = [](const remainder& a, const remainder& b) {
+        return a.first > b.first;
+    };
+    if (remainders.size() <= few.size()) {
+        for (std::size_t i = 1; i < remainders.size(); ++i) {
+            auto item = remainders[i];
+            std::size_t j = i;
+            for (; j > 0 && larger(item, remainders[j - 1]); --j) {
+                remainders[j] = remainders[j - 1];
+            }
+            remainders[j] = item;
+        }
+    } else {
+        std::stable_sort(remainders.begin(), remainders.end(), larger);
+    }
     for (std::size_t k = 0; given < total; ++k, ++given) {
         parts[remainders[k % remainders.size()].second] += 1;
     }
@@ -180,21 +164,29 @@ std::string rounding_name(program::rounding r) {
     return "?";
 }
 
+// "17.45 USD": written into one string, as reasons are built on every evaluation.
 std::string money_text(const program::program& p, money_t amount) {
     int digits = p.currency.minor_digits;
-    std::string sign = amount < 0 ? "-" : "";
     money_t a = amount < 0 ? -amount : amount;
     money_t scale = 1;
     for (int i = 0; i < digits; ++i) {
         scale *= 10;
     }
-    std::string whole = std::to_string(a / scale);
-    if (digits == 0) {
-        return sign + whole + " " + std::string(p.currency.code);
+    char buffer[24];
+    std::string text;
+    if (amount < 0) {
+        text += '-';
     }
-    std::string frac = std::to_string(a % scale);
-    frac.insert(0, static_cast<std::size_t>(digits) - frac.size(), '0');
-    return sign + whole + "." + frac + " " + std::string(p.currency.code);
+    text.append(buffer, std::to_chars(buffer, buffer + sizeof buffer, a / scale).ptr);
+    if (digits != 0) {
+        char* end = std::to_chars(buffer, buffer + sizeof buffer, a % scale).ptr;
+        text += '.';
+        text.append(static_cast<std::size_t>(digits) - static_cast<std::size_t>(end - buffer), '0');
+        text.append(buffer, end);
+    }
+    text += ' ';
+    text += p.currency.code;
+    return text;
 }
 
 // Checks the parts of a rule that do not depend on the amounts: validity window and `when`.
@@ -214,40 +206,48 @@ std::optional<std::string> not_applicable(const context& cx, const earn_rule& r,
 void apply_limits(context& cx, award& a) {
     const program::rule_limits& limits = a.rule->limits;
     points_t before = a.points;
-    auto cut_to = [&](points_t cap, const std::string& why) {
+    // `why` says what a cut did; it is written only when the limit cuts.
+    auto cut_to = [&](points_t cap, auto why) {
         if (a.points > cap) {
             a.points = std::max<points_t>(cap, 0);
-            a.result.reason += "; " + why;
+            a.result.reason += "; " + why();
         }
     };
     if (limits.per_transaction) {
-        cut_to(*limits.per_transaction, "capped at " +
-                                            points_text(cx.program, *limits.per_transaction) +
-                                            " per transaction");
+        cut_to(*limits.per_transaction, [&] {
+            return "capped at " + points_text(cx.program, *limits.per_transaction) +
+                   " per transaction";
+        });
     }
     for (const program::usage_limit& l : limits.per_member) {
         if (l.times) {
             std::int64_t used = times_used(cx, a.rule->id, l.per);
             if (used >= *l.times) {
-                cut_to(0, "limit reached: " + std::to_string(*l.times) + " per " +
-                              program::to_string(l.per) + ", used " + std::to_string(used));
+                cut_to(0, [&] {
+                    return "limit reached: " + std::to_string(*l.times) + " per " +
+                           program::to_string(l.per) + ", used " + std::to_string(used);
+                });
             }
         } else if (l.points) {
             points_t used = points_used(cx, a.rule->id, l.per);
-            cut_to(*l.points - used, "limit of " + points_text(cx.program, *l.points) + " per " +
-                                         program::to_string(l.per) + ", " +
-                                         points_text(cx.program, used) + " already earned");
+            cut_to(*l.points - used, [&] {
+                return "limit of " + points_text(cx.program, *l.points) + " per " +
+                       program::to_string(l.per) + ", " + points_text(cx.program, used) +
+                       " already earned";
+            });
         }
     }
     if (limits.budget) {
+        // operator[] records a zero for a rule that never paid: the stored state has always
+        // listed every budgeted rule that was considered.
         points_t used = cx.state.budget_used[a.rule->id];
-        cut_to(*limits.budget - used,
-               "program budget of " + points_text(cx.program, *limits.budget) + " has " +
-                   points_text(cx.program, std::max<points_t>(*limits.budget - used, 0)) + " left");
+        cut_to(*limits.budget - used, [&] {
+            return "program budget of " + points_text(cx.program, *limits.budget) + " has " +
+                   points_text(cx.program, std::max<points_t>(*limits.budget - used, 0)) + " left";
+        });
     }
     if (a.per_line && a.points != before) {
-        a.by_line =
-            allocate(a.points, std::vector<std::int64_t>(a.by_line.begin(), a.by_line.end()));
+        a.by_line = allocate(a.points, a.by_line);
     }
     a.result.awarded = a.points;
     if (a.points == 0 && before > 0) {
@@ -255,19 +255,26 @@ void apply_limits(context& cx, award& a) {
     }
 }
 
-// Credits each award as a lot and records its usage; returns the lots by rule id.
-std::map<std::string, std::int64_t> credit_awards(context& cx, std::vector<award>& awards,
-                                                  std::int64_t default_pending_days) {
-    std::map<std::string, std::int64_t> lots;
-    for (award& a : awards) {
+// Credits each award as a lot and records its usage; returns the lot of each award, in the
+// awards' order (0 for those that pay nothing).
+std::vector<std::int64_t> credit_awards(context& cx, std::vector<award>& awards,
+                                        std::int64_t default_pending_days) {
+    std::vector<std::int64_t> lots(awards.size(), 0);
+    // One movement per paying award.
+    cx.out.movements.reserve(
+        cx.out.movements.size() +
+        static_cast<std::size_t>(std::count_if(awards.begin(), awards.end(),
+                                               [](const award& a) { return a.points > 0; })));
+    for (std::size_t i = 0; i < awards.size(); ++i) {
+        award& a = awards[i];
         if (a.points <= 0) {
             continue;
         }
         const earn_rule& r = *a.rule;
-        std::string text = points_text(cx.program, a.points) + ": " +
-                           (r.description.empty() ? r.id : r.description);
-        lots[r.id] = credit(cx, a.points, r.id, r.qualifying,
-                            r.pending_days.value_or(default_pending_days), text);
+        std::string text = concat({points_text(cx.program, a.points), ": ",
+                                   r.description.empty() ? r.id : r.description});
+        lots[i] = credit(cx, a.points, r.id, r.qualifying,
+                         r.pending_days.value_or(default_pending_days), text);
         if (!r.limits.per_member.empty()) {
             cx.state.usage.push_back({r.id, cx.now, 1, a.points});
         }
@@ -282,13 +289,24 @@ std::map<std::string, std::int64_t> credit_awards(context& cx, std::vector<award
 // multiplicative ones then compound on the running total, in file order. Each multiplier's
 // extra points are its own award, rounded by its own rounding.
 void apply_multipliers(const context& cx, std::vector<award>& awards) {
-    std::map<std::string, award*> by_id;
-    for (award& a : awards) {
-        by_id[a.rule->id] = &a;
+    // Rule ids are unique in a program, so an award is found by its rule's id; the awards are
+    // a handful, so a scan beats building a map.
+    auto index_of = [&](const std::string& id) {
+        for (std::size_t i = 0; i < awards.size(); ++i) {
+            if (awards[i].rule->id == id) {
+                return i;
+            }
+        }
+        return awards.size();
+    };
+    if (std::none_of(awards.begin(), awards.end(),
+                     [](const award& a) { return a.rule->kind == earn_kind::multiply; })) {
+        return;
     }
-    std::map<std::string, points_t> running;
-    for (award& a : awards) {
-        running[a.rule->id] = a.points;
+    std::vector<points_t> running;
+    running.reserve(awards.size());
+    for (const award& a : awards) {
+        running.push_back(a.points);
     }
     for (int pass = 0; pass < 2; ++pass) {
         program::stacking wanted =
@@ -302,22 +320,20 @@ void apply_multipliers(const context& cx, std::vector<award>& awards) {
             std::vector<points_t> extra_by_line;
             std::string detail;
             for (const std::string& target_id : r.multiply.rules) {
-                auto it = by_id.find(target_id);
-                if (it == by_id.end() || !it->second->result.matched) {
+                std::size_t t = index_of(target_id);
+                if (t == awards.size() || !awards[t].result.matched) {
                     continue;
                 }
-                award& target = *it->second;
-                points_t on =
-                    wanted == program::stacking::additive ? target.points : running[target_id];
+                award& target = awards[t];
+                points_t on = wanted == program::stacking::additive ? target.points : running[t];
                 points_t extra = round_ratio(static_cast<wide_int>(on) * (r.multiply.percent - 100),
                                              100, r.round);
-                running[target_id] += extra;
+                running[t] += extra;
                 extra_total += extra;
-                detail +=
-                    (detail.empty() ? "" : ", ") + points_text(cx.program, on) + " of " + target_id;
+                detail += concat(
+                    {detail.empty() ? "" : ", ", points_text(cx.program, on), " of ", target_id});
                 if (target.per_line) {
-                    auto parts = allocate(extra, std::vector<std::int64_t>(target.by_line.begin(),
-                                                                           target.by_line.end()));
+                    auto parts = allocate(extra, target.by_line);
                     if (extra_by_line.empty()) {
                         extra_by_line.assign(parts.size(), 0);
                     }
@@ -328,13 +344,15 @@ void apply_multipliers(const context& cx, std::vector<award>& awards) {
             }
             m.points = extra_total;
             m.per_line = !extra_by_line.empty();
-            m.by_line = extra_by_line;
+            m.by_line = std::move(extra_by_line);
             m.result.rounded = extra_total;
-            m.result.exact = std::to_string(r.multiply.percent) + "% of " +
-                             (detail.empty() ? "nothing" : detail);
-            m.result.reason = detail.empty() ? "none of its rules earned anything"
-                                             : "x" + std::to_string(r.multiply.percent) + "% on " +
-                                                   detail + " (" + rounding_name(r.round) + ")";
+            std::string percent = std::to_string(r.multiply.percent);
+            m.result.exact =
+                concat({percent, "% of ", detail.empty() ? "nothing" : std::string_view(detail)});
+            m.result.reason =
+                detail.empty()
+                    ? "none of its rules earned anything"
+                    : concat({"x", percent, "% on ", detail, " (", rounding_name(r.round), ")"});
             if (detail.empty()) {
                 m.result.matched = false;
             }
@@ -343,9 +361,9 @@ void apply_multipliers(const context& cx, std::vector<award>& awards) {
 }
 
 // The end every earn step shares: multipliers on the rounded points, then limits, then one lot
-// per paying rule. Returns the lots by rule id.
-std::map<std::string, std::int64_t> settle(context& cx, std::vector<award>& awards,
-                                           std::int64_t default_pending_days) {
+// per paying rule. Returns the lot of each award (0 for those that pay nothing).
+std::vector<std::int64_t> settle(context& cx, std::vector<award>& awards,
+                                 std::int64_t default_pending_days) {
     apply_multipliers(cx, awards);
     for (award& a : awards) {
         if (a.result.matched) {
@@ -379,10 +397,36 @@ void earn_fixed(context& cx, const nlohmann::json& data, earn_trigger on,
         awards.push_back(std::move(a));
     }
     settle(cx, awards, 0);
-    for (const award& a : awards) {
-        cx.out.rules.push_back(a.result);
+    for (award& a : awards) {
+        cx.out.rules.push_back(std::move(a.result));
     }
     upgrade_tier(cx);
+}
+
+// The first line whose id repeats an earlier line's, or lines.size() when none does.
+std::size_t first_repeated_id(const std::vector<purchase_line>& lines) {
+    if (lines.size() <= 16) {
+        for (std::size_t i = 1; i < lines.size(); ++i) {
+            for (std::size_t j = 0; j < i; ++j) {
+                if (lines[j].line_id == lines[i].line_id) {
+                    return i;
+                }
+            }
+        }
+        return lines.size();
+    }
+    std::vector<std::size_t> order(lines.size());
+    std::iota(order.begin(), order.end(), std::size_t{0});
+    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+        return lines[a].line_id < lines[b].line_id;
+    });
+    std::size_t first = lines.size();
+    for (std::size_t k = 1; k < order.size(); ++k) {
+        if (lines[order[k]].line_id == lines[order[k - 1]].line_id) {
+            first = std::min(first, order[k]);
+        }
+    }
+    return first;
 }
 
 tl::expected<void, rejection> validate(const context& cx, const purchase& e) {
@@ -400,31 +444,33 @@ tl::expected<void, rejection> validate(const context& cx, const purchase& e) {
     if (e.lines.size() > max_lines) {
         return reject("lines", "at most " + std::to_string(max_lines) + " lines per purchase");
     }
-    std::set<std::string> ids;
+    const std::size_t repeated = first_repeated_id(e.lines);
     for (std::size_t i = 0; i < e.lines.size(); ++i) {
         const purchase_line& l = e.lines[i];
-        std::string at = "lines[" + std::to_string(i) + "]";
-        if (l.line_id.empty() || !ids.insert(l.line_id).second) {
-            return reject(at + ".line_id", "line ids must be present and unique");
+        auto at = [&](const char* field) {
+            return "lines[" + std::to_string(i) + "]." + field;
+        };
+        if (l.line_id.empty() || i == repeated) {
+            return reject(at("line_id"), "line ids must be present and unique");
         }
         if (l.quantity < 1 || l.quantity > max_quantity) {
-            return reject(at + ".quantity",
+            return reject(at("quantity"),
                           "expected a quantity from 1 to " + std::to_string(max_quantity));
         }
         if (l.unit_price < 0 || l.unit_price > max_unit_price) {
-            return reject(at + ".unit_price",
+            return reject(at("unit_price"),
                           "expected a unit price from 0 to " + std::to_string(max_unit_price));
         }
         if (l.discount < 0 || l.discount > l.unit_price * l.quantity) {
-            return reject(at + ".discount", "expected a discount from 0 to the line's price (" +
-                                                std::to_string(l.unit_price * l.quantity) + ")");
+            return reject(at("discount"), "expected a discount from 0 to the line's price (" +
+                                              std::to_string(l.unit_price * l.quantity) + ")");
         }
     }
     return {};
 }
 
 bool line_selected(const program::line_selector& s, const purchase_line& l, nlohmann::json& data,
-                   std::string& failure) {
+                   const data_needs& needs, std::string& failure) {
     if (!s.categories.empty() && !contains(s.categories, l.category)) {
         return false;
     }
@@ -437,7 +483,9 @@ bool line_selected(const program::line_selector& s, const purchase_line& l, nloh
         return false;
     }
     if (s.when) {
-        data["line"] = line_json(l);
+        if (nlohmann::json line = line_data(needs, l); !line.is_null()) {
+            data["line"] = std::move(line);
+        }
         if (auto fails = condition_fails(*s.when, data)) {
             if (fails->find("could not be evaluated") != std::string::npos) {
                 failure = *fails;
@@ -465,44 +513,48 @@ tl::expected<void, rejection> earn_purchase(context& cx, const purchase& e) {
 
     // Eligible spend: excluded categories and SKUs earn nothing and count toward nothing.
     std::vector<bool> eligible(e.lines.size());
-    money_t total = 0, eligible_spend = 0;
-    std::int64_t quantity = 0;
-    std::set<std::string> categories, skus, tags;
+    purchase_totals totals;
     for (std::size_t i = 0; i < e.lines.size(); ++i) {
         const purchase_line& l = e.lines[i];
         eligible[i] = !contains(p.spend.excluded_categories, l.category) &&
                       !contains(p.spend.excluded_skus, l.sku);
-        total += l.amount();
-        quantity += l.quantity;
+        totals.total += l.amount();
+        totals.quantity += l.quantity;
         if (eligible[i]) {
-            eligible_spend += l.amount();
+            totals.eligible_spend += l.amount();
         }
-        categories.insert(l.category);
-        skus.insert(l.sku);
-        tags.insert(l.tags.begin(), l.tags.end());
     }
+    const money_t eligible_spend = totals.eligible_spend;
+    bool first_purchase = s.lifetime_purchases == 0;
 
-    nlohmann::json data = {{"transaction",
-                            {{"id", e.transaction_id},
-                             {"store_id", e.store_id},
-                             {"channel", e.channel},
-                             {"currency", e.currency},
-                             {"occurred_at", format_rfc3339(e.occurred_at)},
-                             {"total", total},
-                             {"eligible_spend", eligible_spend},
-                             {"quantity", quantity},
-                             {"line_count", e.lines.size()},
-                             {"categories", categories},
-                             {"skus", skus},
-                             {"tags", tags},
-                             {"local", local_json(p, cx.now)}}},
-                           {"member", member_json(cx)}};
+    // The data of every condition this purchase can evaluate, built once, before anything
+    // changes: the purchase rules' conditions and line selectors, and the referral rules'
+    // conditions on a referred member's first purchase.
+    data_needs needs;
+    for (const earn_rule& r : p.earn) {
+        if (r.on == earn_trigger::purchase) {
+            needs.add(r.when);
+            if (r.lines) {
+                needs.add(r.lines->when);
+            }
+        } else if (r.on == earn_trigger::referral && first_purchase && s.referred_by) {
+            needs.add(r.when);
+        }
+    }
+    nlohmann::json data = nlohmann::json::object();
+    if (nlohmann::json transaction = transaction_data(needs, cx, e, totals);
+        !transaction.is_null()) {
+        data["transaction"] = std::move(transaction);
+    }
+    if (nlohmann::json member = member_data(needs, cx); !member.is_null()) {
+        data["member"] = std::move(member);
+    }
 
     // Purchases counted in each period include this one.
     s.purchase_times.push_back(cx.now);
-    bool first_purchase = s.lifetime_purchases == 0;
 
     std::vector<award> awards;
+    awards.reserve(p.earn.size());
     for (const earn_rule& r : p.earn) {
         if (r.on != earn_trigger::purchase) {
             continue;
@@ -546,13 +598,12 @@ tl::expected<void, rejection> earn_purchase(context& cx, const purchase& e) {
                 rate = it->second;
             }
             a.per_line = true;
-            a.by_line.assign(e.lines.size(), 0);
             std::vector<std::int64_t> weights(e.lines.size(), 0);
             money_t spend = 0;
             std::string failure;
             for (std::size_t i = 0; i < e.lines.size(); ++i) {
                 if (eligible[i] &&
-                    (!r.lines || line_selected(*r.lines, e.lines[i], data, failure))) {
+                    (!r.lines || line_selected(*r.lines, e.lines[i], data, needs, failure))) {
                     weights[i] = e.lines[i].amount();
                     spend += weights[i];
                 }
@@ -561,12 +612,12 @@ tl::expected<void, rejection> earn_purchase(context& cx, const purchase& e) {
             a.points = round_ratio(numerator, rate.per, r.round);
             a.by_line = allocate(a.points, weights);
             a.result.exact = exact_text(numerator, rate.per);
-            a.result.reason = std::to_string(rate.points) + " per " + money_text(p, rate.per) +
-                              (rate.points == r.rate.points && rate.per == r.rate.per
-                                   ? ""
-                                   : " (" + s.tier.tier + " rate)") +
-                              " on " + money_text(p, spend) + " (" + rounding_name(r.round) + ")" +
-                              (failure.empty() ? "" : "; " + failure);
+            bool tier_rate = rate.points != r.rate.points || rate.per != r.rate.per;
+            a.result.reason =
+                concat({std::to_string(rate.points), " per ", money_text(p, rate.per),
+                        tier_rate ? " (" : "", tier_rate ? std::string_view(s.tier.tier) : "",
+                        tier_rate ? " rate)" : "", " on ", money_text(p, spend), " (",
+                        rounding_name(r.round), ")", failure.empty() ? "" : "; ", failure});
             break;
         }
         case earn_kind::per_unit: {
@@ -576,16 +627,16 @@ tl::expected<void, rejection> earn_purchase(context& cx, const purchase& e) {
             std::string failure;
             for (std::size_t i = 0; i < e.lines.size(); ++i) {
                 if (eligible[i] &&
-                    (!r.lines || line_selected(*r.lines, e.lines[i], data, failure))) {
+                    (!r.lines || line_selected(*r.lines, e.lines[i], data, needs, failure))) {
                     a.by_line[i] = e.lines[i].quantity * r.points;
                     units += e.lines[i].quantity;
                 }
             }
             a.points = units * r.points;
             a.result.exact = std::to_string(a.points);
-            a.result.reason = std::to_string(r.points) + " per unit on " + std::to_string(units) +
-                              (units == 1 ? " unit" : " units") +
-                              (failure.empty() ? "" : "; " + failure);
+            a.result.reason =
+                concat({std::to_string(r.points), " per unit on ", std::to_string(units),
+                        units == 1 ? " unit" : " units", failure.empty() ? "" : "; ", failure});
             if (units == 0) {
                 a.result.matched = false;
                 a.result.reason = "no line matched" + (failure.empty() ? "" : ": " + failure);
@@ -611,6 +662,9 @@ tl::expected<void, rejection> earn_purchase(context& cx, const purchase& e) {
     // What each line earned, per rule, so a return reverses exactly that.
     purchase_record record;
     record.request = e;
+    record.lines.reserve(e.lines.size());
+    record.awards.reserve(awards.size());
+    cx.out.rules.reserve(cx.out.rules.size() + awards.size());
     for (std::size_t i = 0; i < e.lines.size(); ++i) {
         line_allocation la;
         la.line_id = e.lines[i].line_id;
@@ -623,12 +677,13 @@ tl::expected<void, rejection> earn_purchase(context& cx, const purchase& e) {
         }
         record.lines.push_back(std::move(la));
     }
-    for (const award& a : awards) {
+    for (std::size_t i = 0; i < awards.size(); ++i) {
+        award& a = awards[i];
         if (a.points > 0) {
-            record.awards.push_back({a.rule->id, a.points, lots[a.rule->id], a.rule->qualifying,
-                                     a.per_line, a.rule->min_spend});
+            record.awards.push_back(
+                {a.rule->id, a.points, lots[i], a.rule->qualifying, a.per_line, a.rule->min_spend});
         }
-        cx.out.rules.push_back(a.result);
+        cx.out.rules.push_back(std::move(a.result));
     }
     s.purchases.push_back(std::move(record));
 
@@ -689,13 +744,19 @@ tl::expected<void, rejection> earn_event(context& cx, const custom_event& e) {
                       "unknown event type \"" + e.type +
                           "\"; the program accepts: " + (known.empty() ? "none" : known)});
     }
-    nlohmann::json data = {{"event",
-                            {{"id", e.event_id},
-                             {"type", e.type},
-                             {"occurred_at", format_rfc3339(e.occurred_at)},
-                             {"attributes", e.attributes},
-                             {"local", local_json(p, cx.now)}}},
-                           {"member", member_json(cx)}};
+    data_needs needs;
+    for (const earn_rule& r : p.earn) {
+        if (r.on == earn_trigger::event && r.event_type == e.type) {
+            needs.add(r.when);
+        }
+    }
+    nlohmann::json data = nlohmann::json::object();
+    if (nlohmann::json event = event_data(needs, cx, e); !event.is_null()) {
+        data["event"] = std::move(event);
+    }
+    if (nlohmann::json member = member_data(needs, cx); !member.is_null()) {
+        data["member"] = std::move(member);
+    }
     cx.state.last_activity = cx.now;
     earn_fixed(cx, data, earn_trigger::event, e.type, e.type + " posted");
     return {};
@@ -723,7 +784,17 @@ tl::expected<void, rejection> earn_referral(context& cx, const referral_reward& 
 }
 
 tl::expected<void, rejection> enroll(context& cx, const enrollment&) {
-    earn_fixed(cx, {{"member", member_json(cx)}}, earn_trigger::enrollment, "", "member enrolled");
+    data_needs needs;
+    for (const earn_rule& r : cx.program.earn) {
+        if (r.on == earn_trigger::enrollment) {
+            needs.add(r.when);
+        }
+    }
+    nlohmann::json data = nlohmann::json::object();
+    if (nlohmann::json member = member_data(needs, cx); !member.is_null()) {
+        data["member"] = std::move(member);
+    }
+    earn_fixed(cx, data, earn_trigger::enrollment, "", "member enrolled");
     return {};
 }
 

@@ -3,6 +3,10 @@
 
 #include "context.hpp"
 
+#include <initializer_list>
+#include <string_view>
+#include <utility>
+
 namespace loyalty::engine {
 
 namespace {
@@ -13,6 +17,30 @@ struct overloaded : Ts... {
 };
 template <class... Ts>
 overloaded(Ts...) -> overloaded<Ts...>;
+
+// The event's ids for the outcome, as an object of strings. Built key by key: nlohmann's
+// initializer lists build each pair as an array first and copy it.
+nlohmann::json echo(std::initializer_list<std::pair<std::string_view, std::string_view>> fields) {
+    nlohmann::json j = nlohmann::json::object();
+    for (const auto& [key, value] : fields) {
+        j[std::string(key)] = std::string(value);
+    }
+    return j;
+}
+
+// The member as the event finds it, copied into the outcome. A purchase appends to a few of
+// its lists; room for that is made before copying (assignment keeps a vector's capacity), so
+// that the appends do not reallocate and move a long history.
+void copy_member(member_state& into, const member_state& from, const event& e) {
+    if (std::holds_alternative<purchase>(e)) {
+        into.lots.reserve(from.lots.size() + 8);
+        into.metric.reserve(from.metric.size() + 8);
+        into.usage.reserve(from.usage.size() + 8);
+        into.purchase_times.reserve(from.purchase_times.size() + 1);
+        into.purchases.reserve(from.purchases.size() + 1);
+    }
+    into = from;
+}
 
 timestamp occurred_at(const event& e) {
     return std::visit(overloaded{[](const time_passes& t) { return t.now; },
@@ -52,7 +80,7 @@ tl::expected<outcome, rejection> evaluate(const program::program& p, const membe
                                           const event& e, timestamp now) {
     outcome out;
     out.program_version = p.content_hash();
-    out.state = member;
+    copy_member(out.state, member, e);
     // The event's own time drives the rules (a purchase posted late still earns as of its
     // time); `now` decides what is pending or expired in the summary.
     detail::context cx{p, occurred_at(e), out.state, out};
@@ -67,57 +95,57 @@ tl::expected<outcome, rejection> evaluate(const program::program& p, const membe
         overloaded{
             [&](const purchase& x) {
                 out.event_type = "purchase";
-                out.event = {{"transaction_id", x.transaction_id},
-                             {"member_id", x.member_id},
-                             {"store_id", x.store_id}};
+                out.event = echo({{"transaction_id", x.transaction_id},
+                                  {"member_id", x.member_id},
+                                  {"store_id", x.store_id}});
                 return detail::earn_purchase(cx, x);
             },
             [&](const purchase_return& x) {
                 out.event_type = "return";
-                out.event = {{"return_id", x.return_id},
-                             {"transaction_id", x.transaction_id},
-                             {"store_id", x.store_id}};
+                out.event = echo({{"return_id", x.return_id},
+                                  {"transaction_id", x.transaction_id},
+                                  {"store_id", x.store_id}});
                 return detail::return_purchase(cx, x);
             },
             [&](const custom_event& x) {
                 out.event_type = "event";
-                out.event = {{"event_id", x.event_id}, {"type", x.type}};
+                out.event = echo({{"event_id", x.event_id}, {"type", x.type}});
                 return detail::earn_event(cx, x);
             },
             [&](const enrollment& x) {
                 out.event_type = "enrollment";
-                out.event = {{"member_id", x.member_id}};
+                out.event = echo({{"member_id", x.member_id}});
                 return detail::enroll(cx, x);
             },
             [&](const reward_redemption& x) {
                 out.event_type = "redemption";
-                out.event = {{"redemption_id", x.redemption_id}, {"reward_id", x.reward_id}};
+                out.event = echo({{"redemption_id", x.redemption_id}, {"reward_id", x.reward_id}});
                 return detail::redeem_reward(cx, x);
             },
             [&](const points_payment& x) {
                 out.event_type = "payment";
-                out.event = {{"redemption_id", x.redemption_id},
-                             {"transaction_id", x.transaction_id}};
+                out.event = echo(
+                    {{"redemption_id", x.redemption_id}, {"transaction_id", x.transaction_id}});
                 return detail::pay_with_points(cx, x);
             },
             [&](const redemption_cancellation& x) {
                 out.event_type = "cancellation";
-                out.event = {{"redemption_id", x.redemption_id}};
+                out.event = echo({{"redemption_id", x.redemption_id}});
                 return detail::cancel_redemption(cx, x);
             },
             [&](const adjustment& x) {
                 out.event_type = "adjustment";
-                out.event = {{"adjustment_id", x.adjustment_id}};
+                out.event = echo({{"adjustment_id", x.adjustment_id}});
                 return detail::adjust(cx, x);
             },
             [&](const referral_reward& x) {
                 out.event_type = "referral";
-                out.event = {{"friend_id", x.friend_id}, {"rule_id", x.rule_id}};
+                out.event = echo({{"friend_id", x.friend_id}, {"rule_id", x.rule_id}});
                 return detail::earn_referral(cx, x);
             },
             [&](const time_passes&) {
                 out.event_type = "time";
-                out.event = {{"now", format_rfc3339(cx.now)}};
+                out.event = echo({{"now", format_rfc3339(cx.now)}});
                 return detail::pass_time(cx, std::get<time_passes>(e));
             },
         },

@@ -2,12 +2,28 @@
 #include "context.hpp"
 
 #include <algorithm>
+#include <charconv>
 
 namespace loyalty::engine::detail {
 
+std::string concat(std::initializer_list<std::string_view> parts) {
+    std::size_t size = 0;
+    for (std::string_view part : parts) {
+        size += part.size();
+    }
+    std::string text;
+    text.reserve(size);
+    for (std::string_view part : parts) {
+        text += part;
+    }
+    return text;
+}
+
 std::string points_text(const program::program& p, points_t points) {
-    return std::to_string(points) + " " +
-           (points == 1 || points == -1 ? p.points.singular : p.points.name);
+    char digits[24];
+    char* end = std::to_chars(digits, digits + sizeof digits, points).ptr;
+    return concat({std::string_view(digits, static_cast<std::size_t>(end - digits)), " ",
+                   points == 1 || points == -1 ? p.points.singular : p.points.name});
 }
 
 namespace {
@@ -55,7 +71,10 @@ std::int64_t credit(context& cx, points_t points, const std::string& cause, bool
     l.remaining = points;
     l.earned_at = cx.now;
     l.available_at = cx.now + date::days{pending_days};
-    l.expires_at = expiry_for(cx, cx.now);
+    if (!cx.expiry_of_now) {
+        cx.expiry_of_now = expiry_for(cx, cx.now);
+    }
+    l.expires_at = *cx.expiry_of_now;
     l.cause = cause;
     l.qualifying = qualifying;
     l.matured = !l.pending(cx.now);
@@ -151,6 +170,10 @@ tl::expected<std::vector<lot_draw>, rejection> draw(context& cx, points_t points
 
 void repay_debts(context& cx) {
     member_state& s = cx.state;
+    // Most members owe nothing: then there is nothing to sort.
+    if (std::none_of(s.lots.begin(), s.lots.end(), [](const lot& l) { return l.remaining < 0; })) {
+        return;
+    }
     std::vector<lot*> debts;
     std::vector<lot*> usable;
     for (lot& l : s.lots) {

@@ -1,5 +1,6 @@
 #include "loyalty/engine/outcome.hpp"
 
+#include "loyalty/engine/json_writer.hpp"
 #include "loyalty/engine/local_time.hpp"
 
 namespace loyalty::engine {
@@ -102,6 +103,132 @@ nlohmann::json to_json(const outcome& o, const program::program& p) {
             {"referrals", referrals},
             {"rules", rules},
             {"movements", movements}};
+}
+
+namespace {
+
+// Any JSON value as nlohmann's dump() writes it; objects come out in their (sorted) map order.
+// The event echo holds only strings, but whatever it holds is written the same.
+void write_json(json_writer& w, const nlohmann::json& j) {
+    switch (j.type()) {
+    case nlohmann::json::value_t::object:
+        w.begin_object();
+        for (const auto& [k, v] : j.items()) {
+            w.key(k);
+            write_json(w, v);
+        }
+        w.end_object();
+        break;
+    case nlohmann::json::value_t::array:
+        w.begin_array();
+        for (const auto& v : j) {
+            write_json(w, v);
+        }
+        w.end_array();
+        break;
+    case nlohmann::json::value_t::string:
+        w.value(j.get_ref<const std::string&>());
+        break;
+    case nlohmann::json::value_t::boolean:
+        w.value(j.get<bool>());
+        break;
+    case nlohmann::json::value_t::number_integer:
+        w.value(j.get<std::int64_t>());
+        break;
+    case nlohmann::json::value_t::null:
+        w.null();
+        break;
+    default:
+        // Unsigned, floating-point and binary values: nlohmann's own text.
+        w.raw(j.dump());
+        break;
+    }
+}
+
+} // namespace
+
+// Keys in nlohmann's order (std::map, bytewise), which is not the order to_json lists them in.
+std::string to_json_text(const outcome& o, const program::program& p) {
+    json_writer w;
+    w.reserve(1024 + 256 * (o.rules.size() + o.movements.size()));
+    w.begin_object();
+    w.key("balance").begin_object();
+    w.field("available", o.balance_after.available).field("pending", o.balance_after.pending);
+    w.end_object();
+    w.key("event");
+    write_json(w, o.event);
+    w.field("event_type", o.event_type);
+    w.key("movements").begin_array();
+    for (const movement& m : o.movements) {
+        w.begin_object()
+            .field("cause", m.cause)
+            .field("explanation", m.explanation)
+            .field("kind", to_string(m.kind))
+            .field("lot", m.lot_id)
+            .field("pending", m.pending)
+            .field("points", m.points)
+            .end_object();
+    }
+    w.end_array();
+    w.key("points").begin_object();
+    w.field("adjusted", o.points.adjusted);
+    w.key("available_from");
+    if (o.points.available_from) {
+        w.value(format_rfc3339(*o.points.available_from));
+    } else {
+        w.null();
+    }
+    w.field("burned", o.points.burned)
+        .field("earned", o.points.earned)
+        .field("expired", o.points.expired)
+        .field("matured", o.points.matured)
+        .field("pending", o.points.pending)
+        .field("restored", o.points.restored)
+        .field("reversed", o.points.reversed)
+        .field("shortfall", o.points.shortfall);
+    w.end_object();
+    w.field("program_version", o.program_version);
+    w.key("referrals").begin_array();
+    for (const referral_credit& r : o.referrals) {
+        w.begin_object()
+            .field("explanation", r.explanation)
+            .field("member_id", r.member_id)
+            .field("points", r.points)
+            .field("rule", r.rule_id)
+            .end_object();
+    }
+    w.end_array();
+    w.key("rules").begin_array();
+    for (const rule_result& r : o.rules) {
+        w.begin_object()
+            .field("exact", r.exact)
+            .field("id", r.id)
+            .field("matched", r.matched)
+            .field("points", r.awarded)
+            .field("reason", r.reason)
+            .field("rounded", r.rounded)
+            .end_object();
+    }
+    w.end_array();
+    w.key("tier").begin_object();
+    w.field("after", o.tier.after)
+        .field("before", o.tier.before)
+        .field("changed", o.tier.changed)
+        .field("metric", o.tier.metric);
+    w.end_object();
+    w.field("unit", p.points.name);
+    w.key("vouchers").begin_array();
+    for (const voucher& v : o.vouchers) {
+        w.begin_object()
+            .field("cause", v.cause)
+            .field("id", v.id)
+            .field("reward_id", v.reward_id)
+            .field("valid_until", format_rfc3339(v.valid_until))
+            .end_object();
+    }
+    w.end_array();
+    w.end_object();
+    return std::move(w).text();
 }
 
 } // namespace loyalty::engine

@@ -103,4 +103,9 @@ std::string to_string(rejection_code code);
 // The outcome as JSON, the contract shown to point-of-sale systems and support staff.
 nlohmann::json to_json(const outcome& o, const program::program& p);
 
+// Exactly the bytes of to_json(o, p).dump(), written straight into a string (json_writer.hpp):
+// every purchase answers with this text, and building the tree only to dump it cost more than
+// evaluating the purchase (docs/benchmarks.md). Strings must be UTF-8, as json_writer requires.
+std::string to_json_text(const outcome& o, const program::program& p);
+
 } // namespace loyalty::engine

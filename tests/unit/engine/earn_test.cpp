@@ -262,6 +262,46 @@ TEST_CASE("invalid purchases are refused with the field", "[earn]") {
     CHECK(d.error().field == "lines[1].line_id");
 }
 
+TEST_CASE("a purchase's first bad line is refused, its first bad field named", "[earn]") {
+    auto refused_at = [](std::vector<purchase_line> lines) {
+        auto p = basket("2026-11-23T15:00:00Z", std::move(lines));
+        auto o = evaluate(sample_program(), member(), p, p.occurred_at);
+        REQUIRE_FALSE(o);
+        CHECK(o.error().code == rejection_code::invalid_event);
+        return o.error().field + ": " + o.error().message;
+    };
+    // Few lines and many (more than 16) are checked alike.
+    for (std::size_t count : {std::size_t{5}, std::size_t{40}}) {
+        INFO(count << " lines");
+        std::vector<purchase_line> lines;
+        for (std::size_t i = 0; i < count; ++i) {
+            lines.push_back(line(std::to_string(100 + i).c_str(), "coffee", 1, 500));
+        }
+        auto repeated = lines;
+        repeated[count - 1].line_id = repeated[2].line_id;
+        repeated[count - 2].line_id = repeated[0].line_id;
+        CHECK(refused_at(repeated) == "lines[" + std::to_string(count - 2) +
+                                          "].line_id: line ids must be present and unique");
+        auto bad_quantity = repeated;
+        bad_quantity[1].quantity = 0;
+        CHECK(refused_at(bad_quantity) ==
+              "lines[1].quantity: expected a quantity from 1 to 1000000");
+        auto empty = lines;
+        empty[3].line_id.clear();
+        empty[count - 1].line_id.clear();
+        CHECK(refused_at(empty) == "lines[3].line_id: line ids must be present and unique");
+        auto discount = lines;
+        discount[count - 1].discount = 501;
+        CHECK(refused_at(discount) == "lines[" + std::to_string(count - 1) +
+                                          "].discount: expected a discount from 0 to the line's "
+                                          "price (500)");
+        auto price = lines;
+        price[2].unit_price = -1;
+        CHECK(refused_at(price) ==
+              "lines[2].unit_price: expected a unit price from 0 to 10000000000");
+    }
+}
+
 TEST_CASE("the same input always gives the same outcome", "[earn]") {
     auto p = basket("2026-11-24T15:00:00Z",
                     {line("1", "bakery", 2, 350), line("2", "coffee", 1, 2700)}, "app");
@@ -269,4 +309,161 @@ TEST_CASE("the same input always gives the same outcome", "[earn]") {
     auto b = run(member(), p);
     CHECK(to_json(a, sample_program()) == to_json(b, sample_program()));
     CHECK(a.points.earned == 68 + 68 + 2 + 50 + 10); // base on 34.00, x2, bakery, big basket, app
+}
+
+// What conditions see. The engine builds only the parts of the data the program's conditions
+// can read; these pin that every name still reads what it always did, in explanations too.
+namespace {
+
+const char* every_name =
+    R"({"and": [false, {"var": "transaction.id"}, {"var": "transaction.store_id"}, {"var": "transaction.channel"}, {"var": "transaction.currency"}, {"var": "transaction.occurred_at"}, {"var": "transaction.total"}, {"var": "transaction.eligible_spend"}, {"var": "transaction.quantity"}, {"var": "transaction.line_count"}, {"var": "transaction.categories"}, {"var": "transaction.skus"}, {"var": "transaction.tags"}, {"var": "transaction.tags.1"}, {"var": "transaction.local.date"}, {"var": "transaction.local.year"}, {"var": "transaction.local.month"}, {"var": "transaction.local.day"}, {"var": "transaction.local.weekday"}, {"var": "transaction.local.hour"}, {"var": "transaction.local.minute"}, {"var": "member.id"}, {"var": "member.tier"}, {"var": "member.tier_since"}, {"var": "member.tier_until"}, {"var": "member.metric"}, {"var": "member.enrolled_at"}, {"var": "member.birthday"}, {"var": "member.referred_by"}, {"var": "member.balance.available"}, {"var": "member.balance.pending"}, {"var": "member.lifetime.purchases"}, {"var": "member.lifetime.spend"}, {"var": "member.lifetime.points"}, {"var": "member.days_enrolled"}]})";
+
+const char* app_orders_when = R"({"==": [{"var": "transaction.channel"}, "app"]})";
+
+// A Gold member with a birthday, a referrer, points available and pending, and history.
+member_state seasoned_member() {
+    member_state m = member("gold");
+    m.birthday = date::year{1990} / 6 / 15;
+    m.referred_by = "friend \"7\"";
+    m.tier.since = at("2026-03-01T12:00:00Z");
+    m.tier.valid_until = at("2027-03-01T12:00:00Z");
+    m.lots.push_back({1, 120, 120, at("2026-10-01T12:00:00Z"), at("2026-10-01T12:00:00Z"),
+                      std::nullopt, "base", true, false});
+    m.lots.push_back({2, 30, 30, at("2026-11-20T12:00:00Z"), at("2026-12-04T12:00:00Z"),
+                      std::nullopt, "base", true, false});
+    m.metric.push_back({at("2026-10-01T12:00:00Z"), 520, "t-old"});
+    m.lifetime_purchases = 7;
+    m.lifetime_spend = 12345;
+    m.lifetime_points = 640;
+    m.next_lot_id = 3;
+    return m;
+}
+
+purchase tagged_basket() {
+    purchase p = basket("2026-11-24T15:05:00Z",
+                        {line("1", "coffee", 2, 525), line("2", "bakery", 3, 375)}, "app");
+    p.transaction_id = "t1"; // basket() numbers them in the order the tests run
+    p.lines[0].tags = {"hot", "espresso"};
+    p.lines[1].tags = {"fresh", "hot"};
+    p.lines[1].discount = 75;
+    return p;
+}
+
+// The sample program with two pieces of text replaced.
+program::program_ptr variant(const std::string& from, const std::string& to,
+                             const std::string& from2, const std::string& to2) {
+    std::string text = test::sample_text_with(from, to);
+    auto at2 = text.find(from2);
+    REQUIRE(at2 != std::string::npos);
+    text.replace(at2, from2.size(), to2);
+    auto loaded = program::load_program(text, "variant.yaml");
+    REQUIRE(loaded);
+    return *loaded;
+}
+
+const rule_result& rule_of(const tl::expected<outcome, rejection>& o, const std::string& id) {
+    REQUIRE(o);
+    return rule(*o, id);
+}
+
+} // namespace
+
+TEST_CASE("conditions read every name of a purchase's data, and explanations show it",
+          "[earn][conditions]") {
+    auto p = test::sample_variant(app_orders_when, every_name);
+    auto o = evaluate(*p, seasoned_member(), tagged_basket(), at("2026-11-24T15:05:00Z"));
+    CHECK(
+        rule_of(o, "app_orders").reason ==
+        R"(condition earn[4].when is false (transaction.id is "t1", transaction.store_id is "s1", )"
+        R"(transaction.channel is "app", transaction.currency is "USD", )"
+        R"(transaction.occurred_at is "2026-11-24T15:05:00Z", transaction.total is 2100, )"
+        R"(transaction.eligible_spend is 2100, transaction.quantity is 5, )"
+        R"(transaction.line_count is 2, transaction.categories is ["bakery","coffee"], )"
+        R"(transaction.skus is ["SKU-1","SKU-2"], transaction.tags is ["espresso","fresh","hot"], )"
+        R"(transaction.tags.1 is "fresh", transaction.local.date is "2026-11-24", )"
+        R"(transaction.local.year is 2026, transaction.local.month is 11, )"
+        R"(transaction.local.day is 24, transaction.local.weekday is 2, )"
+        R"(transaction.local.hour is 10, transaction.local.minute is 5, member.id is "m1", )"
+        R"(member.tier is "gold", member.tier_since is "2026-03-01T12:00:00Z", )"
+        R"(member.tier_until is "2027-03-01T12:00:00Z", member.metric is 520, )"
+        R"(member.enrolled_at is "2026-01-05T15:00:00Z", member.birthday is "1990-06-15", )"
+        R"(member.referred_by is "friend \"7\"", member.balance.available is 120, )"
+        R"(member.balance.pending is 30, member.lifetime.purchases is 7, )"
+        R"(member.lifetime.spend is 12345, member.lifetime.points is 640, )"
+        R"(member.days_enrolled is 323))");
+}
+
+TEST_CASE("a name of an enclosing object reads all of it", "[earn][conditions]") {
+    auto p = test::sample_variant(
+        app_orders_when,
+        R"({"or": [{"==": [{"var": "transaction.local"}, 1]}, {"==": [{"var": "member.balance"}, 1]}, {"==": [{"var": "member.lifetime"}, 1]}, {"==": [{"var": "member"}, 1]}, {"==": [{"var": "transaction"}, 1]}]})");
+    auto o = evaluate(*p, seasoned_member(), tagged_basket(), at("2026-11-24T15:05:00Z"));
+    // Values longer than 60 characters are cut short.
+    CHECK(rule_of(o, "app_orders").reason ==
+          R"(condition earn[4].when is false (transaction.local is )"
+          R"({"date":"2026-11-24","day":24,"hour":10,"minute":5,"month":1..., )"
+          R"(member.balance is {"available":120,"pending":30}, )"
+          R"(member.lifetime is {"points":640,"purchases":7,"spend":12345}, )"
+          R"(member is {"balance":{"available":120,"pending":30},"birthday":"1990-0..., )"
+          R"(transaction is {"categories":["bakery","coffee"],"channel":"app","currency"...))");
+}
+
+TEST_CASE("line conditions read the line, the purchase and the member", "[earn][conditions]") {
+    const std::string when =
+        R"({"and": [{"==": [{"var": "line.category"}, "bakery"]}, {"in": ["hot", {"var": "line.tags"}]}, {"==": [{"var": "member.tier"}, "gold"]}, {">=": [{"var": "transaction.total"}, 2100]}, {"<": [{"var": "line.discount"}, 100]}, {"==": [{"var": "line.sku"}, "SKU-2"]}, {"var": "line.line_id"}, {">": [{"var": "line.amount"}, 1000]}, {"==": [{"var": "line.quantity"}, 3]}, {"==": [{"var": "line.unit_price"}, 375]}]})";
+    auto p =
+        test::sample_variant("lines:\n      categories: [bakery]", "lines:\n      when: " + when);
+    auto o = evaluate(*p, seasoned_member(), tagged_basket(), at("2026-11-24T15:05:00Z"));
+    CHECK(rule_of(o, "bakery").reason == "1 per unit on 3 units"); // the bakery line only
+    member_state green = seasoned_member();
+    green.tier.tier = "green";
+    auto none = evaluate(*p, green, tagged_basket(), at("2026-11-24T15:05:00Z"));
+    CHECK(rule_of(none, "bakery").reason == "no line matched");
+}
+
+TEST_CASE("the whole data, computed names and missing read all of the data", "[earn][conditions]") {
+    const std::string when =
+        R"({"and": [{"!!": [{"var": ""}]}, {"==": [{"var": {"cat": ["li", "ne.sku"]}}, "SKU-2"]}, {"missing": ["line.sku", "member.tier", "transaction.nothing"]}]})";
+    auto p = test::sample_variant(app_orders_when, when);
+    auto o = evaluate(*p, seasoned_member(), tagged_basket(), at("2026-11-24T15:05:00Z"));
+    CHECK(rule_of(o, "app_orders").reason == "condition earn[4].when is false");
+    // Purchase conditions run after the line selectors of the rules before them, whose last
+    // line is still in the data: names computed at evaluation and missing can see it.
+    auto stale = variant(app_orders_when, when, "lines:\n      categories: [bakery]",
+                         "lines:\n      categories: [bakery]\n      when: true");
+    auto o2 = evaluate(*stale, seasoned_member(), tagged_basket(), at("2026-11-24T15:05:00Z"));
+    CHECK(rule_of(o2, "app_orders").reason == "conditions met");
+}
+
+TEST_CASE("event, enrollment and referral conditions read their data", "[earn][conditions]") {
+    auto p = variant("    event: review_posted\n    fixed: 5",
+                     R"(    event: review_posted
+    fixed: 5
+    when: {"and": [{"var": "event.id"}, {"var": "event.type"}, {"var": "event.occurred_at"}, {"var": "event.attributes.stars"}, {"var": "event.local"}, {"var": "member.balance"}, {"var": "member.birthday"}, false]})",
+                     "    on: enrollment\n    fixed: 25",
+                     R"(    on: enrollment
+    fixed: 25
+    when: {"and": [{"var": "member.tier"}, {"var": "member.days_enrolled"}, {"var": "member.referred_by"}, {"var": "member.tier_until"}, false]})");
+    custom_event review{"e1", "review_posted", at("2026-11-24T15:05:00Z"), {{"stars", 4}}};
+    auto o = evaluate(*p, seasoned_member(), review, review.occurred_at);
+    CHECK(rule_of(o, "reviews").reason ==
+          R"(condition earn[6].when is false (event.id is "e1", event.type is "review_posted", )"
+          R"(event.occurred_at is "2026-11-24T15:05:00Z", event.attributes.stars is 4, )"
+          R"(event.local is {"date":"2026-11-24","day":24,"hour":10,"minute":5,"month":1..., )"
+          R"(member.balance is {"available":120,"pending":30}, member.birthday is "1990-06-15"))");
+    enrollment joined{"m2", at("2026-11-24T15:05:00Z"), std::nullopt, "m1"};
+    auto j = evaluate(*p, new_member(*p, joined), joined, joined.enrolled_at);
+    CHECK(rule_of(j, "enrollment").reason ==
+          R"(condition earn[5].when is false (member.tier is "green", member.days_enrolled is 0, )"
+          R"(member.referred_by is "m1", member.tier_until is null))");
+    auto r = test::sample_variant("    on: referral\n    fixed: 100", R"(    on: referral
+    fixed: 100
+    when: {"and": [{"var": "transaction.eligible_spend"}, {"var": "member.lifetime.purchases"}, {"var": "member.balance.available"}, false]})");
+    // Seen on the friend's first purchase, as the friend was before it.
+    member_state referred = seasoned_member();
+    referred.lifetime_purchases = 0;
+    auto first = evaluate(*r, referred, tagged_basket(), at("2026-11-24T15:05:00Z"));
+    CHECK(rule_of(first, "referral").reason ==
+          "condition earn[7].when is false (transaction.eligible_spend is 2100, "
+          "member.lifetime.purchases is 0, member.balance.available is 120)");
 }
