@@ -170,7 +170,7 @@ result<applied> ledger::impl::apply(store& st, const program_version_info& pv, t
         return tl::unexpected(refused(o.error()));
     }
     applied out;
-    out.body = engine::to_json(*o, p).dump();
+    out.body = engine::to_json_text(*o, p);
     detail::operation_record op{kind,
                                 before.state.id,
                                 pv.id,
@@ -202,7 +202,7 @@ result<applied> ledger::impl::apply(store& st, const program_version_info& pv, t
                                      credit.member_id,
                                      pv.id,
                                      referral_request.dump(),
-                                     engine::to_json(*r, p).dump(),
+                                     engine::to_json_text(*r, p),
                                      who.actor,
                                      who.request_id,
                                      now,
@@ -800,7 +800,7 @@ std::future<result<bool>> ledger::visit_due(const detail::due_entry& entry, time
                 sp.release();
                 return;
             }
-            std::string body = engine::to_json(*o, *pv.program).dump();
+            std::string body = engine::to_json_text(*o, *pv.program);
             detail::operation_record op{"time",
                                         id,
                                         pv.id,

@@ -140,7 +140,7 @@ result<std::string> ledger::simulate_purchase(const engine::purchase& p, timesta
             return tl::unexpected(error{
                 error_code::rejected, o.error().field, o.error().message, o.error().code, {}});
         }
-        return engine::to_json(*o, *pv.program).dump();
+        return engine::to_json_text(*o, *pv.program);
     } catch (const std::exception& e) {
         return tl::unexpected(storage_error(e));
     }
