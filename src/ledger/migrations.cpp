@@ -4,6 +4,7 @@
 #include "loyalty/engine/state_json.hpp"
 #include "member_record.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <stdexcept>
 #include <string>
@@ -20,12 +21,40 @@ int version_of(std::string_view name) {
     return version;
 }
 
-// Steps in C++ that run after a migration's SQL, in the same transaction.
+// Steps in C++ a migration's SQL calls where it has a line "-- step: NAME", in its transaction.
 struct code_step {
-    int version;
+    std::string_view name;
     void (*run)(connection&);
 };
-constexpr code_step code_steps[] = {{6, &move_open_lots_into_member_records}};
+constexpr code_step code_steps[] = {{"copy_members_into_records", &copy_members_into_records}};
+
+// Runs `sql`, calling the C++ steps its "-- step: NAME" lines name where they stand.
+void run_migration_sql(connection& db, std::string_view migration, std::string_view sql) {
+    static constexpr std::string_view marker = "\n-- step: ";
+    std::size_t from = 0;
+    for (;;) {
+        std::size_t at = sql.find(marker, from);
+        db.execute(sql.substr(from, at == std::string_view::npos ? at : at + 1 - from));
+        if (at == std::string_view::npos) {
+            return;
+        }
+        std::size_t name_at = at + marker.size();
+        std::size_t end = sql.find('\n', name_at);
+        std::string_view name =
+            sql.substr(name_at, end == std::string_view::npos ? end : end - name_at);
+        auto step = std::find_if(std::begin(code_steps), std::end(code_steps),
+                                 [&](const code_step& s) { return s.name == name; });
+        if (step == std::end(code_steps)) {
+            throw std::logic_error("migration " + std::string(migration) +
+                                   " calls an unknown step " + std::string(name));
+        }
+        step->run(db);
+        if (end == std::string_view::npos) {
+            return;
+        }
+        from = end + 1;
+    }
+}
 
 engine::timestamp stored_time(const std::string& text) {
     auto t = engine::parse_rfc3339(text);
@@ -37,37 +66,56 @@ engine::timestamp stored_time(const std::string& text) {
 
 } // namespace
 
-void move_open_lots_into_member_records(connection& db) {
-    // A thousand members at a time, in id order: the rows read are not the ones being changed.
-    statement page =
-        db.prepare("SELECT id, state FROM members WHERE id > ? ORDER BY id LIMIT 1000");
+void copy_members_into_records(connection& db) {
+    // A thousand members at a time, in id order, appended to the new table so its pages are full.
+    statement page = db.prepare(
+        "SELECT id, name, email, enrolled_at, tier, tier_since, tier_valid_until, state, revision,"
+        " updated_at, due_at, (SELECT MAX(e.id) FROM ledger_entries e WHERE e.member_id = m.id)"
+        " FROM members m WHERE id > ? ORDER BY id LIMIT 1000");
     statement open_lots = db.prepare(
         "SELECT lot_id, earned, remaining, earned_at, available_at, expires_at, cause, qualifying,"
         " matured FROM lots WHERE member_id = ? AND remaining <> 0 ORDER BY lot_id");
-    statement update = db.prepare("UPDATE members SET state = ? WHERE id = ?");
+    statement insert = db.prepare(
+        "INSERT INTO members_v6 (id, name, email, enrolled_at, tier, tier_since, tier_valid_until,"
+        " state, revision, updated_at, due_at, last_entry_id)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     std::string after;
     for (;;) {
-        std::vector<std::pair<std::string, std::string>> members;
+        struct old_member {
+            std::string id;
+            std::optional<std::string> name, email;
+            std::string enrolled_at, tier, tier_since;
+            std::optional<std::string> tier_valid_until;
+            std::string state;
+            std::int64_t revision = 0;
+            std::string updated_at;
+            std::optional<std::string> due_at;
+            std::optional<std::int64_t> last_entry;
+        };
+        std::vector<old_member> members;
         page.reset();
         page.bind(1, after);
         while (page.step()) {
-            members.emplace_back(page.text(0), page.text(1));
+            members.push_back({page.text(0), page.optional_text(1), page.optional_text(2),
+                               page.text(3), page.text(4), page.text(5), page.optional_text(6),
+                               page.text(7), page.integer(8), page.text(9), page.optional_text(10),
+                               page.optional_integer(11)});
         }
         if (members.empty()) {
             break;
         }
-        after = members.back().first;
-        for (const auto& [id, text] : members) {
-            auto j = nlohmann::json::parse(text, nullptr, false);
+        after = members.back().id;
+        for (const old_member& m : members) {
+            auto j = nlohmann::json::parse(m.state, nullptr, false);
             auto state = j.is_discarded() ? tl::unexpected(std::string("not JSON"))
                                           : engine::state_from_json(j);
             if (!state) {
-                throw std::runtime_error("member " + id + ": the stored state is unreadable (" +
+                throw std::runtime_error("member " + m.id + ": the stored state is unreadable (" +
                                          state.error() + ")");
             }
             state->lots.clear();
             open_lots.reset();
-            open_lots.bind(1, id);
+            open_lots.bind(1, m.id);
             while (open_lots.step()) {
                 engine::lot& l = state->lots.emplace_back();
                 l.id = open_lots.integer(0);
@@ -82,8 +130,20 @@ void move_open_lots_into_member_records(connection& db) {
                 l.qualifying = open_lots.integer(7) != 0;
                 l.matured = open_lots.integer(8) != 0;
             }
-            update.reset();
-            update.bind_blob(1, encode_member_record(*state)).bind(2, id).run();
+            insert.reset();
+            insert.bind(1, m.id)
+                .bind(2, m.name)
+                .bind(3, m.email)
+                .bind(4, m.enrolled_at)
+                .bind(5, m.tier)
+                .bind(6, m.tier_since)
+                .bind(7, m.tier_valid_until)
+                .bind_blob(8, encode_member_record(*state))
+                .bind(9, m.revision)
+                .bind(10, m.updated_at)
+                .bind(11, m.due_at)
+                .bind(12, m.last_entry)
+                .run();
         }
     }
     db.execute("DELETE FROM lots WHERE remaining <> 0");
@@ -133,12 +193,7 @@ int migrate(connection& db) {
         db.execute("PRAGMA foreign_keys = OFF");
         db.execute("BEGIN IMMEDIATE");
         try {
-            db.execute(m.sql);
-            for (const code_step& step : code_steps) {
-                if (step.version == version) {
-                    step.run(db);
-                }
-            }
+            run_migration_sql(db, m.name, m.sql);
             {
                 statement broken = db.prepare("PRAGMA foreign_key_check");
                 if (broken.step()) {

@@ -16,9 +16,10 @@ struct migration {
 // In version order; generated from schema/ by CMakeLists.txt.
 std::span<const migration> migrations();
 
-// The part of migration 6 SQL cannot do: each member's state, JSON until then, becomes the
-// binary record of member_record.hpp with the member's open lots, which leave `lots`.
-void move_open_lots_into_member_records(connection& db);
+// Migration 6's step (at "-- step: copy_members_into_records"): every member is copied into
+// members_v6, in id order, its state (JSON until then) now the binary record of
+// member_record.hpp holding its open lots, which leave `lots`.
+void copy_members_into_records(connection& db);
 
 // The version the last migration brings a database to.
 int latest_version();

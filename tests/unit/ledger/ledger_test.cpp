@@ -404,6 +404,39 @@ TEST_CASE("activity pages newest first with a cursor", "[ledger]") {
     CHECK(f.ledger->activity("m-9", 10, std::nullopt).error().code == error_code::not_found);
 }
 
+TEST_CASE("activity follows a member's chain of entries, with any cursor", "[ledger]") {
+    fixture f;
+    enroll(f, "m-1");
+    enroll(f, "m-2");
+    // Interleaved writes: the two members' entries alternate in the table.
+    for (int i = 0; i < 4; ++i) {
+        REQUIRE(f.ledger->adjust(pos(), "m-1", credit("a1-" + std::to_string(i), 10 + i)));
+        REQUIRE(f.ledger->adjust(pos(), "m-2", credit("a2-" + std::to_string(i), 20 + i)));
+    }
+    auto all = f.ledger->activity("m-1", 100, std::nullopt);
+    REQUIRE(all);
+    REQUIRE(all->entries.size() == 5); // the enrolment's and four adjustments
+    for (std::size_t i = 1; i < all->entries.size(); ++i) {
+        CHECK(all->entries[i].id < all->entries[i - 1].id);
+    }
+    CHECK(all->entries.front().points == 13);
+    CHECK(all->entries.back().points == 25);
+    // A cursor that is one of m-2's entries, or no entry at all, still means "older than it".
+    auto other = f.ledger->activity("m-2", 1, std::nullopt);
+    REQUIRE(other);
+    std::int64_t foreign = other->entries.front().id;
+    auto older = f.ledger->activity("m-1", 100, foreign);
+    REQUIRE(older);
+    CHECK(older->entries.size() == 5); // m-2's newest is after all of m-1's
+    auto middle = f.ledger->activity("m-1", 100, all->entries[1].id + 1);
+    REQUIRE(middle);
+    REQUIRE(middle->entries.size() == 4);
+    CHECK(middle->entries.front().id == all->entries[1].id);
+    auto none = f.ledger->activity("m-1", 100, 1);
+    REQUIRE(none);
+    CHECK(none->entries.empty());
+}
+
 TEST_CASE("program versions are validated, stored once and recorded by outcomes", "[ledger]") {
     fixture f;
     auto original = f.ledger->active_program();
@@ -647,7 +680,7 @@ TEST_CASE("migration 6 keeps every member, lot, entry and answer of a database w
 
     f.open(); // migrates
     CHECK(f.count("schema_migrations WHERE version = 6") == 1);
-    CHECK(f.count("pragma_table_list WHERE name = 'members' AND wr = 1") == 1); // WITHOUT ROWID
+    CHECK(f.count("pragma_table_list WHERE name = 'members' AND wr = 0") == 1); // keeps its rowid
     CHECK(f.count("sqlite_schema WHERE name IN ('ledger_entries_member', 'members_due')") == 0);
     CHECK(f.count("pragma_foreign_key_check") == 0);
     f.ledger.reset();
