@@ -114,6 +114,14 @@ void ledger::impl::submit(const request_context& who, const std::string& kind,
     task.run = [this, state, hash = std::move(hash), keys = std::move(keys), kind, who,
                 work = std::move(work)](store& st) {
         try {
+            // A key revoked since the server looked it up changes nothing, from the moment the
+            // revocation committed: this runs in the write's own transaction.
+            if (who.key_id && !st.api_key_active(*who.key_id)) {
+                forget_key(*who.key_id);
+                state->answer = tl::unexpected(
+                    fail(error_code::unauthorized, "", "the key is unknown or revoked"));
+                return;
+            }
             detail::savepoint sp(st.db(), "request");
             for (const std::string& key : keys) {
                 if (auto seen = st.find_idempotency(key)) {

@@ -7,6 +7,7 @@
 #include "writer.hpp"
 
 #include <mutex>
+#include <unordered_map>
 
 namespace loyalty::ledger {
 
@@ -25,6 +26,12 @@ struct ledger::impl {
 
     mutable std::mutex program_mutex;
     program_version_info active; // what readers and new writes see
+
+    // API keys found by find_api_key, by the SHA-256 of their secret.
+    mutable std::mutex remembered_keys_mutex;
+    mutable std::unordered_map<std::string, api_key> remembered_keys;
+    // Forgets the key with this id (found revoked).
+    void forget_key(const std::string& id) const;
 
     std::unique_ptr<detail::reader_pool> readers;
     std::unique_ptr<detail::writer> writer; // destroyed first: drains the queue

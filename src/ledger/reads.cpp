@@ -90,11 +90,17 @@ nlohmann::json optional_value(const std::optional<T>& v) {
 
 } // namespace
 
-result<member_view> ledger::member(const std::string& member_id, timestamp now) const {
+result<member_view> ledger::member(const std::string& member_id, timestamp now,
+                                   const std::optional<std::string>& key_id) const {
     auto program = active_program();
     try {
         auto lease = impl_->readers->acquire();
         read_transaction snapshot(lease->st);
+        if (key_id && !lease->st.api_key_active(*key_id)) {
+            impl_->forget_key(*key_id);
+            return tl::unexpected(error{
+                error_code::unauthorized, "", "the key is unknown or revoked", std::nullopt, {}});
+        }
         auto m = lease->st.load_member(member_id, false);
         if (!m) {
             return tl::unexpected(error{
@@ -191,12 +197,43 @@ result<nlohmann::json> ledger::rewards(const std::optional<std::string>& member_
 }
 
 result<std::optional<api_key>> ledger::find_api_key(const std::string& secret) const {
+    // By the secret's SHA-256, never the secret itself: the map compares digests, and a
+    // comparison's timing tells at most how much of a digest matched (store::find_api_key).
+    std::string digest = program::sha256_hex(secret);
+    std::optional<api_key> key;
     try {
         auto lease = impl_->readers->acquire();
-        return lease->st.find_api_key(program::sha256_hex(secret));
+        key = lease->st.find_api_key(digest);
     } catch (const std::exception& e) {
         return tl::unexpected(storage_error(e));
     }
+    std::lock_guard lock(impl_->remembered_keys_mutex);
+    if (!key) {
+        impl_->remembered_keys.erase(digest);
+    } else {
+        // A deployment has a handful of keys; only keys that exist are remembered, so this
+        // bound is never reached unless keys are created by the thousand.
+        if (impl_->remembered_keys.size() >= 10'000) {
+            impl_->remembered_keys.clear();
+        }
+        impl_->remembered_keys.insert_or_assign(digest, *key);
+    }
+    return key;
+}
+
+std::optional<api_key> ledger::remembered_api_key(const std::string& secret) const {
+    std::string digest = program::sha256_hex(secret);
+    std::lock_guard lock(impl_->remembered_keys_mutex);
+    auto it = impl_->remembered_keys.find(digest);
+    if (it == impl_->remembered_keys.end()) {
+        return std::nullopt;
+    }
+    return it->second;
+}
+
+void ledger::impl::forget_key(const std::string& id) const {
+    std::lock_guard lock(remembered_keys_mutex);
+    std::erase_if(remembered_keys, [&](const auto& entry) { return entry.second.id == id; });
 }
 
 std::string to_string(error_code code) {
@@ -217,6 +254,8 @@ std::string to_string(error_code code) {
         return "unavailable";
     case error_code::storage_failure:
         return "storage_failure";
+    case error_code::unauthorized:
+        return "unauthorized";
     }
     return "unknown";
 }

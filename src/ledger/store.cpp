@@ -752,6 +752,10 @@ std::optional<api_key> store::find_api_key(const std::string& key_hash) {
     return found;
 }
 
+bool store::api_key_active(const std::string& id) {
+    return exists(cached("SELECT 1 FROM api_keys WHERE id = ? AND revoked_at IS NULL"), id);
+}
+
 activity_page store::activity(const std::string& member_id, std::size_t limit,
                               std::optional<std::int64_t> before_entry) {
     // The member's entries, newest first, follow the chain from members.last_entry_id. A cursor

@@ -142,6 +142,8 @@ public:
 
     // The unrevoked key with this SHA-256.
     std::optional<api_key> find_api_key(const std::string& key_hash);
+    // Whether the key with this id exists and is not revoked.
+    bool api_key_active(const std::string& id);
 
     // Reads for views.
     activity_page activity(const std::string& member_id, std::size_t limit,

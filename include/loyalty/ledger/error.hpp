@@ -19,6 +19,7 @@ enum class error_code {
     invalid_program,      // a program version that does not validate; see `diagnostics`
     unavailable,          // the writer queue is full or the ledger is shutting down
     storage_failure,      // the database failed; nothing of the request was kept
+    unauthorized,         // the write's API key was revoked before the write ran
 };
 
 struct error {

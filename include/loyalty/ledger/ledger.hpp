@@ -58,6 +58,9 @@ struct ledger_options {
 // Who asks, for the audit log and for scoping client idempotency keys.
 struct request_context {
     std::string actor = "cli"; // API key id, "cli" or "jobs"
+    // The API key the request came with: the writer refuses the write (unauthorized) when the
+    // key is revoked by the time the write runs.
+    std::optional<std::string> key_id;
     std::string role = "admin";
     std::string request_id;
     std::optional<std::string> idempotency_key; // the client's; the natural key otherwise
@@ -141,8 +144,11 @@ public:
                                                   const std::string& file_name);
     program_version_info active_program() const;
 
-    // Reads, on the WAL snapshot; they never wait for the writer.
-    result<member_view> member(const std::string& member_id, timestamp now) const;
+    // Reads, on the WAL snapshot; they never wait for the writer. With `key_id`, the member is
+    // read only if that API key is still unrevoked in the same snapshot (unauthorized otherwise):
+    // a caller that took the key from remembered_api_key needs no lookup of its own.
+    result<member_view> member(const std::string& member_id, timestamp now,
+                               const std::optional<std::string>& key_id = std::nullopt) const;
     result<activity_page> activity(const std::string& member_id, std::size_t limit,
                                    std::optional<std::int64_t> before_entry) const;
 
@@ -153,8 +159,14 @@ public:
     result<nlohmann::json> rewards(const std::optional<std::string>& member_id,
                                    timestamp now) const;
 
-    // The unrevoked key with this secret, looked up by its hash on a reader.
+    // The unrevoked key with this secret, looked up by its hash on a reader; a key found is
+    // remembered.
     result<std::optional<api_key>> find_api_key(const std::string& secret) const;
+    // The key with this secret as an earlier find_api_key found it, without reading anything:
+    // a key's role and store never change, but it may have been revoked since, so the caller
+    // must have the key checked where it reads or writes (member(..., key_id), or a write's
+    // request_context::key_id). Nothing when it was not found before.
+    std::optional<api_key> remembered_api_key(const std::string& secret) const;
 
     // Queue depth and batch sizes, for /metrics.
     writer_stats stats() const;

@@ -1086,3 +1086,25 @@ TEMPLATE_TEST_CASE("router: a body nests at most 32 levels deep", "[router]", in
                   "validation-failed");
     check_unchanged(a, before, "m-1");
 }
+
+TEMPLATE_TEST_CASE("router: a remembered key that was revoked gets 401, whatever else is wrong",
+                   "[router]", in_process, over_http) {
+    api a(TestType::kind);
+    a.enroll("m-1");
+    auto key = a.create_key_full(ledger::role::support);
+    // Looked up once: remembered from then on.
+    REQUIRE(a.get("/v1/members/m-1", key.secret).status() == 200);
+    REQUIRE(a.get("/v1/members/m-1", key.secret).status() == 200);
+    REQUIRE(ledger::revoke_api_key(a.db(), key.key.id));
+    SECTION("the member lookup checks it where it reads the member") {
+        check_problem(a.get("/v1/members/m-1", key.secret), 401, "unauthorized");
+        check_problem(a.get("/v1/members/no-such-member", key.secret), 401, "unauthorized");
+    }
+    SECTION("an answer the router gives itself looks it up first") {
+        check_problem(a.get("/v1/members/" + std::string(300, 'x'), key.secret), 401,
+                      "unauthorized");
+        auto req = api::make(bhttp::verb::get, "/v1/members/m-1", key.secret);
+        req.set("Idempotency-Key", std::string(256, 'k')); // too long: 422 for a valid key
+        check_problem(a.send(std::move(req)), 401, "unauthorized");
+    }
+}

@@ -3,6 +3,7 @@
 #include "loyalty/engine/event_json.hpp"
 #include "loyalty/engine/local_time.hpp"
 #include "loyalty/engine/state_json.hpp"
+#include "loyalty/ledger/api_keys.hpp"
 #include "loyalty/ledger/ledger.hpp"
 #include "loyalty/ledger/maintenance.hpp"
 #include "member_record.hpp"
@@ -435,6 +436,42 @@ TEST_CASE("activity follows a member's chain of entries, with any cursor", "[led
     auto none = f.ledger->activity("m-1", 100, 1);
     REQUIRE(none);
     CHECK(none->entries.empty());
+}
+
+TEST_CASE("a revoked API key reads and writes nothing from the moment it is revoked",
+          "[ledger][keys]") {
+    fixture f;
+    enroll(f, "m-1");
+    auto created = create_api_key(f.dir / "loyalty.db", role::pos, std::nullopt, "till");
+    auto found = f.ledger->find_api_key(created.secret);
+    REQUIRE(found);
+    REQUIRE(*found);
+    CHECK((*found)->id == created.key.id);
+    request_context till = pos();
+    till.actor = created.key.id;
+    till.key_id = created.key.id;
+    REQUIRE(f.ledger->post_purchase(till, basket("t-1", "m-1", 500, f.now())));
+    REQUIRE(f.ledger->member("m-1", f.now(), created.key.id));
+
+    REQUIRE(revoke_api_key(f.dir / "loyalty.db", created.key.id));
+    // Remembered (its role and store do not change), but every read or write checks it where it
+    // reads or writes.
+    REQUIRE(f.ledger->remembered_api_key(created.secret));
+    auto read = f.ledger->member("m-1", f.now(), created.key.id);
+    REQUIRE_FALSE(read);
+    CHECK(read.error().code == error_code::unauthorized);
+    auto writes = f.writes();
+    auto write = f.ledger->post_purchase(till, basket("t-2", "m-1", 500, f.now()));
+    REQUIRE_FALSE(write);
+    CHECK(write.error().code == error_code::unauthorized);
+    CHECK(f.writes() == writes);
+    // Once found revoked, it is forgotten, and a lookup does not find it.
+    CHECK_FALSE(f.ledger->remembered_api_key(created.secret));
+    auto again = f.ledger->find_api_key(created.secret);
+    REQUIRE(again);
+    CHECK_FALSE(*again);
+    // A key never found is not remembered.
+    CHECK_FALSE(f.ledger->remembered_api_key("lk_not_a_key"));
 }
 
 TEST_CASE("program versions are validated, stored once and recorded by outcomes", "[ledger]") {
