@@ -5,8 +5,10 @@
 
 #include "loyalty/engine/event_json.hpp"
 #include "loyalty/engine/json_fields.hpp"
+#include "loyalty/engine/json_writer.hpp"
 #include "loyalty/engine/local_time.hpp"
 #include "loyalty/http/json_body.hpp"
+#include "loyalty/http/json_log.hpp"
 #include "loyalty/http/openapi.hpp"
 #include "loyalty/ledger/api_keys.hpp"
 
@@ -65,17 +67,22 @@ struct call {
             std::chrono::steady_clock::now() - started);
         unsigned code = res.result_int();
         stats->observe(std::string(req.method_string()), route, code, latency);
-        nlohmann::json line = {{"msg", "request"},
-                               {"request_id", request_id},
-                               {"method", std::string(req.method_string())},
-                               {"route", route},
-                               {"status", code},
-                               {"us", latency.count()},
-                               {"key", key ? key->id : ""}};
-        if (code >= 500) {
-            spdlog::error(line.dump());
-        } else {
-            spdlog::info(line.dump());
+        auto level = code >= 500 ? spdlog::level::err : spdlog::level::info;
+        if (spdlog::default_logger_raw()->should_log(level)) {
+            // The request id, route and key id are checked text (printable ASCII); the method
+            // is Beast's.
+            engine::json_writer line;
+            line.reserve(160);
+            line.begin_object()
+                .field("key", key ? std::string_view(key->id) : std::string_view())
+                .field("method", std::string_view(req.method_string()))
+                .field("msg", "request")
+                .field("request_id", request_id)
+                .field("route", route)
+                .field("status", code)
+                .field("us", static_cast<std::int64_t>(latency.count()))
+                .end_object();
+            log_object(level, line.text());
         }
         respond(std::move(res));
     }

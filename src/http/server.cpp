@@ -4,6 +4,8 @@
 
 #include "loyalty/http/server.hpp"
 
+#include "loyalty/http/json_log.hpp"
+
 #include <array>
 #include <atomic>
 #include <boost/asio/dispatch.hpp>
@@ -88,8 +90,7 @@ std::uint64_t random_seed() {
 
 void log_json(spdlog::level::level_enum level, const nlohmann::json& line) {
     if (spdlog::default_logger_raw()->should_log(level)) {
-        spdlog::log(level, "{}",
-                    line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+        log_object(level, line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
     }
 }
 
