@@ -95,18 +95,23 @@ result<member_view> ledger::member(const std::string& member_id, timestamp now,
     auto program = active_program();
     try {
         auto lease = impl_->readers->acquire();
-        read_transaction snapshot(lease->st);
-        if (key_id && !lease->st.api_key_active(*key_id)) {
+        // Most members never had a voucher: one statement, in its own snapshot. The others are
+        // read again with their vouchers, in one transaction.
+        auto read = lease->st.read_member(member_id, key_id, false);
+        if (read.needs_vouchers) {
+            read_transaction snapshot(lease->st);
+            read = lease->st.read_member(member_id, key_id, true);
+        }
+        if (!read.key_active) {
             impl_->forget_key(*key_id);
             return tl::unexpected(error{
                 error_code::unauthorized, "", "the key is unknown or revoked", std::nullopt, {}});
         }
-        auto m = lease->st.load_member(member_id, false);
-        if (!m) {
+        if (!read.member) {
             return tl::unexpected(error{
                 error_code::not_found, "member_id", "no member " + member_id, std::nullopt, {}});
         }
-        return view_of(*program.program, *m, now);
+        return view_of(*program.program, *read.member, now);
     } catch (const std::exception& e) {
         return tl::unexpected(storage_error(e));
     }

@@ -116,56 +116,72 @@ void store::end_read() noexcept {
     }
 }
 
+namespace {
+
+constexpr const char* member_columns =
+    "name, email, enrolled_at, tier, tier_since, tier_valid_until, state, revision, due_at,"
+    " due_entry, due_entry_at, last_entry_id";
+
+} // namespace
+
+void store::read_member_row(const std::string& id, const statement& s, int first,
+                            loaded_member& m) {
+    m.name = s.optional_text(first);
+    m.email = s.optional_text(first + 1);
+    m.state.id = id;
+    m.state.enrolled_at = parse_time(s.text(first + 2));
+    m.state.tier.tier = s.text(first + 3);
+    m.state.tier.since = parse_time(s.text(first + 4));
+    if (auto until = s.optional_text(first + 5)) {
+        m.state.tier.valid_until = parse_time(*until);
+    }
+    m.record = s.blob(first + 6);
+    m.revision = s.integer(first + 7);
+    m.due_at = s.optional_text(first + 8);
+    m.due_entry = s.optional_integer(first + 9);
+    m.due_entry_at = s.optional_text(first + 10);
+    m.last_entry_id = s.optional_integer(first + 11);
+    if (auto decoded = decode_member_record(m.record, m.state); !decoded) {
+        throw std::runtime_error("stored member " + id + " is unreadable: " + decoded.error());
+    }
+}
+
+void store::load_vouchers(loaded_member& m) {
+    statement& s = cached("SELECT id, reward_id, issued_at, valid_until, cause, redeemed,"
+                          " cancelled FROM vouchers WHERE member_id = ? ORDER BY issued_at, id");
+    s.bind(1, m.state.id);
+    while (s.step()) {
+        engine::voucher v;
+        v.id = s.text(0);
+        v.reward_id = s.text(1);
+        v.issued_at = parse_time(s.text(2));
+        v.valid_until = parse_time(s.text(3));
+        v.cause = s.text(4);
+        v.redeemed = s.integer(5) != 0;
+        v.cancelled = s.integer(6) != 0;
+        m.vouchers.emplace(v.id, v);
+        m.state.vouchers.push_back(v);
+    }
+    s.reset();
+}
+
 std::optional<loaded_member> store::load_member(const std::string& id, bool with_budgets) {
     loaded_member m;
     {
-        statement& s = cached(
-            "SELECT name, email, enrolled_at, tier, tier_since, tier_valid_until, state, revision,"
-            " due_at, due_entry, due_entry_at, last_entry_id FROM members WHERE id = ?");
+        static const std::string sql =
+            std::string("SELECT ") + member_columns + " FROM members WHERE id = ?";
+        statement& s = cached(sql.c_str());
         s.bind(1, id);
         if (!s.step()) {
             s.reset();
             return std::nullopt;
         }
-        m.name = s.optional_text(0);
-        m.email = s.optional_text(1);
-        m.state.id = id;
-        m.state.enrolled_at = parse_time(s.text(2));
-        m.state.tier.tier = s.text(3);
-        m.state.tier.since = parse_time(s.text(4));
-        if (auto until = s.optional_text(5)) {
-            m.state.tier.valid_until = parse_time(*until);
-        }
-        m.record = s.blob(6);
-        m.revision = s.integer(7);
-        m.due_at = s.optional_text(8);
-        m.due_entry = s.optional_integer(9);
-        m.due_entry_at = s.optional_text(10);
-        m.last_entry_id = s.optional_integer(11);
+        read_member_row(id, s, 0, m);
         s.reset();
-        if (auto decoded = decode_member_record(m.record, m.state); !decoded) {
-            throw std::runtime_error("stored member " + id + " is unreadable: " + decoded.error());
-        }
     }
     // Voucher numbers start at 1: a member who never had one (most) costs no query.
     if (m.state.next_voucher_number > 1) {
-        statement& s =
-            cached("SELECT id, reward_id, issued_at, valid_until, cause, redeemed,"
-                   " cancelled FROM vouchers WHERE member_id = ? ORDER BY issued_at, id");
-        s.bind(1, id);
-        while (s.step()) {
-            engine::voucher v;
-            v.id = s.text(0);
-            v.reward_id = s.text(1);
-            v.issued_at = parse_time(s.text(2));
-            v.valid_until = parse_time(s.text(3));
-            v.cause = s.text(4);
-            v.redeemed = s.integer(5) != 0;
-            v.cancelled = s.integer(6) != 0;
-            m.vouchers.emplace(v.id, v);
-            m.state.vouchers.push_back(v);
-        }
-        s.reset();
+        load_vouchers(m);
     }
     if (with_budgets) {
         // Budgets are program-wide: the member carries the current totals into the engine.
@@ -177,6 +193,39 @@ std::optional<loaded_member> store::load_member(const std::string& id, bool with
         s.reset();
     }
     return m;
+}
+
+store::member_read store::read_member(const std::string& id,
+                                      const std::optional<std::string>& key_id,
+                                      bool with_vouchers) {
+    // One row whether or not the member exists, so the key is checked either way.
+    static const std::string sql =
+        std::string("SELECT k.active, m.*") +
+        " FROM (SELECT EXISTS (SELECT 1 FROM api_keys"
+        " WHERE id = ?2 AND revoked_at IS NULL) AS active) AS k LEFT JOIN (SELECT " +
+        member_columns + " FROM members WHERE id = ?1) AS m";
+    member_read out;
+    statement& s = cached(sql.c_str());
+    s.bind(1, id).bind(2, key_id);
+    if (!s.step()) {
+        s.reset();
+        throw std::runtime_error("reading member " + id + " returned no row");
+    }
+    out.key_active = !key_id || s.integer(0) != 0;
+    if (out.key_active && !s.is_null(3)) { // enrolled_at is never null for a member
+        loaded_member m;
+        read_member_row(id, s, 1, m);
+        out.member = std::move(m);
+    }
+    s.reset();
+    if (out.member && out.member->state.next_voucher_number > 1) {
+        if (with_vouchers) {
+            load_vouchers(*out.member);
+        } else {
+            out.needs_vouchers = true;
+        }
+    }
+    return out;
 }
 
 namespace {

@@ -83,6 +83,18 @@ public:
     // and, for writes, the rules' budgets: one row, plus the vouchers when it ever had one.
     std::optional<loaded_member> load_member(const std::string& id, bool with_budgets = true);
 
+    // A member for a view, and whether `key_id` (when given) is still unrevoked, read by one
+    // statement in its own snapshot: a lookup's one read when the member never had a voucher
+    // (`with_vouchers` false). With vouchers, the caller reads again inside a read transaction
+    // with `with_vouchers` true.
+    struct member_read {
+        std::optional<loaded_member> member;
+        bool key_active = true;
+        bool needs_vouchers = false; // the member had vouchers, which were not read
+    };
+    member_read read_member(const std::string& id, const std::optional<std::string>& key_id,
+                            bool with_vouchers);
+
     // A read transaction on a reader: one snapshot for several statements. Prepared once, as a
     // lookup's own statements are.
     void begin_read();
@@ -151,6 +163,9 @@ public:
 
 private:
     statement& cached(const char* sql);
+    // The member columns of a row (name .. last_entry_id, from column `first`) into `m`.
+    void read_member_row(const std::string& id, const statement& s, int first, loaded_member& m);
+    void load_vouchers(loaded_member& m);
     // The due columns for `due_at`: the member's queue row, appended when the member has none due
     // by then (its live row is due later, or it has none).
     struct due_columns {
