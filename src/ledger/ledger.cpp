@@ -294,7 +294,8 @@ ledger::ledger(ledger_options options, std::optional<std::filesystem::path> prog
                                                            impl_->options.reader_cache_kib);
     impl_->writer = std::make_unique<detail::writer>(
         std::move(db), impl_->options.batch_window, impl_->options.max_batch,
-        impl_->options.max_queue, impl_->options.checkpoint_pages);
+        impl_->options.max_queue, impl_->options.checkpoint_pages,
+        std::make_unique<detail::checkpointer>(path.string(), impl_->options.synchronous_full));
 }
 
 ledger::~ledger() {

@@ -5,9 +5,11 @@
 namespace loyalty::ledger::detail {
 
 writer::writer(connection db, std::chrono::microseconds window, std::size_t max_batch,
-               std::size_t max_queue, int checkpoint_pages)
-    : db_(std::move(db)), store_(db_), checkpoint_pages_(std::max(1, checkpoint_pages)),
-      window_(window), max_batch_(std::max<std::size_t>(1, max_batch)), max_queue_(max_queue) {
+               std::size_t max_queue, int checkpoint_pages,
+               std::unique_ptr<checkpointer> background)
+    : db_(std::move(db)), store_(db_), checkpointer_(std::move(background)),
+      checkpoint_pages_(std::max(1, checkpoint_pages)), window_(window),
+      max_batch_(std::max<std::size_t>(1, max_batch)), max_queue_(max_queue) {
     // Replaces SQLite's automatic checkpoint (wal_autocheckpoint) on this connection; set before
     // the thread that uses the connection starts.
     sqlite3_wal_hook(db_.handle(), &writer::on_commit, this);
@@ -57,6 +59,7 @@ void writer::loop() {
                 // Stopping, and nothing left to write: empty the log into the file, so a stopped
                 // database is one file (readable on a read-only file system, copied alone).
                 lock.unlock();
+                checkpointer_.reset(); // a checkpoint of its own would keep this one from the end
                 sqlite3_wal_checkpoint_v2(db_.handle(), nullptr, SQLITE_CHECKPOINT_TRUNCATE,
                                           nullptr, nullptr);
                 return;
@@ -117,16 +120,30 @@ void writer::run_batch(std::vector<write_task>& batch) {
     for (write_task& t : batch) {
         t.finish(fate);
     }
-    if (log_pages_ >= checkpoint_pages_) {
-        // After the answers: this batch does not wait for it, the next one does. Passive: it
-        // does not wait for readers, and copies what none of them still needs.
-        int rc = sqlite3_wal_checkpoint_v2(db_.handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE,
-                                           nullptr, nullptr);
-        if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
-            // Not fatal: the next batch tries again; the log only grows meanwhile.
-            spdlog::warn("ledger: checkpoint failed: {}", sqlite3_errmsg(db_.handle()));
-        }
-        log_pages_ = 0;
+    checkpoint();
+}
+
+void writer::checkpoint() {
+    if (log_pages_ < checkpoint_pages_) {
+        return;
+    }
+    if (checkpointer_ && log_pages_ < 4 * checkpoint_pages_) {
+        checkpointer_->request();
+        return;
+    }
+    // After the answers: this batch does not wait for it, the next one does. Passive: it does
+    // not wait for readers, and copies what none of them still needs; busy when the checkpointer
+    // is copying, and then the next batch tries again.
+    int log = 0;
+    int copied = 0;
+    int rc =
+        sqlite3_wal_checkpoint_v2(db_.handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &log, &copied);
+    if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
+        // Not fatal: the next batch tries again; the log only grows meanwhile.
+        spdlog::warn("ledger: checkpoint failed: {}", sqlite3_errmsg(db_.handle()));
+    }
+    if (rc == SQLITE_OK) {
+        log_pages_ = 0; // the next commit's hook says where the log stands
     }
 }
 

@@ -4,13 +4,18 @@
 // request runs inside its own savepoint (a failure undoes only its own effects) and is answered
 // only after the batch committed.
 //
-// The writer also checkpoints the write-ahead log (copies it back into the database file), after
-// answering the batch whose commit brought the log to `checkpoint_pages`. SQLite's automatic
-// checkpoint would run inside that COMMIT and make the whole batch wait for thousands of page
-// writes and an fsync of the main file. Done between batches, on the only writing connection,
-// the checkpoint always reaches the log's end, so the next write starts the log over and it
-// stays about that size. On stopping, the log is emptied into the file.
+// The write-ahead log is copied back into the database file (checkpointed) outside any COMMIT:
+// SQLite's automatic checkpoint would run inside the COMMIT that crossed its threshold and make
+// the whole batch wait for the page writes and an fsync of the main file. Once a commit brings
+// the log to `checkpoint_pages`, the writer asks its checkpointer (checkpointer.hpp) to copy the
+// log on a thread of its own, beside the next batches. Such a checkpoint cannot reach the end of
+// a log that keeps growing, and SQLite starts the log over only after one has; so when the log
+// reaches four times the threshold, the writer completes a checkpoint itself between two batches
+// (the checkpointer has copied most of it by then), and the next write starts the log over.
+// Without a checkpointer, the writer checkpoints at the threshold itself. On stopping, the log is
+// emptied into the file.
 
+#include "checkpointer.hpp"
 #include "loyalty/ledger/views.hpp"
 #include "sqlite.hpp"
 #include "store.hpp"
@@ -39,7 +44,8 @@ struct write_task {
 class writer {
 public:
     writer(connection db, std::chrono::microseconds window, std::size_t max_batch,
-           std::size_t max_queue, int checkpoint_pages);
+           std::size_t max_queue, int checkpoint_pages,
+           std::unique_ptr<checkpointer> background = nullptr);
     ~writer(); // finishes what is queued, then stops
     writer(const writer&) = delete;
     writer& operator=(const writer&) = delete;
@@ -54,8 +60,12 @@ private:
     // sqlite3_wal_hook: after each commit on the writer's connection, the log's size in pages.
     static int on_commit(void* self, sqlite3* db, const char* schema, int pages);
 
+    // Between two batches: hands the log to the checkpointer, or checkpoints it here.
+    void checkpoint();
+
     connection db_;
     store store_;
+    std::unique_ptr<checkpointer> checkpointer_; // before the thread, stopped after it
     const int checkpoint_pages_;
     int log_pages_ = 0; // writer thread only
     const std::chrono::microseconds window_;

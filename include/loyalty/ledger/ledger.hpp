@@ -46,10 +46,10 @@ struct ledger_options {
     // and the tables' growing ends in memory, so a purchase reads only the leaves it touches.
     std::size_t writer_cache_kib = 32 * 1024;
     std::size_t reader_cache_kib = 8 * 1024;
-    // The writer copies the write-ahead log into the database file between two batches once it
-    // holds this many pages, rather than inside a COMMIT. Requests that arrive meanwhile wait,
-    // so the threshold sets the longest of those waits: 250 rather than SQLite's 1000 halved the
-    // p99 of purchases at 500/s for the same closed-loop throughput (docs/benchmarks.md).
+    // Once the write-ahead log holds this many pages, a thread of its own copies it into the
+    // database file beside the writer's batches; at four times as many, the writer completes
+    // that copy itself between two batches, so the log starts over (writer.hpp). Requests that
+    // arrive meanwhile wait for that, so the threshold bounds those waits (docs/benchmarks.md).
     int checkpoint_pages = 250;
     // The time of each write; the system clock unless a test sets it.
     std::function<timestamp()> clock;

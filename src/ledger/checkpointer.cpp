@@ -1,0 +1,62 @@
+#include "checkpointer.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace loyalty::ledger::detail {
+
+checkpointer::checkpointer(const std::string& path, bool synchronous_full)
+    : db_(path, connection::mode::existing_file) {
+    // The checkpoint's fsync of the database file follows this connection's setting.
+    db_.execute(synchronous_full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
+    thread_ = std::thread([this] { loop(); });
+}
+
+checkpointer::~checkpointer() {
+    {
+        std::lock_guard lock(mutex_);
+        stopping_ = true;
+    }
+    wake_.notify_all();
+    thread_.join();
+}
+
+void checkpointer::request() {
+    {
+        std::lock_guard lock(mutex_);
+        if (wanted_) {
+            return;
+        }
+        wanted_ = true;
+    }
+    wake_.notify_one();
+}
+
+std::uint64_t checkpointer::done() const {
+    std::lock_guard lock(mutex_);
+    return done_;
+}
+
+void checkpointer::loop() {
+    for (;;) {
+        {
+            std::unique_lock lock(mutex_);
+            wake_.wait(lock, [&] { return stopping_ || wanted_; });
+            if (stopping_) {
+                return;
+            }
+            wanted_ = false;
+        }
+        // Passive: never waits for the writer or for readers. A request made meanwhile is taken
+        // by the next turn of the loop.
+        int rc = sqlite3_wal_checkpoint_v2(db_.handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE,
+                                           nullptr, nullptr);
+        if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
+            // Not fatal: the writer completes a checkpoint itself when the log gets long.
+            spdlog::warn("ledger: background checkpoint failed: {}", sqlite3_errmsg(db_.handle()));
+        }
+        std::lock_guard lock(mutex_);
+        ++done_;
+    }
+}
+
+} // namespace loyalty::ledger::detail
