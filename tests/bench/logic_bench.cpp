@@ -7,8 +7,9 @@
 // other per-line and per-purchase tests, which the engine decides in C++ rather than with
 // JsonLogic, are written as the equivalent JsonLogic so the comparison covers every condition the
 // program states: each line selector's categories, SKUs and tags, the spend exclusions and
-// min_spend. The data is the condition data the engine builds (src/engine/earn.cpp) for a
-// five-line purchase on a Tuesday afternoon in the app by a member enrolled four days earlier.
+// min_spend. The data is the condition data with every field a condition may read (the engine
+// builds only the fields the program reads: src/engine/rule_data.hpp) for a five-line purchase
+// on a Tuesday afternoon in the app by a member enrolled four days earlier.
 //
 // One evaluation is logic::test(rule, data): the compiled rule run against the data, then
 // JsonLogic truthiness, as the engine does for a `when`. Rules are compiled once, outside the
@@ -90,7 +91,7 @@ const std::vector<line> lines = {
     {"5", "COLD-BREW", "coffee", 1, 495, 0, {"cold"}},
 };
 
-// The purchase's condition data, shaped as earn_purchase() builds it.
+// The purchase's condition data, shaped as src/engine/rule_data.cpp builds it.
 json purchase_data(const program::program& p) {
     std::int64_t total = 0, eligible = 0, quantity = 0;
     std::vector<std::string> categories, skus, tags;

@@ -1,7 +1,8 @@
 #pragma once
-// The data a rule's `when` can read, by where the rule applies. The engine builds exactly this
-// data for each evaluation; the loader rejects a `var` outside it, so a misspelled name is a
-// load-time error instead of a condition that is silently never true.
+// The data a rule's `when` can read, by where the rule applies. The engine builds this data for
+// each evaluation, only the fields the program's conditions read (src/engine/rule_data.hpp); the
+// loader rejects a `var` outside it, so a misspelled name is a load-time error instead of a
+// condition that is silently never true.
 //
 // docs/program-reference.md ("What conditions can read") lists every name with its meaning.
 
