@@ -92,9 +92,40 @@ timestamp add_local_months(const date::time_zone* zone, timestamp t, std::int64_
     return to_instant(zone, date::local_days{target_month / d} + time_of_day);
 }
 
+namespace {
+
+// `value` as `digits` decimal digits, zero-padded, at `out`.
+void put_digits(char* out, int value, int digits) {
+    for (int i = digits - 1; i >= 0; --i, value /= 10) {
+        out[i] = static_cast<char>('0' + value % 10);
+    }
+}
+
+// The ten characters of "2026-03-14" at `out`, for a year from 0 to 9999.
+void put_date(char* out, date::year_month_day ymd) {
+    put_digits(out, static_cast<int>(ymd.year()), 4);
+    out[4] = '-';
+    put_digits(out + 5, static_cast<int>(static_cast<unsigned>(ymd.month())), 2);
+    out[7] = '-';
+    put_digits(out + 8, static_cast<int>(static_cast<unsigned>(ymd.day())), 2);
+}
+
+} // namespace
+
+// Both by hand rather than date::format: that builds a locale-aware stream per call, and every
+// outcome and stored row formats several times (12 % of the writer's time in the benchmark), and
+// conditions that read a local date or a birthday format one on every evaluation.
+std::string format_date(date::year_month_day ymd) {
+    int year = static_cast<int>(ymd.year());
+    if (year < 1000 || year > 9999 || !ymd.ok()) {
+        return date::format("%F", date::sys_days{ymd});
+    }
+    char text[10];
+    put_date(text, ymd);
+    return std::string(text, sizeof text);
+}
+
 std::string format_rfc3339(timestamp t) {
-    // By hand rather than date::format: that builds a locale-aware stream per call, and every
-    // outcome and stored row formats several times (12 % of the writer's time in the benchmark).
     auto day = date::floor<date::days>(t);
     date::year_month_day ymd{day};
     date::hh_mm_ss<std::chrono::seconds> time{t - day};
@@ -102,25 +133,16 @@ std::string format_rfc3339(timestamp t) {
     if (year < 0 || year > 9999) {
         return date::format("%Y-%m-%dT%H:%M:%SZ", t);
     }
-    char text[21];
-    auto put = [&](int at, int value, int digits) {
-        for (int i = digits - 1; i >= 0; --i, value /= 10) {
-            text[at + i] = static_cast<char>('0' + value % 10);
-        }
-    };
-    put(0, year, 4);
-    text[4] = '-';
-    put(5, static_cast<int>(static_cast<unsigned>(ymd.month())), 2);
-    text[7] = '-';
-    put(8, static_cast<int>(static_cast<unsigned>(ymd.day())), 2);
+    char text[20];
+    put_date(text, ymd);
     text[10] = 'T';
-    put(11, static_cast<int>(time.hours().count()), 2);
+    put_digits(text + 11, static_cast<int>(time.hours().count()), 2);
     text[13] = ':';
-    put(14, static_cast<int>(time.minutes().count()), 2);
+    put_digits(text + 14, static_cast<int>(time.minutes().count()), 2);
     text[16] = ':';
-    put(17, static_cast<int>(time.seconds().count()), 2);
+    put_digits(text + 17, static_cast<int>(time.seconds().count()), 2);
     text[19] = 'Z';
-    return std::string(text, 20);
+    return std::string(text, sizeof text);
 }
 
 } // namespace loyalty::engine

@@ -98,27 +98,6 @@ bool scoping(std::string_view op) {
            op == "some";
 }
 
-// "2026-11-24", as date::format("%F") writes it, without its locale-aware stream (the local
-// date and the birthday are formatted by hand on every evaluation that reads them).
-std::string date_text(date::year_month_day ymd) {
-    int year = static_cast<int>(ymd.year());
-    if (year < 1000 || year > 9999 || !ymd.ok()) {
-        return date::format("%F", date::sys_days{ymd});
-    }
-    char text[10];
-    auto put = [&](int at, int value, int digits) {
-        for (int i = digits - 1; i >= 0; --i, value /= 10) {
-            text[at + i] = static_cast<char>('0' + value % 10);
-        }
-    };
-    put(0, year, 4);
-    text[4] = '-';
-    put(5, static_cast<int>(static_cast<unsigned>(ymd.month())), 2);
-    text[7] = '-';
-    put(8, static_cast<int>(static_cast<unsigned>(ymd.day())), 2);
-    return std::string(text, sizeof text);
-}
-
 // `transaction.local.*` or `event.local.*` (from `first`, the date, to the minute): the local
 // time of `t` in the program's time zone.
 nlohmann::json local_data(const data_needs& needs, data_field first, const program::program& p,
@@ -129,7 +108,7 @@ nlohmann::json local_data(const data_needs& needs, data_field first, const progr
     local_fields f = local_fields_of(p.time_zone, t);
     nlohmann::json j = nlohmann::json::object();
     if (needs.has(field(0))) {
-        j["date"] = date_text(f.date);
+        j["date"] = format_date(f.date);
     }
     if (needs.has(field(1))) {
         j["year"] = static_cast<int>(f.date.year());
@@ -369,7 +348,7 @@ nlohmann::json member_data(const data_needs& needs, const context& cx) {
         j["enrolled_at"] = format_rfc3339(m.enrolled_at);
     }
     if (needs.has(member_birthday)) {
-        j["birthday"] = m.birthday ? nlohmann::json(date_text(*m.birthday)) : nullptr;
+        j["birthday"] = m.birthday ? nlohmann::json(format_date(*m.birthday)) : nullptr;
     }
     if (needs.has(member_referred_by)) {
         j["referred_by"] = m.referred_by ? nlohmann::json(*m.referred_by) : nullptr;

@@ -45,4 +45,7 @@ timestamp end_of_local_day(const date::time_zone* zone, timestamp t);
 // "2026-03-14T09:30:00Z"
 std::string format_rfc3339(timestamp t);
 
+// "2026-03-14", as date::format("%F") writes it.
+std::string format_date(date::year_month_day ymd);
+
 } // namespace loyalty::engine

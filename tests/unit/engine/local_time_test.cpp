@@ -206,6 +206,19 @@ TEST_CASE("format_rfc3339", "[local_time]") {
     }
 }
 
+TEST_CASE("format_date writes what date::format(\"%F\") writes", "[local_time]") {
+    CHECK(format_date(2026_y / 3 / 14) == "2026-03-14");
+    // Every day from year 900 to 10100 (outside 1000-9999 date::format writes them), and days
+    // that do not exist.
+    for (auto d = date::sys_days{900_y / 1 / 1}; d < date::sys_days{10100_y / 1 / 1};
+         d += date::days{37}) {
+        date::year_month_day ymd{d};
+        CHECK(format_date(ymd) == date::format("%F", d));
+    }
+    CHECK(format_date(2027_y / 2 / 29) == date::format("%F", date::sys_days{2027_y / 2 / 29}));
+    CHECK(format_date(2026_y / 4 / 31) == date::format("%F", date::sys_days{2026_y / 4 / 31}));
+}
+
 TEST_CASE("parse_rfc3339 reads the common UTC form by hand exactly as date::parse does",
           "[local_time]") {
     auto by_date = [](const std::string& text) -> std::optional<timestamp> {
