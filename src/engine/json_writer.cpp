@@ -1,5 +1,7 @@
 #include "loyalty/engine/json_writer.hpp"
 
+#include "loyalty/logic/value.hpp"
+
 #include <charconv>
 
 namespace loyalty::engine {
@@ -13,7 +15,6 @@ json_writer& json_writer::value(std::int64_t n) {
 }
 
 void json_writer::append_string(std::string& out, std::string_view s) {
-    static constexpr char hex[] = "0123456789abcdef";
     out += '"';
     std::size_t plain = 0; // start of the run of bytes copied as they are
     for (std::size_t i = 0; i < s.size(); ++i) {
@@ -23,33 +24,7 @@ void json_writer::append_string(std::string& out, std::string_view s) {
         }
         out.append(s.data() + plain, i - plain);
         plain = i + 1;
-        switch (c) {
-        case '"':
-            out += "\\\"";
-            break;
-        case '\\':
-            out += "\\\\";
-            break;
-        case '\b':
-            out += "\\b";
-            break;
-        case '\f':
-            out += "\\f";
-            break;
-        case '\n':
-            out += "\\n";
-            break;
-        case '\r':
-            out += "\\r";
-            break;
-        case '\t':
-            out += "\\t";
-            break;
-        default: {
-            char escaped[] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 0xF]};
-            out.append(escaped, sizeof escaped);
-        }
-        }
+        logic::append_json_ascii(out, s[i]);
     }
     out.append(s.data() + plain, s.size() - plain);
     out += '"';

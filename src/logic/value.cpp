@@ -337,7 +337,8 @@ void append_hex4(std::string& out, unsigned unit) {
     out += hex[unit & 0xF];
 }
 
-// JSON's escapes for ASCII characters (quote, backslash, controls); other characters as is.
+} // namespace
+
 void append_json_ascii(std::string& out, char c) {
     switch (c) {
     case '"':
@@ -369,6 +370,8 @@ void append_json_ascii(std::string& out, char c) {
         }
     }
 }
+
+namespace {
 
 // JSON.stringify's quoting: the short escapes, \u00XX for other controls, \uXXXX for lone
 // surrogates; everything else as is (stray bytes become U+FFFD).

@@ -197,6 +197,11 @@ std::string stringify(const value& v);
 // runner implements the same encoding.
 std::string canonical_encoding(const value& v);
 
+// JSON's escape of an ASCII character that needs one (quote, backslash, a control character, as
+// \u00XX in lowercase hex, as nlohmann's dump and JSON.stringify write it); any other character
+// as it is.
+void append_json_ascii(std::string& out, char c);
+
 } // namespace loyalty::logic
 
 namespace loyalty::logic::detail {
