@@ -333,19 +333,7 @@ std::vector<stored_lot> stored_lots(const std::filesystem::path& database) {
         archive.reset();
         archive.bind(1, id);
         while (archive.step()) {
-            engine::lot l;
-            l.id = archive.integer(0);
-            l.earned = archive.integer(1);
-            l.remaining = archive.integer(2);
-            l.earned_at = detail::parse_time(archive.text(3));
-            l.available_at = detail::parse_time(archive.text(4));
-            if (auto e = archive.optional_text(5)) {
-                l.expires_at = detail::parse_time(*e);
-            }
-            l.cause = archive.text(6);
-            l.qualifying = archive.integer(7) != 0;
-            l.matured = archive.integer(8) != 0;
-            lots.push_back({id, std::move(l), true});
+            lots.push_back({id, detail::read_lot(archive), true});
         }
         std::sort(lots.begin(), lots.end(),
                   [](const stored_lot& a, const stored_lot& b) { return a.lot.id < b.lot.id; });

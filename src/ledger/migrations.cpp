@@ -3,6 +3,7 @@
 #include "loyalty/engine/event_json.hpp"
 #include "loyalty/engine/state_json.hpp"
 #include "member_record.hpp"
+#include "store.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -54,14 +55,6 @@ void run_migration_sql(connection& db, std::string_view migration, std::string_v
         }
         from = end + 1;
     }
-}
-
-engine::timestamp stored_time(const std::string& text) {
-    auto t = engine::parse_rfc3339(text);
-    if (!t) {
-        throw std::runtime_error("stored time is unreadable: " + text);
-    }
-    return *t;
 }
 
 } // namespace
@@ -117,18 +110,7 @@ void copy_members_into_records(connection& db) {
             open_lots.reset();
             open_lots.bind(1, m.id);
             while (open_lots.step()) {
-                engine::lot& l = state->lots.emplace_back();
-                l.id = open_lots.integer(0);
-                l.earned = open_lots.integer(1);
-                l.remaining = open_lots.integer(2);
-                l.earned_at = stored_time(open_lots.text(3));
-                l.available_at = stored_time(open_lots.text(4));
-                if (auto e = open_lots.optional_text(5)) {
-                    l.expires_at = stored_time(*e);
-                }
-                l.cause = open_lots.text(6);
-                l.qualifying = open_lots.integer(7) != 0;
-                l.matured = open_lots.integer(8) != 0;
+                state->lots.push_back(read_lot(open_lots));
             }
             insert.reset();
             insert.bind(1, m.id)

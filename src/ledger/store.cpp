@@ -82,10 +82,6 @@ bool store::member_exists(const std::string& id) {
     return found;
 }
 
-namespace {
-
-// The lot in the current row of a query selecting lot_id, earned, remaining, earned_at,
-// available_at, expires_at, cause, qualifying, matured.
 engine::lot read_lot(const statement& s) {
     engine::lot l;
     l.id = s.integer(0);
@@ -101,8 +97,6 @@ engine::lot read_lot(const statement& s) {
     l.matured = s.integer(8) != 0;
     return l;
 }
-
-} // namespace
 
 void store::begin_read() {
     cached("BEGIN").run();
