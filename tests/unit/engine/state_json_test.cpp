@@ -2,6 +2,7 @@
 // was written, and malformed input is refused with the field's path.
 #include "loyalty/engine/event_json.hpp"
 #include "loyalty/engine/state_json.hpp"
+#include "support/make_lot.hpp"
 #include "support/timestamp_text.hpp"
 
 #include <catch2/catch.hpp>
@@ -12,6 +13,7 @@ namespace {
 
 using namespace date::literals;
 using namespace loyalty::engine;
+using loyalty::test::make_lot;
 using nlohmann::json;
 using std::chrono::hours;
 using std::chrono::seconds;
@@ -34,22 +36,6 @@ purchase sample_purchase() {
     p.lines.push_back({"l1", "SKU-1", "coffee", 3, 450, 50, {"organic", "promo"}});
     p.lines.push_back({"l2", "SKU-2", "tea", 1, 1200, 0, {}});
     return p;
-}
-
-lot make_lot(std::int64_t id, points_t earned, points_t remaining, timestamp earned_at,
-             std::optional<timestamp> expires_at, std::string cause, bool qualifying,
-             bool matured) {
-    lot l;
-    l.id = id;
-    l.earned = earned;
-    l.remaining = remaining;
-    l.earned_at = earned_at;
-    l.available_at = earned_at + hours{24 * 14};
-    l.expires_at = expires_at;
-    l.cause = std::move(cause);
-    l.qualifying = qualifying;
-    l.matured = matured;
-    return l;
 }
 
 // A member with every field, and every optional both set and empty somewhere.

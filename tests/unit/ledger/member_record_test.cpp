@@ -2,6 +2,7 @@
 // exactly, closed lots are left out, and a damaged record is refused, never misread.
 #include "loyalty/engine/state_json.hpp"
 #include "member_record.hpp"
+#include "support/make_lot.hpp"
 
 #include <catch2/catch.hpp>
 #include <limits>
@@ -13,6 +14,7 @@ using namespace date::literals;
 using namespace loyalty::engine;
 using loyalty::ledger::detail::decode_member_record;
 using loyalty::ledger::detail::encode_member_record;
+using loyalty::test::make_lot;
 using std::chrono::hours;
 using std::chrono::seconds;
 
@@ -23,22 +25,6 @@ timestamp utc(date::year_month_day day, int hour = 0, int second = 0) {
 constexpr std::int64_t huge = 9'007'199'254'740'993; // above 2^53
 constexpr std::int64_t most = std::numeric_limits<std::int64_t>::max();
 constexpr std::int64_t least = std::numeric_limits<std::int64_t>::min();
-
-lot make_lot(std::int64_t id, points_t earned, points_t remaining, timestamp earned_at,
-             std::optional<timestamp> expires_at, std::string cause, bool qualifying,
-             bool matured) {
-    lot l;
-    l.id = id;
-    l.earned = earned;
-    l.remaining = remaining;
-    l.earned_at = earned_at;
-    l.available_at = earned_at + hours{24 * 14};
-    l.expires_at = expires_at;
-    l.cause = std::move(cause);
-    l.qualifying = qualifying;
-    l.matured = matured;
-    return l;
-}
 
 // Every field the record holds, with every optional set, extreme numbers and times, and a
 // string that is not ASCII.
