@@ -439,12 +439,12 @@ TEST_CASE("DST: lots earned around the November change", "[time]") {
 
     auto april_end = pass(p, matured.state, utc(2027_y / 5 / 1, 3, 59));
     CHECK(april_end.movements.empty());
-    auto may = pass(p, matured.state, utc(2027_y / 5 / 1, 4));
-    auto expired = of_kind(may, engine::movement_kind::expire);
+    auto in_may = pass(p, matured.state, utc(2027_y / 5 / 1, 4));
+    auto expired = of_kind(in_may, engine::movement_kind::expire);
     REQUIRE(expired.size() == 1);
     CHECK(expired[0].explanation == "10 leaves expired: earned 2026-10, expired 2027-04-30");
-    CHECK(may.balance_after.available == 20);
-    auto june = pass(p, may.state, utc(2027_y / 6 / 1, 4));
+    CHECK(in_may.balance_after.available == 20);
+    auto june = pass(p, in_may.state, utc(2027_y / 6 / 1, 4));
     REQUIRE(june.movements.size() == 1);
     CHECK(june.movements[0].explanation == "20 leaves expired: earned 2026-11, expired 2027-05-31");
 }
