@@ -635,7 +635,7 @@ nlohmann::json state_to_json(const member_state& m) {
                 {"next_lot_id", m.next_lot_id},
                 {"next_voucher_number", m.next_voucher_number}};
     if (m.birthday) {
-        out["birthday"] = date::format("%F", date::sys_days{*m.birthday});
+        out["birthday"] = format_date(*m.birthday);
     }
     if (m.referred_by) {
         out["referred_by"] = *m.referred_by;

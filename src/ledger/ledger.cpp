@@ -332,7 +332,7 @@ void ledger::enroll_async(request_context who, enrollment_request r, write_callb
         {"member_id", r.member_id},
         {"name", optional_json(r.name)},
         {"email", optional_json(r.email)},
-        {"birthday", r.birthday ? nlohmann::json(date::format("%F", *r.birthday)) : nullptr},
+        {"birthday", r.birthday ? nlohmann::json(engine::format_date(*r.birthday)) : nullptr},
         {"referred_by",
          optional_json(
              r.referred_by)}}.dump();

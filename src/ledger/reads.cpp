@@ -291,7 +291,7 @@ nlohmann::json to_json(const member_view& v, const program::program& p) {
             {"name", optional_value(v.name)},
             {"email", optional_value(v.email)},
             {"enrolled_at", time_text(v.enrolled_at)},
-            {"birthday", v.birthday ? nlohmann::json(date::format("%F", *v.birthday))
+            {"birthday", v.birthday ? nlohmann::json(engine::format_date(*v.birthday))
                                     : nlohmann::json(nullptr)},
             {"referred_by", optional_value(v.referred_by)},
             {"unit", p.points.name},
@@ -333,7 +333,7 @@ std::string to_json_text(const member_view& v, const program::program& p) {
         .end_object();
     w.key("birthday");
     if (v.birthday) {
-        w.value(date::format("%F", *v.birthday));
+        w.value(engine::format_date(*v.birthday));
     } else {
         w.null();
     }
