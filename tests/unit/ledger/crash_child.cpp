@@ -55,7 +55,8 @@ engine::purchase purchase(std::int64_t n, engine::timestamp now) {
 }
 
 // A completed write(2) is in the kernel's page cache, which SIGKILL does not touch: the line
-// outlives the process without an fsync. One write per line keeps lines whole under O_APPEND.
+// outlives the process without an fsync. One write per line keeps lines from interleaving under
+// O_APPEND; a kill can still cut the write short, and the test drops such a last line.
 void log_ack(int fd, const std::string& line) {
     std::size_t done = 0;
     while (done < line.size()) {

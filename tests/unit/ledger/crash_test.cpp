@@ -42,6 +42,18 @@ std::string read_text(const std::filesystem::path& file) {
     return text.str();
 }
 
+// Cuts the log after its last complete line. A kill can land inside the write(2) of a line (the
+// kernel stops copying at a page boundary once SIGKILL is pending): that purchase was never
+// logged as acknowledged, and the next run's first line must not be read as the rest of it.
+void drop_unfinished_line(const std::filesystem::path& log) {
+    if (!std::filesystem::exists(log)) {
+        return;
+    }
+    std::string text = read_text(log);
+    auto last = text.rfind('\n');
+    std::filesystem::resize_file(log, last == std::string::npos ? 0 : last + 1);
+}
+
 // One acknowledged purchase from the child's log.
 struct ack {
     std::string transaction_id;
@@ -250,6 +262,7 @@ TEST_CASE("a writer killed at random moments loses no acknowledged purchase", "[
                 INFO("status " << status << ", the child's errors: " << read_text(errors));
                 REQUIRE((killed(status) || (WIFEXITED(status) && WEXITSTATUS(status) == 0)));
             }
+            drop_unfinished_line(log);
             auto t1 = clock_type::now();
             in_child += t1 - t0;
 
