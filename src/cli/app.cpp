@@ -90,6 +90,8 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
     serve_cmd->add_option("--max-batch", so.max_batch, "Most writes per commit (1: no batching)")
         ->check(CLI::Range(1, 100000))
         ->capture_default_str();
+    serve_cmd->add_flag("--flush-in-commit", so.flush_in_commit,
+                        "Flush the log inside each COMMIT instead of beside the writer");
     serve_cmd->callback([&] { status = serve(so, out, err); });
 
     seed_options seed;

@@ -163,6 +163,11 @@ std::string metrics::prometheus(const ledger::writer_stats& writer) const {
            "Batches (SQLite transactions) committed by the ledger's writer.");
     sample(out, "loyalty_writer_batches_total", "", std::to_string(writer.batches));
 
+    header(out, "loyalty_writer_log_flushes_total", "counter",
+           "Flushes of the write-ahead log that acknowledged writes (one covers one or more "
+           "batches).");
+    sample(out, "loyalty_writer_log_flushes_total", "", std::to_string(writer.log_flushes));
+
     header(out, "loyalty_writer_requests_total", "counter",
            "Write requests processed by the ledger's writer.");
     sample(out, "loyalty_writer_requests_total", "", std::to_string(writer.requests));

@@ -290,12 +290,22 @@ ledger::ledger(ledger_options options, std::optional<std::filesystem::path> prog
                              : std::nullopt,
         *loaded};
     db.execute("PRAGMA cache_size = -" + std::to_string(impl_->options.writer_cache_kib));
+    // Durable and batched: the log syncer flushes the log beside the writer, so COMMIT need not
+    // (log_syncer.hpp). Without batching, each write's COMMIT flushes the log itself: that is
+    // what "batching off" means, one flush per write.
+    std::unique_ptr<detail::log_syncer> syncer;
+    if (impl_->options.synchronous_full && impl_->options.max_batch > 1 &&
+        impl_->options.flush_beside_writer) {
+        db.execute("PRAGMA synchronous = NORMAL");
+        syncer = std::make_unique<detail::log_syncer>(path.string() + "-wal");
+    }
     impl_->readers = std::make_unique<detail::reader_pool>(path.string(), impl_->options.readers,
                                                            impl_->options.reader_cache_kib);
     impl_->writer = std::make_unique<detail::writer>(
         std::move(db), impl_->options.batch_window, impl_->options.max_batch,
         impl_->options.max_queue, impl_->options.checkpoint_pages,
-        std::make_unique<detail::checkpointer>(path.string(), impl_->options.synchronous_full));
+        std::make_unique<detail::checkpointer>(path.string(), impl_->options.synchronous_full),
+        std::move(syncer));
 }
 
 ledger::~ledger() {

@@ -6,9 +6,9 @@ namespace loyalty::ledger::detail {
 
 writer::writer(connection db, std::chrono::microseconds window, std::size_t max_batch,
                std::size_t max_queue, int checkpoint_pages,
-               std::unique_ptr<checkpointer> background)
+               std::unique_ptr<checkpointer> background, std::unique_ptr<log_syncer> syncer)
     : db_(std::move(db)), store_(db_), checkpointer_(std::move(background)),
-      checkpoint_pages_(std::max(1, checkpoint_pages)), window_(window),
+      syncer_(std::move(syncer)), checkpoint_pages_(std::max(1, checkpoint_pages)), window_(window),
       max_batch_(std::max<std::size_t>(1, max_batch)), max_queue_(max_queue) {
     // Replaces SQLite's automatic checkpoint (wal_autocheckpoint) on this connection; set before
     // the thread that uses the connection starts.
@@ -46,6 +46,9 @@ writer_stats writer::stats() const {
     std::lock_guard lock(mutex_);
     writer_stats s = stats_;
     s.queue_depth = queue_.size();
+    if (syncer_) {
+        s.log_flushes = syncer_->flushes();
+    }
     return s;
 }
 
@@ -59,6 +62,7 @@ void writer::loop() {
                 // Stopping, and nothing left to write: empty the log into the file, so a stopped
                 // database is one file (readable on a read-only file system, copied alone).
                 lock.unlock();
+                syncer_.reset();       // answers every batch it still holds, after a flush
                 checkpointer_.reset(); // a checkpoint of its own would keep this one from the end
                 sqlite3_wal_checkpoint_v2(db_.handle(), nullptr, SQLITE_CHECKPOINT_TRUNCATE,
                                           nullptr, nullptr);
@@ -85,6 +89,16 @@ void writer::loop() {
 
 void writer::run_batch(std::vector<write_task>& batch) {
     batch_fate fate = batch_fate::failed;
+    if (syncer_ && !syncer_->healthy()) {
+        // A flush failed: what is written now could not be made known to be durable either.
+        {
+            std::lock_guard lock(mutex_);
+            ++stats_.batches;
+            stats_.requests += batch.size();
+        }
+        answer(batch, batch_fate::unavailable);
+        return;
+    }
     try {
         db_.run("BEGIN IMMEDIATE");
         for (write_task& t : batch) {
@@ -116,11 +130,26 @@ void writer::run_batch(std::vector<write_task>& batch) {
         stats_.requests += batch.size();
         std::size_t n = batch.size();
         stats_.batch_sizes[n <= 1 ? 0 : n <= 4 ? 1 : n <= 16 ? 2 : n <= 64 ? 3 : 4] += 1;
+        if (fate == batch_fate::committed && !syncer_) {
+            ++stats_.log_flushes; // the COMMIT flushed the log (synchronous=FULL)
+        }
+    }
+    answer(batch, fate);
+    checkpoint();
+}
+
+void writer::answer(std::vector<write_task>& batch, batch_fate fate) {
+    if (fate == batch_fate::committed && syncer_) {
+        syncer_->after_flush([tasks = std::move(batch)](bool durable) mutable {
+            for (write_task& t : tasks) {
+                t.finish(durable ? batch_fate::committed : batch_fate::unavailable);
+            }
+        });
+        return;
     }
     for (write_task& t : batch) {
         t.finish(fate);
     }
-    checkpoint();
 }
 
 void writer::checkpoint() {

@@ -14,8 +14,13 @@
 // (the checkpointer has copied most of it by then), and the next write starts the log over.
 // Without a checkpointer, the writer checkpoints at the threshold itself. On stopping, the log is
 // emptied into the file.
+//
+// With a log syncer (log_syncer.hpp), a COMMIT does not wait for the disk: the writer hands the
+// batch's answers to the syncer, which calls them once a flush of the log covers the commit, and
+// goes on with the next batch meanwhile.
 
 #include "checkpointer.hpp"
+#include "log_syncer.hpp"
 #include "loyalty/ledger/views.hpp"
 #include "sqlite.hpp"
 #include "store.hpp"
@@ -45,7 +50,8 @@ class writer {
 public:
     writer(connection db, std::chrono::microseconds window, std::size_t max_batch,
            std::size_t max_queue, int checkpoint_pages,
-           std::unique_ptr<checkpointer> background = nullptr);
+           std::unique_ptr<checkpointer> background = nullptr,
+           std::unique_ptr<log_syncer> syncer = nullptr);
     ~writer(); // finishes what is queued, then stops
     writer(const writer&) = delete;
     writer& operator=(const writer&) = delete;
@@ -62,10 +68,13 @@ private:
 
     // Between two batches: hands the log to the checkpointer, or checkpoints it here.
     void checkpoint();
+    // Answers the batch now, or hands its answers to the syncer once committed.
+    void answer(std::vector<write_task>& batch, batch_fate fate);
 
     connection db_;
     store store_;
     std::unique_ptr<checkpointer> checkpointer_; // before the thread, stopped after it
+    std::unique_ptr<log_syncer> syncer_;         // likewise; null: COMMIT flushes the log itself
     const int checkpoint_pages_;
     int log_pages_ = 0; // writer thread only
     const std::chrono::microseconds window_;

@@ -149,7 +149,7 @@ row(`Storage ceiling: the same, ${storage?.batched?.per_commit ?? '?'} per commi
 const gcPost = ratio(gcRate, postRate);
 const gcOff = ratio(gcRate, offRate);
 const cpuRatio = (base, x) => (ok(base?.cpu) && ok(x?.cpu) ? base.cpu / x.cpu : null);
-row('Engine: durable purchases, group commit (synchronous=FULL)', `${n(gcRate)} /s`, sGc.cpu,
+row('Engine: durable purchases, group commit (answered after the log is flushed)', `${n(gcRate)} /s`, sGc.cpu,
     sGc.waited,
     `${n(gcPost, 3)} × POST ceiling (CPU ${n(cpuRatio(sPost, sGc), 3)}); ${n(gcOff, 2)} × ` +
     `batching off (CPU ${n(cpuRatio(sOff, sGc), 2)}); ${n(ratio(gcRate, storageBatched), 2)} × ` +

@@ -43,6 +43,9 @@ struct serve_options {
     // or at max_batch requests; max_batch 1 turns batching off (benchmarks compare the two).
     unsigned batch_window_us = 0;
     std::size_t max_batch = 128;
+    // True: each batch's COMMIT flushes the log and the writer waits for it, instead of the log
+    // syncer flushing beside the writer (ledger_options::flush_beside_writer; for comparisons).
+    bool flush_in_commit = false;
     // The writer checkpoints the write-ahead log between batches once it holds this many pages.
     int checkpoint_pages = 250;
 };

@@ -40,6 +40,10 @@ struct ledger_options {
     std::size_t max_queue = 10'000;
     // synchronous=FULL: an acknowledged write survives power loss. NORMAL is for benchmarks.
     bool synchronous_full = true;
+    // With synchronous_full and batching: the log is flushed on a thread of its own while the
+    // writer runs the next batch, and answers wait for that flush (src/ledger/log_syncer.hpp).
+    // False: each COMMIT flushes the log itself and the writer waits for it.
+    bool flush_beside_writer = true;
     std::chrono::days idempotency_retention{30};
     std::size_t readers = 4;
     // SQLite's page cache per connection, in KiB: the writer's keeps the indexes' upper levels

@@ -75,6 +75,9 @@ struct writer_stats {
     std::uint64_t requests = 0;
     // Batches by size: 1, 2-4, 5-16, 17-64, 65+.
     std::uint64_t batch_sizes[5] = {0, 0, 0, 0, 0};
+    // Flushes of the write-ahead log that acknowledged batches: one per batch when COMMIT
+    // flushes, fewer when the log syncer covers several batches with one.
+    std::uint64_t log_flushes = 0;
 };
 
 nlohmann::json to_json(const member_view& v, const program::program& p);

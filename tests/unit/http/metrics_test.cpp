@@ -53,6 +53,9 @@ loyalty_writer_queue_depth 0
 # HELP loyalty_writer_batches_total Batches (SQLite transactions) committed by the ledger's writer.
 # TYPE loyalty_writer_batches_total counter
 loyalty_writer_batches_total 0
+# HELP loyalty_writer_log_flushes_total Flushes of the write-ahead log that acknowledged writes (one covers one or more batches).
+# TYPE loyalty_writer_log_flushes_total counter
+loyalty_writer_log_flushes_total 0
 # HELP loyalty_writer_requests_total Write requests processed by the ledger's writer.
 # TYPE loyalty_writer_requests_total counter
 loyalty_writer_requests_total 0
@@ -153,9 +156,11 @@ TEST_CASE("metrics: the writer's batch sizes become a cumulative histogram", "[m
     w.batch_sizes[2] = 1;
     w.batch_sizes[3] = 2;
     w.batch_sizes[4] = 1;
+    w.log_flushes = 6;
     auto text = m.prometheus(w);
     CHECK(lines_with(text, "loyalty_writer_") == R"(loyalty_writer_queue_depth 7
 loyalty_writer_batches_total 10
+loyalty_writer_log_flushes_total 6
 loyalty_writer_requests_total 205
 loyalty_writer_batch_size_bucket{le="1"} 4
 loyalty_writer_batch_size_bucket{le="4"} 6

@@ -212,6 +212,10 @@ TEST_CASE("purchases posted by many threads at once are stored once and serializ
         auto stats = l.stats();
         INFO("batches " << stats.batches << " for " << stats.requests << " requests");
         CHECK(stats.batches < stats.requests); // requests did share batches
+        // The log syncer acknowledged every committed batch, each after a flush of its own or
+        // one shared with the batches committed while the previous flush ran.
+        CHECK(stats.log_flushes >= 1);
+        CHECK(stats.log_flushes <= stats.batches);
     }
 
     // One original per purchase; the seven others replay its bytes.
