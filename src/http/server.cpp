@@ -23,6 +23,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <pthread.h>
 #include <random>
 #include <spdlog/spdlog.h>
 #include <stdexcept>
@@ -796,7 +797,10 @@ void server::run(bool handle_signals, const std::function<void()>& ready) {
     std::vector<std::thread> pool;
     pool.reserve(threads - 1);
     for (unsigned i = 1; i < threads; ++i) {
-        pool.emplace_back([&core] { core.run_io(); });
+        pool.emplace_back([&core] {
+            pthread_setname_np(pthread_self(), "http-io");
+            core.run_io();
+        });
     }
     core.run_io();
     for (auto& t : pool) {

@@ -1,13 +1,17 @@
 #include "loyalty/jobs/scheduler.hpp"
 
 #include <nlohmann/json.hpp>
+#include <pthread.h>
 #include <spdlog/spdlog.h>
 
 namespace loyalty::jobs {
 
 scheduler::scheduler(ledger::ledger& ledger, std::chrono::milliseconds interval,
                      std::function<engine::timestamp()> clock)
-    : ledger_(ledger), interval_(interval), clock_(std::move(clock)), thread_([this] { loop(); }) {}
+    : ledger_(ledger), interval_(interval), clock_(std::move(clock)), thread_([this] {
+          pthread_setname_np(pthread_self(), "jobs");
+          loop();
+      }) {}
 
 scheduler::~scheduler() {
     {

@@ -1,5 +1,6 @@
 #include "checkpointer.hpp"
 
+#include <pthread.h>
 #include <spdlog/spdlog.h>
 
 namespace loyalty::ledger::detail {
@@ -8,7 +9,10 @@ checkpointer::checkpointer(const std::string& path, bool synchronous_full)
     : db_(path, connection::mode::existing_file) {
     // The checkpoint's fsync of the database file follows this connection's setting.
     db_.execute(synchronous_full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
-    thread_ = std::thread([this] { loop(); });
+    thread_ = std::thread([this] {
+        pthread_setname_np(pthread_self(), "checkpointer");
+        loop();
+    });
 }
 
 checkpointer::~checkpointer() {

@@ -4,6 +4,7 @@
 #include <cstring>
 #include <fcntl.h>
 #include <filesystem>
+#include <pthread.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -32,7 +33,10 @@ int sync_folder_of(const std::string& path) {
 
 log_syncer::log_syncer(std::string log_path, flush_fn flush)
     : log_path_(std::move(log_path)), flush_(flush ? std::move(flush) : fdatasync_or_errno) {
-    thread_ = std::thread([this] { loop(); });
+    thread_ = std::thread([this] {
+        pthread_setname_np(pthread_self(), "log-syncer");
+        loop();
+    });
 }
 
 log_syncer::~log_syncer() {

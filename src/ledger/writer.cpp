@@ -1,5 +1,6 @@
 #include "writer.hpp"
 
+#include <pthread.h>
 #include <spdlog/spdlog.h>
 
 namespace loyalty::ledger::detail {
@@ -13,7 +14,10 @@ writer::writer(connection db, std::chrono::microseconds window, std::size_t max_
     // Replaces SQLite's automatic checkpoint (wal_autocheckpoint) on this connection; set before
     // the thread that uses the connection starts.
     sqlite3_wal_hook(db_.handle(), &writer::on_commit, this);
-    thread_ = std::thread([this] { loop(); });
+    thread_ = std::thread([this] {
+        pthread_setname_np(pthread_self(), "ledger-writer"); // for top -H, perf and gdb
+        loop();
+    });
 }
 
 int writer::on_commit(void* self, sqlite3*, const char*, int pages) {
