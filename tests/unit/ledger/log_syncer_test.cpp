@@ -62,6 +62,11 @@ struct answer_slot {
         };
     }
     bool ready() { return future.wait_for(0s) == std::future_status::ready; }
+    // Waits for the answer (at most 5 s) and says whether it was durable.
+    bool durable() {
+        REQUIRE(future.wait_for(5s) == std::future_status::ready);
+        return future.get();
+    }
 };
 
 std::string existing_log(const test::temp_dir& dir) {
@@ -86,14 +91,12 @@ TEST_CASE("a batch is answered after a flush that began after its commit", "[led
     CHECK_FALSE(first.ready());
 
     gate.allow(1);
-    REQUIRE(first.future.wait_for(5s) == std::future_status::ready);
-    CHECK(first.future.get());
+    CHECK(first.durable());
     gate.wait_until_begun(2);
     CHECK_FALSE(second.ready());
 
     gate.allow(2);
-    REQUIRE(second.future.wait_for(5s) == std::future_status::ready);
-    CHECK(second.future.get());
+    CHECK(second.durable());
     CHECK(syncer.flushes() == 2);
     CHECK(syncer.healthy());
 }
@@ -112,8 +115,7 @@ TEST_CASE("one flush answers every batch handed over before it began", "[ledger]
     }
     gate.allow(2);
     for (auto& q : queued) {
-        REQUIRE(q.future.wait_for(5s) == std::future_status::ready);
-        CHECK(q.future.get());
+        CHECK(q.durable());
     }
     CHECK(syncer.flushes() == 2);
 }
@@ -128,16 +130,14 @@ TEST_CASE("a failed flush answers its batches not durable, and every later one",
     });
     answer_slot first;
     syncer.after_flush(first.callback());
-    REQUIRE(first.future.wait_for(5s) == std::future_status::ready);
-    CHECK_FALSE(first.future.get());
+    CHECK_FALSE(first.durable());
     CHECK_FALSE(syncer.healthy());
 
     // Linux may report a later flush successful after dropping the pages the failed one could
     // not write: nothing is flushed, or acknowledged, after a failure.
     answer_slot later;
     syncer.after_flush(later.callback());
-    REQUIRE(later.future.wait_for(5s) == std::future_status::ready);
-    CHECK_FALSE(later.future.get());
+    CHECK_FALSE(later.durable());
     CHECK(calls == 1);
 }
 
@@ -146,8 +146,7 @@ TEST_CASE("a log that cannot be opened is a failed flush", "[ledger][syncer]") {
     detail::log_syncer syncer((dir / "no-such-file-wal").string());
     answer_slot a;
     syncer.after_flush(a.callback());
-    REQUIRE(a.future.wait_for(5s) == std::future_status::ready);
-    CHECK_FALSE(a.future.get());
+    CHECK_FALSE(a.durable());
     CHECK_FALSE(syncer.healthy());
 }
 
