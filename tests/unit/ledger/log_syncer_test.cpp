@@ -57,8 +57,8 @@ struct answer_slot {
     std::promise<bool> promise;
     std::future<bool> future = promise.get_future();
     std::function<void(bool)> callback() {
-        return [this](bool durable) {
-            promise.set_value(durable);
+        return [this](bool flushed) {
+            promise.set_value(flushed);
         };
     }
     bool ready() { return future.wait_for(0s) == std::future_status::ready; }
