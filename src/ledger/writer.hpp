@@ -1,8 +1,9 @@
 #pragma once
 // The single writer: one thread owns the read-write connection, takes requests from a queue in
-// batches and runs each batch in one SQLite transaction, so one fsync covers the batch. Every
-// request runs inside its own savepoint (a failure undoes only its own effects) and is answered
-// only after the batch committed.
+// batches and runs each batch in one SQLite transaction, so one flush of the log covers the batch
+// (or several, with a log syncer). Every request runs inside its own savepoint (a failure undoes
+// only its own effects) and is answered only after the batch committed and the log holding it
+// was flushed.
 //
 // The write-ahead log is copied back into the database file (checkpointed) outside any COMMIT:
 // SQLite's automatic checkpoint would run inside the COMMIT that crossed its threshold and make
