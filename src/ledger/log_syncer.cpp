@@ -102,8 +102,9 @@ void log_syncer::loop() {
         if (!failed) {
             int rc = flush_log();
             std::lock_guard lock(mutex_);
-            ++flushes_;
-            if (rc != 0) {
+            if (rc == 0) {
+                ++flushes_;
+            } else {
                 failed_ = failed = true;
                 spdlog::critical("ledger: flushing the write-ahead log {} failed ({}); writes are "
                                  "refused until the server restarts",

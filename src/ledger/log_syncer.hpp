@@ -48,7 +48,7 @@ public:
     void after_flush(std::function<void(bool durable)> answer);
     // False once a flush failed: nothing written since is known to be durable.
     bool healthy() const;
-    // Flushes done, for stats (each covers one or more batches).
+    // Flushes that succeeded, for stats (each covers one or more batches).
     std::uint64_t flushes() const;
 
 private:

@@ -95,11 +95,7 @@ void writer::run_batch(std::vector<write_task>& batch) {
     batch_fate fate = batch_fate::failed;
     if (syncer_ && !syncer_->healthy()) {
         // A flush failed: what is written now could not be made known to be durable either.
-        {
-            std::lock_guard lock(mutex_);
-            ++stats_.batches;
-            stats_.requests += batch.size();
-        }
+        count(batch.size(), batch_fate::unavailable);
         answer(batch, batch_fate::unavailable);
         return;
     }
@@ -128,18 +124,19 @@ void writer::run_batch(std::vector<write_task>& batch) {
             // No transaction was open.
         }
     }
-    {
-        std::lock_guard lock(mutex_);
-        ++stats_.batches;
-        stats_.requests += batch.size();
-        std::size_t n = batch.size();
-        stats_.batch_sizes[n <= 1 ? 0 : n <= 4 ? 1 : n <= 16 ? 2 : n <= 64 ? 3 : 4] += 1;
-        if (fate == batch_fate::committed && !syncer_) {
-            ++stats_.log_flushes; // the COMMIT flushed the log (synchronous=FULL)
-        }
-    }
+    count(batch.size(), fate);
     answer(batch, fate);
     checkpoint();
+}
+
+void writer::count(std::size_t n, batch_fate fate) {
+    std::lock_guard lock(mutex_);
+    ++stats_.batches;
+    stats_.requests += n;
+    stats_.batch_sizes[n <= 1 ? 0 : n <= 4 ? 1 : n <= 16 ? 2 : n <= 64 ? 3 : 4] += 1;
+    if (fate == batch_fate::committed && !syncer_) {
+        ++stats_.log_flushes; // the COMMIT flushed the log (synchronous=FULL)
+    }
 }
 
 void writer::answer(std::vector<write_task>& batch, batch_fate fate) {

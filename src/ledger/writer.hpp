@@ -69,6 +69,8 @@ private:
 
     // Between two batches: hands the log to the checkpointer, or checkpoints it here.
     void checkpoint();
+    // Counts a batch in the stats, whatever its fate.
+    void count(std::size_t requests, batch_fate fate);
     // Answers the batch now, or hands its answers to the syncer once committed.
     void answer(std::vector<write_task>& batch, batch_fate fate);
 

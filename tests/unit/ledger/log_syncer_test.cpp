@@ -139,6 +139,7 @@ TEST_CASE("a failed flush answers its batches not durable, and every later one",
     syncer.after_flush(later.callback());
     CHECK_FALSE(later.durable());
     CHECK(calls == 1);
+    CHECK(syncer.flushes() == 0);
 }
 
 TEST_CASE("a log that cannot be opened is a failed flush", "[ledger][syncer]") {
@@ -205,5 +206,9 @@ TEST_CASE("the writer refuses writes once the log could not be flushed", "[ledge
     CHECK(write(2) == std::pair{detail::batch_fate::unavailable, true});
     // Nothing runs any more: it could not be acknowledged either.
     CHECK(write(3) == std::pair{detail::batch_fate::unavailable, false});
-    CHECK(w.stats().log_flushes == 2);
+    // Only the flush that acknowledged a write counts; every batch counts, refused or not.
+    CHECK(w.stats().log_flushes == 1);
+    CHECK(w.stats().batches == 3);
+    CHECK(w.stats().requests == 3);
+    CHECK(w.stats().batch_sizes[0] == 3);
 }
