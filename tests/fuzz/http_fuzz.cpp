@@ -196,13 +196,13 @@ void check_response(const http::request& req, const http::response& res, const s
         }
     }
     // The fuzzer learns the marker from this very comparison; a request that carries it may
-    // get it echoed (a 404 names its path).
+    // get it echoed (a 404 names its path, a 405 its method).
     auto carries = [](std::string_view text) {
         return text.find(secret_marker) != std::string_view::npos;
     };
-    bool asked = carries(req.target()) || carries(req.body());
+    bool asked = carries(req.method_string()) || carries(req.target()) || carries(req.body());
     for (const auto& field : req) {
-        asked = asked || carries(field.value());
+        asked = asked || carries(field.name_string()) || carries(field.value());
     }
     fuzz::check(asked || !carries(res.body()), "a file outside the web root was served", what);
     std::ostringstream wire;
