@@ -66,7 +66,12 @@ struct call {
         auto latency = std::chrono::duration_cast<std::chrono::microseconds>(
             std::chrono::steady_clock::now() - started);
         unsigned code = res.result_int();
-        stats->observe(std::string(req.method_string()), route, code, latency);
+        // A method Beast does not know is any token the client chose: as a label it would add
+        // a series per token, without bound, so all of them count as "other".
+        stats->observe(req.method() == beast_http::verb::unknown
+                           ? std::string("other")
+                           : std::string(beast_http::to_string(req.method())),
+                       route, code, latency);
         auto level = code >= 500 ? spdlog::level::err : spdlog::level::info;
         if (spdlog::default_logger_raw()->should_log(level)) {
             // The request id, route and key id are checked text (printable ASCII); the method

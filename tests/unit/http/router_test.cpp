@@ -1040,6 +1040,31 @@ TEMPLATE_TEST_CASE("router: each key has its own rate limit", "[router]", in_pro
     CHECK(a.get("/healthz", "").status() == 200);
 }
 
+TEMPLATE_TEST_CASE("router: methods the client makes up share one metrics label", "[router]",
+                   in_process, over_http) {
+    api a(TestType::kind);
+    // Any token is a method to HTTP; each one as a label would be a series kept forever.
+    for (int i = 0; i < 20; ++i) {
+        auto req = api::make(verb::get, i % 2 == 0 ? "/v1/members/m-1" : "/nowhere", a.pos);
+        req.method_string("BREW-" + std::to_string(i));
+        auto res = a.send(std::move(req));
+        CHECK(res.status() == (i % 2 == 0 ? 405 : 404));
+    }
+    CHECK(a.get("/healthz", "").status() == 200);
+
+    std::string text = a.get("/metrics", "").res.body();
+    CHECK(text.find("BREW") == std::string::npos);
+    CHECK(text.find(
+              R"(loyalty_http_requests_total{method="other",route="unmatched",status="405"} 10)") !=
+          std::string::npos);
+    CHECK(text.find(
+              R"(loyalty_http_requests_total{method="other",route="unmatched",status="404"} 10)") !=
+          std::string::npos);
+    CHECK(
+        text.find(R"(loyalty_http_requests_total{method="GET",route="/healthz",status="200"} 1)") !=
+        std::string::npos);
+}
+
 TEMPLATE_TEST_CASE("router: a JSON body's media type is read as RFC 9110 says", "[router]",
                    in_process, over_http) {
     api a(TestType::kind);
