@@ -168,6 +168,19 @@ std::string metrics::prometheus(const ledger::writer_stats& writer) const {
            "batches).");
     sample(out, "loyalty_writer_log_flushes_total", "", std::to_string(writer.log_flushes));
 
+    header(out, "loyalty_writer_checkpoints_total", "counter",
+           "Checkpoints of the write-ahead log into the database file, by the checkpointer "
+           "thread or by the writer itself (writes wait for the writer's).");
+    sample(out, "loyalty_writer_checkpoints_total", "by=\"checkpointer\"",
+           std::to_string(writer.background_checkpoints));
+    sample(out, "loyalty_writer_checkpoints_total", "by=\"writer\"",
+           std::to_string(writer.writer_checkpoints));
+
+    header(out, "loyalty_writer_checkpoint_seconds_total", "counter",
+           "Time the ledger's writer spent in its own checkpoints, when writes wait.");
+    sample(out, "loyalty_writer_checkpoint_seconds_total", "",
+           seconds_text(writer.writer_checkpoint_us));
+
     header(out, "loyalty_writer_requests_total", "counter",
            "Write requests processed by the ledger's writer.");
     sample(out, "loyalty_writer_requests_total", "", std::to_string(writer.requests));

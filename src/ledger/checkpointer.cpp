@@ -58,8 +58,10 @@ void checkpointer::loop() {
             // Not fatal: the writer completes a checkpoint itself when the log gets long.
             spdlog::warn("ledger: background checkpoint failed: {}", sqlite3_errmsg(db_.handle()));
         }
-        std::lock_guard lock(mutex_);
-        ++done_;
+        if (rc == SQLITE_OK) {
+            std::lock_guard lock(mutex_);
+            ++done_;
+        }
     }
 }
 

@@ -30,7 +30,7 @@ public:
     // Asks for a passive checkpoint (it copies what no reader still needs), unless one is
     // running or already asked for. Returns at once.
     void request();
-    // Checkpoints done, for tests and metrics.
+    // Passes that completed (SQLite answered OK), for the metrics.
     std::uint64_t done() const;
 
 private:

@@ -53,6 +53,9 @@ writer_stats writer::stats() const {
     if (syncer_) {
         s.log_flushes = syncer_->flushes();
     }
+    if (checkpointer_) {
+        s.background_checkpoints = checkpointer_->done();
+    }
     return s;
 }
 
@@ -166,6 +169,7 @@ void writer::checkpoint() {
     // is copying, and then the next batch tries again.
     int log = 0;
     int copied = 0;
+    auto started = std::chrono::steady_clock::now();
     int rc =
         sqlite3_wal_checkpoint_v2(db_.handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &log, &copied);
     if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
@@ -174,6 +178,11 @@ void writer::checkpoint() {
     }
     if (rc == SQLITE_OK) {
         log_pages_ = 0; // the next commit's hook says where the log stands
+        auto took = std::chrono::duration_cast<std::chrono::microseconds>(
+            std::chrono::steady_clock::now() - started);
+        std::lock_guard lock(mutex_);
+        ++stats_.writer_checkpoints;
+        stats_.writer_checkpoint_us += static_cast<std::uint64_t>(took.count());
     }
 }
 

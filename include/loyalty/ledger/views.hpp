@@ -78,6 +78,12 @@ struct writer_stats {
     // Flushes of the write-ahead log that acknowledged batches: one per batch when COMMIT
     // flushes, fewer when the log syncer covers several batches with one.
     std::uint64_t log_flushes = 0;
+    // Checkpoints that copied the log into the database file: passes of the checkpointer
+    // beside the writer, and the writer's own between two batches, which let the log start
+    // over and during which writes wait (docs/ledger.md).
+    std::uint64_t background_checkpoints = 0;
+    std::uint64_t writer_checkpoints = 0;
+    std::uint64_t writer_checkpoint_us = 0; // the writer's time in its own checkpoints
 };
 
 nlohmann::json to_json(const member_view& v, const program::program& p);

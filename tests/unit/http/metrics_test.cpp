@@ -56,6 +56,13 @@ loyalty_writer_batches_total 0
 # HELP loyalty_writer_log_flushes_total Flushes of the write-ahead log that acknowledged writes (one covers one or more batches).
 # TYPE loyalty_writer_log_flushes_total counter
 loyalty_writer_log_flushes_total 0
+# HELP loyalty_writer_checkpoints_total Checkpoints of the write-ahead log into the database file, by the checkpointer thread or by the writer itself (writes wait for the writer's).
+# TYPE loyalty_writer_checkpoints_total counter
+loyalty_writer_checkpoints_total{by="checkpointer"} 0
+loyalty_writer_checkpoints_total{by="writer"} 0
+# HELP loyalty_writer_checkpoint_seconds_total Time the ledger's writer spent in its own checkpoints, when writes wait.
+# TYPE loyalty_writer_checkpoint_seconds_total counter
+loyalty_writer_checkpoint_seconds_total 0
 # HELP loyalty_writer_requests_total Write requests processed by the ledger's writer.
 # TYPE loyalty_writer_requests_total counter
 loyalty_writer_requests_total 0
@@ -144,7 +151,8 @@ loyalty_http_limit_hits_total{limit="timeout"} 0
 )");
 }
 
-TEST_CASE("metrics: the writer's batch sizes become a cumulative histogram", "[metrics]") {
+TEST_CASE("metrics: the writer's batch sizes become a cumulative histogram, beside its counters",
+          "[metrics]") {
     http::metrics m;
     ledger::writer_stats w;
     w.queue_depth = 7;
@@ -157,10 +165,16 @@ TEST_CASE("metrics: the writer's batch sizes become a cumulative histogram", "[m
     w.batch_sizes[3] = 2;
     w.batch_sizes[4] = 1;
     w.log_flushes = 6;
+    w.background_checkpoints = 12;
+    w.writer_checkpoints = 3;
+    w.writer_checkpoint_us = 7'500;
     auto text = m.prometheus(w);
     CHECK(lines_with(text, "loyalty_writer_") == R"(loyalty_writer_queue_depth 7
 loyalty_writer_batches_total 10
 loyalty_writer_log_flushes_total 6
+loyalty_writer_checkpoints_total{by="checkpointer"} 12
+loyalty_writer_checkpoints_total{by="writer"} 3
+loyalty_writer_checkpoint_seconds_total 0.0075
 loyalty_writer_requests_total 205
 loyalty_writer_batch_size_bucket{le="1"} 4
 loyalty_writer_batch_size_bucket{le="4"} 6

@@ -863,13 +863,21 @@ TEST_CASE("under steady writes the log stays near its threshold", "[ledger][chec
         REQUIRE(all_done->get_future().wait_for(std::chrono::seconds(120)) ==
                 std::future_status::ready);
         auto size = std::filesystem::file_size(f.dir / "loyalty.db-wal");
+        writer_stats stats = f.ledger->stats();
         f.ledger.reset();
         CHECK(f.verify().empty());
         CHECK(f.count("purchases") == total);
-        return size;
+        return std::pair{size, stats};
     };
-    auto bounded = log_size_under_load(64);
-    auto unbounded = log_size_under_load(1'000'000'000);
+    auto [bounded, with] = log_size_under_load(64);
+    auto [unbounded, without] = log_size_under_load(1'000'000'000);
+    // The log started over only after checkpoints that the writer completed itself.
+    CHECK(with.writer_checkpoints >= 1);
+    CHECK(with.writer_checkpoint_us > 0);
+    CHECK(with.background_checkpoints >= 1);
+    CHECK(without.writer_checkpoints == 0);
+    CHECK(without.writer_checkpoint_us == 0);
+    CHECK(without.background_checkpoints == 0);
     INFO("log with checkpoints at 64 pages " << bounded << " bytes, without " << unbounded);
     // 64 pages, plus what a batch committed past them, in 4 KiB pages and frame headers.
     CHECK(bounded < 400 * 4120);
