@@ -879,7 +879,11 @@ TEST_CASE("under steady writes the log stays near its threshold", "[ledger][chec
     CHECK(without.writer_checkpoint_us == 0);
     CHECK(without.background_checkpoints == 0);
     INFO("log with checkpoints at 64 pages " << bounded << " bytes, without " << unbounded);
-    // 64 pages, plus what a batch committed past them, in 4 KiB pages and frame headers.
-    CHECK(bounded < 400 * 4120);
-    CHECK(bounded * 2 < unbounded);
+    // The log starts over only after a checkpoint that reached its end. The writer completes one
+    // at four times the threshold (256 pages), but not while a pass of the checkpointer holds the
+    // checkpoint, and what is committed meanwhile adds to the log: how much depends on how the
+    // machine schedules the two threads (280 to 440 pages of 4 KiB and a frame header on a quiet
+    // machine, 1,019 once on a loaded CI run, against about 6,300 without checkpoints). So the
+    // bound is relative to the log that nothing empties.
+    CHECK(bounded * 4 < unbounded);
 }
