@@ -441,14 +441,14 @@ json headers() {
     };
 }
 
-json problem(const std::string& description, const std::string& schema = "Problem") {
+json problem_spec(const std::string& description, const std::string& schema = "Problem") {
     return {{"description", description},
             {"headers", {{"X-Request-Id", header_ref("RequestId")}}},
             {"content", {{"application/problem+json", {{"schema", ref(schema)}}}}}};
 }
 
-json retry_problem(const std::string& description) {
-    json r = problem(description);
+json retry_problem_spec(const std::string& description) {
+    json r = problem_spec(description);
     r["headers"]["Retry-After"] = header_ref("RetryAfter");
     return r;
 }
@@ -469,10 +469,10 @@ json json_body(const std::string& schema, bool required = true) {
 
 // What every route that reads a JSON body can answer.
 void add_body_problems(json& responses) {
-    responses["400"] = problem("malformed-json: the body is not valid JSON");
-    responses["413"] = problem("body-too-large: the body exceeds the server's limit (1 MiB by "
-                               "default); the connection is closed");
-    responses["415"] = problem("unsupported-media-type: Content-Type is not application/json");
+    responses["400"] = problem_spec("malformed-json: the body is not valid JSON");
+    responses["413"] = problem_spec("body-too-large: the body exceeds the server's limit (1 MiB by "
+                                    "default); the connection is closed");
+    responses["415"] = problem_spec("unsupported-media-type: Content-Type is not application/json");
 }
 
 // A write through the ledger: 201 with the outcome, replayed byte for byte on a retry.
@@ -483,13 +483,14 @@ json write_operation(const std::string& id, const std::string& summary,
     json responses = {
         {"201", success("Done (or the stored answer to an identical earlier request)",
                         ref("Outcome"), true)},
-        {"409", problem(conflicts)},
-        {"422", problem(unprocessable)},
-        {"503", retry_problem("unavailable: the ledger's queue is full or it is shutting down; "
-                              "retry after Retry-After. Nothing was done.")},
+        {"409", problem_spec(conflicts)},
+        {"422", problem_spec(unprocessable)},
+        {"503",
+         retry_problem_spec("unavailable: the ledger's queue is full or it is shutting down; "
+                            "retry after Retry-After. Nothing was done.")},
     };
     if (!not_found.empty()) {
-        responses["404"] = problem(not_found);
+        responses["404"] = problem_spec(not_found);
     }
     add_body_problems(responses);
     return {{"operationId", id},
@@ -545,8 +546,8 @@ json operations() {
         {"tags", json::array({"members"})},
         {"responses",
          {{"200", success("The member now", ref("MemberView"), false)},
-          {"404", problem("not-found: no such member")},
-          {"422", problem("validation-failed: the id in the path is invalid")}}}};
+          {"404", problem_spec("not-found: no such member")},
+          {"422", problem_spec("validation-failed: the id in the path is invalid")}}}};
 
     paths["/v1/members/{member_id}/activity"]["parameters"] =
         json::array({parameter_ref("MemberId")});
@@ -567,9 +568,10 @@ json operations() {
            {"schema", {{"type", "string"}, {"pattern", "^[0-9]{1,18}$"}}}}}},
         {"responses",
          {{"200", success("One page", ref("ActivityPage"), false)},
-          {"404", problem("not-found: no such member")},
-          {"422", problem("validation-failed: limit not 1 to 500, a cursor this API did not "
-                          "give, an unknown query parameter, or an invalid id in the path")}}}};
+          {"404", problem_spec("not-found: no such member")},
+          {"422",
+           problem_spec("validation-failed: limit not 1 to 500, a cursor this API did not "
+                        "give, an unknown query parameter, or an invalid id in the path")}}}};
 
     json event = write_operation(
         "postMemberEvent", "Post a custom event for a member",
@@ -651,7 +653,7 @@ json operations() {
         "not-found: no such redemption");
     cancel["requestBody"]["required"] = false;
     cancel["responses"]["415"] =
-        problem("unsupported-media-type: a body was sent, not as application/json");
+        problem_spec("unsupported-media-type: a body was sent, not as application/json");
     cancel["tags"] = json::array({"redemptions"});
     paths["/v1/redemptions/{redemption_id}/cancel"]["parameters"] =
         json::array({parameter_ref("RedemptionId")});
@@ -669,8 +671,8 @@ json operations() {
            {"schema", {{"type", "string"}, {"minLength", 1}}}}}},
         {"responses",
          {{"200", success("The catalog", ref("Rewards"), false)},
-          {"404", problem("not-found: no such member")},
-          {"422", problem("validation-failed: an unknown or empty query parameter")}}}};
+          {"404", problem_spec("not-found: no such member")},
+          {"422", problem_spec("validation-failed: an unknown or empty query parameter")}}}};
 
     paths["/v1/program"]["get"] = {
         {"operationId", "getProgram"},
@@ -697,11 +699,11 @@ json operations() {
             {"application/json", {{"schema", {{"type", "string"}}}}}}}}},
         {"responses",
          {{"201", success("Active", ref("ProgramVersion"), false)},
-          {"413", problem("body-too-large: the program exceeds the server's body limit")},
-          {"415", problem("unsupported-media-type: not a YAML, JSON or plain text type")},
-          {"422",
-           problem("invalid-program: every problem, with line, column and path", "ProgramProblem")},
-          {"503", retry_problem("unavailable: the ledger is busy or shutting down")}}}};
+          {"413", problem_spec("body-too-large: the program exceeds the server's body limit")},
+          {"415", problem_spec("unsupported-media-type: not a YAML, JSON or plain text type")},
+          {"422", problem_spec("invalid-program: every problem, with line, column and path",
+                               "ProgramProblem")},
+          {"503", retry_problem_spec("unavailable: the ledger is busy or shutting down")}}}};
     paths["/v1/program/versions"]["post"] = upload;
 
     json check = upload;
@@ -724,8 +726,9 @@ json operations() {
         {"requestBody", json_body("Purchase")},
         {"responses",
          {{"200", success("What posting it would do", ref("Outcome"), false)},
-          {"422", problem(std::string(validation) +
-                          "; too-many-lines: more lines than the server's --max-lines (500)")}}}};
+          {"422",
+           problem_spec(std::string(validation) +
+                        "; too-many-lines: more lines than the server's --max-lines (500)")}}}};
     add_body_problems(simulate["responses"]);
     paths["/v1/simulate"]["post"] = simulate;
 
@@ -764,8 +767,8 @@ void add_common(json& paths) {
                 continue;
             }
             op["parameters"].push_back(parameter_ref("RequestId"));
-            op["responses"]["500"] =
-                problem("internal: the request failed; detail names the request id in the logs");
+            op["responses"]["500"] = problem_spec(
+                "internal: the request failed; detail names the request id in the logs");
             const std::vector<std::string>* allowed = nullptr;
             for (const auto& [route, names] : roles()) {
                 if (route == method + " " + path) {
@@ -779,16 +782,16 @@ void add_common(json& paths) {
             op["security"] = json::array({json{{"bearerAuth", json::array()}}});
             op["x-roles"] = *allowed;
             json unauthorized =
-                problem("unauthorized: no Authorization: Bearer header, or the key is unknown "
-                        "or revoked");
+                problem_spec("unauthorized: no Authorization: Bearer header, or the key is unknown "
+                             "or revoked");
             unauthorized["headers"]["WWW-Authenticate"] = header_ref("WWWAuthenticate");
             op["responses"]["401"] = unauthorized;
-            op["responses"]["403"] =
-                problem(op["operationId"] == "postPurchase" || op["operationId"] == "postReturn"
-                            ? "forbidden: the key's role is not in x-roles, or a pos key bound "
-                              "to a store posted for another store (fields: store_id)"
-                            : "forbidden: the key's role is not in x-roles");
-            op["responses"]["429"] = retry_problem(
+            op["responses"]["403"] = problem_spec(
+                op["operationId"] == "postPurchase" || op["operationId"] == "postReturn"
+                    ? "forbidden: the key's role is not in x-roles, or a pos key bound "
+                      "to a store posted for another store (fields: store_id)"
+                    : "forbidden: the key's role is not in x-roles");
+            op["responses"]["429"] = retry_problem_spec(
                 "rate-limited: the key used up its requests (100 a second, bursts of 200 by "
                 "default), or requests without a valid key, which share one such bucket, did; "
                 "retry after Retry-After");

@@ -10,9 +10,6 @@ namespace loyalty::logic {
 
 namespace {
 
-constexpr double nan_value = std::numeric_limits<double>::quiet_NaN();
-constexpr double infinity = std::numeric_limits<double>::infinity();
-
 bool is_digit(char c) {
     return c >= '0' && c <= '9';
 }
@@ -113,9 +110,9 @@ double decimal_value(const decimal_parts& parts) {
                 magnitude -= static_cast<std::int64_t>(frac_lead);
             }
         }
-        result = magnitude > 0 ? infinity : 0.0;
+        result = magnitude > 0 ? js_infinity : 0.0;
     } else if (ec != std::errc{}) {
-        result = nan_value;
+        result = js_nan;
     }
     return parts.negative ? -result : result;
 }
@@ -137,11 +134,11 @@ int digit_value(char c) {
 // JavaScript literal. Converted through hexadecimal so that from_chars does the rounding.
 double radix_value(std::string_view digits, int bits_per_digit) {
     if (digits.empty()) {
-        return nan_value;
+        return js_nan;
     }
     for (char c : digits) {
         if (digit_value(c) >= (1 << bits_per_digit)) {
-            return nan_value;
+            return js_nan;
         }
     }
     std::string hex;
@@ -169,7 +166,7 @@ double radix_value(std::string_view digits, int bits_per_digit) {
         std::from_chars(hex.data(), hex.data() + hex.size(), result, std::chars_format::hex);
     (void)end;
     if (ec == std::errc::result_out_of_range) {
-        return infinity;
+        return js_infinity;
     }
     return result;
 }
@@ -324,14 +321,14 @@ double js_string_to_number(std::string_view text) {
     std::size_t length = 0;
     if (starts_with_infinity(text, negative, length)) {
         if (length != text.size()) {
-            return nan_value;
+            return js_nan;
         }
-        return negative ? -infinity : infinity;
+        return negative ? -js_infinity : js_infinity;
     }
     decimal_parts parts;
     std::size_t used = scan_decimal(text, parts);
     if (used == 0 || used != text.size()) {
-        return nan_value;
+        return js_nan;
     }
     return decimal_value(parts);
 }
@@ -343,11 +340,11 @@ double js_parse_float(std::string_view text) {
     bool negative = false;
     std::size_t length = 0;
     if (starts_with_infinity(text, negative, length)) {
-        return negative ? -infinity : infinity;
+        return negative ? -js_infinity : js_infinity;
     }
     decimal_parts parts;
     if (scan_decimal(text, parts) == 0) {
-        return nan_value;
+        return js_nan;
     }
     return decimal_value(parts);
 }

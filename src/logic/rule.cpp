@@ -93,9 +93,6 @@ using detail::value_access;
 using detail::var_step;
 using json = nlohmann::json;
 
-constexpr double nan_value = std::numeric_limits<double>::quiet_NaN();
-constexpr double infinity = std::numeric_limits<double>::infinity();
-
 // ---------------------------------------------------------------------------------------------
 // Operator table
 
@@ -311,7 +308,7 @@ value to_primitive(const value& v, context& cx) {
 double to_number(const value& v, context& cx) {
     switch (v.kind()) {
     case value_kind::undefined:
-        return nan_value;
+        return js_nan;
     case value_kind::null:
         return 0;
     case value_kind::boolean:
@@ -328,9 +325,9 @@ double to_number(const value& v, context& cx) {
         return js_string_to_number(text);
     }
     case value_kind::object:
-        return nan_value;
+        return js_nan;
     }
-    return nan_value;
+    return js_nan;
 }
 
 // ToIntegerOrInfinity.
@@ -940,7 +937,7 @@ value arithmetic_of(const node& n, const value& data, context& cx) {
     case op_code::max:
     case op_code::min: {
         bool is_max = n.code == op_code::max;
-        double result = is_max ? -infinity : infinity;
+        double result = is_max ? -js_infinity : js_infinity;
         bool saw_nan = false;
         for (const auto& arg : n.args) {
             value v = eval(arg, data, cx);
@@ -955,7 +952,7 @@ value arithmetic_of(const node& n, const value& data, context& cx) {
                 result = d;
             }
         }
-        return value::number(saw_nan ? nan_value : result);
+        return value::number(saw_nan ? js_nan : result);
     }
     default:
         break;

@@ -5,10 +5,15 @@
 // (used by + and *), which reads the longest numeric prefix instead.
 
 #include <cstddef>
+#include <limits>
 #include <string>
 #include <string_view>
 
 namespace loyalty::logic {
+
+// JavaScript's NaN and Infinity, as the conversions below and the rule operators return them.
+inline constexpr double js_nan = std::numeric_limits<double>::quiet_NaN();
+inline constexpr double js_infinity = std::numeric_limits<double>::infinity();
 
 // Number::toString(10): shortest digits that read back as the same double; "NaN", "Infinity",
 // "-Infinity"; -0 prints "0"; exponent form below 1e-6 and from 1e21 ("1e-7", "1e+21").
