@@ -1,20 +1,21 @@
 // Spending points: rewards, points as payment, cancellations and adjustments, through evaluate().
 #include "loyalty/engine/evaluate.hpp"
 #include "loyalty/program/load.hpp"
+#include "support/member_checks.hpp"
 #include "support/sample_program.hpp"
+#include "support/times.hpp"
 
 #include <catch2/catch.hpp>
 
 using namespace loyalty::engine;
 using loyalty::program::program_ptr;
+using loyalty::test::at;
+using loyalty::test::rejected;
+using loyalty::test::remaining;
 using loyalty::test::sample_program_ptr;
 using loyalty::test::sample_variant;
 
 namespace {
-
-timestamp at(int y, unsigned m, unsigned d, int hour = 15) {
-    return date::sys_days{date::year{y} / date::month{m} / date::day{d}} + std::chrono::hours{hour};
-}
 
 lot make_lot(std::int64_t id, points_t points, timestamp earned_at,
              std::optional<timestamp> expires_at) {
@@ -30,7 +31,7 @@ lot make_lot(std::int64_t id, points_t points, timestamp earned_at,
     return l;
 }
 
-member_state member() {
+member_state member_without_lots() {
     member_state m;
     m.id = "m1";
     m.enrolled_at = at(2025, 1, 1);
@@ -42,27 +43,12 @@ member_state member() {
 
 // Four lots, 350 leaves, to show the order lots are spent in.
 member_state member_with_lots() {
-    member_state m = member();
+    member_state m = member_without_lots();
     m.lots.push_back(make_lot(1, 100, at(2026, 2, 1), at(2026, 9, 1)));
     m.lots.push_back(make_lot(2, 100, at(2026, 3, 1), at(2026, 8, 1)));
     m.lots.push_back(make_lot(3, 100, at(2025, 1, 1), std::nullopt));
     m.lots.push_back(make_lot(4, 50, at(2026, 1, 15), at(2026, 8, 1)));
     return m;
-}
-
-points_t remaining(const member_state& m, std::int64_t lot_id) {
-    for (const lot& l : m.lots) {
-        if (l.id == lot_id) {
-            return l.remaining;
-        }
-    }
-    FAIL("no lot " << lot_id);
-    return 0;
-}
-
-rejection rejected(const tl::expected<outcome, rejection>& r) {
-    REQUIRE_FALSE(r);
-    return r.error();
 }
 
 reward_redemption redeem(std::string id, std::string reward, timestamp t) {
@@ -133,7 +119,7 @@ TEST_CASE("a redemption spends soonest-expiring lots first, then the oldest, nev
 
 TEST_CASE("pending and expired lots are not spent", "[burn]") {
     auto p = sample_program_ptr();
-    member_state m = member();
+    member_state m = member_without_lots();
     timestamp now = at(2026, 4, 10);
     lot pending = make_lot(1, 500, at(2026, 4, 5), std::nullopt);
     pending.available_at = at(2026, 4, 19);
@@ -223,7 +209,7 @@ TEST_CASE("a tier-restricted reward with a monthly limit", "[burn]") {
 
 TEST_CASE("points as payment: step, minimum and the share of the purchase", "[burn]") {
     auto p = sample_program_ptr();
-    member_state m = member();
+    member_state m = member_without_lots();
     m.lots.push_back(make_lot(1, 2000, at(2026, 1, 1), std::nullopt));
     timestamp now = at(2026, 4, 10);
 
@@ -365,7 +351,7 @@ TEST_CASE("a cancelled redemption gives its points back to their lots, once", "[
 
 TEST_CASE("adjustments credit and debit with a reason", "[burn]") {
     auto p = sample_program_ptr();
-    member_state m = member();
+    member_state m = member_without_lots();
     m.lots.push_back(make_lot(1, 100, at(2026, 1, 1), std::nullopt));
     timestamp now = at(2026, 4, 10);
     auto adj = [&](points_t points, std::string reason = "goodwill") {

@@ -4,20 +4,18 @@
 #include "loyalty/engine/local_time.hpp"
 #include "loyalty/program/load.hpp"
 #include "support/sample_program.hpp"
+#include "support/times.hpp"
 
 #include <catch2/catch.hpp>
 
 using namespace loyalty;
 using namespace loyalty::engine;
+using loyalty::test::at;
 using loyalty::test::sample_program;
 
 namespace {
 
-timestamp at(const char* text) {
-    return *parse_rfc3339(text);
-}
-
-member_state member(const char* tier = "green") {
+member_state enrolled_member(const char* tier = "green") {
     member_state m = new_member(sample_program(),
                                 {"m1", at("2026-01-05T15:00:00Z"), std::nullopt, std::nullopt});
     m.tier.tier = tier;
@@ -71,8 +69,8 @@ TEST_CASE("base leaves are floor(eligible cents x rate / 100) by tier", "[earn]"
     for (const row& r : rows) {
         INFO(r.tier << " " << r.price);
         // A Monday in New York.
-        auto o =
-            run(member(r.tier), basket("2026-11-23T15:00:00Z", {line("1", "coffee", 1, r.price)}));
+        auto o = run(enrolled_member(r.tier),
+                     basket("2026-11-23T15:00:00Z", {line("1", "coffee", 1, r.price)}));
         CHECK(rule_points(o, "base") == r.base);
         CHECK(o.points.earned == r.base);
         CHECK(o.points.pending == r.base);
@@ -80,7 +78,7 @@ TEST_CASE("base leaves are floor(eligible cents x rate / 100) by tier", "[earn]"
 }
 
 TEST_CASE("purchase leaves are pending for 14 days", "[earn]") {
-    auto o = run(member(), basket("2026-11-23T15:00:00Z", {line("1", "coffee", 1, 1745)}));
+    auto o = run(enrolled_member(), basket("2026-11-23T15:00:00Z", {line("1", "coffee", 1, 1745)}));
     REQUIRE(o.points.available_from);
     CHECK(format_rfc3339(*o.points.available_from) == "2026-12-07T15:00:00Z");
     CHECK(o.balance_after.pending == 34);
@@ -104,15 +102,15 @@ TEST_CASE("Double Tuesdays double base leaves on Tuesday in New York, across mid
     };
     for (const row& r : rows) {
         INFO(r.when);
-        auto o = run(member(), basket(r.when, {line("1", "coffee", 1, 1745)}));
+        auto o = run(enrolled_member(), basket(r.when, {line("1", "coffee", 1, 1745)}));
         CHECK(rule_points(o, "double_tuesday") == r.extra);
         CHECK(o.points.earned == 34 + r.extra);
     }
 }
 
 TEST_CASE("gift cards earn nothing and count toward nothing", "[earn]") {
-    auto o = run(member(), basket("2026-11-23T15:00:00Z",
-                                  {line("1", "gift_card", 1, 5000), line("2", "coffee", 1, 500)}));
+    auto o = run(enrolled_member(), basket("2026-11-23T15:00:00Z", {line("1", "gift_card", 1, 5000),
+                                                                    line("2", "coffee", 1, 500)}));
     CHECK(rule_points(o, "base") == 10);
     CHECK(rule_points(o, "big_basket") == 0);
     CHECK(rule(o, "big_basket").reason == "eligible spend 5.00 USD is below 30.00 USD");
@@ -121,14 +119,14 @@ TEST_CASE("gift cards earn nothing and count toward nothing", "[earn]") {
 }
 
 TEST_CASE("bakery items earn one leaf per unit", "[earn]") {
-    auto o = run(member(), basket("2026-11-23T15:00:00Z",
-                                  {line("1", "bakery", 3, 250), line("2", "coffee", 2, 300)}));
+    auto o = run(enrolled_member(), basket("2026-11-23T15:00:00Z", {line("1", "bakery", 3, 250),
+                                                                    line("2", "coffee", 2, 300)}));
     CHECK(rule_points(o, "bakery") == 3);
     CHECK(rule_points(o, "base") == 27); // floor(1350 * 2 / 100)
 }
 
 TEST_CASE("big basket pays once per calendar month", "[earn]") {
-    member_state m = member();
+    member_state m = enrolled_member();
     auto first = run(m, basket("2026-11-02T15:00:00Z", {line("1", "coffee", 1, 3000)}));
     CHECK(rule_points(first, "big_basket") == 50);
     auto second = run(first.state, basket("2026-11-30T15:00:00Z", {line("1", "coffee", 1, 4000)}));
@@ -140,12 +138,13 @@ TEST_CASE("big basket pays once per calendar month", "[earn]") {
     CHECK(rule_points(late, "big_basket") == 0);
     auto third = run(second.state, basket("2026-12-01T05:00:00Z", {line("1", "coffee", 1, 3000)}));
     CHECK(rule_points(third, "big_basket") == 50);
-    auto below = run(member(), basket("2026-11-02T15:00:00Z", {line("1", "coffee", 1, 2999)}));
+    auto below =
+        run(enrolled_member(), basket("2026-11-02T15:00:00Z", {line("1", "coffee", 1, 2999)}));
     CHECK(rule_points(below, "big_basket") == 0);
 }
 
 TEST_CASE("app orders pay at most three times per calendar week starting Monday", "[earn]") {
-    member_state m = member();
+    member_state m = enrolled_member();
     // Monday 2026-11-23 to Sunday 2026-11-29, New York.
     const char* times[] = {"2026-11-23T15:00:00Z", "2026-11-25T15:00:00Z", "2026-11-27T15:00:00Z",
                            "2026-11-30T04:00:00Z"};
@@ -157,7 +156,8 @@ TEST_CASE("app orders pay at most three times per calendar week starting Monday"
     }
     auto next_week = run(m, basket("2026-11-30T05:00:00Z", {line("1", "coffee", 1, 500)}, "app"));
     CHECK(rule_points(next_week, "app_orders") == 10);
-    auto in_store = run(member(), basket("2026-11-23T15:00:00Z", {line("1", "coffee", 1, 500)}));
+    auto in_store =
+        run(enrolled_member(), basket("2026-11-23T15:00:00Z", {line("1", "coffee", 1, 500)}));
     CHECK(rule_points(in_store, "app_orders") == 0);
     CHECK(rule(in_store, "app_orders").reason ==
           "condition earn[4].when is false (transaction.channel is \"store\")");
@@ -175,13 +175,13 @@ TEST_CASE("tiers upgrade at 500 and 2500 qualifying leaves, not a leaf before", 
                 {2480, 700, "reserve", 0}}; // 2480 + 21 = 2501
     for (const row& r : rows) {
         INFO(r.metric_before << " + " << r.price);
-        member_state m = member(r.metric_before >= 500 ? "gold" : "green");
+        member_state m = enrolled_member(r.metric_before >= 500 ? "gold" : "green");
         m.metric.push_back({at("2026-10-01T12:00:00Z"), r.metric_before, "history"});
         auto o = run(m, basket("2026-11-23T15:00:00Z", {line("1", "coffee", 1, r.price)}));
         CHECK(o.tier.after == r.tier_after);
         CHECK(o.vouchers.size() == r.vouchers);
     }
-    member_state m = member();
+    member_state m = enrolled_member();
     m.metric.push_back({at("2026-10-01T12:00:00Z"), 480, "history"});
     auto up = run(m, basket("2026-11-23T15:00:00Z", {line("1", "coffee", 1, 1000)}));
     CHECK(up.tier.changed);
@@ -194,7 +194,7 @@ TEST_CASE("tiers upgrade at 500 and 2500 qualifying leaves, not a leaf before", 
 }
 
 TEST_CASE("the referrer earns 100 on the friend's first purchase only", "[earn]") {
-    member_state m = member();
+    member_state m = enrolled_member();
     m.referred_by = "friend-0";
     auto first = run(m, basket("2026-11-23T15:00:00Z", {line("1", "coffee", 1, 500)}));
     REQUIRE(first.referrals.size() == 1);
@@ -208,7 +208,7 @@ TEST_CASE("the referrer's reward is evaluated on the referrer, with its limits",
     auto p =
         test::sample_variant("    fixed: 100\n", "    fixed: 100\n    limits:\n      per_member:\n"
                                                  "        - {times: 2, period: calendar_year}\n");
-    member_state referrer = member();
+    member_state referrer = enrolled_member();
     points_t paid[] = {100, 100, 0};
     for (int i = 0; i < 3; ++i) {
         referral_reward r{"friend-" + std::to_string(i), "referral", at("2026-11-23T15:00:00Z")};
@@ -252,12 +252,12 @@ TEST_CASE("enrollment and reviews earn at once, reviews twice a month", "[earn]"
 TEST_CASE("invalid purchases are refused with the field", "[earn]") {
     auto p = basket("2026-11-23T15:00:00Z", {line("1", "coffee", 1, 500)});
     p.currency = "EUR";
-    auto o = evaluate(sample_program(), member(), p, p.occurred_at);
+    auto o = evaluate(sample_program(), enrolled_member(), p, p.occurred_at);
     REQUIRE_FALSE(o);
     CHECK(o.error().field == "currency");
     auto dup =
         basket("2026-11-23T15:00:00Z", {line("1", "coffee", 1, 500), line("1", "tea", 1, 500)});
-    auto d = evaluate(sample_program(), member(), dup, dup.occurred_at);
+    auto d = evaluate(sample_program(), enrolled_member(), dup, dup.occurred_at);
     REQUIRE_FALSE(d);
     CHECK(d.error().field == "lines[1].line_id");
 }
@@ -265,7 +265,7 @@ TEST_CASE("invalid purchases are refused with the field", "[earn]") {
 TEST_CASE("a purchase's first bad line is refused, its first bad field named", "[earn]") {
     auto refused_at = [](std::vector<purchase_line> lines) {
         auto p = basket("2026-11-23T15:00:00Z", std::move(lines));
-        auto o = evaluate(sample_program(), member(), p, p.occurred_at);
+        auto o = evaluate(sample_program(), enrolled_member(), p, p.occurred_at);
         REQUIRE_FALSE(o);
         CHECK(o.error().code == rejection_code::invalid_event);
         return o.error().field + ": " + o.error().message;
@@ -305,8 +305,8 @@ TEST_CASE("a purchase's first bad line is refused, its first bad field named", "
 TEST_CASE("the same input always gives the same outcome", "[earn]") {
     auto p = basket("2026-11-24T15:00:00Z",
                     {line("1", "bakery", 2, 350), line("2", "coffee", 1, 2700)}, "app");
-    auto a = run(member(), p);
-    auto b = run(member(), p);
+    auto a = run(enrolled_member(), p);
+    auto b = run(enrolled_member(), p);
     CHECK(to_json(a, sample_program()) == to_json(b, sample_program()));
     CHECK(a.points.earned == 68 + 68 + 2 + 50 + 10); // base on 34.00, x2, bakery, big basket, app
 }
@@ -322,7 +322,7 @@ const char* app_orders_when = R"({"==": [{"var": "transaction.channel"}, "app"]}
 
 // A Gold member with a birthday, a referrer, points available and pending, and history.
 member_state seasoned_member() {
-    member_state m = member("gold");
+    member_state m = enrolled_member("gold");
     m.birthday = date::year{1990} / 6 / 15;
     m.referred_by = "friend \"7\"";
     m.tier.since = at("2026-03-01T12:00:00Z");

@@ -1,5 +1,6 @@
 #include "loyalty/engine/event_json.hpp"
 #include "loyalty/engine/local_time.hpp"
+#include "support/times.hpp"
 #include "support/timestamp_text.hpp"
 
 #include <catch2/catch.hpp>
@@ -8,6 +9,8 @@
 
 // In America/New_York, 2026: clocks spring forward on Sunday 8 March at 02:00 EST (07:00Z) and
 // fall back on Sunday 1 November at 02:00 EDT (06:00Z). EST is UTC-5, EDT UTC-4.
+
+using loyalty::test::utc;
 
 namespace {
 
@@ -21,10 +24,6 @@ using std::chrono::seconds;
 
 const date::time_zone* new_york() {
     return date::locate_zone("America/New_York");
-}
-
-timestamp utc(date::year_month_day day, int hour = 0, int minute = 0, int second = 0) {
-    return timestamp{date::sys_days{day}} + hours{hour} + minutes{minute} + seconds{second};
 }
 
 date::local_seconds local(date::year_month_day day, int hour = 0, int minute = 0) {

@@ -6,6 +6,7 @@
 #include "loyalty/engine/outcome.hpp"
 #include "random_history.hpp"
 #include "support/sample_program.hpp"
+#include "support/times.hpp"
 
 #include <catch2/catch.hpp>
 #include <limits>
@@ -14,13 +15,9 @@
 
 using namespace loyalty::engine;
 
-namespace {
+using loyalty::test::at;
 
-timestamp at(const char* text) {
-    auto t = parse_rfc3339(text);
-    REQUIRE(t);
-    return *t;
-}
+namespace {
 
 void check_same(const outcome& o, const loyalty::program::program& p) {
     std::string expected = to_json(o, p).dump();

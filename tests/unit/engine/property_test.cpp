@@ -11,6 +11,7 @@
 #include "loyalty/engine/local_time.hpp"
 #include "loyalty/program/load.hpp"
 #include "random_history.hpp"
+#include "support/member_checks.hpp"
 
 #include <algorithm>
 #include <catch2/catch.hpp>
@@ -26,6 +27,8 @@ using namespace loyalty::engine;
 using namespace loyalty::test::random_history;
 using loyalty::program::program_ptr;
 using loyalty::program::shortfall_policy;
+
+using loyalty::test::metric_sum;
 
 namespace {
 
@@ -165,14 +168,6 @@ points_t held(const member_state& m) {
     points_t sum = 0;
     for (const lot& l : m.lots) {
         sum += l.remaining;
-    }
-    return sum;
-}
-
-std::int64_t metric_sum(const member_state& m) {
-    std::int64_t sum = 0;
-    for (const metric_entry& e : m.metric) {
-        sum += e.amount;
     }
     return sum;
 }

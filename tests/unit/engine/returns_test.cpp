@@ -1,12 +1,18 @@
 // Returns reverse exactly what the returned units earned, through evaluate().
 #include "loyalty/engine/evaluate.hpp"
 #include "loyalty/program/load.hpp"
+#include "support/member_checks.hpp"
 #include "support/sample_program.hpp"
+#include "support/times.hpp"
 
 #include <catch2/catch.hpp>
 
 using namespace loyalty::engine;
 using loyalty::program::program_ptr;
+using loyalty::test::at;
+using loyalty::test::metric_sum;
+using loyalty::test::rejected;
+using loyalty::test::remaining;
 using loyalty::test::sample_program_ptr;
 using loyalty::test::sample_text;
 
@@ -18,10 +24,6 @@ program_ptr with_returns(const std::string& section) {
         loyalty::program::load_program(sample_text() + "\nreturns:\n" + section, "returns.yaml");
     REQUIRE(loaded);
     return *loaded;
-}
-
-timestamp at(int y, unsigned m, unsigned d, int hour = 15) {
-    return date::sys_days{date::year{y} / date::month{m} / date::day{d}} + std::chrono::hours{hour};
 }
 
 const timestamp bought_at = at(2026, 3, 10);
@@ -41,8 +43,8 @@ lot make_lot(std::int64_t id, points_t points, std::string cause) {
     return l;
 }
 
-purchase_line line(std::string id, std::string category, std::int64_t quantity,
-                   money_t unit_price) {
+purchase_line sold_line(std::string id, std::string category, std::int64_t quantity,
+                        money_t unit_price) {
     purchase_line l;
     l.line_id = std::move(id);
     l.sku = l.line_id;
@@ -58,7 +60,7 @@ purchase_line line(std::string id, std::string category, std::int64_t quantity,
 //   l2: 2 pastries at $4.00, base 16, bakery 2
 //   l3: 1 bag of beans at $12.00, base 24
 // Lot 1 holds base, lot 2 bakery, lot 3 big_basket; lot 4 is 40 leaves from elsewhere.
-member_state member() {
+member_state member_after_t1() {
     member_state m;
     m.id = "m1";
     m.enrolled_at = at(2025, 1, 1);
@@ -82,8 +84,8 @@ member_state member() {
     r.request.store_id = "s1";
     r.request.currency = "USD";
     r.request.occurred_at = bought_at;
-    r.request.lines = {line("l1", "coffee", 3, 500), line("l2", "bakery", 2, 400),
-                       line("l3", "beans", 1, 1200)};
+    r.request.lines = {sold_line("l1", "coffee", 3, 500), sold_line("l2", "bakery", 2, 400),
+                       sold_line("l3", "beans", 1, 1200)};
     r.lines = {{"l1", 3, 1500, {{"base", 31}}},
                {"l2", 2, 800, {{"base", 16}, {"bakery", 2}}},
                {"l3", 1, 1200, {{"base", 24}}}};
@@ -98,35 +100,12 @@ purchase_return ret(std::string id, std::vector<returned_line> lines, timestamp 
     return purchase_return{std::move(id), "t1", "s1", t, std::move(lines)};
 }
 
-points_t remaining(const member_state& m, std::int64_t lot_id) {
-    for (const lot& l : m.lots) {
-        if (l.id == lot_id) {
-            return l.remaining;
-        }
-    }
-    FAIL("no lot " << lot_id);
-    return 0;
-}
-
-std::int64_t metric_sum(const member_state& m) {
-    std::int64_t sum = 0;
-    for (const metric_entry& e : m.metric) {
-        sum += e.amount;
-    }
-    return sum;
-}
-
-rejection rejected(const tl::expected<outcome, rejection>& r) {
-    REQUIRE_FALSE(r);
-    return r.error();
-}
-
 } // namespace
 
 TEST_CASE("a full return reverses every award exactly, even while pending", "[returns]") {
     auto p = sample_program_ptr();
     timestamp now = at(2026, 3, 20);
-    auto r = evaluate(*p, member(), ret("ret1", {}, now), now);
+    auto r = evaluate(*p, member_after_t1(), ret("ret1", {}, now), now);
     REQUIRE(r);
     CHECK(r->points.reversed == 123);
     CHECK(r->points.shortfall == 0);
@@ -157,7 +136,7 @@ TEST_CASE("a full return reverses every award exactly, even while pending", "[re
 TEST_CASE("returning 1 of 3 units reverses a third of what the line earned", "[returns]") {
     auto p = sample_program_ptr();
     timestamp now = at(2026, 3, 20);
-    auto one = evaluate(*p, member(), ret("ret1", {{"l1", 1}}, now), now);
+    auto one = evaluate(*p, member_after_t1(), ret("ret1", {{"l1", 1}}, now), now);
     REQUIRE(one);
     // floor(31 × 1 / 3) = 10; $30.00 still reaches the big_basket threshold: the bonus stays.
     CHECK(one->points.reversed == 10);
@@ -199,7 +178,7 @@ TEST_CASE("returning 1 of 3 units reverses a third of what the line earned", "[r
 TEST_CASE("with bonus_clawback keep, the bonus stays when the spend drops", "[returns]") {
     auto p = with_returns("  bonus_clawback: keep\n");
     timestamp now = at(2026, 3, 20);
-    auto r = evaluate(*p, member(), ret("ret1", {{"l3", 1}}, now), now);
+    auto r = evaluate(*p, member_after_t1(), ret("ret1", {{"l3", 1}}, now), now);
     REQUIRE(r);
     CHECK(r->points.reversed == 24);
     CHECK(remaining(r->state, 3) == 50);
@@ -210,7 +189,7 @@ TEST_CASE("recompute takes the bonus back when the remaining spend falls below i
     auto p = sample_program_ptr();
     timestamp now = at(2026, 3, 20);
     // $35.00 - $12.00 = $23.00 < $30.00.
-    auto r = evaluate(*p, member(), ret("ret1", {{"l3", 1}}, now), now);
+    auto r = evaluate(*p, member_after_t1(), ret("ret1", {{"l3", 1}}, now), now);
     REQUIRE(r);
     CHECK(r->points.reversed == 24 + 50);
     CHECK(remaining(r->state, 1) == 47);
@@ -225,7 +204,7 @@ TEST_CASE("recompute takes the bonus back when the remaining spend falls below i
 
 TEST_CASE("a return after the points were spent", "[returns]") {
     timestamp now = at(2026, 4, 1);
-    member_state m = member();
+    member_state m = member_after_t1();
     // The purchase's points matured and were mostly spent: 5 of base left, none of the bonus.
     m.lots[0].remaining = 5;
     m.lots[2].remaining = 0;
@@ -261,7 +240,7 @@ TEST_CASE("a return after the points were spent", "[returns]") {
 TEST_CASE("returns that do not match the purchase are refused", "[returns]") {
     auto p = sample_program_ptr();
     timestamp now = at(2026, 3, 20);
-    const member_state m = member();
+    const member_state m = member_after_t1();
 
     rejection more = rejected(evaluate(*p, m, ret("ret1", {{"l1", 4}}, now), now));
     CHECK(more.code == rejection_code::invalid_event);

@@ -3,11 +3,14 @@
 #include "loyalty/engine/event_json.hpp"
 #include "loyalty/engine/state_json.hpp"
 #include "support/make_lot.hpp"
+#include "support/times.hpp"
 #include "support/timestamp_text.hpp"
 
 #include <catch2/catch.hpp>
 #include <cstdint>
 #include <limits>
+
+using loyalty::test::utc;
 
 namespace {
 
@@ -17,10 +20,6 @@ using loyalty::test::make_lot;
 using nlohmann::json;
 using std::chrono::hours;
 using std::chrono::seconds;
-
-timestamp utc(date::year_month_day day, int hour = 0, int second = 0) {
-    return timestamp{date::sys_days{day}} + hours{hour} + seconds{second};
-}
 
 // Above 2^53: lost if anything went through a double.
 constexpr std::int64_t huge = 9'007'199'254'740'993;
@@ -42,7 +41,7 @@ purchase sample_purchase() {
 member_state full_member() {
     member_state m;
     m.id = "m-42";
-    m.enrolled_at = utc(2025_y / 1 / 5, 9, 7);
+    m.enrolled_at = utc(2025_y / 1 / 5, 9, 0, 7);
     m.birthday = 1990_y / 5 / 17;
     m.referred_by = "m-7";
 
@@ -54,8 +53,8 @@ member_state full_member() {
                               "base_rate", true, true));
     m.lots.push_back(make_lot(4, 500, 500, utc(2026_y / 11 / 24, 15), std::nullopt, "coffee_bonus",
                               false, false));
-    m.lots.push_back(make_lot(5, huge, huge - 1, utc(2026_y / 12 / 1, 23, 59), utc(2028_y / 1 / 1),
-                              "adjustment-9", true, false));
+    m.lots.push_back(make_lot(5, huge, huge - 1, utc(2026_y / 12 / 1, 23, 0, 59),
+                              utc(2028_y / 1 / 1), "adjustment-9", true, false));
 
     m.metric.push_back({utc(2026_y / 11 / 24, 15), 1350, "t-100"});
     m.metric.push_back({utc(2026_y / 11 / 30, 10), -450, "r-1"});
@@ -68,12 +67,12 @@ member_state full_member() {
     m.vouchers.push_back({"V-000002", "birthday_cake", utc(2026_y / 5 / 17), utc(2026_y / 6 / 17),
                           "birthday", false, true});
 
-    m.purchase_times = {utc(2026_y / 11 / 24, 15), utc(2026_y / 11 / 28, 11, 30)};
+    m.purchase_times = {utc(2026_y / 11 / 24, 15), utc(2026_y / 11 / 28, 11, 0, 30)};
 
     m.lifetime_purchases = 17;
     m.lifetime_spend = huge;
     m.lifetime_points = 24'680;
-    m.last_activity = utc(2026_y / 11 / 28, 11, 30);
+    m.last_activity = utc(2026_y / 11 / 28, 11, 0, 30);
     m.shortfall = 120;
 
     purchase_record pr;
@@ -270,7 +269,7 @@ TEST_CASE("a member state with every field set round-trips through JSON", "[stat
     // Spot checks on the result, so a field left out of both writing and reading still shows.
     const member_state& m = *read;
     CHECK(m.id == "m-42");
-    CHECK(m.enrolled_at == utc(2025_y / 1 / 5, 9, 7));
+    CHECK(m.enrolled_at == utc(2025_y / 1 / 5, 9, 0, 7));
     CHECK(m.birthday == std::optional(1990_y / 5 / 17));
     CHECK(m.referred_by == std::optional<std::string>("m-7"));
     CHECK(m.tier.tier == "gold");
@@ -283,8 +282,8 @@ TEST_CASE("a member state with every field set round-trips through JSON", "[stat
     CHECK_FALSE(m.lots[1].qualifying);
     CHECK(m.lots[2].earned == huge);
     CHECK(m.lots[2].remaining == huge - 1);
-    CHECK(m.lots[2].earned_at == utc(2026_y / 12 / 1, 23, 59));
-    CHECK(m.lots[2].available_at == utc(2026_y / 12 / 15, 23, 59));
+    CHECK(m.lots[2].earned_at == utc(2026_y / 12 / 1, 23, 0, 59));
+    CHECK(m.lots[2].available_at == utc(2026_y / 12 / 15, 23, 0, 59));
     REQUIRE(m.metric.size() == 2);
     CHECK(m.metric[1].amount == -450);
     CHECK(m.metric[1].cause == "r-1");
@@ -299,7 +298,7 @@ TEST_CASE("a member state with every field set round-trips through JSON", "[stat
     CHECK(m.lifetime_purchases == 17);
     CHECK(m.lifetime_spend == huge);
     CHECK(m.lifetime_points == 24'680);
-    CHECK(m.last_activity == std::optional(utc(2026_y / 11 / 28, 11, 30)));
+    CHECK(m.last_activity == std::optional(utc(2026_y / 11 / 28, 11, 0, 30)));
     CHECK(m.shortfall == 120);
     REQUIRE(m.purchases.size() == 2);
     const purchase_record& pr = m.purchases[0];

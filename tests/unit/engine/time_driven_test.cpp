@@ -3,10 +3,13 @@
 #include "loyalty/engine/local_time.hpp"
 #include "loyalty/program/load.hpp"
 #include "support/sample_program.hpp"
+#include "support/times.hpp"
 #include "support/timestamp_text.hpp"
 
 #include <algorithm>
 #include <catch2/catch.hpp>
+
+using loyalty::test::utc;
 
 namespace {
 
@@ -19,10 +22,6 @@ namespace engine = loyalty::engine;
 namespace program = loyalty::program;
 using loyalty::test::sample_program;
 using loyalty::test::sample_variant;
-
-timestamp utc(date::year_month_day day, int hour = 0, int minute = 0, int second = 0) {
-    return timestamp{date::sys_days{day}} + hours{hour} + minutes{minute} + seconds{second};
-}
 
 engine::member_state member(const program::program& p, timestamp enrolled_at,
                             std::optional<date::year_month_day> birthday = std::nullopt) {

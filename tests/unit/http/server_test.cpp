@@ -35,9 +35,9 @@ using reply_message = bhttp::response<bhttp::string_body>;
 constexpr auto io_timeout = 5s;
 
 // A raw HTTP client: bytes out, parsed responses in.
-class client {
+class raw_client {
 public:
-    explicit client(std::uint16_t port) : stream_(ioc_) {
+    explicit raw_client(std::uint16_t port) : stream_(ioc_) {
         error_code result = asio::error::would_block;
         stream_.expires_after(io_timeout);
         stream_.async_connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port),
@@ -127,7 +127,7 @@ http::server_options test_options() {
 }
 
 // A server over a fresh ledger, running on its own thread until the test ends.
-struct running_server {
+struct fresh_server {
     test::temp_dir dir;
     std::string secret;
     std::unique_ptr<ledger::ledger> ledger;
@@ -136,9 +136,9 @@ struct running_server {
     std::future<void> returned = returned_promise.get_future();
     std::thread thread;
 
-    explicit running_server(http::server_options options = test_options(),
-                            std::chrono::microseconds batch_window = 1ms,
-                            bool handle_signals = false) {
+    explicit fresh_server(http::server_options options = test_options(),
+                          std::chrono::microseconds batch_window = 1ms,
+                          bool handle_signals = false) {
         secret = ledger::create_api_key(dir / "loyalty.db", ledger::role::admin, {}, "test").secret;
         ledger::ledger_options lo;
         lo.database = dir / "loyalty.db";
@@ -153,10 +153,10 @@ struct running_server {
         });
     }
 
-    running_server(const running_server&) = delete;
-    running_server& operator=(const running_server&) = delete;
+    fresh_server(const fresh_server&) = delete;
+    fresh_server& operator=(const fresh_server&) = delete;
 
-    ~running_server() {
+    ~fresh_server() {
         server->stop();
         thread.join();
     }
@@ -172,7 +172,7 @@ std::string get(const std::string& target, const std::string& extra_headers = ""
     return "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\n" + extra_headers + "\r\n";
 }
 
-std::string enroll(const running_server& s, const std::string& member_id,
+std::string enroll(const fresh_server& s, const std::string& member_id,
                    const std::string& extra_headers = "") {
     std::string body = nlohmann::json{{"member_id", member_id}}.dump();
     return "POST /v1/members HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + s.secret +
@@ -199,8 +199,8 @@ bool generated_id(std::string_view id) {
 } // namespace
 
 TEST_CASE("server: answers GET /healthz on an ephemeral port", "[server]") {
-    running_server s;
-    client c(s.port());
+    fresh_server s;
+    raw_client c(s.port());
     c.send(get("/healthz"));
     auto res = c.response();
     CHECK(res.result() == bhttp::status::ok);
@@ -210,8 +210,8 @@ TEST_CASE("server: answers GET /healthz on an ephemeral port", "[server]") {
 }
 
 TEST_CASE("server: echoes a valid X-Request-Id and replaces an invalid one", "[server]") {
-    running_server s;
-    client c(s.port());
+    fresh_server s;
+    raw_client c(s.port());
     c.send(get("/healthz", "X-Request-Id: abc.DEF_123-x\r\n"));
     CHECK(c.response()["X-Request-Id"] == "abc.DEF_123-x");
     c.send(get("/healthz", "X-Request-Id: not valid!\r\n"));
@@ -225,8 +225,8 @@ TEST_CASE("server: echoes a valid X-Request-Id and replaces an invalid one", "[s
 }
 
 TEST_CASE("server: keeps a connection alive across requests", "[server]") {
-    running_server s;
-    client c(s.port());
+    fresh_server s;
+    raw_client c(s.port());
     c.send(get("/healthz"));
     auto first = c.response();
     CHECK(first.result() == bhttp::status::ok);
@@ -244,8 +244,8 @@ TEST_CASE("server: keeps a connection alive across requests", "[server]") {
 }
 
 TEST_CASE("server: a response to HEAD carries no body", "[server]") {
-    running_server s;
-    client c(s.port());
+    fresh_server s;
+    raw_client c(s.port());
     c.send("HEAD /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
     auto head = c.response(true);
     CHECK(head[bhttp::field::content_length] != "0");
@@ -258,8 +258,8 @@ TEST_CASE("server: a response to HEAD carries no body", "[server]") {
 }
 
 TEST_CASE("server: answers pipelined requests in order", "[server]") {
-    running_server s(test_options(), 50ms);
-    client c(s.port());
+    fresh_server s(test_options(), 50ms);
+    raw_client c(s.port());
     // The write waits for the writer's batch window; the read after it is instant. Both are
     // sent at once and must come back in the order asked.
     c.send(enroll(s, "m-pipe", "X-Request-Id: first\r\n") +
@@ -278,8 +278,8 @@ TEST_CASE("server: answers pipelined requests in order", "[server]") {
 }
 
 TEST_CASE("server: answers Expect: 100-continue before the body", "[server]") {
-    running_server s;
-    client c(s.port());
+    fresh_server s;
+    raw_client c(s.port());
     std::string body = nlohmann::json{{"member_id", "m-continue"}}.dump();
     c.send("POST /v1/members HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + s.secret +
            "\r\nContent-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: " +
@@ -290,9 +290,9 @@ TEST_CASE("server: answers Expect: 100-continue before the body", "[server]") {
 }
 
 TEST_CASE("server: a body over the limit gets 413 and the server serves on", "[server]") {
-    running_server s;
+    fresh_server s;
     {
-        client c(s.port());
+        raw_client c(s.port());
         std::string body(2000, 'x');
         c.send("POST /v1/members HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Request-Id: big-one\r\n"
                "Content-Type: application/json\r\nContent-Length: " +
@@ -306,7 +306,7 @@ TEST_CASE("server: a body over the limit gets 413 and the server serves on", "[s
     }
     {
         // Chunked: the limit holds without a Content-Length too.
-        client c(s.port());
+        raw_client c(s.port());
         std::string chunk(800, 'y');
         c.send("POST /v1/members HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n"
                "Content-Type: application/json\r\n\r\n320\r\n" +
@@ -315,7 +315,7 @@ TEST_CASE("server: a body over the limit gets 413 and the server serves on", "[s
         CHECK(res.result() == bhttp::status::payload_too_large);
         CHECK(problem_type(res) == "body-too-large");
     }
-    client other(s.port());
+    raw_client other(s.port());
     other.send(get("/healthz"));
     CHECK(other.response().result() == bhttp::status::ok);
     other.send(get("/metrics"));
@@ -324,8 +324,8 @@ TEST_CASE("server: a body over the limit gets 413 and the server serves on", "[s
 }
 
 TEST_CASE("server: headers over the limit get 431", "[server]") {
-    running_server s;
-    client c(s.port());
+    fresh_server s;
+    raw_client c(s.port());
     c.send(get("/healthz", "X-Filler: " + std::string(4000, 'a') + "\r\n"));
     auto res = c.response();
     CHECK(res.result() == bhttp::status::request_header_fields_too_large);
@@ -333,19 +333,19 @@ TEST_CASE("server: headers over the limit get 431", "[server]") {
     CHECK(generated_id(res["X-Request-Id"]));
     CHECK(closed(c.wait_closed(3s)));
 
-    client other(s.port());
+    raw_client other(s.port());
     other.send(get("/healthz"));
     CHECK(other.response().result() == bhttp::status::ok);
 }
 
 TEST_CASE("server: malformed HTTP gets 400 and the connection is closed", "[server]") {
-    running_server s;
+    fresh_server s;
     for (std::string garbage :
          {std::string("this is not http\r\n\r\n"),
           std::string("GET / HTTP/1.1\r\nBad Header\r\n\r\n"),
           std::string("POST /v1/members HTTP/1.1\r\nContent-Length: 12x\r\n\r\n")}) {
         INFO(garbage);
-        client c(s.port());
+        raw_client c(s.port());
         c.send(garbage);
         auto res = c.response();
         CHECK(res.result() == bhttp::status::bad_request);
@@ -354,7 +354,7 @@ TEST_CASE("server: malformed HTTP gets 400 and the connection is closed", "[serv
         CHECK_FALSE(res.keep_alive());
         CHECK(closed(c.wait_closed(3s)));
     }
-    client other(s.port());
+    raw_client other(s.port());
     other.send(get("/metrics"));
     CHECK_THAT(other.response().body(),
                Catch::Contains("loyalty_http_limit_hits_total{limit=\"bad_http\"} 3\n"));
@@ -362,10 +362,10 @@ TEST_CASE("server: malformed HTTP gets 400 and the connection is closed", "[serv
 
 TEST_CASE("server: a Transfer-Encoding other than a final chunked is refused, not smuggled",
           "[server]") {
-    running_server s;
+    fresh_server s;
     for (const char* coding : {"xchunked", "chunked, identity", "identity", "gzip"}) {
         INFO(coding);
-        client c(s.port());
+        raw_client c(s.port());
         c.send(std::string("POST /v1/members HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: ") + coding +
                "\r\n\r\n" + get("/healthz"));
         auto res = c.response();
@@ -378,8 +378,8 @@ TEST_CASE("server: a Transfer-Encoding other than a final chunked is refused, no
 }
 
 TEST_CASE("server: a request that stalls is cut after the read timeout", "[server]") {
-    running_server s; // read_timeout 1 s
-    client c(s.port());
+    fresh_server s; // read_timeout 1 s
+    raw_client c(s.port());
     auto started = std::chrono::steady_clock::now();
     c.send("POST /v1/members HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 50\r\n\r\n{\"mem");
     auto ended = c.wait_closed(4s);
@@ -392,7 +392,7 @@ TEST_CASE("server: a request that stalls is cut after the read timeout", "[serve
     // bounded while.
     std::string metrics;
     for (int attempt = 0; attempt < 40; ++attempt) {
-        client other(s.port());
+        raw_client other(s.port());
         other.send(get("/metrics"));
         metrics = other.response().body();
         if (metrics.find("loyalty_http_limit_hits_total{limit=\"timeout\"} 1\n") !=
@@ -408,8 +408,8 @@ TEST_CASE("server: an idle keep-alive connection is closed after the idle timeou
     auto options = test_options();
     options.idle_timeout = 1s;
     options.read_timeout = 10s;
-    running_server s(options);
-    client c(s.port());
+    fresh_server s(options);
+    raw_client c(s.port());
     c.send(get("/healthz"));
     CHECK(c.response().result() == bhttp::status::ok);
     auto started = std::chrono::steady_clock::now();
@@ -422,9 +422,9 @@ TEST_CASE("server: an idle keep-alive connection is closed after the idle timeou
 TEST_CASE("server: connections beyond max_connections get 503", "[server]") {
     auto options = test_options();
     options.max_connections = 2;
-    running_server s(options);
-    client first(s.port());
-    client second(s.port());
+    fresh_server s(options);
+    raw_client first(s.port());
+    raw_client second(s.port());
     // A request on each makes sure both were accepted before the third comes.
     first.send(get("/healthz"));
     CHECK(first.response().result() == bhttp::status::ok);
@@ -432,7 +432,7 @@ TEST_CASE("server: connections beyond max_connections get 503", "[server]") {
     CHECK(second.response().result() == bhttp::status::ok);
 
     {
-        client third(s.port());
+        raw_client third(s.port());
         third.send(get("/healthz"));
         auto res = third.response();
         CHECK(res.result() == bhttp::status::service_unavailable);
@@ -451,19 +451,19 @@ TEST_CASE("server: connections beyond max_connections get 503", "[server]") {
     CHECK(closed(second.wait_closed(3s)));
 
     // Its place was freed when it stopped serving, before it even finished closing.
-    client next(s.port());
+    raw_client next(s.port());
     next.send(get("/healthz"));
     CHECK(next.response().result() == bhttp::status::ok);
 }
 
 TEST_CASE("server: stop() answers the request in flight, closes idle connections and returns",
           "[server]") {
-    running_server s(test_options(), 300ms);
-    client idle(s.port());
+    fresh_server s(test_options(), 300ms);
+    raw_client idle(s.port());
     idle.send(get("/healthz"));
     CHECK(idle.response().result() == bhttp::status::ok);
 
-    client busy(s.port());
+    raw_client busy(s.port());
     busy.send(enroll(s, "m-in-flight"));
     // The enrollment now waits in the writer's 300 ms batch window.
     std::this_thread::sleep_for(100ms);
@@ -494,8 +494,8 @@ TEST_CASE("server: stop() answers the request in flight, closes idle connections
 }
 
 TEST_CASE("server: SIGTERM stops it like stop()", "[server]") {
-    running_server s(test_options(), 1ms, true);
-    client c(s.port());
+    fresh_server s(test_options(), 1ms, true);
+    raw_client c(s.port());
     // Answered: run() has installed its signal handling.
     c.send(get("/healthz"));
     CHECK(c.response().result() == bhttp::status::ok);
@@ -505,7 +505,7 @@ TEST_CASE("server: SIGTERM stops it like stop()", "[server]") {
 }
 
 TEST_CASE("server: stop() before any connection returns at once", "[server]") {
-    running_server s;
+    fresh_server s;
     auto started = std::chrono::steady_clock::now();
     s.server->stop();
     CHECK(s.returned_within(3s));

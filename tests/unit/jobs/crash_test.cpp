@@ -8,8 +8,10 @@
 #include "loyalty/engine/local_time.hpp"
 #include "loyalty/ledger/ledger.hpp"
 #include "loyalty/ledger/maintenance.hpp"
+#include "support/ledger_calls.hpp"
 #include "support/sample_program.hpp"
 #include "support/temp_dir.hpp"
+#include "support/times.hpp"
 
 #include <atomic>
 #include <catch2/catch.hpp>
@@ -35,18 +37,17 @@ using engine::timestamp;
 using std::chrono::milliseconds;
 using steady = std::chrono::steady_clock;
 
+using loyalty::test::at;
+using loyalty::test::describe;
+using loyalty::test::pos;
+using loyalty::test::write_answers;
+
 namespace {
 
 constexpr std::size_t member_count = 3000;
 // Midnight EDT on 1 October 2026: the March enrolment leaves expire, the purchases of
 // 17 September mature, and October birthdays begin.
 constexpr const char* due_text = "2026-10-01T04:00:00Z";
-
-timestamp at(const char* text) {
-    auto t = engine::parse_rfc3339(text);
-    REQUIRE(t);
-    return *t;
-}
 
 std::string member_id(std::size_t i) {
     std::string n = std::to_string(i);
@@ -58,21 +59,6 @@ std::string read_text(const std::filesystem::path& file) {
     std::ostringstream text;
     text << in.rdbuf();
     return text.str();
-}
-
-std::string describe(const std::vector<violation>& found) {
-    std::string text;
-    for (const auto& v : found) {
-        text += v.check + ": " + v.detail + "\n";
-    }
-    return text;
-}
-
-request_context pos() {
-    request_context who;
-    who.actor = "key-pos";
-    who.role = "pos";
-    return who;
 }
 
 // Rows of a query, each row's columns joined by '|', in the query's order.
@@ -116,30 +102,6 @@ std::string first_difference(const std::vector<std::string>& a, const std::vecto
     return "";
 }
 
-// Async writes answered, and how many of them failed.
-class answers {
-public:
-    loyalty::ledger::ledger::write_callback expect() {
-        return [this](result<write_result> r) {
-            std::lock_guard lock(mutex_);
-            ++answered_;
-            failed_ += r ? 0 : 1;
-            done_.notify_all();
-        };
-    }
-    std::size_t wait(std::size_t n) {
-        std::unique_lock lock(mutex_);
-        done_.wait(lock, [&] { return answered_ >= n; });
-        return failed_;
-    }
-
-private:
-    std::mutex mutex_;
-    std::condition_variable done_;
-    std::size_t answered_ = 0;
-    std::size_t failed_ = 0;
-};
-
 // 3,000 members enrolled in March and buying on 17 September at midnight EDT: at `due_text` every
 // one has leaves maturing; those who are not Reserve also lose their enrolment leaves, and the
 // Gold and Reserve members born in October get their birthday drink.
@@ -153,7 +115,7 @@ void prepare(const std::filesystem::path& database) {
         return timestamp(std::chrono::seconds(seconds->load()));
     };
     class ledger book(o, test::sample_path());
-    answers enrolled;
+    write_answers enrolled;
     for (std::size_t i = 0; i < member_count; ++i) {
         std::optional<date::year_month_day> birthday;
         if (i % 3 == 0) {
@@ -165,7 +127,7 @@ void prepare(const std::filesystem::path& database) {
     REQUIRE(enrolled.wait(member_count) == 0);
 
     *seconds = at("2026-09-17T04:00:00Z").time_since_epoch().count();
-    answers bought;
+    write_answers bought;
     for (std::size_t i = 0; i < member_count; ++i) {
         // Reserve ($1,300: 2,600 + 50), Gold ($250: 500 + 50) or Green ($20: 40 leaves).
         engine::money_t price = i % 10 == 0 ? 130000 : i % 3 == 0 ? 25000 : 2000;

@@ -7,8 +7,10 @@
 #include "loyalty/jobs/scheduler.hpp"
 #include "loyalty/ledger/ledger.hpp"
 #include "loyalty/ledger/maintenance.hpp"
+#include "support/ledger_calls.hpp"
 #include "support/sample_program.hpp"
 #include "support/temp_dir.hpp"
+#include "support/times.hpp"
 
 #include <atomic>
 #include <catch2/catch.hpp>
@@ -23,20 +25,11 @@ using engine::timestamp;
 using std::chrono::milliseconds;
 using steady = std::chrono::steady_clock;
 
+using loyalty::test::at;
+using loyalty::test::pos;
+using loyalty::test::write_answers;
+
 namespace {
-
-timestamp at(const char* text) {
-    auto t = engine::parse_rfc3339(text);
-    REQUIRE(t);
-    return *t;
-}
-
-request_context pos() {
-    request_context who;
-    who.actor = "key-pos";
-    who.role = "pos";
-    return who;
-}
 
 engine::purchase coffee(const std::string& id, const std::string& member, timestamp when) {
     engine::purchase p;
@@ -103,33 +96,6 @@ bool eventually(Condition done, milliseconds limit) {
     return true;
 }
 
-// Counts answers to async writes, and the failures among them.
-class answers {
-public:
-    loyalty::ledger::ledger::write_callback expect() {
-        return [this](result<write_result> r) {
-            std::lock_guard lock(mutex_);
-            ++answered_;
-            if (!r) {
-                ++failed_;
-            }
-            done_.notify_all();
-        };
-    }
-    // Waits for `n` answers; returns how many failed.
-    std::size_t wait(std::size_t n) {
-        std::unique_lock lock(mutex_);
-        done_.wait(lock, [&] { return answered_ >= n; });
-        return failed_;
-    }
-
-private:
-    std::mutex mutex_;
-    std::condition_variable done_;
-    std::size_t answered_ = 0;
-    std::size_t failed_ = 0;
-};
-
 } // namespace
 
 TEST_CASE("pending points mature by themselves when the scheduler runs", "[scheduler]") {
@@ -187,13 +153,13 @@ TEST_CASE("purchases are not held up by runs over 2,000 due members", "[schedule
     constexpr std::size_t members = 2000;
     auto preparing = steady::now();
     {
-        answers enrolled;
+        write_answers enrolled;
         for (std::size_t i = 0; i < members; ++i) {
             f.book->enroll_async(pos(), {"m-" + std::to_string(10000 + i), {}, {}, {}, {}},
                                  enrolled.expect());
         }
         REQUIRE(enrolled.wait(members) == 0);
-        answers bought;
+        write_answers bought;
         for (std::size_t i = 0; i < members; ++i) {
             std::string id = std::to_string(10000 + i);
             f.book->post_purchase_async(pos(), coffee("t-" + id, "m-" + id, f.now()),

@@ -9,8 +9,10 @@
 #include "loyalty/engine/local_time.hpp"
 #include "loyalty/ledger/ledger.hpp"
 #include "loyalty/ledger/maintenance.hpp"
+#include "support/ledger_calls.hpp"
 #include "support/sample_program.hpp"
 #include "support/temp_dir.hpp"
+#include "support/times.hpp"
 #include "support/timestamp_text.hpp"
 
 #include <algorithm>
@@ -25,28 +27,11 @@ using engine::money_t;
 using engine::points_t;
 using engine::timestamp;
 
+using loyalty::test::at;
+using loyalty::test::describe;
+using loyalty::test::pos;
+
 namespace {
-
-timestamp at(const char* text) {
-    auto t = engine::parse_rfc3339(text);
-    REQUIRE(t);
-    return *t;
-}
-
-std::string describe(const std::vector<violation>& found) {
-    std::string text;
-    for (const auto& v : found) {
-        text += v.check + ": " + v.detail + "\n";
-    }
-    return text;
-}
-
-request_context pos() {
-    request_context who;
-    who.actor = "key-pos";
-    who.role = "pos";
-    return who;
-}
 
 // A ledger on a fresh file and a clock that only moves forward. `walk_to` runs the jobs at every
 // local midnight on the way (when birthday checks fall due) and then at the target instant.

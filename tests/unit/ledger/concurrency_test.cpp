@@ -6,8 +6,11 @@
 #include "loyalty/engine/local_time.hpp"
 #include "loyalty/ledger/ledger.hpp"
 #include "loyalty/ledger/maintenance.hpp"
+#include "support/ledger_calls.hpp"
+#include "support/row_count.hpp"
 #include "support/sample_program.hpp"
 #include "support/temp_dir.hpp"
+#include "support/times.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -24,17 +27,15 @@ using engine::money_t;
 using engine::points_t;
 using engine::timestamp;
 
+using loyalty::test::at;
+using loyalty::test::count;
+using loyalty::test::pos;
+
 namespace {
 
 constexpr int thread_count = 8;
 constexpr int member_count = 50;
 constexpr int purchase_count = 1000;
-
-timestamp at(const char* text) {
-    auto t = engine::parse_rfc3339(text);
-    REQUIRE(t);
-    return *t;
-}
 
 // Every write of both runs happens at this instant, so that an outcome depends only on the
 // member's state and the event, never on when the writer got to it.
@@ -55,13 +56,6 @@ ledger_options options(const std::filesystem::path& database) {
         return fixed_now();
     };
     return o;
-}
-
-request_context pos() {
-    request_context who;
-    who.actor = "key-pos";
-    who.role = "pos";
-    return who;
 }
 
 std::string member_name(int n) {
@@ -133,12 +127,6 @@ std::vector<std::vector<std::string>> rows(const std::filesystem::path& database
     sqlite3_finalize(s);
     sqlite3_close(db);
     return out;
-}
-
-std::int64_t count(const std::filesystem::path& database, const std::string& what) {
-    auto found = rows(database, "SELECT COUNT(*) FROM " + what);
-    REQUIRE(found.size() == 1);
-    return std::stoll(found[0][0]);
 }
 
 // What a member's numbers are, to compare two databases member by member.

@@ -5,6 +5,8 @@
 #include "loyalty/engine/event_json.hpp"
 #include "loyalty/ledger/ledger.hpp"
 #include "loyalty/ledger/maintenance.hpp"
+#include "support/ledger_calls.hpp"
+#include "support/row_count.hpp"
 #include "support/sample_program.hpp"
 #include "support/temp_dir.hpp"
 
@@ -29,6 +31,9 @@ extern char** environ;
 
 using namespace loyalty;
 using namespace loyalty::ledger;
+
+using loyalty::test::count;
+using loyalty::test::describe;
 
 namespace {
 
@@ -165,19 +170,6 @@ std::set<std::string> stored_purchases(const std::filesystem::path& database) {
     return out;
 }
 
-std::int64_t count(const std::filesystem::path& database, const std::string& what) {
-    sqlite3* db = nullptr;
-    REQUIRE(sqlite3_open_v2(database.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
-    sqlite3_stmt* s = nullptr;
-    std::string sql = "SELECT COUNT(*) FROM " + what;
-    REQUIRE(sqlite3_prepare_v2(db, sql.c_str(), -1, &s, nullptr) == SQLITE_OK);
-    REQUIRE(sqlite3_step(s) == SQLITE_ROW);
-    std::int64_t n = sqlite3_column_int64(s, 0);
-    sqlite3_finalize(s);
-    sqlite3_close(db);
-    return n;
-}
-
 // Whether the schema is there, as a reader sees it; "unreadable" when a reader cannot read the
 // file at all (a hot rollback journal only a writer may roll back).
 std::string schema_state(const std::filesystem::path& database) {
@@ -196,14 +188,6 @@ std::string schema_state(const std::filesystem::path& database) {
     }
     sqlite3_close(db);
     return state;
-}
-
-std::string describe(const std::vector<violation>& found) {
-    std::string text;
-    for (const auto& v : found) {
-        text += v.check + ": " + v.detail + "\n";
-    }
-    return text;
 }
 
 bool killed(int status) {

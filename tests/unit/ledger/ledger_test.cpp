@@ -7,8 +7,10 @@
 #include "loyalty/ledger/ledger.hpp"
 #include "loyalty/ledger/maintenance.hpp"
 #include "member_record.hpp"
+#include "support/ledger_calls.hpp"
 #include "support/sample_program.hpp"
 #include "support/temp_dir.hpp"
+#include "support/times.hpp"
 
 #include <array>
 #include <atomic>
@@ -24,13 +26,10 @@ using engine::money_t;
 using engine::points_t;
 using engine::timestamp;
 
-namespace {
+using loyalty::test::at;
+using loyalty::test::pos;
 
-timestamp at(const char* text) {
-    auto t = engine::parse_rfc3339(text);
-    REQUIRE(t);
-    return *t;
-}
+namespace {
 
 // A ledger on a fresh file with a clock the test moves.
 struct fixture {
@@ -94,13 +93,6 @@ struct fixture {
         REQUIRE(rc == SQLITE_OK);
     }
 };
-
-request_context pos() {
-    request_context who;
-    who.actor = "key-pos";
-    who.role = "pos";
-    return who;
-}
 
 engine::purchase basket(const std::string& id, const std::string& member, money_t price,
                         timestamp when, const char* category = "coffee",

@@ -3,10 +3,13 @@
 #include "loyalty/engine/state_json.hpp"
 #include "member_record.hpp"
 #include "support/make_lot.hpp"
+#include "support/times.hpp"
 
 #include <catch2/catch.hpp>
 #include <limits>
 #include <random>
+
+using loyalty::test::utc;
 
 namespace {
 
@@ -18,10 +21,6 @@ using loyalty::test::make_lot;
 using std::chrono::hours;
 using std::chrono::seconds;
 
-timestamp utc(date::year_month_day day, int hour = 0, int second = 0) {
-    return timestamp{date::sys_days{day}} + hours{hour} + seconds{second};
-}
-
 constexpr std::int64_t huge = 9'007'199'254'740'993; // above 2^53
 constexpr std::int64_t most = std::numeric_limits<std::int64_t>::max();
 constexpr std::int64_t least = std::numeric_limits<std::int64_t>::min();
@@ -31,17 +30,17 @@ constexpr std::int64_t least = std::numeric_limits<std::int64_t>::min();
 member_state full_member() {
     member_state m;
     m.id = "m-42";
-    m.enrolled_at = utc(2025_y / 1 / 5, 9, 7);
+    m.enrolled_at = utc(2025_y / 1 / 5, 9, 0, 7);
     m.tier = {"gold", utc(2026_y / 2 / 1), utc(2027_y / 2 / 1)};
     m.birthday = 1990_y / 5 / 17;
     m.referred_by = "m-\xc3\xa9t\xc3\xa9";
-    m.last_activity = utc(2026_y / 11 / 28, 11, 30);
+    m.last_activity = utc(2026_y / 11 / 28, 11, 0, 30);
     m.lots.push_back(make_lot(3, 1350, 1000, utc(2026_y / 11 / 24, 15), utc(2027_y / 12 / 1),
                               "base_rate", true, true));
     m.lots.push_back(make_lot(4, 500, 500, utc(2026_y / 11 / 24, 15), std::nullopt, "coffee_bonus",
                               false, false));
-    m.lots.push_back(make_lot(5, huge, -huge, utc(2026_y / 12 / 1, 23, 59), utc(2028_y / 1 / 1), "",
-                              true, false));
+    m.lots.push_back(make_lot(5, huge, -huge, utc(2026_y / 12 / 1, 23, 0, 59), utc(2028_y / 1 / 1),
+                              "", true, false));
     lot far = make_lot(6, most, least, timestamp{seconds{least}}, timestamp{seconds{most}},
                        "adjustment-9", false, true);
     far.available_at = timestamp{seconds{most}};
@@ -50,7 +49,7 @@ member_state full_member() {
     m.metric.push_back({utc(2026_y / 11 / 30, 10), -450, "r-1"});
     m.usage.push_back({"coffee_bonus", utc(2026_y / 11 / 24, 15), 2, 500});
     m.usage.push_back({"welcome", timestamp{seconds{least}}, most, least});
-    m.purchase_times = {utc(2026_y / 11 / 28, 11, 30), utc(2026_y / 11 / 24, 15),
+    m.purchase_times = {utc(2026_y / 11 / 28, 11, 0, 30), utc(2026_y / 11 / 24, 15),
                         timestamp{seconds{most}}, timestamp{seconds{least}}};
     m.lifetime_purchases = 17;
     m.lifetime_spend = huge;
@@ -113,7 +112,7 @@ TEST_CASE("a lot takes about 30 bytes, not the 200 of its JSON") {
     m.tier = {"green", utc(2026_y / 1 / 1), std::nullopt};
     std::size_t empty = encode_member_record(m).size();
     for (int i = 0; i < 10; ++i) {
-        m.lots.push_back(make_lot(100 + i, 64, 64, utc(2026_y / 11 / 24, 15, i),
+        m.lots.push_back(make_lot(100 + i, 64, 64, utc(2026_y / 11 / 24, 15, 0, i),
                                   utc(2027_y / 12 / 1), "base", true, false));
     }
     std::size_t per_lot = (encode_member_record(m).size() - empty) / 10;

@@ -3,6 +3,7 @@
 #include "loyalty/ledger/views.hpp"
 #include "loyalty/program/load.hpp"
 #include "support/sample_program.hpp"
+#include "support/times.hpp"
 
 #include <catch2/catch.hpp>
 #include <fstream>
@@ -11,13 +12,9 @@
 using namespace loyalty;
 using namespace loyalty::ledger;
 
-namespace {
+using loyalty::test::at;
 
-engine::timestamp at(const char* text) {
-    auto t = engine::parse_rfc3339(text);
-    REQUIRE(t);
-    return *t;
-}
+namespace {
 
 program::program_ptr sample() {
     std::ifstream in(test::sample_path());

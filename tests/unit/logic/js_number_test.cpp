@@ -5,14 +5,13 @@
 #include <limits>
 #include <string>
 
+using loyalty::logic::js_infinity;
 using loyalty::logic::js_number_to_string;
 using loyalty::logic::js_parse_float;
 using loyalty::logic::js_string_to_number;
 using loyalty::logic::js_white_space_at;
 
 namespace {
-
-constexpr double inf = std::numeric_limits<double>::infinity();
 
 // Same double, telling -0 from 0 and accepting NaN for NaN.
 bool same(double a, double b) {
@@ -53,8 +52,8 @@ TEST_CASE("numbers print as Number.prototype.toString does", "[js_number]") {
         {9007199254740993.0, "9007199254740992"},
         {4.35, "4.35"},
         {std::numeric_limits<double>::quiet_NaN(), "NaN"},
-        {inf, "Infinity"},
-        {-inf, "-Infinity"},
+        {js_infinity, "Infinity"},
+        {-js_infinity, "-Infinity"},
     };
     for (const auto& r : table) {
         INFO(r.text);
@@ -106,10 +105,10 @@ TEST_CASE("strings read as numbers as ToNumber does", "[js_number]") {
         {"0b101", 5},
         {"0b102", nan},
         {"0x20000000000001", 9007199254740992.0},
-        {"Infinity", inf},
-        {"-Infinity", -inf},
+        {"Infinity", js_infinity},
+        {"-Infinity", -js_infinity},
         {"infinity", nan},
-        {"1e400", inf},
+        {"1e400", js_infinity},
         {"-1e-400", -0.0},
         {"1e-99999999999999999999", 0},
         {"0.1000000000000000055511151231257827021181583404541015625", 0.1},
@@ -136,8 +135,8 @@ TEST_CASE("parseFloat reads the longest decimal prefix", "[js_number]") {
         {"", nan},
         {"-", nan},
         {".", nan},
-        {"Infinityx", inf},
-        {"-Infinity", -inf},
+        {"Infinityx", js_infinity},
+        {"-Infinity", -js_infinity},
         {"1,5", 1},
         {"-0", -0.0},
         {"null", nan},

@@ -1,3 +1,4 @@
+#include "loyalty/logic/js_number.hpp"
 #include "loyalty/logic/value.hpp"
 
 #include <catch2/catch.hpp>
@@ -6,6 +7,7 @@
 #include <string>
 
 using loyalty::logic::canonical_encoding;
+using loyalty::logic::js_infinity;
 using loyalty::logic::stringify;
 using loyalty::logic::to_json;
 using loyalty::logic::truthy;
@@ -14,7 +16,6 @@ using loyalty::logic::value_kind;
 using nlohmann::json;
 
 namespace {
-constexpr double inf = std::numeric_limits<double>::infinity();
 constexpr double not_a_number = std::numeric_limits<double>::quiet_NaN();
 } // namespace
 
@@ -80,7 +81,7 @@ TEST_CASE("stringify prints what JSON.stringify prints", "[value]") {
         {value::number(0.1 + 0.2), "0.30000000000000004"},
         {value::number(-0.0), "0"},
         {value::number(not_a_number), "null"},
-        {value::number(-inf), "null"},
+        {value::number(-js_infinity), "null"},
         {value::number(1e20), "100000000000000000000"},
         {value::string("a\"b\\c\n\t\x01"), R"("a\"b\\c\n\t\u0001")"},
         {value::string("caf\xC3\xA9 \xF0\x9F\x98\x80"), "\"caf\xC3\xA9 \xF0\x9F\x98\x80\""},
@@ -99,7 +100,7 @@ TEST_CASE("stringify prints what JSON.stringify prints", "[value]") {
 TEST_CASE("to_json follows JSON.stringify", "[value]") {
     CHECK(to_json(value()) == json(nullptr));
     CHECK(to_json(value::number(not_a_number)) == json(nullptr));
-    CHECK(to_json(value::number(inf)) == json(nullptr));
+    CHECK(to_json(value::number(js_infinity)) == json(nullptr));
     json three = to_json(value::number(3.0));
     CHECK(three.is_number_integer());
     CHECK(three == 3);
@@ -121,7 +122,7 @@ TEST_CASE("the canonical encoding tells every JavaScript value apart", "[value]"
     CHECK(canonical_encoding(value::number(0)) == "n:0");
     CHECK(canonical_encoding(value::number(-0.0)) == "n:-0");
     CHECK(canonical_encoding(value::number(not_a_number)) == "n:NaN");
-    CHECK(canonical_encoding(value::number(-inf)) == "n:-Infinity");
+    CHECK(canonical_encoding(value::number(-js_infinity)) == "n:-Infinity");
     CHECK(canonical_encoding(value::number(1e21)) == "n:1e+21");
     CHECK(canonical_encoding(value::string("1")) == "\"1\"");
     CHECK(canonical_encoding(value::string("\xC3\xA9\xF0\x9F\x98\x80\"\\")) ==
