@@ -35,6 +35,12 @@ void checkpointer::request() {
     wake_.notify_one();
 }
 
+void checkpointer::wait_for_pass() {
+    std::unique_lock lock(mutex_);
+    wanted_ = false;
+    idle_.wait(lock, [&] { return !running_; });
+}
+
 std::uint64_t checkpointer::done() const {
     std::lock_guard lock(mutex_);
     return done_;
@@ -49,6 +55,7 @@ void checkpointer::loop() {
                 return;
             }
             wanted_ = false;
+            running_ = true;
         }
         // Passive: never waits for the writer or for readers. A request made meanwhile is taken
         // by the next turn of the loop.
@@ -58,10 +65,12 @@ void checkpointer::loop() {
             // Not fatal: the writer completes a checkpoint itself when the log gets long.
             spdlog::warn("ledger: background checkpoint failed: {}", sqlite3_errmsg(db_.handle()));
         }
-        if (rc == SQLITE_OK) {
+        {
             std::lock_guard lock(mutex_);
-            ++done_;
+            running_ = false;
+            done_ += rc == SQLITE_OK ? 1 : 0;
         }
+        idle_.notify_all();
     }
 }
 

@@ -30,6 +30,9 @@ public:
     // Asks for a passive checkpoint (it copies what no reader still needs), unless one is
     // running or already asked for. Returns at once.
     void request();
+    // Returns once no pass is running, and drops a request not yet taken: the caller is about to
+    // checkpoint itself, and a pass starting meanwhile would only make its checkpoint busy.
+    void wait_for_pass();
     // Passes that completed (SQLite answered OK), for the metrics.
     std::uint64_t done() const;
 
@@ -39,7 +42,9 @@ private:
     connection db_;
     mutable std::mutex mutex_;
     std::condition_variable wake_;
+    std::condition_variable idle_;
     bool wanted_ = false;
+    bool running_ = false;
     bool stopping_ = false;
     std::uint64_t done_ = 0;
     std::thread thread_; // last: started once everything above exists

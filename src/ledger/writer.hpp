@@ -12,7 +12,8 @@
 // log on a thread of its own, beside the next batches. Such a checkpoint cannot reach the end of
 // a log that keeps growing, and SQLite starts the log over only after one has; so when the log
 // reaches four times the threshold, the writer completes a checkpoint itself between two batches
-// (the checkpointer has copied most of it by then), and the next write starts the log over.
+// (the checkpointer has copied most of it by then; a pass it is running is waited for), and the
+// next write starts the log over.
 // Without a checkpointer, the writer checkpoints at the threshold itself. On stopping, the log is
 // emptied into the file.
 //
