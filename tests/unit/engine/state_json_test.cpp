@@ -18,8 +18,6 @@ using namespace date::literals;
 using namespace loyalty::engine;
 using loyalty::test::make_lot;
 using nlohmann::json;
-using std::chrono::hours;
-using std::chrono::seconds;
 
 // Above 2^53: lost if anything went through a double.
 constexpr std::int64_t huge = 9'007'199'254'740'993;

@@ -16,11 +16,9 @@
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <cerrno>
-#include <condition_variable>
 #include <csignal>
 #include <fcntl.h>
 #include <fstream>
-#include <mutex>
 #include <random>
 #include <spawn.h>
 #include <sqlite3.h>

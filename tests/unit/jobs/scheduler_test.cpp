@@ -14,8 +14,6 @@
 
 #include <atomic>
 #include <catch2/catch.hpp>
-#include <condition_variable>
-#include <mutex>
 #include <sqlite3.h>
 #include <thread>
 

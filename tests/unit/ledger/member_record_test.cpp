@@ -18,7 +18,6 @@ using namespace loyalty::engine;
 using loyalty::ledger::detail::decode_member_record;
 using loyalty::ledger::detail::encode_member_record;
 using loyalty::test::make_lot;
-using std::chrono::hours;
 using std::chrono::seconds;
 
 constexpr std::int64_t huge = 9'007'199'254'740'993; // above 2^53
