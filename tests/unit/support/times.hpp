@@ -17,8 +17,8 @@ inline engine::timestamp at(const char* rfc3339) {
     return *t;
 }
 
-// A day at 15:00 UTC unless another hour is given: the middle of the day in the sample program's
-// zone, far from either midnight.
+// A day at 15:00 UTC unless another hour is given: late morning in the sample program's zone
+// (America/New_York), far from either local midnight.
 inline engine::timestamp at(int y, unsigned m, unsigned d, int hour = 15) {
     return date::sys_days{date::year{y} / date::month{m} / date::day{d}} + std::chrono::hours{hour};
 }
