@@ -204,6 +204,27 @@ TEST_CASE("the referrer earns 100 on the friend's first purchase only", "[earn]"
     CHECK(second.referrals.empty());
 }
 
+TEST_CASE("a first purchase returned in full still counts: the referrer is paid once", "[earn]") {
+    // lifetime.purchases counts purchases made, while spend and points are net of returns: were
+    // the returned purchase uncounted, buying, returning and buying again would pay the referrer
+    // twice, and nothing takes a referrer's points back.
+    member_state m = enrolled_member();
+    m.referred_by = "friend-0";
+    purchase bought = basket("2026-11-23T15:00:00Z", {line("1", "coffee", 1, 500)});
+    auto first = run(m, bought);
+    REQUIRE(first.referrals.size() == 1);
+    purchase_return all{"r1", bought.transaction_id, "", at("2026-11-23T16:00:00Z"), {}};
+    auto returned = evaluate(sample_program(), first.state, all, all.occurred_at);
+    REQUIRE(returned);
+    CHECK(returned->state.lifetime_spend == 0);
+    CHECK(returned->state.lifetime_points == first.state.lifetime_points - first.points.earned);
+    CHECK(returned->state.lifetime_purchases == 1);
+    auto again =
+        run(returned->state, basket("2026-11-24T15:00:00Z", {line("1", "coffee", 1, 500)}));
+    CHECK(again.referrals.empty());
+    CHECK(again.state.lifetime_purchases == 2);
+}
+
 TEST_CASE("the referrer's reward is evaluated on the referrer, with its limits", "[earn]") {
     auto p =
         test::sample_variant("    fixed: 100\n", "    fixed: 100\n    limits:\n      per_member:\n"
