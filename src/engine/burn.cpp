@@ -224,6 +224,31 @@ tl::expected<void, rejection> cancel_redemption(context& cx, const redemption_ca
     return {};
 }
 
+tl::expected<void, rejection> use_voucher(context& cx, const voucher_use& e) {
+    auto found = std::find_if(cx.state.vouchers.begin(), cx.state.vouchers.end(),
+                              [&](const voucher& v) { return v.id == e.voucher_id; });
+    if (found == cx.state.vouchers.end()) {
+        return refuse(rejection_code::unknown_record, "voucher_id", "no voucher " + e.voucher_id);
+    }
+    voucher& v = *found;
+    if (v.redeemed) {
+        return refuse(rejection_code::already_done, "voucher_id",
+                      "voucher " + v.id + " was already used");
+    }
+    if (v.cancelled) {
+        return refuse(rejection_code::not_eligible, "voucher_id",
+                      "voucher " + v.id + " was cancelled with its redemption " + v.cause);
+    }
+    if (cx.now >= v.valid_until) {
+        return refuse(rejection_code::not_eligible, "voucher_id",
+                      "voucher " + v.id + " was valid until " + format_rfc3339(v.valid_until));
+    }
+    v.redeemed = true;
+    // The till learns what to hand over from the answer itself.
+    cx.out.event["reward_id"] = v.reward_id;
+    return {};
+}
+
 tl::expected<void, rejection> adjust(context& cx, const adjustment& e) {
     const program::program& p = cx.program;
     if (e.points == 0) {

@@ -81,6 +81,7 @@ tl::expected<void, rejection> earn_referral(context& cx, const referral_reward& 
 tl::expected<void, rejection> redeem_reward(context& cx, const reward_redemption& e);
 tl::expected<void, rejection> pay_with_points(context& cx, const points_payment& e);
 tl::expected<void, rejection> cancel_redemption(context& cx, const redemption_cancellation& e);
+tl::expected<void, rejection> use_voucher(context& cx, const voucher_use& e);
 tl::expected<void, rejection> adjust(context& cx, const adjustment& e);
 tl::expected<void, rejection> pass_time(context& cx, const time_passes& e);
 

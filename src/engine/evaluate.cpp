@@ -133,6 +133,12 @@ tl::expected<outcome, rejection> evaluate(const program::program& p, const membe
                 out.event = echo({{"redemption_id", x.redemption_id}});
                 return detail::cancel_redemption(cx, x);
             },
+            [&](const voucher_use& x) {
+                out.event_type = "voucher_use";
+                out.event =
+                    echo({{"voucher_id", x.voucher_id}, {"transaction_id", x.transaction_id}});
+                return detail::use_voucher(cx, x);
+            },
             [&](const adjustment& x) {
                 out.event_type = "adjustment";
                 out.event = echo({{"adjustment_id", x.adjustment_id}});

@@ -91,6 +91,14 @@ struct redemption_cancellation {
     timestamp occurred_at;
 };
 
+// A voucher handed in at a till: used once, while valid. `transaction_id` names the purchase it
+// was used on, when the point of sale gives it (the purchase may be posted later).
+struct voucher_use {
+    std::string voucher_id;
+    std::string transaction_id;
+    timestamp occurred_at;
+};
+
 // A manual correction by support staff: positive credits, negative debits.
 struct adjustment {
     std::string adjustment_id;
@@ -115,8 +123,8 @@ struct time_passes {
     timestamp now;
 };
 
-using event =
-    std::variant<purchase, purchase_return, custom_event, enrollment, reward_redemption,
-                 points_payment, redemption_cancellation, adjustment, time_passes, referral_reward>;
+using event = std::variant<purchase, purchase_return, custom_event, enrollment, reward_redemption,
+                           points_payment, redemption_cancellation, voucher_use, adjustment,
+                           time_passes, referral_reward>;
 
 } // namespace loyalty::engine

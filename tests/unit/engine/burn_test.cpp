@@ -1,5 +1,6 @@
 // Spending points: rewards, points as payment, cancellations and adjustments, through evaluate().
 #include "loyalty/engine/evaluate.hpp"
+#include "loyalty/engine/local_time.hpp"
 #include "loyalty/program/load.hpp"
 #include "support/member_checks.hpp"
 #include "support/sample_program.hpp"
@@ -289,6 +290,52 @@ TEST_CASE("points as payment: step, minimum and the share of the purchase", "[bu
     }
 }
 
+TEST_CASE("a voucher is used once, while valid, and never after its redemption is cancelled",
+          "[burn]") {
+    auto p = sample_program_ptr();
+    timestamp now = at(2026, 4, 10);
+    auto r = evaluate(*p, member_with_lots(), redeem("r1", "handcrafted_drink", now), now);
+    REQUIRE(r);
+    REQUIRE(r->vouchers.size() == 1);
+    const std::string id = r->vouchers[0].id;
+    const timestamp until = r->vouchers[0].valid_until;
+    REQUIRE(until > now + date::days{1});
+
+    auto used = evaluate(*p, r->state, voucher_use{id, "t9", now + date::days{1}}, now);
+    REQUIRE(used);
+    CHECK(used->event_type == "voucher_use");
+    CHECK(used->event["voucher_id"] == id);
+    CHECK(used->event["transaction_id"] == "t9");
+    CHECK(used->event["reward_id"] == "handcrafted_drink");
+    CHECK(used->state.vouchers[0].redeemed);
+    CHECK_FALSE(used->state.vouchers[0].cancelled);
+    // Nothing else moves: the points were spent by the redemption.
+    CHECK(used->movements.empty());
+    CHECK(used->balance_after.available == r->balance_after.available);
+    CHECK(used->vouchers.empty());
+
+    rejection twice = rejected(evaluate(*p, used->state, voucher_use{id, "t10", now}, now));
+    CHECK(twice.code == rejection_code::already_done);
+    CHECK(twice.field == "voucher_id");
+    CHECK(twice.message == "voucher " + id + " was already used");
+
+    // Valid up to, not at, its valid_until.
+    CHECK(evaluate(*p, r->state, voucher_use{id, "", until - std::chrono::seconds{1}}, now));
+    rejection expired = rejected(evaluate(*p, r->state, voucher_use{id, "", until}, now));
+    CHECK(expired.code == rejection_code::not_eligible);
+    CHECK(expired.message == "voucher " + id + " was valid until " + format_rfc3339(until));
+
+    auto cancelled = evaluate(*p, r->state, redemption_cancellation{"r1", now}, now);
+    REQUIRE(cancelled);
+    rejection gone = rejected(evaluate(*p, cancelled->state, voucher_use{id, "t9", now}, now));
+    CHECK(gone.code == rejection_code::not_eligible);
+    CHECK(gone.message == "voucher " + id + " was cancelled with its redemption r1");
+
+    rejection unknown = rejected(evaluate(*p, r->state, voucher_use{"v-none", "t9", now}, now));
+    CHECK(unknown.code == rejection_code::unknown_record);
+    CHECK(unknown.field == "voucher_id");
+}
+
 TEST_CASE("a cancelled redemption gives its points back to their lots, once", "[burn]") {
     auto p = sample_program_ptr();
     member_state m = member_with_lots();
@@ -325,10 +372,13 @@ TEST_CASE("a cancelled redemption gives its points back to their lots, once", "[
     CHECK(unknown.field == "redemption_id");
 
     SECTION("not once its voucher was used") {
-        member_state used = r->state;
-        used.vouchers[0].redeemed = true;
-        CHECK(rejected(evaluate(*p, used, redemption_cancellation{"r1", now}, now)).code ==
-              rejection_code::already_done);
+        auto used = evaluate(*p, r->state, voucher_use{r->vouchers[0].id, "t9", now}, now);
+        REQUIRE(used);
+        rejection refused =
+            rejected(evaluate(*p, used->state, redemption_cancellation{"r1", now}, now));
+        CHECK(refused.code == rejection_code::already_done);
+        CHECK(refused.message ==
+              "the voucher " + r->vouchers[0].id + " of redemption r1 was already used");
     }
 
     SECTION("points whose lot expired since stay expired") {

@@ -279,6 +279,44 @@ void check_lots(judge& j, const step& s) {
     }
 }
 
+// (f) A voucher is used once, by a use naming it, while valid and not cancelled; a used voucher
+// is never cancelled (its redemption can no longer be), and neither mark is ever taken back.
+void check_vouchers(judge& j, const step& s) {
+    if (!s.result) {
+        return;
+    }
+    const auto* use = std::get_if<voucher_use>(&s.e);
+    for (const voucher& after : s.result->state.vouchers) {
+        auto why = [&] {
+            return "voucher " + after.id + ": redeemed " + std::to_string(after.redeemed) +
+                   ", cancelled " + std::to_string(after.cancelled);
+        };
+        j.expect("(f) vouchers", !(after.redeemed && after.cancelled), why);
+        const voucher* before = nullptr;
+        for (const voucher& v : s.before.vouchers) {
+            if (v.id == after.id) {
+                before = &v;
+            }
+        }
+        if (before == nullptr) {
+            j.expect("(f) vouchers", !after.redeemed && !after.cancelled, why);
+            continue;
+        }
+        j.expect("(f) vouchers",
+                 (!before->redeemed || after.redeemed) && (!before->cancelled || after.cancelled),
+                 why);
+        if (after.redeemed && !before->redeemed) {
+            j.expect("(f) vouchers",
+                     use != nullptr && use->voucher_id == after.id && !before->cancelled &&
+                         use->occurred_at < before->valid_until,
+                     why);
+        }
+    }
+    if (use != nullptr) {
+        j.expect("(f) vouchers", s.result->movements.empty(), [] { return "a use moved points"; });
+    }
+}
+
 // (c) Movements explain every change. Maturing moves points from pending to available and
 // changes no total. The points held by all lots (expired or not) change by the sum of the other
 // movements, always. balance_at leaves out lots past their expiry even before a run expired
@@ -447,6 +485,7 @@ std::string event_type(const event& e) {
                                  [](const reward_redemption&) { return "redemption"; },
                                  [](const points_payment&) { return "payment"; },
                                  [](const redemption_cancellation&) { return "cancellation"; },
+                                 [](const voucher_use&) { return "voucher_use"; },
                                  [](const adjustment&) { return "adjustment"; },
                                  [](const time_passes&) { return "time_passes"; },
                                  [](const auto&) {
@@ -481,6 +520,7 @@ findings judge_random_histories() {
                  check_available(j, current);
                  check_lots(j, current);
                  check_movements(j, current);
+                 check_vouchers(j, current);
                  if (s % 4 == c % 4) {
                      check_determinism(j, current);
                  }
@@ -515,7 +555,7 @@ TEST_CASE("property: the histories are made of every kind of event, accepted and
           "[property]") {
     const findings& f = random_history_findings();
     for (const char* type : {"purchase", "return", "event", "redemption", "payment", "cancellation",
-                             "adjustment", "time_passes"}) {
+                             "voucher_use", "adjustment", "time_passes"}) {
         INFO(type);
         auto accepted = f.accepted.find(type);
         REQUIRE(accepted != f.accepted.end());
@@ -552,6 +592,11 @@ TEST_CASE("property: a purchase returned in full leaves balance, lifetime points
     verify("(d) full return: lifetime points");
     verify("(d) full return: lifetime spend");
     verify("(d) full return: tier metric");
+}
+
+TEST_CASE("property: a voucher is used once, while valid, and a used one is never cancelled",
+          "[property]") {
+    verify("(f) vouchers");
 }
 
 TEST_CASE("property: the same program, member, event and time give the same outcome",

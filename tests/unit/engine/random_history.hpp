@@ -270,6 +270,23 @@ inline event random_event(rng& g, id_source& ids, const member_state& m, timesta
         return custom_event{ids.fresh("e"), chance(g, 5) ? "unknown_type" : "review_posted", t,
                             nlohmann::json::object()};
     }
+    if (kind < 91) {
+        // Mostly a voucher not used nor cancelled yet (perhaps expired), else any of the
+        // member's (a second use, a cancelled one) or an unknown one.
+        std::vector<voucher> open;
+        for (const voucher& v : m.vouchers) {
+            if (!v.redeemed && !v.cancelled) {
+                open.push_back(v);
+            }
+        }
+        std::string id = "v-unknown";
+        if (!open.empty() && chance(g, 75)) {
+            id = pick(g, open).id;
+        } else if (!m.vouchers.empty() && chance(g, 80)) {
+            id = pick(g, m.vouchers).id;
+        }
+        return voucher_use{id, ids.fresh("t"), t};
+    }
     return time_passes{t};
 }
 
@@ -329,6 +346,10 @@ inline std::string describe(const event& e) {
                    [&](const redemption_cancellation& c) {
                        out << "cancellation of " << c.redemption_id << " at "
                            << format_rfc3339(c.occurred_at);
+                   },
+                   [&](const voucher_use& v) {
+                       out << "use of voucher " << v.voucher_id << " on " << v.transaction_id
+                           << " at " << format_rfc3339(v.occurred_at);
                    },
                    [&](const adjustment& a) {
                        out << "adjustment " << a.adjustment_id << " of " << a.points << " ('"
