@@ -608,6 +608,40 @@ void ledger::cancel_redemption_async(request_context who, engine::redemption_can
         std::move(done));
 }
 
+void ledger::use_voucher_async(request_context who, engine::voucher_use v, write_callback done) {
+    if (v.voucher_id.empty()) {
+        return done(tl::unexpected(
+            fail(error_code::invalid_request, "voucher_id", "a voucher id is required")));
+    }
+    if (v.transaction_id.find('\n') != std::string::npos) {
+        return done(tl::unexpected(fail(error_code::invalid_request, "transaction_id",
+                                        "a transaction id has no line breaks")));
+    }
+    std::string request =
+        nlohmann::json{{"voucher_id", v.voucher_id}, {"transaction_id", v.transaction_id}}.dump();
+    // Keyed by the voucher and the purchase: the same use retried is answered again, while a
+    // use on another purchase reaches the engine, which refuses it as already done. (Ids refuse
+    // control characters, so the line break cannot be part of either.)
+    impl_->submit(
+        who, "voucher_use", v.voucher_id + "\n" + v.transaction_id, request,
+        [this, who, v, request](store& st, const program_version_info& pv,
+                                timestamp now) -> result<applied> {
+            auto member_id = st.voucher_member(v.voucher_id);
+            if (!member_id) {
+                return tl::unexpected(
+                    fail(error_code::not_found, "voucher_id", "no voucher " + v.voucher_id));
+            }
+            auto m = st.load_member(*member_id);
+            if (!m) {
+                throw std::runtime_error("voucher " + v.voucher_id + " has no member");
+            }
+            engine::voucher_use event = v;
+            event.occurred_at = now;
+            return impl_->apply(st, pv, now, "voucher_use", who, request, *m, event);
+        },
+        std::move(done));
+}
+
 void ledger::adjust_async(request_context who, std::string member_id, engine::adjustment a,
                           write_callback done) {
     if (a.adjustment_id.empty()) {
@@ -692,6 +726,10 @@ result<write_result> ledger::pay_with_points(const request_context& who,
 result<write_result> ledger::cancel_redemption(const request_context& who,
                                                const engine::redemption_cancellation& c) {
     return wait_for([&](write_callback done) { cancel_redemption_async(who, c, std::move(done)); });
+}
+
+result<write_result> ledger::use_voucher(const request_context& who, const engine::voucher_use& v) {
+    return wait_for([&](write_callback done) { use_voucher_async(who, v, std::move(done)); });
 }
 
 result<write_result> ledger::adjust(const request_context& who, const std::string& member_id,

@@ -314,6 +314,17 @@ std::optional<std::string> store::redemption_member(const std::string& redemptio
     return member;
 }
 
+std::optional<std::string> store::voucher_member(const std::string& voucher_id) {
+    statement& s = cached("SELECT member_id FROM vouchers WHERE id = ?");
+    s.bind(1, voucher_id);
+    std::optional<std::string> member;
+    if (s.step()) {
+        member = s.text(0);
+    }
+    s.reset();
+    return member;
+}
+
 void store::load_redemption(loaded_member& m, const std::string& redemption_id) {
     statement& s = cached("SELECT record FROM redemptions WHERE redemption_id = ?");
     s.bind(1, redemption_id);

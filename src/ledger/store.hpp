@@ -109,6 +109,7 @@ public:
     std::optional<engine::money_t> purchase_total(const std::string& member_id,
                                                   const std::string& transaction_id);
     std::optional<std::string> redemption_member(const std::string& redemption_id);
+    std::optional<std::string> voucher_member(const std::string& voucher_id);
     void load_redemption(loaded_member& m, const std::string& redemption_id);
 
     // Stores an outcome: the operation, the member, changed lots and vouchers, records, the

@@ -119,6 +119,7 @@ public:
                                          const engine::points_payment& p);
     result<write_result> cancel_redemption(const request_context& who,
                                            const engine::redemption_cancellation& c);
+    result<write_result> use_voucher(const request_context& who, const engine::voucher_use& v);
     result<write_result> adjust(const request_context& who, const std::string& member_id,
                                 const engine::adjustment& a);
 
@@ -133,6 +134,7 @@ public:
                                write_callback done);
     void cancel_redemption_async(request_context who, engine::redemption_cancellation c,
                                  write_callback done);
+    void use_voucher_async(request_context who, engine::voucher_use v, write_callback done);
     void adjust_async(request_context who, std::string member_id, engine::adjustment a,
                       write_callback done);
 

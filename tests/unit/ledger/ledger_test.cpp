@@ -327,6 +327,63 @@ TEST_CASE("pending points mature, rewards and payments spend, cancellations rest
     CHECK(f.verify().empty());
 }
 
+TEST_CASE("a voucher is used once, whatever is retried, restarted or cancelled", "[ledger]") {
+    fixture f;
+    enroll(f, "m-1");
+    request_context support;
+    support.actor = "key-support";
+    support.role = "support";
+    REQUIRE(f.ledger->adjust(support, "m-1", credit("a-1", 500)));
+    auto mug = body(f.ledger->redeem_reward(pos(), "m-1", {"r-1", "mug", f.now()}));
+    REQUIRE(mug["vouchers"].size() == 1);
+    const std::string voucher = mug["vouchers"][0]["id"];
+    REQUIRE(view(f, "m-1").vouchers.size() == 1);
+    const std::int64_t operations = f.count("operations");
+
+    auto used = f.ledger->use_voucher(pos(), {voucher, "t-1", f.now()});
+    auto answer = body(used);
+    CHECK_FALSE(used->replayed);
+    CHECK(answer["event_type"] == "voucher_use");
+    CHECK(answer["event"]["reward_id"] == "mug");
+    CHECK(view(f, "m-1").vouchers.empty());
+    CHECK(view(f, "m-1").balance.available == 25 + 500 - 400);
+    CHECK(f.count("vouchers WHERE redeemed = 1") == 1);
+    CHECK(f.count("operations") == operations + 1);
+
+    // The same use again is answered again; a use on another purchase is refused, also after a
+    // restart; and the redemption can no longer be cancelled.
+    auto again = f.ledger->use_voucher(pos(), {voucher, "t-1", f.now()});
+    REQUIRE(again);
+    CHECK(again->replayed);
+    CHECK(again->body == used->body);
+    auto elsewhere = failure(f.ledger->use_voucher(pos(), {voucher, "t-2", f.now()}));
+    CHECK(elsewhere.rejection == engine::rejection_code::already_done);
+    CHECK(elsewhere.field == "voucher_id");
+    f.open();
+    CHECK(failure(f.ledger->use_voucher(pos(), {voucher, "t-3", f.now()})).rejection ==
+          engine::rejection_code::already_done);
+    CHECK(failure(f.ledger->cancel_redemption(support, {"r-1", f.now()})).rejection ==
+          engine::rejection_code::already_done);
+    auto unknown = failure(f.ledger->use_voucher(pos(), {"v-none", "t-1", f.now()}));
+    CHECK(unknown.code == error_code::not_found);
+    CHECK(unknown.field == "voucher_id");
+    CHECK(failure(f.ledger->use_voucher(pos(), {voucher, "t\n4", f.now()})).field ==
+          "transaction_id");
+    CHECK(f.count("operations") == operations + 1);
+    CHECK(view(f, "m-1").balance.available == 125);
+
+    // A voucher not used in time is refused once it is past, and stays usable until then.
+    auto shot = body(f.ledger->redeem_reward(pos(), "m-1", {"r-2", "espresso_shot", f.now()}));
+    const std::string late = shot["vouchers"][0]["id"];
+    timestamp until =
+        engine::parse_rfc3339(shot["vouchers"][0]["valid_until"].get<std::string>()).value();
+    *f.clock = until.time_since_epoch().count();
+    auto expired = failure(f.ledger->use_voucher(pos(), {late, "t-5", f.now()}));
+    CHECK(expired.rejection == engine::rejection_code::not_eligible);
+    CHECK(f.count("vouchers WHERE redeemed = 1") == 1);
+    CHECK(f.verify().empty());
+}
+
 TEST_CASE("adjustments are audited and debits never overdraw", "[ledger]") {
     fixture f;
     enroll(f, "m-1");
