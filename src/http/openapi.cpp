@@ -190,6 +190,13 @@ json request_schemas() {
                      {"reason", text("Why, for the audit log")},
                      {"note", optional_text("Free text")}},
                     {"adjustment_id", "points", "reason"}, "A correction by support staff.");
+    s["VoucherUse"] = {
+        {"type", "object"},
+        {"description", "The voucher handed in at a till. An empty body, or an object."},
+        {"properties",
+         {{"transaction_id",
+           optional_text("The purchase the voucher was used on (it may be posted later)")}}},
+        {"additionalProperties", false}};
     s["Cancellation"] = {
         {"type", "object"},
         {"maxProperties", 0},
@@ -241,7 +248,7 @@ json outcome_schema() {
           {{"type", "string"},
            {"enum",
             {"enrollment", "purchase", "return", "event", "redemption", "payment", "cancellation",
-             "adjustment"}}}},
+             "voucher_use", "adjustment"}}}},
          {"program_version", plain("string", "Content hash of the program that decided")},
          {"unit", plain("string", "The points' name, e.g. leaves")},
          {"points", points},
@@ -406,6 +413,7 @@ json parameters() {
         {"MemberId", path_id("member_id", "The member")},
         {"TransactionId", path_id("transaction_id", "The purchase's transaction id")},
         {"RedemptionId", path_id("redemption_id", "The redemption")},
+        {"VoucherId", path_id("voucher_id", "The voucher, as a reward redemption issued it")},
         {"RequestId",
          {{"name", "X-Request-Id"},
           {"in", "header"},
@@ -659,6 +667,26 @@ json operations() {
         json::array({parameter_ref("RedemptionId")});
     paths["/v1/redemptions/{redemption_id}/cancel"]["post"] = cancel;
 
+    json use = write_operation(
+        "useVoucher", "Use a voucher at a till: once, while it is valid",
+        "Natural key: the voucher and the transaction id. The answer's event names the reward "
+        "to hand over (reward_id). The same use sent again is answered again; a use on another "
+        "purchase is refused.",
+        "VoucherUse",
+        "already-done: the voucher was already used; idempotency-conflict: the Idempotency-Key "
+        "was used for a different request",
+        "not-eligible: the voucher expired or its redemption was cancelled; validation-failed: "
+        "an unknown field, a transaction_id that is not a string of at most 256 bytes, or the "
+        "id in the path is invalid",
+        "not-found: no such voucher");
+    use["requestBody"]["required"] = false;
+    use["responses"]["415"] =
+        problem_spec("unsupported-media-type: a body was sent, not as application/json");
+    use["tags"] = json::array({"redemptions"});
+    paths["/v1/vouchers/{voucher_id}/use"]["parameters"] =
+        json::array({parameter_ref("VoucherId")});
+    paths["/v1/vouchers/{voucher_id}/use"]["post"] = use;
+
     paths["/v1/rewards"]["get"] = {
         {"operationId", "listRewards"},
         {"summary", "The rewards catalog; with a member, whether each can be redeemed now"},
@@ -747,6 +775,7 @@ const std::vector<std::pair<std::string, std::vector<std::string>>>& roles() {
         {"post /v1/transactions", {"pos", "admin"}},
         {"post /v1/transactions/{transaction_id}/returns", {"pos", "admin"}},
         {"post /v1/redemptions/{redemption_id}/cancel", {"support", "admin"}},
+        {"post /v1/vouchers/{voucher_id}/use", {"pos", "admin"}},
         {"get /v1/rewards", {"pos", "support", "admin"}},
         {"get /v1/program", {"pos", "support", "admin"}},
         {"post /v1/program/versions", {"admin"}},

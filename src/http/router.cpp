@@ -517,6 +517,26 @@ void cancel(ledger::ledger& l, const router_options&, metrics&, call_ptr c) {
     l.cancel_redemption_async(context_of(*c), {c->params[0], now()}, written(c));
 }
 
+void use_voucher(ledger::ledger& l, const router_options&, metrics&, call_ptr c) {
+    engine::voucher_use use{c->params[0], {}, now()};
+    if (!c->req.body().empty()) {
+        auto body = json_body(*c);
+        if (!body) {
+            return;
+        }
+        engine::json_fields f(*body, "", {"transaction_id"});
+        if (auto bad = f.check()) {
+            return invalid(*c, *bad);
+        }
+        auto transaction = f.text("transaction_id", false);
+        if (!transaction) {
+            return invalid(*c, transaction.error());
+        }
+        use.transaction_id = std::move(*transaction);
+    }
+    l.use_voucher_async(context_of(*c), std::move(use), written(c));
+}
+
 void adjust(ledger::ledger& l, const router_options&, metrics&, call_ptr c) {
     auto body = json_body(*c);
     if (!body) {
@@ -643,6 +663,7 @@ const std::vector<route_def>& table() {
             {verb::post, "/v1/transactions", {}, pos_admin, post_purchase},
             {verb::post, "/v1/transactions/{transaction_id}/returns", {}, pos_admin, post_return},
             {verb::post, "/v1/redemptions/{redemption_id}/cancel", {}, support_admin, cancel},
+            {verb::post, "/v1/vouchers/{voucher_id}/use", {}, pos_admin, use_voucher},
             {verb::get, "/v1/rewards", {}, all_roles, rewards},
             {verb::get, "/v1/program", {}, all_roles, get_program},
             {verb::post, "/v1/program/versions", {}, admin_only, post_program},

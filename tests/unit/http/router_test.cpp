@@ -682,6 +682,7 @@ const std::vector<route_rule>& access_spec() {
         {"POST", "/v1/transactions", false, {who::pos, who::admin}},
         {"POST", "/v1/transactions/{transaction_id}/returns", false, {who::pos, who::admin}},
         {"POST", "/v1/redemptions/{redemption_id}/cancel", false, {who::support, who::admin}},
+        {"POST", "/v1/vouchers/{voucher_id}/use", false, {who::pos, who::admin}},
         {"GET", "/v1/rewards", false, {who::pos, who::support, who::admin}},
         {"GET", "/v1/program", false, {who::pos, who::support, who::admin}},
         {"POST", "/v1/program/versions", false, {who::admin}},
@@ -792,6 +793,64 @@ TEMPLATE_TEST_CASE("router: every route answers each kind of caller as its roles
             }
         }
     }
+}
+
+TEMPLATE_TEST_CASE("router: a voucher is used once at a till, and its redemption stays", "[router]",
+                   in_process, over_http) {
+    api a(TestType::kind);
+    a.enroll("m-1");
+    ok_json(a.post("/v1/members/m-1/adjustments", a.support,
+                   {{"adjustment_id", "adj-1"}, {"points", 500}, {"reason", "goodwill"}}),
+            201);
+    json redeemed = ok_json(a.post("/v1/members/m-1/redemptions", a.pos,
+                                   {{"redemption_id", "red-1"}, {"reward_id", "brewed_coffee"}}),
+                            201);
+    REQUIRE(redeemed["vouchers"].size() == 1);
+    const std::string target =
+        "/v1/vouchers/" + redeemed["vouchers"][0]["id"].get<std::string>() + "/use";
+
+    // Support staff do not hand over rewards; a body with other fields is refused; neither
+    // changes anything.
+    auto before = snapshot::of(a, "m-1");
+    check_problem(a.post(target, a.support, {{"transaction_id", "t-1"}}), 403, "forbidden");
+    check_problem(a.post(target, a.pos, {{"transaction_id", "t-1"}, {"points", 1}}), 422,
+                  "validation-failed", std::vector<std::string>{"points"});
+    check_problem(a.post(target, a.pos, {{"transaction_id", 7}}), 422, "validation-failed",
+                  std::vector<std::string>{"transaction_id"});
+    check_problem(a.post("/v1/vouchers/v-none/use", a.pos, {{"transaction_id", "t-1"}}), 404,
+                  "not-found", std::vector<std::string>{"voucher_id"});
+    check_unchanged(a, before, "m-1");
+
+    reply first = a.post(target, a.pos, {{"transaction_id", "t-1"}});
+    json used = ok_json(first, 201);
+    CHECK(used["event_type"] == "voucher_use");
+    CHECK(used["event"] == json{{"voucher_id", redeemed["vouchers"][0]["id"]},
+                                {"transaction_id", "t-1"},
+                                {"reward_id", "brewed_coffee"}});
+    CHECK(used["movements"].empty());
+    CHECK(used["balance"]["available"] == 425);
+    CHECK(ok_json(a.get("/v1/members/m-1", a.pos), 200)["vouchers"].empty());
+
+    reply again = a.post(target, a.pos, {{"transaction_id", "t-1"}});
+    CHECK(again.header("Idempotent-Replayed") == "true");
+    CHECK(again.res.body() == first.res.body());
+    before = snapshot::of(a, "m-1");
+    check_problem(a.post(target, a.pos, {{"transaction_id", "t-2"}}), 409, "already-done",
+                  std::vector<std::string>{"voucher_id"});
+    auto cancel = api::make(verb::post, "/v1/redemptions/red-1/cancel", a.support);
+    cancel.prepare_payload();
+    check_problem(a.send(std::move(cancel)), 409, "already-done",
+                  std::vector<std::string>{"redemption_id"});
+    check_unchanged(a, before, "m-1");
+
+    // Without a body: a voucher used where the till names no purchase.
+    json shot = ok_json(a.post("/v1/members/m-1/redemptions", a.pos,
+                               {{"redemption_id", "red-2"}, {"reward_id", "espresso_shot"}}),
+                        201);
+    auto bare = api::make(
+        verb::post, "/v1/vouchers/" + shot["vouchers"][0]["id"].get<std::string>() + "/use", a.pos);
+    bare.prepare_payload();
+    CHECK(ok_json(a.send(std::move(bare)), 201)["event"]["transaction_id"] == "");
 }
 
 TEMPLATE_TEST_CASE("router: a point-of-sale key bound to a store posts only for that store",
