@@ -4,9 +4,10 @@
 //
 // Input: a JSON body. An object is one request; an array of up to 16 objects is a member's
 // history, applied in order to one member who enrolled on 2026-03-10. Every parser sees every
-// object (each is strict, so at most one accepts it); what one accepts is evaluated. Two objects
-// that are not requests steer the history: {"advance_days": N} lets N days pass (time_passes) and
-// {"cancel": ID} cancels a redemption. A member file replaces the member, as `loyalty simulate
+// object (each is strict, so at most one accepts it); what one accepts is evaluated. Three objects
+// that are not requests steer the history: {"advance_days": N} lets N days pass (time_passes),
+// {"cancel": ID} cancels a redemption and {"use_voucher": ID} uses a voucher. A member file
+// replaces the member, as `loyalty simulate
 // --member` does. Times the API leaves to the ledger (returns, redemptions, adjustments) are
 // the member's clock, which moves forward to each event's time.
 //
@@ -101,6 +102,8 @@ void one_request(history& h, const json& body) {
             h.apply(engine::time_passes{h.now});
         } else if (body.begin().key() == "cancel" && v.is_string()) {
             h.apply(engine::redemption_cancellation{v.get<std::string>(), h.now});
+        } else if (body.begin().key() == "use_voucher" && v.is_string()) {
+            h.apply(engine::voucher_use{v.get<std::string>(), "t-fuzz", h.now});
         }
     }
 }
