@@ -513,6 +513,17 @@ const char* const validation =
     "validation-failed: a field is missing, unknown, of the wrong type or out of range (fields "
     "names it), or the id in the path is invalid";
 
+// A POST on a record named in the path (a redemption, a voucher), whose body may be absent.
+void add_post_on_id(json& paths, const std::string& path, const std::string& id_parameter,
+                    json operation) {
+    operation["requestBody"]["required"] = false;
+    operation["responses"]["415"] =
+        problem_spec("unsupported-media-type: a body was sent, not as application/json");
+    operation["tags"] = json::array({"redemptions"});
+    paths[path]["parameters"] = json::array({parameter_ref(id_parameter)});
+    paths[path]["post"] = std::move(operation);
+}
+
 json operations() {
     json paths = json::object();
 
@@ -659,13 +670,8 @@ json operations() {
         "idempotency-conflict: the Idempotency-Key was used for a different request",
         "validation-failed: the body has fields, or the id in the path is invalid",
         "not-found: no such redemption");
-    cancel["requestBody"]["required"] = false;
-    cancel["responses"]["415"] =
-        problem_spec("unsupported-media-type: a body was sent, not as application/json");
-    cancel["tags"] = json::array({"redemptions"});
-    paths["/v1/redemptions/{redemption_id}/cancel"]["parameters"] =
-        json::array({parameter_ref("RedemptionId")});
-    paths["/v1/redemptions/{redemption_id}/cancel"]["post"] = cancel;
+    add_post_on_id(paths, "/v1/redemptions/{redemption_id}/cancel", "RedemptionId",
+                   std::move(cancel));
 
     json use = write_operation(
         "useVoucher", "Use a voucher at a till: once, while it is valid",
@@ -679,13 +685,7 @@ json operations() {
         "an unknown field, a transaction_id that is not a string of at most 256 bytes, or the "
         "id in the path is invalid",
         "not-found: no such voucher");
-    use["requestBody"]["required"] = false;
-    use["responses"]["415"] =
-        problem_spec("unsupported-media-type: a body was sent, not as application/json");
-    use["tags"] = json::array({"redemptions"});
-    paths["/v1/vouchers/{voucher_id}/use"]["parameters"] =
-        json::array({parameter_ref("VoucherId")});
-    paths["/v1/vouchers/{voucher_id}/use"]["post"] = use;
+    add_post_on_id(paths, "/v1/vouchers/{voucher_id}/use", "VoucherId", std::move(use));
 
     paths["/v1/rewards"]["get"] = {
         {"operationId", "listRewards"},

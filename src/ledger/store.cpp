@@ -303,9 +303,9 @@ std::optional<engine::money_t> store::purchase_total(const std::string& member_i
     return total;
 }
 
-std::optional<std::string> store::redemption_member(const std::string& redemption_id) {
-    statement& s = cached("SELECT member_id FROM redemptions WHERE redemption_id = ?");
-    s.bind(1, redemption_id);
+std::optional<std::string> store::member_of(const char* sql, const std::string& key) {
+    statement& s = cached(sql);
+    s.bind(1, key);
     std::optional<std::string> member;
     if (s.step()) {
         member = s.text(0);
@@ -314,15 +314,12 @@ std::optional<std::string> store::redemption_member(const std::string& redemptio
     return member;
 }
 
+std::optional<std::string> store::redemption_member(const std::string& redemption_id) {
+    return member_of("SELECT member_id FROM redemptions WHERE redemption_id = ?", redemption_id);
+}
+
 std::optional<std::string> store::voucher_member(const std::string& voucher_id) {
-    statement& s = cached("SELECT member_id FROM vouchers WHERE id = ?");
-    s.bind(1, voucher_id);
-    std::optional<std::string> member;
-    if (s.step()) {
-        member = s.text(0);
-    }
-    s.reset();
-    return member;
+    return member_of("SELECT member_id FROM vouchers WHERE id = ?", voucher_id);
 }
 
 void store::load_redemption(loaded_member& m, const std::string& redemption_id) {

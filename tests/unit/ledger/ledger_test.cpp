@@ -330,9 +330,7 @@ TEST_CASE("pending points mature, rewards and payments spend, cancellations rest
 TEST_CASE("a voucher is used once, whatever is retried, restarted or cancelled", "[ledger]") {
     fixture f;
     enroll(f, "m-1");
-    request_context support;
-    support.actor = "key-support";
-    support.role = "support";
+    const request_context support = test::support_staff();
     REQUIRE(f.ledger->adjust(support, "m-1", credit("a-1", 500)));
     auto mug = body(f.ledger->redeem_reward(pos(), "m-1", {"r-1", "mug", f.now()}));
     REQUIRE(mug["vouchers"].size() == 1);
@@ -387,9 +385,7 @@ TEST_CASE("a voucher is used once, whatever is retried, restarted or cancelled",
 TEST_CASE("adjustments are audited and debits never overdraw", "[ledger]") {
     fixture f;
     enroll(f, "m-1");
-    request_context support;
-    support.actor = "key-support";
-    support.role = "support";
+    const request_context support = test::support_staff();
     auto up = body(f.ledger->adjust(support, "m-1", credit("a-1", 120)));
     CHECK(up["points"]["adjusted"] == 120);
     CHECK(view(f, "m-1").balance.available == 25 + 120);

@@ -23,6 +23,14 @@ inline ledger::request_context pos() {
     return who;
 }
 
+// A request as support staff make it (adjustments, cancellations).
+inline ledger::request_context support_staff() {
+    ledger::request_context who;
+    who.actor = "key-support";
+    who.role = "support";
+    return who;
+}
+
 // verify's findings, one per line, for a failure message.
 inline std::string describe(const std::vector<ledger::violation>& found) {
     std::string text;
