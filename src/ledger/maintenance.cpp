@@ -276,13 +276,24 @@ std::vector<violation> verify_database(const std::filesystem::path& database) {
         }
     });
 
-    // Each operation's entries are the movements its outcome answered.
+    // Each operation's entries are the movements its outcome answered. The vouchers' uses are
+    // counted on the way, for the check after this one.
+    std::map<std::string, int> uses;
     each_row(db,
              "SELECT o.id, o.outcome, (SELECT COALESCE(SUM(points), 0) FROM ledger_entries e"
              " WHERE e.operation_id = o.id AND e.kind <> 'mature'),"
-             " (SELECT COUNT(*) FROM ledger_entries e WHERE e.operation_id = o.id)"
-             " FROM operations o",
+             " (SELECT COUNT(*) FROM ledger_entries e WHERE e.operation_id = o.id), o.kind,"
+             " o.request FROM operations o",
              [&](statement& s) {
+                 if (s.text(4) == "voucher_use") {
+                     auto request = nlohmann::json::parse(s.text(5), nullptr, false);
+                     if (request.is_discarded() || !request.contains("voucher_id") ||
+                         !request["voucher_id"].is_string()) {
+                         report("voucher", "operation " + s.text(0) + " names no voucher");
+                     } else {
+                         ++uses[request["voucher_id"].get<std::string>()];
+                     }
+                 }
                  auto j = nlohmann::json::parse(s.text(1), nullptr, false);
                  if (j.is_discarded() || !j.contains("movements") || !j["movements"].is_array()) {
                      report("operation", "operation " + s.text(0) + " has no readable outcome");
@@ -304,6 +315,24 @@ std::vector<violation> verify_database(const std::filesystem::path& database) {
                                              std::to_string(s.integer(2)));
                  }
              });
+
+    // A voucher is marked used when, and only when, one accepted use names it: a use on another
+    // purchase is refused, so a voucher never has two.
+    each_row(db, "SELECT id, redeemed FROM vouchers", [&](statement& s) {
+        auto it = uses.find(s.text(0));
+        int named = it == uses.end() ? 0 : it->second;
+        if (named != (s.integer(1) != 0 ? 1 : 0)) {
+            report("voucher", "voucher " + s.text(0) + " is " +
+                                  (s.integer(1) != 0 ? "marked used" : "not marked used") +
+                                  "; uses naming it: " + std::to_string(named));
+        }
+        if (it != uses.end()) {
+            uses.erase(it);
+        }
+    });
+    for (const auto& [voucher, named] : uses) {
+        report("voucher", "no voucher " + voucher + "; uses naming it: " + std::to_string(named));
+    }
     db.execute("COMMIT");
     return found;
 }

@@ -678,6 +678,41 @@ TEST_CASE("verify names a broken invariant", "[ledger]") {
     }
 }
 
+TEST_CASE("verify finds a voucher marked used without its use, and a use of none", "[ledger]") {
+    fixture f;
+    enroll(f, "m-1");
+    REQUIRE(f.ledger->adjust(test::support_staff(), "m-1", credit("a-1", 70)));
+    auto first = body(f.ledger->redeem_reward(pos(), "m-1", {"r-1", "espresso_shot", f.now()}));
+    auto second = body(f.ledger->redeem_reward(pos(), "m-1", {"r-2", "espresso_shot", f.now()}));
+    const std::string used = first["vouchers"][0]["id"];
+    const std::string open = second["vouchers"][0]["id"];
+    REQUIRE(f.ledger->use_voucher(pos(), {used, "t-1", f.now()}));
+    f.ledger.reset();
+    CHECK(f.verify().empty());
+
+    SECTION("marked used, with no use") {
+        f.execute("UPDATE vouchers SET redeemed = 1 WHERE id = '" + open + "'");
+        auto found = f.verify();
+        REQUIRE(found.size() == 1);
+        CHECK(found[0].check == "voucher");
+        CHECK(found[0].detail == "voucher " + open + " is marked used; uses naming it: 0");
+    }
+    SECTION("used, but not marked") {
+        f.execute("UPDATE vouchers SET redeemed = 0 WHERE id = '" + used + "'");
+        auto found = f.verify();
+        REQUIRE(found.size() == 1);
+        CHECK(found[0].detail == "voucher " + used + " is not marked used; uses naming it: 1");
+    }
+    SECTION("a use of a voucher that is not there") {
+        f.execute("UPDATE operations SET request = replace(request, '" + used +
+                  "', 'v-gone') WHERE kind = 'voucher_use'");
+        auto found = f.verify();
+        REQUIRE(found.size() == 2);
+        CHECK(found[0].detail == "voucher " + used + " is marked used; uses naming it: 0");
+        CHECK(found[1].detail == "no voucher v-gone; uses naming it: 1");
+    }
+}
+
 // The database of tests/unit/ledger/data/schema5_fixture.sql, written by the last build before
 // migration 6 (its script says how), in place of the fixture's file; the ledger stays closed.
 void load_schema5_fixture(fixture& f) {
