@@ -402,12 +402,14 @@ json answer_schemas() {
 }
 
 json parameters() {
+    // maxLength counts characters: 256 bounds every id of at most 256 bytes (the router's
+    // limit); the description gives the limit in bytes.
     auto path_id = [](const std::string& name, const std::string& description) {
         return json{{"name", name},
                     {"in", "path"},
                     {"required", true},
                     {"description", description + "; 1 to 256 bytes, no control characters"},
-                    {"schema", {{"type", "string"}, {"minLength", 1}, {"maxLength", 128}}}};
+                    {"schema", {{"type", "string"}, {"minLength", 1}, {"maxLength", 256}}}};
     };
     return {
         {"MemberId", path_id("member_id", "The member")},
