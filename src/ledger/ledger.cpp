@@ -613,15 +613,18 @@ void ledger::use_voucher_async(request_context who, engine::voucher_use v, write
         return done(tl::unexpected(
             fail(error_code::invalid_request, "voucher_id", "a voucher id is required")));
     }
-    if (v.transaction_id.find('\n') != std::string::npos) {
-        return done(tl::unexpected(fail(error_code::invalid_request, "transaction_id",
-                                        "a transaction id has no line breaks")));
+    // The two ids make one key, joined by a line break: neither may hold one.
+    for (const auto& [field, id] :
+         {std::pair{"voucher_id", &v.voucher_id}, std::pair{"transaction_id", &v.transaction_id}}) {
+        if (id->find('\n') != std::string::npos) {
+            return done(tl::unexpected(
+                fail(error_code::invalid_request, field, "an id has no line breaks")));
+        }
     }
     std::string request =
         nlohmann::json{{"voucher_id", v.voucher_id}, {"transaction_id", v.transaction_id}}.dump();
     // Keyed by the voucher and the purchase: the same use retried is answered again, while a
-    // use on another purchase reaches the engine, which refuses it as already done. (Ids refuse
-    // control characters, so the line break cannot be part of either.)
+    // use on another purchase reaches the engine, which refuses it as already done.
     impl_->submit(
         who, "voucher_use", v.voucher_id + "\n" + v.transaction_id, request,
         [this, who, v, request](store& st, const program_version_info& pv,

@@ -367,6 +367,8 @@ TEST_CASE("a voucher is used once, whatever is retried, restarted or cancelled",
     CHECK(unknown.field == "voucher_id");
     CHECK(failure(f.ledger->use_voucher(pos(), {voucher, "t\n4", f.now()})).field ==
           "transaction_id");
+    CHECK(failure(f.ledger->use_voucher(pos(), {voucher + "\n", "4", f.now()})).field ==
+          "voucher_id");
     CHECK(f.count("operations") == operations + 1);
     CHECK(view(f, "m-1").balance.available == 125);
 
