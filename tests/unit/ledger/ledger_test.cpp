@@ -377,7 +377,11 @@ TEST_CASE("a voucher is used once, whatever is retried, restarted or cancelled",
     const std::string late = shot["vouchers"][0]["id"];
     timestamp until =
         engine::parse_rfc3339(shot["vouchers"][0]["valid_until"].get<std::string>()).value();
+    *f.clock = (until - std::chrono::seconds{1}).time_since_epoch().count();
+    REQUIRE(view(f, "m-1").vouchers.size() == 1);
+    CHECK(view(f, "m-1").vouchers[0].id == late);
     *f.clock = until.time_since_epoch().count();
+    CHECK(view(f, "m-1").vouchers.empty());
     auto expired = failure(f.ledger->use_voucher(pos(), {late, "t-5", f.now()}));
     CHECK(expired.rejection == engine::rejection_code::not_eligible);
     CHECK(f.count("vouchers WHERE redeemed = 1") == 1);
