@@ -244,6 +244,8 @@ tl::expected<void, rejection> use_voucher(context& cx, const voucher_use& e) {
                       "voucher " + v.id + " was valid until " + format_rfc3339(v.valid_until));
     }
     v.redeemed = true;
+    v.used_at = cx.now;
+    v.used_transaction_id = e.transaction_id;
     // The till learns what to hand over from the answer itself.
     cx.out.event["reward_id"] = v.reward_id;
     return {};

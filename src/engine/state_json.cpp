@@ -327,6 +327,8 @@ voucher read_voucher(const json& j, const std::string& path) {
     v.cause = o.text("cause");
     v.redeemed = o.boolean("redeemed");
     v.cancelled = o.boolean("cancelled");
+    v.used_at = o.optional_time("used_at");
+    v.used_transaction_id = o.optional_text("used_transaction_id").value_or("");
     o.finish();
     return v;
 }
@@ -486,13 +488,20 @@ nlohmann::json lot_to_json(const lot& l) {
 }
 
 nlohmann::json voucher_to_json(const voucher& v) {
-    return {{"id", v.id},
-            {"reward_id", v.reward_id},
-            {"issued_at", time_json(v.issued_at)},
-            {"valid_until", time_json(v.valid_until)},
-            {"cause", v.cause},
-            {"redeemed", v.redeemed},
-            {"cancelled", v.cancelled}};
+    json out = {{"id", v.id},
+                {"reward_id", v.reward_id},
+                {"issued_at", time_json(v.issued_at)},
+                {"valid_until", time_json(v.valid_until)},
+                {"cause", v.cause},
+                {"redeemed", v.redeemed},
+                {"cancelled", v.cancelled}};
+    if (v.used_at) {
+        out["used_at"] = time_json(*v.used_at);
+    }
+    if (!v.used_transaction_id.empty()) {
+        out["used_transaction_id"] = v.used_transaction_id;
+    }
+    return out;
 }
 
 nlohmann::json purchase_to_json(const purchase& p) {

@@ -58,9 +58,12 @@ struct voucher {
     std::string reward_id;
     timestamp issued_at;
     timestamp valid_until;
-    std::string cause; // redemption id or benefit id
-    bool redeemed = false;
+    std::string cause;     // redemption id or benefit id
+    bool redeemed = false; // used at a till
     bool cancelled = false;
+    // When and on which purchase it was used, so support can tell a member what became of it.
+    std::optional<timestamp> used_at;
+    std::string used_transaction_id; // empty when the use named no purchase
 };
 
 // What one line of a purchase earned, so a return reverses exactly that.

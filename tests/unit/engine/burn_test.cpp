@@ -309,6 +309,10 @@ TEST_CASE("a voucher is used once, while valid, and never after its redemption i
     CHECK(used->event["reward_id"] == "handcrafted_drink");
     CHECK(used->state.vouchers[0].redeemed);
     CHECK_FALSE(used->state.vouchers[0].cancelled);
+    // Kept for support's history of the member's vouchers.
+    CHECK(used->state.vouchers[0].used_at == now + date::days{1});
+    CHECK(used->state.vouchers[0].used_transaction_id == "t9");
+    CHECK_FALSE(r->state.vouchers[0].used_at);
     // Nothing else moves: the points were spent by the redemption.
     CHECK(used->movements.empty());
     CHECK(used->balance_after.available == r->balance_after.available);

@@ -137,8 +137,8 @@ TEST_CASE("to_json_text writes any event echo and summary as dump() does") {
     o.balance_after = {-10, 11};
     o.tier = {"green", awkward, true, -12};
     o.vouchers.push_back({awkward, "mug", at("2026-11-03T15:00:00Z"), at("2026-12-03T15:00:00Z"),
-                          awkward, false, false});
-    o.vouchers.push_back({"v2", awkward, {}, {}, "", true, true});
+                          awkward, false, false, std::nullopt, ""});
+    o.vouchers.push_back({"v2", awkward, {}, {}, "", true, true, std::nullopt, ""});
     o.rules.push_back({awkward, true, awkward, awkward, 13, 14});
     o.rules.push_back({"r", false, "", "", 0, 0});
     for (movement_kind kind :

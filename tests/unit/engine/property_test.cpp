@@ -52,8 +52,8 @@ auto key(const usage_entry& u) {
     return std::tie(u.rule_id, u.at, u.times, u.points);
 }
 auto key(const voucher& v) {
-    return std::tie(v.id, v.reward_id, v.issued_at, v.valid_until, v.cause, v.redeemed,
-                    v.cancelled);
+    return std::tie(v.id, v.reward_id, v.issued_at, v.valid_until, v.cause, v.redeemed, v.cancelled,
+                    v.used_at, v.used_transaction_id);
 }
 auto key(const line_allocation& a) {
     return std::tie(a.line_id, a.quantity, a.eligible_spend, a.points_by_rule);
@@ -292,6 +292,8 @@ void check_vouchers(judge& j, const step& s) {
                    ", cancelled " + std::to_string(after.cancelled);
         };
         j.expect("(f) vouchers", !(after.redeemed && after.cancelled), why);
+        // The time of use is there exactly when the voucher was used.
+        j.expect("(f) vouchers", after.redeemed == after.used_at.has_value(), why);
         const voucher* before = nullptr;
         for (const voucher& v : s.before.vouchers) {
             if (v.id == after.id) {
@@ -308,7 +310,14 @@ void check_vouchers(judge& j, const step& s) {
         if (after.redeemed && !before->redeemed) {
             j.expect("(f) vouchers",
                      use != nullptr && use->voucher_id == after.id && !before->cancelled &&
-                         use->occurred_at < before->valid_until,
+                         use->occurred_at < before->valid_until &&
+                         after.used_at == use->occurred_at &&
+                         after.used_transaction_id == use->transaction_id,
+                     why);
+        } else if (after.redeemed) {
+            j.expect("(f) vouchers",
+                     after.used_at == before->used_at &&
+                         after.used_transaction_id == before->used_transaction_id,
                      why);
         }
     }

@@ -61,9 +61,10 @@ member_state full_member() {
     m.usage.push_back({"welcome", utc(2025_y / 1 / 5, 9), 1, 0});
 
     m.vouchers.push_back({"V-000001", "free_coffee", utc(2026_y / 11 / 25, 8),
-                          utc(2026_y / 12 / 25, 8), "red-1", true, false});
+                          utc(2026_y / 12 / 25, 8), "red-1", true, false,
+                          utc(2026_y / 11 / 30, 12, 5), "t-77"});
     m.vouchers.push_back({"V-000002", "birthday_cake", utc(2026_y / 5 / 17), utc(2026_y / 6 / 17),
-                          "birthday", false, true});
+                          "birthday", false, true, std::nullopt, ""});
 
     m.purchase_times = {utc(2026_y / 11 / 24, 15), utc(2026_y / 11 / 28, 11, 0, 30)};
 
@@ -147,6 +148,8 @@ void check_same(const voucher& a, const voucher& b) {
     CHECK(a.cause == b.cause);
     CHECK(a.redeemed == b.redeemed);
     CHECK(a.cancelled == b.cancelled);
+    CHECK(a.used_at == b.used_at);
+    CHECK(a.used_transaction_id == b.used_transaction_id);
 }
 
 void check_same(const purchase_record& a, const purchase_record& b) {
@@ -290,7 +293,10 @@ TEST_CASE("a member state with every field set round-trips through JSON", "[stat
     CHECK(m.usage[0].points == 500);
     REQUIRE(m.vouchers.size() == 2);
     CHECK(m.vouchers[0].redeemed);
+    CHECK(m.vouchers[0].used_at == std::optional(utc(2026_y / 11 / 30, 12, 5)));
+    CHECK(m.vouchers[0].used_transaction_id == "t-77");
     CHECK(m.vouchers[1].cancelled);
+    CHECK_FALSE(m.vouchers[1].used_at);
     CHECK(m.vouchers[1].valid_until == utc(2026_y / 6 / 17));
     CHECK(m.purchase_times.size() == 2);
     CHECK(m.lifetime_purchases == 17);
