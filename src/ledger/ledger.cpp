@@ -807,7 +807,8 @@ bool same_member(const engine::member_state& a, const engine::member_state& b) {
                               return v.id == w.id && v.reward_id == w.reward_id &&
                                      v.issued_at == w.issued_at && v.valid_until == w.valid_until &&
                                      v.cause == w.cause && v.redeemed == w.redeemed &&
-                                     v.cancelled == w.cancelled;
+                                     v.cancelled == w.cancelled && v.used_at == w.used_at &&
+                                     v.used_transaction_id == w.used_transaction_id;
                           });
     };
     return a.tier.tier == b.tier.tier && a.tier.since == b.tier.since &&

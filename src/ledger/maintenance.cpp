@@ -277,13 +277,18 @@ std::vector<violation> verify_database(const std::filesystem::path& database) {
     });
 
     // Each operation's entries are the movements its outcome answered. The vouchers' uses are
-    // counted on the way, for the check after this one.
-    std::map<std::string, int> uses;
+    // gathered on the way, for the check after this one.
+    struct voucher_uses {
+        int count = 0;
+        std::string at;          // the last use's time
+        std::string transaction; // and the purchase it named
+    };
+    std::map<std::string, voucher_uses> uses;
     each_row(db,
              "SELECT o.id, o.outcome, (SELECT COALESCE(SUM(points), 0) FROM ledger_entries e"
              " WHERE e.operation_id = o.id AND e.kind <> 'mature'),"
              " (SELECT COUNT(*) FROM ledger_entries e WHERE e.operation_id = o.id), o.kind,"
-             " o.request FROM operations o",
+             " o.request, o.created_at FROM operations o",
              [&](statement& s) {
                  if (s.text(4) == "voucher_use") {
                      auto request = nlohmann::json::parse(s.text(5), nullptr, false);
@@ -291,7 +296,10 @@ std::vector<violation> verify_database(const std::filesystem::path& database) {
                          !request["voucher_id"].is_string()) {
                          report("voucher", "operation " + s.text(0) + " names no voucher");
                      } else {
-                         ++uses[request["voucher_id"].get<std::string>()];
+                         voucher_uses& u = uses[request["voucher_id"].get<std::string>()];
+                         ++u.count;
+                         u.at = s.text(6);
+                         u.transaction = request.value("transaction_id", "");
                      }
                  }
                  auto j = nlohmann::json::parse(s.text(1), nullptr, false);
@@ -317,21 +325,38 @@ std::vector<violation> verify_database(const std::filesystem::path& database) {
              });
 
     // A voucher is marked used when, and only when, one accepted use names it: a use on another
-    // purchase is refused, so a voucher never has two.
-    each_row(db, "SELECT id, redeemed FROM vouchers", [&](statement& s) {
-        auto it = uses.find(s.text(0));
-        int named = it == uses.end() ? 0 : it->second;
-        if (named != (s.integer(1) != 0 ? 1 : 0)) {
-            report("voucher", "voucher " + s.text(0) + " is " +
-                                  (s.integer(1) != 0 ? "marked used" : "not marked used") +
-                                  "; uses naming it: " + std::to_string(named));
-        }
-        if (it != uses.end()) {
-            uses.erase(it);
-        }
-    });
+    // purchase is refused, so a voucher never has two. The time and purchase it keeps are that
+    // use's.
+    each_row(
+        db, "SELECT id, redeemed, used_at, COALESCE(used_transaction_id, '') FROM vouchers",
+        [&](statement& s) {
+            const std::string id = s.text(0);
+            const bool used = s.integer(1) != 0;
+            auto it = uses.find(id);
+            int named = it == uses.end() ? 0 : it->second.count;
+            if (named != (used ? 1 : 0)) {
+                report("voucher", "voucher " + id + " is " +
+                                      (used ? "marked used" : "not marked used") +
+                                      "; uses naming it: " + std::to_string(named));
+            }
+            if (!used && !s.is_null(2)) {
+                report("voucher", "voucher " + id + " is not marked used but has a time of use");
+            }
+            if (used && named == 1 &&
+                (s.is_null(2) || s.text(2) != it->second.at ||
+                 s.text(3) != it->second.transaction)) {
+                report("voucher", "voucher " + id + " keeps the use " +
+                                      (s.is_null(2) ? std::string("(none)") : s.text(2)) +
+                                      " on \"" + s.text(3) + "\" but was used " + it->second.at +
+                                      " on \"" + it->second.transaction + "\"");
+            }
+            if (it != uses.end()) {
+                uses.erase(it);
+            }
+        });
     for (const auto& [voucher, named] : uses) {
-        report("voucher", "no voucher " + voucher + "; uses naming it: " + std::to_string(named));
+        report("voucher",
+               "no voucher " + voucher + "; uses naming it: " + std::to_string(named.count));
     }
     db.execute("COMMIT");
     return found;

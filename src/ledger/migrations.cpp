@@ -27,7 +27,8 @@ struct code_step {
     std::string_view name;
     void (*run)(connection&);
 };
-constexpr code_step code_steps[] = {{"copy_members_into_records", &copy_members_into_records}};
+constexpr code_step code_steps[] = {{"copy_members_into_records", &copy_members_into_records},
+                                    {"record_voucher_uses", &record_voucher_uses}};
 
 // Runs `sql`, calling the C++ steps its "-- step: NAME" lines name where they stand.
 void run_migration_sql(connection& db, std::string_view migration, std::string_view sql) {
@@ -58,6 +59,21 @@ void run_migration_sql(connection& db, std::string_view migration, std::string_v
 }
 
 } // namespace
+
+void record_voucher_uses(connection& db) {
+    statement any = db.prepare("SELECT EXISTS (SELECT 1 FROM vouchers WHERE redeemed = 1)");
+    if (!any.step() || any.integer(0) == 0) {
+        return;
+    }
+    statement uses = db.prepare("SELECT json_extract(request, '$.voucher_id'), created_at,"
+                                " NULLIF(json_extract(request, '$.transaction_id'), '')"
+                                " FROM operations WHERE kind = 'voucher_use' ORDER BY id");
+    statement mark = db.prepare("UPDATE vouchers SET used_at = ?2, used_transaction_id = ?3"
+                                " WHERE id = ?1 AND redeemed = 1");
+    while (uses.step()) {
+        mark.bind(1, uses.text(0)).bind(2, uses.text(1)).bind(3, uses.optional_text(2)).run();
+    }
+}
 
 void copy_members_into_records(connection& db) {
     // A thousand members at a time, in id order, appended to the new table so its pages are full.

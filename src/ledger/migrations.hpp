@@ -21,6 +21,10 @@ std::span<const migration> migrations();
 // member_record.hpp holding its open lots, which leave `lots`.
 void copy_members_into_records(connection& db);
 
+// Migration 7's step (at "-- step: record_voucher_uses"): each voucher marked used gets the
+// time and purchase of the `voucher_use` operation that used it.
+void record_voucher_uses(connection& db);
+
 // The version the last migration brings a database to.
 int latest_version();
 // The version a database is at (0 when it has no schema yet).

@@ -41,7 +41,8 @@ bool same_lot(const engine::lot& a, const engine::lot& b) {
 bool same_voucher(const engine::voucher& a, const engine::voucher& b) {
     return a.reward_id == b.reward_id && a.issued_at == b.issued_at &&
            a.valid_until == b.valid_until && a.cause == b.cause && a.redeemed == b.redeemed &&
-           a.cancelled == b.cancelled;
+           a.cancelled == b.cancelled && a.used_at == b.used_at &&
+           a.used_transaction_id == b.used_transaction_id;
 }
 
 std::optional<std::string> optional_time(const std::optional<timestamp>& t) {
@@ -142,7 +143,8 @@ void store::read_member_row(const std::string& id, const statement& s, int first
 
 void store::load_vouchers(loaded_member& m) {
     statement& s = cached("SELECT id, reward_id, issued_at, valid_until, cause, redeemed,"
-                          " cancelled FROM vouchers WHERE member_id = ? ORDER BY issued_at, id");
+                          " cancelled, used_at, used_transaction_id FROM vouchers"
+                          " WHERE member_id = ? ORDER BY issued_at, id");
     s.bind(1, m.state.id);
     while (s.step()) {
         engine::voucher v;
@@ -153,6 +155,10 @@ void store::load_vouchers(loaded_member& m) {
         v.cause = s.text(4);
         v.redeemed = s.integer(5) != 0;
         v.cancelled = s.integer(6) != 0;
+        if (!s.is_null(7)) {
+            v.used_at = parse_time(s.text(7));
+        }
+        v.used_transaction_id = s.optional_text(8).value_or("");
         m.vouchers.emplace(v.id, v);
         m.state.vouchers.push_back(v);
     }
@@ -431,10 +437,15 @@ std::int64_t store::save(const operation_record& op, const loaded_member& before
         if (old != before.vouchers.end() && same_voucher(old->second, v)) {
             continue;
         }
+        std::optional<std::string> used_on;
+        if (!v.used_transaction_id.empty()) {
+            used_on = v.used_transaction_id;
+        }
         cached("INSERT INTO vouchers (id, member_id, reward_id, issued_at, valid_until, cause,"
-               " redeemed, cancelled) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
-               " ON CONFLICT (id) DO UPDATE SET redeemed = ?7, cancelled = ?8"
-               " WHERE member_id = ?2")
+               " redeemed, cancelled, used_at, used_transaction_id)"
+               " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+               " ON CONFLICT (id) DO UPDATE SET redeemed = ?7, cancelled = ?8, used_at = ?9,"
+               " used_transaction_id = ?10 WHERE member_id = ?2")
             .bind(1, v.id)
             .bind(2, s.id)
             .bind(3, v.reward_id)
@@ -443,6 +454,8 @@ std::int64_t store::save(const operation_record& op, const loaded_member& before
             .bind(6, v.cause)
             .bind(7, v.redeemed)
             .bind(8, v.cancelled)
+            .bind(9, optional_time(v.used_at))
+            .bind(10, used_on)
             .run();
     }
 

@@ -688,7 +688,8 @@ TEST_CASE("verify names a broken invariant", "[ledger]") {
     }
 }
 
-TEST_CASE("verify finds a voucher marked used without its use, and a use of none", "[ledger]") {
+TEST_CASE("verify finds a voucher marked used without its use, a use of none, and a use kept wrong",
+          "[ledger]") {
     fixture f;
     enroll(f, "m-1");
     REQUIRE(f.ledger->adjust(test::support_staff(), "m-1", credit("a-1", 70)));
@@ -710,8 +711,24 @@ TEST_CASE("verify finds a voucher marked used without its use, and a use of none
     SECTION("used, but not marked") {
         f.execute("UPDATE vouchers SET redeemed = 0 WHERE id = '" + used + "'");
         auto found = f.verify();
-        REQUIRE(found.size() == 1);
+        REQUIRE(found.size() == 2);
         CHECK(found[0].detail == "voucher " + used + " is not marked used; uses naming it: 1");
+        CHECK(found[1].detail == "voucher " + used + " is not marked used but has a time of use");
+    }
+    SECTION("used, keeping another purchase or no time") {
+        f.execute("UPDATE vouchers SET used_transaction_id = 't-2' WHERE id = '" + used + "'");
+        auto found = f.verify();
+        REQUIRE(found.size() == 1);
+        CHECK(found[0].check == "voucher");
+        const std::string when = engine::format_rfc3339(f.now());
+        CHECK(found[0].detail == "voucher " + used + " keeps the use " + when +
+                                     " on \"t-2\" but was used " + when + " on \"t-1\"");
+        f.execute("UPDATE vouchers SET used_at = NULL, used_transaction_id = 't-1'");
+        found = f.verify();
+        REQUIRE(found.size() == 1);
+        CHECK(found[0].detail == "voucher " + used +
+                                     " keeps the use (none) on \"t-1\" but was used " + when +
+                                     " on \"t-1\"");
     }
     SECTION("a use of a voucher that is not there") {
         f.execute("UPDATE operations SET request = replace(request, '" + used +
@@ -889,6 +906,41 @@ TEST_CASE("migration 5 keeps every lot of a database written before it", "[ledge
     CHECK(f.count("pragma_foreign_key_check") == 0);
     f.ledger.reset();
     CHECK(lots_now(f) == lots_before);
+    CHECK(f.verify().empty());
+}
+
+TEST_CASE("migration 7 gives each used voucher the time and purchase of its use",
+          "[ledger][migration]") {
+    fixture f;
+    enroll(f, "m-1");
+    REQUIRE(f.ledger->adjust(test::support_staff(), "m-1", credit("a-1", 200)));
+    // Three vouchers: one used on a purchase, one used where the till named none, one unused.
+    std::vector<std::string> ids;
+    for (const char* r : {"r-1", "r-2", "r-3"}) {
+        auto out = body(f.ledger->redeem_reward(pos(), "m-1", {r, "espresso_shot", f.now()}));
+        ids.push_back(out["vouchers"][0]["id"]);
+    }
+    REQUIRE(f.ledger->use_voucher(pos(), {ids[0], "t-1", f.now()}));
+    *f.clock += 60;
+    REQUIRE(f.ledger->use_voucher(pos(), {ids[1], "", f.now()}));
+    f.ledger.reset();
+    const std::string sql =
+        "SELECT id, redeemed, used_at, used_transaction_id FROM vouchers ORDER BY id";
+    const auto before = lines(f, sql);
+    REQUIRE(before.size() == 3);
+    CHECK(before[0] ==
+          ids[0] + "|1|" + engine::format_rfc3339(f.now() - std::chrono::seconds{60}) + "|t-1");
+    CHECK(before[1] == ids[1] + "|1|" + engine::format_rfc3339(f.now()) + "|null");
+    CHECK(before[2] == ids[2] + "|0|null|null");
+
+    // The file as schema 6 left it: the marks without the times and purchases.
+    f.execute("BEGIN; ALTER TABLE vouchers DROP COLUMN used_at;"
+              "ALTER TABLE vouchers DROP COLUMN used_transaction_id;"
+              "DELETE FROM schema_migrations WHERE version = 7; COMMIT;");
+    f.open(); // migrates 7
+    CHECK(f.count("schema_migrations WHERE version = 7") == 1);
+    f.ledger.reset();
+    CHECK(lines(f, sql) == before);
     CHECK(f.verify().empty());
 }
 
