@@ -334,6 +334,25 @@ json answer_schemas() {
          {"next_cursor",
           nullable(plain("string", "Pass as ?cursor= for the next (older) page; null at the "
                                    "end"))}});
+    json voucher = answer_object(
+        {{"id", plain("string", "")},
+         {"reward_id", plain("string", "")},
+         {"cause", plain("string", "Redemption or benefit id")},
+         {"issued_at", time_text("")},
+         {"valid_until", time_text("Usable before this time")},
+         {"status",
+          {{"type", "string"},
+           {"enum", {"usable", "used", "cancelled", "expired"}},
+           {"description", "cancelled: its redemption was cancelled and the points went back"}}},
+         {"used_at", nullable(time_text("When it was used at a till"))},
+         {"transaction_id", nullable(plain("string", "The purchase the use named"))}});
+    s["VoucherHistory"] =
+        answer_object({{"member_id", plain("string", "")},
+                       {"as_of", time_text("The moment the statuses hold for")},
+                       {"vouchers",
+                        {{"type", "array"},
+                         {"items", voucher},
+                         {"description", "Every voucher the member was given, newest first"}}}});
     json reward = {
         {"type", "object"},
         {"required", {"id", "name", "cost", "tiers", "unit"}},
@@ -594,6 +613,19 @@ json operations() {
            problem_spec("validation-failed: limit not 1 to 500, a cursor this API did not "
                         "give, an unknown query parameter, or an invalid id in the path")}}}};
 
+    paths["/v1/members/{member_id}/vouchers"]["parameters"] =
+        json::array({parameter_ref("MemberId")});
+    paths["/v1/members/{member_id}/vouchers"]["get"] = {
+        {"operationId", "listMemberVouchers"},
+        {"summary", "Every voucher a member was given, newest first, and what became of each"},
+        {"description", "Used vouchers keep when they were used and on which purchase."},
+        {"tags", json::array({"members"})},
+        {"responses",
+         {{"200", success("The member's vouchers now", ref("VoucherHistory"), false)},
+          {"404", problem_spec("not-found: no such member")},
+          {"422", problem_spec("validation-failed: any query parameter (there are none), or "
+                               "an invalid id in the path")}}}};
+
     json event = write_operation(
         "postMemberEvent", "Post a custom event for a member",
         "Natural key: the event id. The program's rules for the event type decide the points.",
@@ -771,6 +803,7 @@ const std::vector<std::pair<std::string, std::vector<std::string>>>& roles() {
         {"post /v1/members", {"pos", "admin"}},
         {"get /v1/members/{member_id}", {"pos", "support", "admin"}},
         {"get /v1/members/{member_id}/activity", {"support", "admin"}},
+        {"get /v1/members/{member_id}/vouchers", {"support", "admin"}},
         {"post /v1/members/{member_id}/events", {"pos", "admin"}},
         {"post /v1/members/{member_id}/redemptions", {"pos", "admin"}},
         {"post /v1/members/{member_id}/adjustments", {"support", "admin"}},

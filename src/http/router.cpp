@@ -406,6 +406,20 @@ void member_view(ledger::ledger& l, const router_options&, metrics&, call_ptr c)
     c->json(status::ok, ledger::to_json_text(*v, *l.active_program().program));
 }
 
+void member_vouchers(ledger::ledger& l, const router_options&, metrics&, call_ptr c) {
+    // The whole history, always: a member has a few vouchers a month at most.
+    if (auto params = c->url.params(); !params.empty()) {
+        std::string key = (*params.begin()).key;
+        return c->problem(status::unprocessable_entity, "validation-failed", "Invalid request",
+                          key + ": unknown parameter", {key});
+    }
+    auto history = l.vouchers(c->params[0], now());
+    if (!history) {
+        return fail(*c, history.error());
+    }
+    c->json(status::ok, ledger::to_json(*history));
+}
+
 void activity(ledger::ledger& l, const router_options&, metrics&, call_ptr c) {
     std::size_t limit = 50;
     std::optional<std::int64_t> cursor;
@@ -657,6 +671,7 @@ const std::vector<route_def>& table() {
             {verb::post, "/v1/members", {}, pos_admin, enroll},
             {verb::get, "/v1/members/{member_id}", {}, all_roles, member_view, true},
             {verb::get, "/v1/members/{member_id}/activity", {}, support_admin, activity},
+            {verb::get, "/v1/members/{member_id}/vouchers", {}, support_admin, member_vouchers},
             {verb::post, "/v1/members/{member_id}/events", {}, pos_admin, post_event},
             {verb::post, "/v1/members/{member_id}/redemptions", {}, pos_admin, redeem},
             {verb::post, "/v1/members/{member_id}/adjustments", {}, support_admin, adjust},

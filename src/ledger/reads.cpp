@@ -6,6 +6,7 @@
 #include "loyalty/engine/local_time.hpp"
 #include "loyalty/program/content_hash.hpp"
 
+#include <algorithm>
 #include <spdlog/spdlog.h>
 
 namespace loyalty::ledger {
@@ -59,7 +60,7 @@ member_view view_of(const program::program& p, const detail::loaded_member& m, t
         }
     }
     for (const engine::voucher& x : s.vouchers) {
-        if (!x.redeemed && !x.cancelled && now < x.valid_until) {
+        if (voucher_status(x, now) == "usable") {
             v.vouchers.push_back(x);
         }
     }
@@ -127,6 +128,23 @@ result<activity_page> ledger::activity(const std::string& member_id, std::size_t
                 error_code::not_found, "member_id", "no member " + member_id, std::nullopt, {}});
         }
         return lease->st.activity(member_id, limit, before_entry);
+    } catch (const std::exception& e) {
+        return tl::unexpected(storage_error(e));
+    }
+}
+
+result<voucher_history> ledger::vouchers(const std::string& member_id, timestamp now) const {
+    try {
+        auto lease = impl_->readers->acquire();
+        read_transaction snapshot(lease->st);
+        auto m = lease->st.load_member(member_id, false);
+        if (!m) {
+            return tl::unexpected(error{
+                error_code::not_found, "member_id", "no member " + member_id, std::nullopt, {}});
+        }
+        std::vector<engine::voucher>& all = m->state.vouchers;
+        std::reverse(all.begin(), all.end()); // stored oldest first
+        return voucher_history{member_id, std::move(all), now};
     } catch (const std::exception& e) {
         return tl::unexpected(storage_error(e));
     }
@@ -400,6 +418,33 @@ std::string to_json_text(const member_view& v, const program::program& p) {
     w.end_array();
     w.end_object();
     return std::move(w).text();
+}
+
+std::string_view voucher_status(const engine::voucher& v, timestamp as_of) {
+    if (v.redeemed) {
+        return "used";
+    }
+    if (v.cancelled) {
+        return "cancelled";
+    }
+    return as_of < v.valid_until ? "usable" : "expired";
+}
+
+nlohmann::json to_json(const voucher_history& h) {
+    nlohmann::json vouchers = nlohmann::json::array();
+    for (const engine::voucher& x : h.vouchers) {
+        vouchers.push_back({{"id", x.id},
+                            {"reward_id", x.reward_id},
+                            {"cause", x.cause},
+                            {"issued_at", time_text(x.issued_at)},
+                            {"valid_until", time_text(x.valid_until)},
+                            {"status", voucher_status(x, h.as_of)},
+                            {"used_at", optional_time(x.used_at)},
+                            {"transaction_id", x.used_transaction_id.empty()
+                                                   ? nlohmann::json(nullptr)
+                                                   : nlohmann::json(x.used_transaction_id)}});
+    }
+    return {{"member_id", h.member_id}, {"as_of", time_text(h.as_of)}, {"vouchers", vouchers}};
 }
 
 nlohmann::json to_json(const activity_page& page) {

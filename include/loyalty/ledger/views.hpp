@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace loyalty::ledger {
@@ -69,6 +70,17 @@ struct activity_page {
     std::optional<std::int64_t> next_cursor; // pass as `before_entry` for the next page
 };
 
+// Every voucher a member was ever given, newest first, with what became of each: support's answer
+// to "where did my voucher go?".
+struct voucher_history {
+    std::string member_id;
+    std::vector<engine::voucher> vouchers;
+    timestamp as_of; // a voucher past its valid_until at this moment is expired
+};
+
+// usable, used, cancelled (its redemption was) or expired.
+std::string_view voucher_status(const engine::voucher& v, timestamp as_of);
+
 struct writer_stats {
     std::size_t queue_depth = 0;
     std::uint64_t batches = 0;
@@ -88,6 +100,7 @@ struct writer_stats {
 
 nlohmann::json to_json(const member_view& v, const program::program& p);
 nlohmann::json to_json(const activity_page& page);
+nlohmann::json to_json(const voucher_history& h);
 // The same JSON as to_json(v, p).dump(), written directly (engine/json_writer.hpp): the member
 // lookup is the most frequent read, and building the tree cost more than reading the member.
 std::string to_json_text(const member_view& v, const program::program& p);

@@ -676,6 +676,7 @@ const std::vector<route_rule>& access_spec() {
         {"POST", "/v1/members", false, {who::pos, who::admin}},
         {"GET", "/v1/members/{member_id}", false, {who::pos, who::support, who::admin}},
         {"GET", "/v1/members/{member_id}/activity", false, {who::support, who::admin}},
+        {"GET", "/v1/members/{member_id}/vouchers", false, {who::support, who::admin}},
         {"POST", "/v1/members/{member_id}/events", false, {who::pos, who::admin}},
         {"POST", "/v1/members/{member_id}/redemptions", false, {who::pos, who::admin}},
         {"POST", "/v1/members/{member_id}/adjustments", false, {who::support, who::admin}},
@@ -850,7 +851,29 @@ TEMPLATE_TEST_CASE("router: a voucher is used once at a till, and its redemption
     auto bare = api::make(
         verb::post, "/v1/vouchers/" + shot["vouchers"][0]["id"].get<std::string>() + "/use", a.pos);
     bare.prepare_payload();
-    CHECK(ok_json(a.send(std::move(bare)), 201)["event"]["transaction_id"] == "");
+    json shot_used = ok_json(a.send(std::move(bare)), 201);
+    CHECK(shot_used["event"]["transaction_id"] == "");
+
+    // Support sees both, newest first, with when and where each was used.
+    json history = ok_json(a.get("/v1/members/m-1/vouchers", a.support), 200);
+    CHECK(history["member_id"] == "m-1");
+    REQUIRE(history["vouchers"].size() == 2);
+    const json& drink = history["vouchers"][1];
+    CHECK(drink["id"] == redeemed["vouchers"][0]["id"]);
+    CHECK(drink["reward_id"] == "brewed_coffee");
+    CHECK(drink["cause"] == "red-1");
+    CHECK(drink["status"] == "used");
+    // Used between its issue and the moment asked (RFC 3339 in UTC sorts as text).
+    REQUIRE(drink["used_at"].is_string());
+    CHECK(drink["used_at"].get<std::string>() >= drink["issued_at"].get<std::string>());
+    CHECK(drink["used_at"].get<std::string>() <= history["as_of"].get<std::string>());
+    CHECK(drink["transaction_id"] == "t-1");
+    CHECK(history["vouchers"][0]["id"] == shot["vouchers"][0]["id"]);
+    CHECK(history["vouchers"][0]["status"] == "used");
+    CHECK(history["vouchers"][0]["used_at"].get<std::string>() >=
+          drink["used_at"].get<std::string>());
+    CHECK(history["vouchers"][0]["transaction_id"].is_null());
+    check_problem(a.get("/v1/members/m-1/vouchers", a.pos), 403, "forbidden");
 }
 
 TEMPLATE_TEST_CASE("router: a point-of-sale key bound to a store posts only for that store",
@@ -1016,6 +1039,10 @@ TEMPLATE_TEST_CASE("router: refused requests answer with their exact problem and
          "validation-failed", fields{"limit"}},
         {"cursor not a number", verb::get, "/v1/members/m-1/activity?cursor=abc", "", "", 422,
          "validation-failed", fields{"cursor"}},
+        {"a parameter to the voucher history", verb::get, "/v1/members/m-1/vouchers?status=used",
+         "", "", 422, "validation-failed", fields{"status"}},
+        {"the vouchers of no member", verb::get, "/v1/members/m-none/vouchers", "", "", 404,
+         "not-found", fields{"member_id"}},
     };
 
     for (const auto& c : cases) {

@@ -338,7 +338,8 @@ TEST_CASE("a voucher is used once, whatever is retried, restarted or cancelled",
     REQUIRE(view(f, "m-1").vouchers.size() == 1);
     const std::int64_t operations = f.count("operations");
 
-    auto used = f.ledger->use_voucher(pos(), {voucher, "t-1", f.now()});
+    const timestamp used_at = f.now();
+    auto used = f.ledger->use_voucher(pos(), {voucher, "t-1", used_at});
     auto answer = body(used);
     CHECK_FALSE(used->replayed);
     CHECK(answer["event_type"] == "voucher_use");
@@ -389,6 +390,29 @@ TEST_CASE("a voucher is used once, whatever is retried, restarted or cancelled",
     auto expired = failure(f.ledger->use_voucher(pos(), {late, "t-5", f.now()}));
     CHECK(expired.rejection == engine::rejection_code::not_eligible);
     CHECK(f.count("vouchers WHERE redeemed = 1") == 1);
+
+    // The member's history keeps every voucher, newest first: the mug with its first use (the
+    // refused ones and the restart changed nothing), the shot expired, and a cancelled one.
+    REQUIRE(f.ledger->redeem_reward(pos(), "m-1", {"r-3", "espresso_shot", f.now()}));
+    REQUIRE(f.ledger->cancel_redemption(support, {"r-3", f.now()}));
+    auto history = f.ledger->vouchers("m-1", f.now());
+    REQUIRE(history);
+    REQUIRE(history->vouchers.size() == 3);
+    CHECK(history->as_of == f.now());
+    const engine::voucher& mug_voucher = history->vouchers[2];
+    CHECK(mug_voucher.id == voucher);
+    CHECK(voucher_status(mug_voucher, f.now()) == "used");
+    CHECK(mug_voucher.used_at == used_at);
+    CHECK(mug_voucher.used_transaction_id == "t-1");
+    CHECK(history->vouchers[1].id == late);
+    CHECK(voucher_status(history->vouchers[1], f.now()) == "expired");
+    CHECK_FALSE(history->vouchers[1].used_at);
+    CHECK(voucher_status(history->vouchers[0], f.now()) == "cancelled");
+    CHECK(f.count("vouchers WHERE used_at IS NOT NULL") == 1);
+    auto nobody = f.ledger->vouchers("m-none", f.now());
+    REQUIRE_FALSE(nobody);
+    CHECK(nobody.error().code == error_code::not_found);
+    CHECK(nobody.error().field == "member_id");
     CHECK(f.verify().empty());
 }
 

@@ -48,9 +48,10 @@ TEST_CASE("to_json_text writes a member view as to_json dumps it") {
     full.next_tier = next_tier_progress{"reserve", 2500, 1860};
     full.keep_tier = tier_keep{500, 420, 80};
     full.vouchers.push_back({"V-1", "handcrafted_drink", at("2026-12-01T10:00:00Z"),
-                             at("2026-12-31T10:00:00Z"), "gold_welcome", false, false});
+                             at("2026-12-31T10:00:00Z"), "gold_welcome", false, false, std::nullopt,
+                             ""});
     full.vouchers.push_back({"V-2", "mug", at("2026-12-02T10:00:00Z"), at("2027-01-31T05:00:00Z"),
-                             "red-1", false, false});
+                             "red-1", false, false, std::nullopt, ""});
     full.lifetime_points = 9'007'199'254'740'993;
     full.lifetime_purchases = 17;
     full.lifetime_spend = 123'456;
@@ -60,4 +61,45 @@ TEST_CASE("to_json_text writes a member view as to_json dumps it") {
     member_view unknown_tier = full;
     unknown_tier.tier.tier = "retired-tier"; // a tier the program no longer has: named by its id
     CHECK(to_json_text(unknown_tier, *p) == to_json(unknown_tier, *p).dump());
+}
+
+TEST_CASE("a voucher history says what became of each voucher at the moment asked") {
+    const timestamp now = at("2026-12-05T12:00:00Z");
+    voucher_history h{"m-1", {}, now};
+    // Newest first, as the ledger lists them.
+    h.vouchers.push_back(
+        {"V-4", "mug", at("2026-12-04T10:00:00Z"), now, "red-4", false, false, std::nullopt, ""});
+    h.vouchers.push_back({"V-3", "mug", at("2026-12-03T10:00:00Z"), at("2026-12-05T12:00:01Z"),
+                          "red-3", false, false, std::nullopt, ""});
+    h.vouchers.push_back({"V-2", "mug", at("2026-12-02T10:00:00Z"), at("2026-12-31T10:00:00Z"),
+                          "red-2", false, true, std::nullopt, ""});
+    h.vouchers.push_back({"V-1", "handcrafted_drink", at("2026-11-01T10:00:00Z"),
+                          at("2026-11-02T10:00:00Z"), "gold_welcome", true, false,
+                          at("2026-11-01T18:30:00Z"), "t-9"});
+    h.vouchers.push_back({"V-0", "mug", at("2026-10-01T10:00:00Z"), at("2026-10-31T10:00:00Z"),
+                          "red-0", true, false, at("2026-10-02T09:00:00Z"), ""});
+
+    const nlohmann::json j = to_json(h);
+    CHECK(j["member_id"] == "m-1");
+    CHECK(j["as_of"] == "2026-12-05T12:00:00Z");
+    REQUIRE(j["vouchers"].size() == 5);
+    // Expired at, not after, its valid_until; a used voucher stays used after it.
+    CHECK(j["vouchers"][0]["status"] == "expired");
+    CHECK(j["vouchers"][1]["status"] == "usable");
+    CHECK(j["vouchers"][2]["status"] == "cancelled");
+    CHECK(j["vouchers"][3]["status"] == "used");
+    CHECK(j["vouchers"][4]["status"] == "used");
+    CHECK(j["vouchers"][3] == nlohmann::json{{"id", "V-1"},
+                                             {"reward_id", "handcrafted_drink"},
+                                             {"cause", "gold_welcome"},
+                                             {"issued_at", "2026-11-01T10:00:00Z"},
+                                             {"valid_until", "2026-11-02T10:00:00Z"},
+                                             {"status", "used"},
+                                             {"used_at", "2026-11-01T18:30:00Z"},
+                                             {"transaction_id", "t-9"}});
+    // A use that named no purchase, and vouchers never used, have nulls.
+    CHECK(j["vouchers"][4]["transaction_id"].is_null());
+    CHECK(j["vouchers"][4]["used_at"] == "2026-10-02T09:00:00Z");
+    CHECK(j["vouchers"][1]["used_at"].is_null());
+    CHECK(j["vouchers"][1]["transaction_id"].is_null());
 }
