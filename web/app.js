@@ -15,6 +15,7 @@ const ROLES = ['pos', 'support', 'admin'];
 const CAPABILITIES = [
   { id: 'lookup', text: 'Look up a member: balance, tier, vouchers', roles: ROLES },
   { id: 'activity', text: "Read a member's activity history", roles: ['support', 'admin'] },
+  { id: 'vouchers', text: "See what became of a member's vouchers", roles: ['support', 'admin'] },
   { id: 'adjust', text: 'Adjust points, with a reason', roles: ['support', 'admin'] },
   { id: 'cancel', text: 'Cancel a redemption', roles: ['support', 'admin'] },
   { id: 'program', text: 'View the active program', roles: ROLES },
@@ -38,6 +39,7 @@ const state = {
   member: null,
   activity: { cursors: [null], page: 0 },
   lookupSeq: 0,
+  vouchersSeq: 0,
   activitySeq: 0,
   errorLines: new Map(), // editor line -> messages, from the last check
 };
@@ -471,9 +473,10 @@ function signOut(message) {
   state.memberId = null;
   state.lookupSeq++;
   state.activitySeq++;
+  state.vouchersSeq++;
   // Forget what was shown for the previous key.
   $('member').hidden = true;
-  for (const id of ['lookup-status', 'adjust-answer', 'cancel-answer', 'program-answer', 'simulate-answer', 'activity-rows', 'active-facts', 'active-source', 'm-vouchers', 'm-profile']) {
+  for (const id of ['lookup-status', 'adjust-answer', 'cancel-answer', 'program-answer', 'simulate-answer', 'activity-rows', 'active-facts', 'active-source', 'm-vouchers', 'past-vouchers', 'past-vouchers-status', 'm-profile']) {
     clear($(id));
   }
   for (const id of ['lookup-form', 'adjust-form', 'cancel-form']) $(id).reset();
@@ -556,6 +559,7 @@ async function lookUp(id) {
     state.activity = { cursors: [null], page: 0 };
     loadActivity(0);
   }
+  if (can('vouchers')) loadPastVouchers();
 }
 
 function renderMember(m) {
@@ -638,6 +642,50 @@ function renderMember(m) {
       );
     }
     vouchers.append(item);
+  }
+}
+
+// The vouchers no longer usable, from the member's voucher history: what became of each.
+async function loadPastVouchers() {
+  const id = state.memberId;
+  if (!id) return;
+  const seq = ++state.vouchersSeq;
+  const status = $('past-vouchers-status');
+  const list = clear($('past-vouchers'));
+  $('past-vouchers-empty').hidden = true;
+  setStatus(status, 'Loading the vouchers…', 'loading');
+  const r = await api('GET', `/v1/members/${encodeURIComponent(id)}/vouchers`);
+  if (seq !== state.vouchersSeq || id !== state.memberId) return;
+  if (!r.ok) {
+    clear(status);
+    status.classList.remove('loading');
+    status.append(problemBox(r));
+    return;
+  }
+  setStatus(status, '');
+  const past = (Array.isArray(r.data.vouchers) ? r.data.vouchers : []).filter((v) => v.status !== 'usable');
+  $('past-vouchers-empty').hidden = past.length > 0;
+  for (const v of past) {
+    const what = el('span', { class: 'hint' });
+    if (v.status === 'used') {
+      what.append('used ', timeEl(v.used_at));
+      if (v.transaction_id) what.append(' on ', el('code', { text: v.transaction_id }));
+    } else if (v.status === 'expired') {
+      what.append('expired ', timeEl(v.valid_until));
+    } else if (v.status === 'cancelled') {
+      what.append('cancelled with its redemption, points returned');
+    } else {
+      what.append(String(v.status ?? ''));
+    }
+    if (v.cause) what.append(` · from ${v.cause}`);
+    list.append(
+      el(
+        'li',
+        { class: `voucher ${v.status}`, 'data-voucher': String(v.id ?? ''), 'data-status': String(v.status ?? '') },
+        el('span', {}, el('strong', { text: v.reward_id }), ' ', el('code', { text: v.id })),
+        what,
+      ),
+    );
   }
 }
 
@@ -789,6 +837,7 @@ async function refreshMember() {
     state.activity = { cursors: [null], page: 0 };
     loadActivity(0);
   }
+  if (can('vouchers')) loadPastVouchers();
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -356,7 +356,7 @@ test('sign-in refuses an unknown key and shows what a pos key may do', { timeout
   for (const allowed of ['lookup', 'program', 'check', 'simulate', 'pos']) {
     assert.equal(await page.locator(`#role-list li[data-capability="${allowed}"]`).getAttribute('class'), 'allowed', allowed);
   }
-  for (const denied of ['activity', 'adjust', 'cancel', 'activate']) {
+  for (const denied of ['activity', 'vouchers', 'adjust', 'cancel', 'activate']) {
     assert.equal(await page.locator(`#role-list li[data-capability="${denied}"]`).getAttribute('class'), 'denied', denied);
   }
   await lookUp(page, MEMBER);
@@ -364,6 +364,7 @@ test('sign-in refuses an unknown key and shows what a pos key may do', { timeout
   assert.ok(await page.locator('#cancel-section').isHidden(), 'no cancellations for pos');
   await page.getByText('may not read the activity history').waitFor();
   assert.equal(await page.locator('#m-vouchers button').count(), 0, 'no cancel buttons for pos');
+  assert.ok(await page.locator('#past-vouchers').isHidden(), 'no voucher history for pos');
   await shot(page, 'pos-member');
   await page.locator('#tab-program').click();
   await page.locator('#active-facts dd').getByText('Bean & Leaf Rewards', { exact: true }).waitFor();
@@ -501,6 +502,8 @@ test('support: cancel a redemption from its voucher, with the keyboard', { timeo
   await page.locator('#cancel-answer .movements li').first().getByText('cancelled redemption r-e2e-1').waitFor();
   await page.locator('#m-available').filter({ hasText: String(before + 25) }).waitFor();
   await page.locator('#m-vouchers-empty').waitFor({ state: 'visible' });
+  // The voucher is not gone: support sees it cancelled with its redemption.
+  await page.locator('#past-vouchers li[data-status="cancelled"]').getByText('from r-e2e-1').waitFor();
 
   // Again: the stored answer is replayed, and the console says so.
   await page.locator('#cancel-id').fill('r-e2e-1');
@@ -510,6 +513,36 @@ test('support: cancel a redemption from its voucher, with the keyboard', { timeo
   await page.locator('#cancel-id').fill('r-nope');
   await page.locator('#cancel-id').press('Enter');
   await page.locator('#cancel-answer .answer.problem .answer-head').filter({ hasText: '404 Not Found' }).waitFor();
+  await finish(ctx);
+});
+
+test('support: a used voucher says when and on which purchase, an unused one stays usable', { timeout: TEST_MS }, async () => {
+  // A member of its own: two espresso shots, one used at a till on t-e2e-use.
+  const member = 'm-e2e-vouchers';
+  await call('POST', '/v1/members', keys.admin, { member_id: member, name: 'Grace Hopper' });
+  await call('POST', `/v1/members/${member}/adjustments`, keys.support, { adjustment_id: 'adj-v-1', points: 100, reason: 'seed' });
+  const first = await call('POST', `/v1/members/${member}/redemptions`, keys.admin, { redemption_id: 'r-v-1', reward_id: 'espresso_shot' });
+  const second = await call('POST', `/v1/members/${member}/redemptions`, keys.admin, { redemption_id: 'r-v-2', reward_id: 'espresso_shot' });
+  const used = first.vouchers[0].id;
+  await call('POST', `/v1/vouchers/${encodeURIComponent(used)}/use`, keys.pos, { transaction_id: 't-e2e-use' });
+  const history = await call('GET', `/v1/members/${member}/vouchers`, keys.support);
+  const usedAt = history.vouchers.find((v) => v.id === used).used_at;
+
+  const ctx = await openPage();
+  const { page } = ctx;
+  await signIn(page, keys.support, 'support');
+  await lookUp(page, member);
+  const row = page.locator(`#past-vouchers li[data-voucher="${used}"]`);
+  await row.waitFor();
+  assert.equal(await row.getAttribute('data-status'), 'used');
+  await row.locator('code').getByText('t-e2e-use', { exact: true }).waitFor();
+  assert.equal(await row.locator('time').getAttribute('datetime'), usedAt);
+  assert.equal(await page.locator('#past-vouchers li').count(), 1);
+  // The other is still usable, with its cancel button, and not in the past list.
+  await page.locator('#m-vouchers').getByText(second.vouchers[0].id, { exact: true }).waitFor();
+  assert.equal(await page.locator('#m-vouchers li').count(), 1);
+  assert.ok(await page.locator('#past-vouchers-empty').isHidden());
+  await shot(page, 'vouchers-past');
   await finish(ctx);
 });
 
