@@ -346,6 +346,27 @@ json answer_schemas() {
            {"description", "cancelled: its redemption was cancelled and the points went back"}}},
          {"used_at", nullable(time_text("When it was used at a till"))},
          {"transaction_id", nullable(plain("string", "The purchase the use named"))}});
+    json tier = answer_object(
+        {{"id", plain("string", "")}, {"name", plain("string", "As the active program names it")}});
+    json change = answer_object(
+        {{"at", time_text("")},
+         {"before", nullable(tier)},
+         {"after", tier},
+         {"direction",
+          {{"type", "string"},
+           {"enum", {"joined", "up", "down", "changed"}},
+           {"description", "In the active program's order of tiers; changed when either tier "
+                           "is no longer in it; joined: the first tier, at enrollment"}}},
+         {"metric", count("The tier metric when it changed, as the engine counted it")},
+         {"operation",
+          plain("string", "What changed it: enrollment, purchase, return, time (a status "
+                          "end), ...")},
+         {"operation_id", count("")}});
+    s["TierHistory"] = answer_object({{"member_id", plain("string", "")},
+                                      {"changes",
+                                       {{"type", "array"},
+                                        {"items", change},
+                                        {"description", "Every tier change, newest first"}}}});
     s["VoucherHistory"] =
         answer_object({{"member_id", plain("string", "")},
                        {"as_of", time_text("The moment the statuses hold for")},
@@ -626,6 +647,18 @@ json operations() {
           {"422", problem_spec("validation-failed: any query parameter (there are none), or "
                                "an invalid id in the path")}}}};
 
+    paths["/v1/members/{member_id}/tier-history"]["parameters"] =
+        json::array({parameter_ref("MemberId")});
+    paths["/v1/members/{member_id}/tier-history"]["get"] = {
+        {"operationId", "listMemberTierHistory"},
+        {"summary", "Every tier change of a member, newest first, with the metric that decided it"},
+        {"tags", json::array({"members"})},
+        {"responses",
+         {{"200", success("The member's tier changes", ref("TierHistory"), false)},
+          {"404", problem_spec("not-found: no such member")},
+          {"422", problem_spec("validation-failed: any query parameter (there are none), or "
+                               "an invalid id in the path")}}}};
+
     json event = write_operation(
         "postMemberEvent", "Post a custom event for a member",
         "Natural key: the event id. The program's rules for the event type decide the points.",
@@ -804,6 +837,7 @@ const std::vector<std::pair<std::string, std::vector<std::string>>>& roles() {
         {"get /v1/members/{member_id}", {"pos", "support", "admin"}},
         {"get /v1/members/{member_id}/activity", {"support", "admin"}},
         {"get /v1/members/{member_id}/vouchers", {"support", "admin"}},
+        {"get /v1/members/{member_id}/tier-history", {"support", "admin"}},
         {"post /v1/members/{member_id}/events", {"pos", "admin"}},
         {"post /v1/members/{member_id}/redemptions", {"pos", "admin"}},
         {"post /v1/members/{member_id}/adjustments", {"support", "admin"}},

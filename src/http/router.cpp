@@ -406,18 +406,40 @@ void member_view(ledger::ledger& l, const router_options&, metrics&, call_ptr c)
     c->json(status::ok, ledger::to_json_text(*v, *l.active_program().program));
 }
 
+// A read that takes no query parameters answers one with 422, naming it; true when it did.
+bool refused_parameters(call& c) {
+    auto params = c.url.params();
+    if (params.empty()) {
+        return false;
+    }
+    std::string key = (*params.begin()).key;
+    c.problem(status::unprocessable_entity, "validation-failed", "Invalid request",
+              key + ": unknown parameter", {key});
+    return true;
+}
+
 void member_vouchers(ledger::ledger& l, const router_options&, metrics&, call_ptr c) {
     // The whole history, always: a member has a few vouchers a month at most.
-    if (auto params = c->url.params(); !params.empty()) {
-        std::string key = (*params.begin()).key;
-        return c->problem(status::unprocessable_entity, "validation-failed", "Invalid request",
-                          key + ": unknown parameter", {key});
+    if (refused_parameters(*c)) {
+        return;
     }
     auto history = l.vouchers(c->params[0], now());
     if (!history) {
         return fail(*c, history.error());
     }
     c->json(status::ok, ledger::to_json(*history));
+}
+
+void member_tier_history(ledger::ledger& l, const router_options&, metrics&, call_ptr c) {
+    // Every change, always: a member's tier changes a few times a year at most.
+    if (refused_parameters(*c)) {
+        return;
+    }
+    auto history = l.tier_history(c->params[0]);
+    if (!history) {
+        return fail(*c, history.error());
+    }
+    c->json(status::ok, ledger::to_json(*history, *l.active_program().program));
 }
 
 void activity(ledger::ledger& l, const router_options&, metrics&, call_ptr c) {
@@ -672,6 +694,11 @@ const std::vector<route_def>& table() {
             {verb::get, "/v1/members/{member_id}", {}, all_roles, member_view, true},
             {verb::get, "/v1/members/{member_id}/activity", {}, support_admin, activity},
             {verb::get, "/v1/members/{member_id}/vouchers", {}, support_admin, member_vouchers},
+            {verb::get,
+             "/v1/members/{member_id}/tier-history",
+             {},
+             support_admin,
+             member_tier_history},
             {verb::post, "/v1/members/{member_id}/events", {}, pos_admin, post_event},
             {verb::post, "/v1/members/{member_id}/redemptions", {}, pos_admin, redeem},
             {verb::post, "/v1/members/{member_id}/adjustments", {}, support_admin, adjust},

@@ -150,6 +150,20 @@ result<voucher_history> ledger::vouchers(const std::string& member_id, timestamp
     }
 }
 
+result<tier_history_page> ledger::tier_history(const std::string& member_id) const {
+    try {
+        auto lease = impl_->readers->acquire();
+        read_transaction snapshot(lease->st);
+        if (!lease->st.member_exists(member_id)) {
+            return tl::unexpected(error{
+                error_code::not_found, "member_id", "no member " + member_id, std::nullopt, {}});
+        }
+        return tier_history_page{member_id, lease->st.tier_history(member_id)};
+    } catch (const std::exception& e) {
+        return tl::unexpected(storage_error(e));
+    }
+}
+
 result<std::string> ledger::simulate_purchase(const engine::purchase& p, timestamp now) const {
     auto pv = active_program();
     try {
@@ -445,6 +459,33 @@ nlohmann::json to_json(const voucher_history& h) {
                                                    : nlohmann::json(x.used_transaction_id)}});
     }
     return {{"member_id", h.member_id}, {"as_of", time_text(h.as_of)}, {"vouchers", vouchers}};
+}
+
+nlohmann::json to_json(const tier_history_page& h, const program::program& p) {
+    auto tier = [&](const std::string& id) -> nlohmann::json {
+        const program::tier_level* t = p.tiers.find(id);
+        return {{"id", id}, {"name", t != nullptr ? t->name : id}};
+    };
+    nlohmann::json changes = nlohmann::json::array();
+    for (const tier_history_entry& c : h.changes) {
+        std::string direction = "joined";
+        if (c.before) {
+            auto from = p.tiers.index_of(*c.before);
+            auto to = p.tiers.index_of(c.after);
+            direction = !from || !to  ? "changed"
+                        : *to > *from ? "up"
+                        : *to < *from ? "down"
+                                      : "changed";
+        }
+        changes.push_back({{"at", time_text(c.at)},
+                           {"before", c.before ? tier(*c.before) : nlohmann::json(nullptr)},
+                           {"after", tier(c.after)},
+                           {"direction", direction},
+                           {"metric", c.metric},
+                           {"operation", c.operation},
+                           {"operation_id", c.operation_id}});
+    }
+    return {{"member_id", h.member_id}, {"changes", changes}};
 }
 
 nlohmann::json to_json(const activity_page& page) {

@@ -820,6 +820,20 @@ bool store::api_key_active(const std::string& id) {
     return exists(cached("SELECT 1 FROM api_keys WHERE id = ? AND revoked_at IS NULL"), id);
 }
 
+std::vector<tier_history_entry> store::tier_history(const std::string& member_id) {
+    statement& s = cached("SELECT h.at, h.tier_before, h.tier_after, h.metric, o.kind, o.id"
+                          " FROM tier_history h JOIN operations o ON o.id = h.operation_id"
+                          " WHERE h.member_id = ? ORDER BY h.id DESC");
+    s.bind(1, member_id);
+    std::vector<tier_history_entry> out;
+    while (s.step()) {
+        out.push_back({parse_time(s.text(0)), s.optional_text(1), s.text(2), s.integer(3),
+                       s.text(4), s.integer(5)});
+    }
+    s.reset();
+    return out;
+}
+
 activity_page store::activity(const std::string& member_id, std::size_t limit,
                               std::optional<std::int64_t> before_entry) {
     // The member's entries, newest first, follow the chain from members.last_entry_id. A cursor

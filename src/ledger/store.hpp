@@ -159,6 +159,8 @@ public:
     bool api_key_active(const std::string& id);
 
     // Reads for views.
+    // The member's tier changes, newest first (tier_history_member's range).
+    std::vector<tier_history_entry> tier_history(const std::string& member_id);
     activity_page activity(const std::string& member_id, std::size_t limit,
                            std::optional<std::int64_t> before_entry);
 

@@ -70,6 +70,22 @@ struct activity_page {
     std::optional<std::int64_t> next_cursor; // pass as `before_entry` for the next page
 };
 
+// One change of a member's tier: support's answer to "why is my tier what it is?".
+struct tier_history_entry {
+    timestamp at;
+    std::optional<std::string> before; // none: the first tier, given at enrollment
+    std::string after;
+    std::int64_t metric = 0; // the tier metric when it changed, as the engine counted it
+    std::string operation;   // what changed it: purchase, return, time (a status end), ...
+    std::int64_t operation_id = 0;
+};
+
+// Every tier change of a member, newest first.
+struct tier_history_page {
+    std::string member_id;
+    std::vector<tier_history_entry> changes;
+};
+
 // Every voucher a member was ever given, newest first, with what became of each: support's answer
 // to "where did my voucher go?".
 struct voucher_history {
@@ -101,6 +117,10 @@ struct writer_stats {
 nlohmann::json to_json(const member_view& v, const program::program& p);
 nlohmann::json to_json(const activity_page& page);
 nlohmann::json to_json(const voucher_history& h);
+// Tiers are named as the program `p` names them now (by id when it no longer has one), and each
+// change says whether it went up or down its order: joined, up, down, or changed when either
+// tier is no longer in the program.
+nlohmann::json to_json(const tier_history_page& h, const program::program& p);
 // The same JSON as to_json(v, p).dump(), written directly (engine/json_writer.hpp): the member
 // lookup is the most frequent read, and building the tree cost more than reading the member.
 std::string to_json_text(const member_view& v, const program::program& p);

@@ -677,6 +677,7 @@ const std::vector<route_rule>& access_spec() {
         {"GET", "/v1/members/{member_id}", false, {who::pos, who::support, who::admin}},
         {"GET", "/v1/members/{member_id}/activity", false, {who::support, who::admin}},
         {"GET", "/v1/members/{member_id}/vouchers", false, {who::support, who::admin}},
+        {"GET", "/v1/members/{member_id}/tier-history", false, {who::support, who::admin}},
         {"POST", "/v1/members/{member_id}/events", false, {who::pos, who::admin}},
         {"POST", "/v1/members/{member_id}/redemptions", false, {who::pos, who::admin}},
         {"POST", "/v1/members/{member_id}/adjustments", false, {who::support, who::admin}},
@@ -876,6 +877,23 @@ TEMPLATE_TEST_CASE("router: a voucher is used once at a till, and its redemption
     check_problem(a.get("/v1/members/m-1/vouchers", a.pos), 403, "forbidden");
 }
 
+TEMPLATE_TEST_CASE("router: support reads a member's tier history; a till may not", "[router]",
+                   in_process, over_http) {
+    api a(TestType::kind);
+    a.enroll("m-1");
+    json history = ok_json(a.get("/v1/members/m-1/tier-history", a.support), 200);
+    CHECK(history["member_id"] == "m-1");
+    REQUIRE(history["changes"].size() == 1);
+    const json& joined = history["changes"][0];
+    CHECK(joined["before"].is_null());
+    CHECK(joined["after"] == json{{"id", "green"}, {"name", "Green"}});
+    CHECK(joined["direction"] == "joined");
+    CHECK(joined["operation"] == "enrollment");
+    CHECK(joined["metric"].is_number_integer());
+    CHECK(ok_json(a.get("/v1/members/m-1/tier-history", a.admin), 200) == history);
+    check_problem(a.get("/v1/members/m-1/tier-history", a.pos), 403, "forbidden");
+}
+
 TEMPLATE_TEST_CASE("router: a point-of-sale key bound to a store posts only for that store",
                    "[router]", in_process, over_http) {
     api a(TestType::kind);
@@ -1042,6 +1060,10 @@ TEMPLATE_TEST_CASE("router: refused requests answer with their exact problem and
         {"a parameter to the voucher history", verb::get, "/v1/members/m-1/vouchers?status=used",
          "", "", 422, "validation-failed", fields{"status"}},
         {"the vouchers of no member", verb::get, "/v1/members/m-none/vouchers", "", "", 404,
+         "not-found", fields{"member_id"}},
+        {"a parameter to the tier history", verb::get, "/v1/members/m-1/tier-history?limit=5", "",
+         "", 422, "validation-failed", fields{"limit"}},
+        {"the tier history of no member", verb::get, "/v1/members/m-none/tier-history", "", "", 404,
          "not-found", fields{"member_id"}},
     };
 

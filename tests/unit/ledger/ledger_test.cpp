@@ -416,6 +416,57 @@ TEST_CASE("a voucher is used once, whatever is retried, restarted or cancelled",
     CHECK(f.verify().empty());
 }
 
+TEST_CASE("the tier history names each change, its metric and what made it", "[ledger]") {
+    fixture f;
+    enroll(f, "m-1");
+    // The purchase's leaves count toward the tier while still pending: Gold at once.
+    const timestamp gold_at = f.now();
+    REQUIRE(f.ledger->post_purchase(pos(), basket("t-1", "m-1", 25000, f.now())));
+    REQUIRE(view(f, "m-1").tier.tier == "gold");
+    // Gold lasts 12 months, and what earned it has left the window by then.
+    const timestamp status_end = *view(f, "m-1").tier.valid_until;
+    *f.clock = status_end.time_since_epoch().count();
+    REQUIRE(f.ledger->run_due(f.now()));
+    REQUIRE(view(f, "m-1").tier.tier == "green");
+
+    auto history = f.ledger->tier_history("m-1");
+    REQUIRE(history);
+    REQUIRE(history->changes.size() == 3);
+    const tier_history_entry& down = history->changes[0];
+    CHECK(down.at == status_end);
+    CHECK(down.before == std::optional<std::string>("gold"));
+    CHECK(down.after == "green");
+    CHECK(down.metric == 0);
+    CHECK(down.operation == "time");
+    const tier_history_entry& up = history->changes[1];
+    CHECK(up.at == gold_at);
+    CHECK(up.before == std::optional<std::string>("green"));
+    CHECK(up.after == "gold");
+    CHECK(up.metric == 575); // the 25 for joining and the purchase's 550
+    CHECK(up.operation == "purchase");
+    CHECK(up.operation_id < down.operation_id);
+    const tier_history_entry& joined = history->changes[2];
+    CHECK_FALSE(joined.before);
+    CHECK(joined.after == "green");
+    CHECK(joined.operation == "enrollment");
+
+    // As the API answers it, named by the program and placed in its order.
+    const nlohmann::json j = to_json(*history, *f.ledger->active_program().program);
+    CHECK(j["member_id"] == "m-1");
+    CHECK(j["changes"][0]["direction"] == "down");
+    CHECK(j["changes"][0]["before"] == nlohmann::json{{"id", "gold"}, {"name", "Gold"}});
+    CHECK(j["changes"][1]["direction"] == "up");
+    CHECK(j["changes"][1]["after"]["name"] == "Gold");
+    CHECK(j["changes"][1]["at"] == engine::format_rfc3339(gold_at));
+    CHECK(j["changes"][2]["direction"] == "joined");
+    CHECK(j["changes"][2]["before"].is_null());
+
+    auto nobody = f.ledger->tier_history("m-none");
+    REQUIRE_FALSE(nobody);
+    CHECK(nobody.error().code == error_code::not_found);
+    CHECK(nobody.error().field == "member_id");
+}
+
 TEST_CASE("adjustments are audited and debits never overdraw", "[ledger]") {
     fixture f;
     enroll(f, "m-1");
