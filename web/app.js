@@ -16,6 +16,7 @@ const CAPABILITIES = [
   { id: 'lookup', text: 'Look up a member: balance, tier, vouchers', roles: ROLES },
   { id: 'activity', text: "Read a member's activity history", roles: ['support', 'admin'] },
   { id: 'vouchers', text: "See what became of a member's vouchers", roles: ['support', 'admin'] },
+  { id: 'tiers', text: "See a member's tier changes and the metric behind each", roles: ['support', 'admin'] },
   { id: 'adjust', text: 'Adjust points, with a reason', roles: ['support', 'admin'] },
   { id: 'cancel', text: 'Cancel a redemption', roles: ['support', 'admin'] },
   { id: 'program', text: 'View the active program', roles: ROLES },
@@ -40,6 +41,7 @@ const state = {
   activity: { cursors: [null], page: 0 },
   lookupSeq: 0,
   vouchersSeq: 0,
+  tiersSeq: 0,
   activitySeq: 0,
   errorLines: new Map(), // editor line -> messages, from the last check
 };
@@ -474,9 +476,10 @@ function signOut(message) {
   state.lookupSeq++;
   state.activitySeq++;
   state.vouchersSeq++;
+  state.tiersSeq++;
   // Forget what was shown for the previous key.
   $('member').hidden = true;
-  for (const id of ['lookup-status', 'adjust-answer', 'cancel-answer', 'program-answer', 'simulate-answer', 'activity-rows', 'active-facts', 'active-source', 'm-vouchers', 'past-vouchers', 'past-vouchers-status', 'm-profile']) {
+  for (const id of ['lookup-status', 'adjust-answer', 'cancel-answer', 'program-answer', 'simulate-answer', 'activity-rows', 'active-facts', 'active-source', 'm-vouchers', 'past-vouchers', 'past-vouchers-status', 'tier-history', 'tier-history-status', 'm-profile']) {
     clear($(id));
   }
   for (const id of ['lookup-form', 'adjust-form', 'cancel-form']) $(id).reset();
@@ -560,6 +563,7 @@ async function lookUp(id) {
     loadActivity(0);
   }
   if (can('vouchers')) loadPastVouchers();
+  if (can('tiers')) loadTierHistory();
 }
 
 function renderMember(m) {
@@ -642,6 +646,37 @@ function renderMember(m) {
       );
     }
     vouchers.append(item);
+  }
+}
+
+// Every tier change, newest first, with the metric that decided it and what made it.
+async function loadTierHistory() {
+  const id = state.memberId;
+  if (!id) return;
+  const seq = ++state.tiersSeq;
+  const status = $('tier-history-status');
+  const list = clear($('tier-history'));
+  setStatus(status, 'Loading the tier changes…', 'loading');
+  const r = await api('GET', `/v1/members/${encodeURIComponent(id)}/tier-history`);
+  if (seq !== state.tiersSeq || id !== state.memberId) return;
+  if (!r.ok) {
+    clear(status);
+    status.classList.remove('loading');
+    status.append(problemBox(r));
+    return;
+  }
+  setStatus(status, '');
+  for (const c of Array.isArray(r.data.changes) ? r.data.changes : []) {
+    const name = (t) => t?.name || t?.id || '';
+    const change = c.before ? `${name(c.before)} → ${name(c.after)}` : `Joined as ${name(c.after)}`;
+    list.append(
+      el(
+        'li',
+        { class: `tier-change ${c.direction ?? ''}`, 'data-direction': String(c.direction ?? '') },
+        el('strong', { text: change }),
+        el('span', { class: 'hint' }, timeEl(c.at), ` · tier metric ${fmtInt(c.metric)} · by ${c.operation ?? ''}`),
+      ),
+    );
   }
 }
 
@@ -838,6 +873,7 @@ async function refreshMember() {
     loadActivity(0);
   }
   if (can('vouchers')) loadPastVouchers();
+  if (can('tiers')) loadTierHistory();
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -356,7 +356,7 @@ test('sign-in refuses an unknown key and shows what a pos key may do', { timeout
   for (const allowed of ['lookup', 'program', 'check', 'simulate', 'pos']) {
     assert.equal(await page.locator(`#role-list li[data-capability="${allowed}"]`).getAttribute('class'), 'allowed', allowed);
   }
-  for (const denied of ['activity', 'vouchers', 'adjust', 'cancel', 'activate']) {
+  for (const denied of ['activity', 'vouchers', 'tiers', 'adjust', 'cancel', 'activate']) {
     assert.equal(await page.locator(`#role-list li[data-capability="${denied}"]`).getAttribute('class'), 'denied', denied);
   }
   await lookUp(page, MEMBER);
@@ -365,6 +365,7 @@ test('sign-in refuses an unknown key and shows what a pos key may do', { timeout
   await page.getByText('may not read the activity history').waitFor();
   assert.equal(await page.locator('#m-vouchers button').count(), 0, 'no cancel buttons for pos');
   assert.ok(await page.locator('#past-vouchers').isHidden(), 'no voucher history for pos');
+  assert.ok(await page.locator('#tier-history').isHidden(), 'no tier history for pos');
   await shot(page, 'pos-member');
   await page.locator('#tab-program').click();
   await page.locator('#active-facts dd').getByText('Bean & Leaf Rewards', { exact: true }).waitFor();
@@ -543,6 +544,39 @@ test('support: a used voucher says when and on which purchase, an unused one sta
   assert.equal(await page.locator('#m-vouchers li').count(), 1);
   assert.ok(await page.locator('#past-vouchers-empty').isHidden());
   await shot(page, 'vouchers-past');
+  await finish(ctx);
+});
+
+test('support: the tier changes, each with the metric that decided it', { timeout: TEST_MS }, async () => {
+  // $250 of coffee: the purchase's leaves (pending) take the member from Green to Gold.
+  const member = 'm-e2e-tiers';
+  await call('POST', '/v1/members', keys.admin, { member_id: member, name: 'Katherine Johnson' });
+  await call('POST', '/v1/transactions', keys.admin, {
+    transaction_id: 't-e2e-gold', member_id: member, store_id: 's-12', channel: 'store',
+    occurred_at: new Date(Date.now() - 60_000).toISOString().replace(/\.\d+Z$/, 'Z'), currency: 'USD',
+    lines: [{ line_id: '1', sku: 'BEANS', category: 'coffee', quantity: 10, unit_price: 2500 }],
+  });
+  const history = await call('GET', `/v1/members/${member}/tier-history`, keys.support);
+  assert.equal(history.changes.length, 2);
+  assert.equal(history.changes[0].direction, 'up');
+  assert.ok(history.changes[0].metric >= 500, 'Gold needs 500');
+
+  const ctx = await openPage();
+  const { page } = ctx;
+  await signIn(page, keys.support, 'support');
+  await lookUp(page, member);
+  await page.locator('#m-tier').getByText('Gold', { exact: true }).waitFor();
+  const rows = page.locator('#tier-history li');
+  await rows.nth(1).waitFor();
+  assert.equal(await rows.count(), 2);
+  assert.equal(await rows.nth(0).getAttribute('data-direction'), 'up');
+  await rows.nth(0).getByText('Green → Gold').waitFor();
+  // 550 or more, 1,000 or more on a double Tuesday: formatted as the page formats numbers.
+  const metric = await page.evaluate((n) => new Intl.NumberFormat().format(n), history.changes[0].metric);
+  await rows.nth(0).getByText(`tier metric ${metric} · by purchase`).waitFor();
+  assert.equal(await rows.nth(0).locator('time').getAttribute('datetime'), history.changes[0].at);
+  await rows.nth(1).getByText('Joined as Green').waitFor();
+  await shot(page, 'tier-history');
   await finish(ctx);
 });
 
