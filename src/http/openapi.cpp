@@ -367,6 +367,12 @@ json answer_schemas() {
                                        {{"type", "array"},
                                         {"items", change},
                                         {"description", "Every tier change, newest first"}}}});
+    s["ApiKey"] = answer_object(
+        {{"id", plain("string", "The key's id, as logs and the audit log name it")},
+         {"name", plain("string", "Given when the key was made")},
+         {"role", {{"type", "string"}, {"enum", {"pos", "support", "admin"}}}},
+         {"store_id", nullable(plain("string", "The store a pos key posts for; null: any"))},
+         {"created_at", time_text("")}});
     s["VoucherHistory"] =
         answer_object({{"member_id", plain("string", "")},
                        {"as_of", time_text("The moment the statuses hold for")},
@@ -754,6 +760,16 @@ json operations() {
         "not-found: no such voucher");
     add_post_on_id(paths, "/v1/vouchers/{voucher_id}/use", "VoucherId", std::move(use));
 
+    paths["/v1/key"]["get"] = {
+        {"operationId", "getCurrentKey"},
+        {"summary", "The API key making the request: its id, name, role and store"},
+        {"description", "Never the secret. Clients learn here what the key may do (docs/api.md, "
+                        "Roles)."},
+        {"tags", json::array({"system"})},
+        {"responses",
+         {{"200", success("The key", ref("ApiKey"), false)},
+          {"422", problem_spec("validation-failed: any query parameter (there are none)")}}}};
+
     paths["/v1/rewards"]["get"] = {
         {"operationId", "listRewards"},
         {"summary", "The rewards catalog; with a member, whether each can be redeemed now"},
@@ -845,6 +861,7 @@ const std::vector<std::pair<std::string, std::vector<std::string>>>& roles() {
         {"post /v1/transactions/{transaction_id}/returns", {"pos", "admin"}},
         {"post /v1/redemptions/{redemption_id}/cancel", {"support", "admin"}},
         {"post /v1/vouchers/{voucher_id}/use", {"pos", "admin"}},
+        {"get /v1/key", {"pos", "support", "admin"}},
         {"get /v1/rewards", {"pos", "support", "admin"}},
         {"get /v1/program", {"pos", "support", "admin"}},
         {"post /v1/program/versions", {"admin"}},

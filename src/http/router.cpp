@@ -612,6 +612,21 @@ nlohmann::json version_json(const ledger::program_version_info& v) {
             {"summary", program::summary(*v.program)}};
 }
 
+// Who the caller is: a client (the console among them) learns its key's role and store here
+// instead of trying what the key may do.
+void current_key(ledger::ledger&, const router_options&, metrics&, call_ptr c) {
+    if (refused_parameters(*c)) {
+        return;
+    }
+    const ledger::api_key& k = *c->key;
+    c->json(status::ok, nlohmann::json{{"id", k.id},
+                                       {"name", k.name},
+                                       {"role", ledger::to_string(k.key_role)},
+                                       {"store_id", k.store_id ? nlohmann::json(*k.store_id)
+                                                               : nlohmann::json(nullptr)},
+                                       {"created_at", engine::format_rfc3339(k.created_at)}});
+}
+
 void get_program(ledger::ledger& l, const router_options&, metrics&, call_ptr c) {
     auto v = l.active_program();
     nlohmann::json body = version_json(v);
@@ -706,6 +721,7 @@ const std::vector<route_def>& table() {
             {verb::post, "/v1/transactions/{transaction_id}/returns", {}, pos_admin, post_return},
             {verb::post, "/v1/redemptions/{redemption_id}/cancel", {}, support_admin, cancel},
             {verb::post, "/v1/vouchers/{voucher_id}/use", {}, pos_admin, use_voucher},
+            {verb::get, "/v1/key", {}, all_roles, current_key},
             {verb::get, "/v1/rewards", {}, all_roles, rewards},
             {verb::get, "/v1/program", {}, all_roles, get_program},
             {verb::post, "/v1/program/versions", {}, admin_only, post_program},

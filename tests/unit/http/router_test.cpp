@@ -685,6 +685,7 @@ const std::vector<route_rule>& access_spec() {
         {"POST", "/v1/transactions/{transaction_id}/returns", false, {who::pos, who::admin}},
         {"POST", "/v1/redemptions/{redemption_id}/cancel", false, {who::support, who::admin}},
         {"POST", "/v1/vouchers/{voucher_id}/use", false, {who::pos, who::admin}},
+        {"GET", "/v1/key", false, {who::pos, who::support, who::admin}},
         {"GET", "/v1/rewards", false, {who::pos, who::support, who::admin}},
         {"GET", "/v1/program", false, {who::pos, who::support, who::admin}},
         {"POST", "/v1/program/versions", false, {who::admin}},
@@ -875,6 +876,31 @@ TEMPLATE_TEST_CASE("router: a voucher is used once at a till, and its redemption
           drink["used_at"].get<std::string>());
     CHECK(history["vouchers"][0]["transaction_id"].is_null());
     check_problem(a.get("/v1/members/m-1/vouchers", a.pos), 403, "forbidden");
+}
+
+TEMPLATE_TEST_CASE("router: a key learns its own id, name, role and store, never its secret",
+                   "[router]", in_process, over_http) {
+    api a(TestType::kind);
+    auto bound = a.create_key_full(ledger::role::pos, "s-7");
+    reply r = a.get("/v1/key", bound.secret);
+    json me = ok_json(r, 200);
+    CHECK(me == json{{"id", bound.key.id},
+                     {"name", bound.key.name},
+                     {"role", "pos"},
+                     {"store_id", "s-7"},
+                     {"created_at", engine::format_rfc3339(bound.key.created_at)}});
+    CHECK(r.res.body().find(bound.secret) == std::string::npos);
+    for (const auto& [secret, role] :
+         {std::pair{a.support, "support"}, std::pair{a.admin, "admin"}, std::pair{a.pos, "pos"}}) {
+        json other = ok_json(a.get("/v1/key", secret), 200);
+        CHECK(other["role"] == role);
+        CHECK(other["id"] != me["id"]);
+    }
+    CHECK(ok_json(a.get("/v1/key", a.admin), 200)["store_id"].is_null());
+    check_problem(a.get("/v1/key?verbose=1", a.admin), 422, "validation-failed",
+                  std::vector<std::string>{"verbose"});
+    REQUIRE(ledger::revoke_api_key(a.db(), bound.key.id));
+    check_problem(a.get("/v1/key", bound.secret), 401, "unauthorized");
 }
 
 TEMPLATE_TEST_CASE("router: support reads a member's tier history; a till may not", "[router]",
