@@ -40,8 +40,7 @@ const state = {
   member: null,
   activity: { cursors: [null], page: 0 },
   lookupSeq: 0,
-  vouchersSeq: 0,
-  tiersSeq: 0,
+  partSeq: {}, // per part of a member read beside the lookup: its latest request
   activitySeq: 0,
   errorLines: new Map(), // editor line -> messages, from the last check
 };
@@ -469,8 +468,7 @@ function signOut(message) {
   state.memberId = null;
   state.lookupSeq++;
   state.activitySeq++;
-  state.vouchersSeq++;
-  state.tiersSeq++;
+  for (const part of Object.keys(state.partSeq)) state.partSeq[part]++;
   // Forget what was shown for the previous key.
   $('member').hidden = true;
   for (const id of ['lookup-status', 'adjust-answer', 'cancel-answer', 'program-answer', 'simulate-answer', 'activity-rows', 'active-facts', 'active-source', 'm-vouchers', 'past-vouchers', 'past-vouchers-status', 'tier-history', 'tier-history-status', 'm-profile']) {
@@ -643,24 +641,33 @@ function renderMember(m) {
   }
 }
 
-// Every tier change, newest first, with the metric that decided it and what made it.
-async function loadTierHistory() {
+// GET /v1/members/{id}/{part} for the member on screen, showing its progress and any problem in
+// the node `statusId`. The answer's data, or null when it failed or was overtaken (another
+// member, a newer read of the same part, signing out).
+async function readMemberPart(part, statusId, loading) {
   const id = state.memberId;
-  if (!id) return;
-  const seq = ++state.tiersSeq;
-  const status = $('tier-history-status');
-  const list = clear($('tier-history'));
-  setStatus(status, 'Loading the tier changes…', 'loading');
-  const r = await api('GET', `/v1/members/${encodeURIComponent(id)}/tier-history`);
-  if (seq !== state.tiersSeq || id !== state.memberId) return;
+  if (!id) return null;
+  const seq = (state.partSeq[part] = (state.partSeq[part] ?? 0) + 1);
+  const status = $(statusId);
+  setStatus(status, loading, 'loading');
+  const r = await api('GET', `/v1/members/${encodeURIComponent(id)}/${part}`);
+  if (seq !== state.partSeq[part] || id !== state.memberId) return null;
   if (!r.ok) {
     clear(status);
     status.classList.remove('loading');
     status.append(problemBox(r));
-    return;
+    return null;
   }
   setStatus(status, '');
-  for (const c of Array.isArray(r.data.changes) ? r.data.changes : []) {
+  return r.data ?? {};
+}
+
+// Every tier change, newest first, with the metric that decided it and what made it.
+async function loadTierHistory() {
+  const list = clear($('tier-history'));
+  const data = await readMemberPart('tier-history', 'tier-history-status', 'Loading the tier changes…');
+  if (!data) return;
+  for (const c of Array.isArray(data.changes) ? data.changes : []) {
     const name = (t) => t?.name || t?.id || '';
     const change = c.before ? `${name(c.before)} → ${name(c.after)}` : `Joined as ${name(c.after)}`;
     list.append(
@@ -676,23 +683,11 @@ async function loadTierHistory() {
 
 // The vouchers no longer usable, from the member's voucher history: what became of each.
 async function loadPastVouchers() {
-  const id = state.memberId;
-  if (!id) return;
-  const seq = ++state.vouchersSeq;
-  const status = $('past-vouchers-status');
   const list = clear($('past-vouchers'));
   $('past-vouchers-empty').hidden = true;
-  setStatus(status, 'Loading the vouchers…', 'loading');
-  const r = await api('GET', `/v1/members/${encodeURIComponent(id)}/vouchers`);
-  if (seq !== state.vouchersSeq || id !== state.memberId) return;
-  if (!r.ok) {
-    clear(status);
-    status.classList.remove('loading');
-    status.append(problemBox(r));
-    return;
-  }
-  setStatus(status, '');
-  const past = (Array.isArray(r.data.vouchers) ? r.data.vouchers : []).filter((v) => v.status !== 'usable');
+  const data = await readMemberPart('vouchers', 'past-vouchers-status', 'Loading the vouchers…');
+  if (!data) return;
+  const past = (Array.isArray(data.vouchers) ? data.vouchers : []).filter((v) => v.status !== 'usable');
   $('past-vouchers-empty').hidden = past.length > 0;
   for (const v of past) {
     const what = el('span', { class: 'hint' });

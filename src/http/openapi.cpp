@@ -572,6 +572,23 @@ void add_post_on_id(json& paths, const std::string& path, const std::string& id_
     paths[path]["post"] = std::move(operation);
 }
 
+// A GET of one part of a member, /v1/members/{member_id}/PART, which takes no query parameters.
+void add_member_read(json& paths, const std::string& part, const std::string& operation_id,
+                     const std::string& summary, const std::string& answer,
+                     const std::string& schema) {
+    const std::string path = "/v1/members/{member_id}/" + part;
+    paths[path]["parameters"] = json::array({parameter_ref("MemberId")});
+    paths[path]["get"] = {
+        {"operationId", operation_id},
+        {"summary", summary},
+        {"tags", json::array({"members"})},
+        {"responses",
+         {{"200", success(answer, ref(schema), false)},
+          {"404", problem_spec("not-found: no such member")},
+          {"422", problem_spec("validation-failed: any query parameter (there are none), or "
+                               "an invalid id in the path")}}}};
+}
+
 json operations() {
     json paths = json::object();
 
@@ -640,30 +657,13 @@ json operations() {
            problem_spec("validation-failed: limit not 1 to 500, a cursor this API did not "
                         "give, an unknown query parameter, or an invalid id in the path")}}}};
 
-    paths["/v1/members/{member_id}/vouchers"]["parameters"] =
-        json::array({parameter_ref("MemberId")});
-    paths["/v1/members/{member_id}/vouchers"]["get"] = {
-        {"operationId", "listMemberVouchers"},
-        {"summary", "Every voucher a member was given, newest first, and what became of each"},
-        {"description", "Used vouchers keep when they were used and on which purchase."},
-        {"tags", json::array({"members"})},
-        {"responses",
-         {{"200", success("The member's vouchers now", ref("VoucherHistory"), false)},
-          {"404", problem_spec("not-found: no such member")},
-          {"422", problem_spec("validation-failed: any query parameter (there are none), or "
-                               "an invalid id in the path")}}}};
-
-    paths["/v1/members/{member_id}/tier-history"]["parameters"] =
-        json::array({parameter_ref("MemberId")});
-    paths["/v1/members/{member_id}/tier-history"]["get"] = {
-        {"operationId", "listMemberTierHistory"},
-        {"summary", "Every tier change of a member, newest first, with the metric that decided it"},
-        {"tags", json::array({"members"})},
-        {"responses",
-         {{"200", success("The member's tier changes", ref("TierHistory"), false)},
-          {"404", problem_spec("not-found: no such member")},
-          {"422", problem_spec("validation-failed: any query parameter (there are none), or "
-                               "an invalid id in the path")}}}};
+    add_member_read(paths, "vouchers", "listMemberVouchers",
+                    "Every voucher a member was given, newest first, and what became of each "
+                    "(a used one keeps when and on which purchase)",
+                    "The member's vouchers now", "VoucherHistory");
+    add_member_read(paths, "tier-history", "listMemberTierHistory",
+                    "Every tier change of a member, newest first, with the metric that decided it",
+                    "The member's tier changes", "TierHistory");
 
     json event = write_operation(
         "postMemberEvent", "Post a custom event for a member",

@@ -76,6 +76,27 @@ error storage_error(const std::exception& e) {
     return error{error_code::storage_failure, "", "the ledger could not be read", std::nullopt, {}};
 }
 
+error no_member(const std::string& id) {
+    return error{error_code::not_found, "member_id", "no member " + id, std::nullopt, {}};
+}
+
+// What `read(store&)` gives for an enrolled member, on one snapshot; not_found when there is no
+// such member.
+template <class Read>
+auto read_of_member(detail::reader_pool& readers, const std::string& member_id, Read read)
+    -> result<decltype(read(std::declval<detail::store&>()))> {
+    try {
+        auto lease = readers.acquire();
+        read_transaction snapshot(lease->st);
+        if (!lease->st.member_exists(member_id)) {
+            return tl::unexpected(no_member(member_id));
+        }
+        return read(lease->st);
+    } catch (const std::exception& e) {
+        return tl::unexpected(storage_error(e));
+    }
+}
+
 std::string time_text(timestamp t) {
     return engine::format_rfc3339(t);
 }
@@ -109,8 +130,7 @@ result<member_view> ledger::member(const std::string& member_id, timestamp now,
                 error_code::unauthorized, "", "the key is unknown or revoked", std::nullopt, {}});
         }
         if (!read.member) {
-            return tl::unexpected(error{
-                error_code::not_found, "member_id", "no member " + member_id, std::nullopt, {}});
+            return tl::unexpected(no_member(member_id));
         }
         return view_of(*program.program, *read.member, now);
     } catch (const std::exception& e) {
@@ -120,48 +140,23 @@ result<member_view> ledger::member(const std::string& member_id, timestamp now,
 
 result<activity_page> ledger::activity(const std::string& member_id, std::size_t limit,
                                        std::optional<std::int64_t> before_entry) const {
-    try {
-        auto lease = impl_->readers->acquire();
-        read_transaction snapshot(lease->st);
-        if (!lease->st.member_exists(member_id)) {
-            return tl::unexpected(error{
-                error_code::not_found, "member_id", "no member " + member_id, std::nullopt, {}});
-        }
-        return lease->st.activity(member_id, limit, before_entry);
-    } catch (const std::exception& e) {
-        return tl::unexpected(storage_error(e));
-    }
+    return read_of_member(*impl_->readers, member_id, [&](detail::store& st) {
+        return st.activity(member_id, limit, before_entry);
+    });
 }
 
 result<voucher_history> ledger::vouchers(const std::string& member_id, timestamp now) const {
-    try {
-        auto lease = impl_->readers->acquire();
-        read_transaction snapshot(lease->st);
-        auto m = lease->st.load_member(member_id, false);
-        if (!m) {
-            return tl::unexpected(error{
-                error_code::not_found, "member_id", "no member " + member_id, std::nullopt, {}});
-        }
-        std::vector<engine::voucher>& all = m->state.vouchers;
+    return read_of_member(*impl_->readers, member_id, [&](detail::store& st) {
+        std::vector<engine::voucher> all = st.vouchers_of(member_id);
         std::reverse(all.begin(), all.end()); // stored oldest first
         return voucher_history{member_id, std::move(all), now};
-    } catch (const std::exception& e) {
-        return tl::unexpected(storage_error(e));
-    }
+    });
 }
 
 result<tier_history_page> ledger::tier_history(const std::string& member_id) const {
-    try {
-        auto lease = impl_->readers->acquire();
-        read_transaction snapshot(lease->st);
-        if (!lease->st.member_exists(member_id)) {
-            return tl::unexpected(error{
-                error_code::not_found, "member_id", "no member " + member_id, std::nullopt, {}});
-        }
-        return tier_history_page{member_id, lease->st.tier_history(member_id)};
-    } catch (const std::exception& e) {
-        return tl::unexpected(storage_error(e));
-    }
+    return read_of_member(*impl_->readers, member_id, [&](detail::store& st) {
+        return tier_history_page{member_id, st.tier_history(member_id)};
+    });
 }
 
 result<std::string> ledger::simulate_purchase(const engine::purchase& p, timestamp now) const {
@@ -200,11 +195,7 @@ result<nlohmann::json> ledger::rewards(const std::optional<std::string>& member_
             read_transaction snapshot(lease->st);
             auto m = lease->st.load_member(*member_id);
             if (!m) {
-                return tl::unexpected(error{error_code::not_found,
-                                            "member_id",
-                                            "no member " + *member_id,
-                                            std::nullopt,
-                                            {}});
+                return tl::unexpected(no_member(*member_id));
             }
             state = std::move(m->state);
         } catch (const std::exception& e) {

@@ -142,10 +142,18 @@ void store::read_member_row(const std::string& id, const statement& s, int first
 }
 
 void store::load_vouchers(loaded_member& m) {
+    m.state.vouchers = vouchers_of(m.state.id);
+    for (const engine::voucher& v : m.state.vouchers) {
+        m.vouchers.emplace(v.id, v);
+    }
+}
+
+std::vector<engine::voucher> store::vouchers_of(const std::string& member_id) {
     statement& s = cached("SELECT id, reward_id, issued_at, valid_until, cause, redeemed,"
                           " cancelled, used_at, used_transaction_id FROM vouchers"
                           " WHERE member_id = ? ORDER BY issued_at, id");
-    s.bind(1, m.state.id);
+    s.bind(1, member_id);
+    std::vector<engine::voucher> out;
     while (s.step()) {
         engine::voucher v;
         v.id = s.text(0);
@@ -159,10 +167,10 @@ void store::load_vouchers(loaded_member& m) {
             v.used_at = parse_time(s.text(7));
         }
         v.used_transaction_id = s.optional_text(8).value_or("");
-        m.vouchers.emplace(v.id, v);
-        m.state.vouchers.push_back(v);
+        out.push_back(std::move(v));
     }
     s.reset();
+    return out;
 }
 
 std::optional<loaded_member> store::load_member(const std::string& id, bool with_budgets) {

@@ -110,6 +110,8 @@ public:
                                                   const std::string& transaction_id);
     std::optional<std::string> redemption_member(const std::string& redemption_id);
     std::optional<std::string> voucher_member(const std::string& voucher_id);
+    // Every voucher of the member, oldest first.
+    std::vector<engine::voucher> vouchers_of(const std::string& member_id);
     void load_redemption(loaded_member& m, const std::string& redemption_id);
 
     // Stores an outcome: the operation, the member, changed lots and vouchers, records, the
