@@ -34,6 +34,7 @@ const CAPABILITIES = [
 const state = {
   key: null,
   role: null,
+  keyInfo: null, // GET /v1/key: the key's id, name, role and store
   program: null, // GET /v1/program
   currency: null, // from the program's summary
   memberId: null,
@@ -392,7 +393,7 @@ async function probe(key) {
   if (!me.ok || !ROLES.includes(me.data?.role)) return { answer: me };
   const program = await api('GET', '/v1/program', { key });
   if (!program.ok) return { answer: program };
-  return { role: me.data.role, program: program.data };
+  return { role: me.data.role, keyInfo: me.data, program: program.data };
 }
 
 function can(capability) {
@@ -403,6 +404,10 @@ function can(capability) {
 function applyRole() {
   $('who-role').textContent = state.role;
   $('role-name').textContent = state.role;
+  const k = state.keyInfo || {};
+  const facts = clear($('key-facts'));
+  facts.append('Signed in with the key ', el('strong', { text: k.name || '(no name)' }), ' (', el('code', { text: k.id ?? '' }), ')');
+  facts.append(...(k.store_id ? [', bound to store ', el('code', { text: k.store_id }), '.'] : ['.']));
   const list = clear($('role-list'));
   for (const c of CAPABILITIES) {
     const allowed = c.roles.includes(state.role);
@@ -442,6 +447,7 @@ async function signIn(key, { restoring = false } = {}) {
   setStatus(status, '');
   state.key = key;
   state.role = result.role;
+  state.keyInfo = result.keyInfo;
   sessionStorage.setItem(KEY_STORAGE, key);
   $('api-key').value = '';
   setProgram(result.program);
@@ -463,6 +469,7 @@ function signOut(message) {
   sessionStorage.removeItem(KEY_STORAGE);
   state.key = null;
   state.role = null;
+  state.keyInfo = null;
   state.program = null;
   state.member = null;
   state.memberId = null;
@@ -471,7 +478,7 @@ function signOut(message) {
   for (const part of Object.keys(state.partSeq)) state.partSeq[part]++;
   // Forget what was shown for the previous key.
   $('member').hidden = true;
-  for (const id of ['lookup-status', 'adjust-answer', 'cancel-answer', 'program-answer', 'simulate-answer', 'activity-rows', 'active-facts', 'active-source', 'm-vouchers', 'past-vouchers', 'past-vouchers-status', 'tier-history', 'tier-history-status', 'm-profile']) {
+  for (const id of ['lookup-status', 'adjust-answer', 'cancel-answer', 'program-answer', 'simulate-answer', 'activity-rows', 'active-facts', 'active-source', 'm-vouchers', 'past-vouchers', 'past-vouchers-status', 'tier-history', 'tier-history-status', 'key-facts', 'm-profile']) {
     clear($(id));
   }
   for (const id of ['lookup-form', 'adjust-form', 'cancel-form']) $(id).reset();

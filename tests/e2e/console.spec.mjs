@@ -353,6 +353,10 @@ test('sign-in refuses an unknown key and shows what a pos key may do', { timeout
 
   await signIn(page, keys.pos, 'pos');
   await page.locator('#role-panel summary').click();
+  // The server names the key: its name, id and store.
+  await page.locator('#key-facts').getByText('e2e till', { exact: true }).waitFor();
+  assert.equal(await page.locator('#key-facts code').first().textContent(), keyId('e2e till'));
+  assert.equal(await page.locator('#key-facts code').nth(1).textContent(), 's-12');
   for (const allowed of ['lookup', 'program', 'check', 'simulate', 'pos']) {
     assert.equal(await page.locator(`#role-list li[data-capability="${allowed}"]`).getAttribute('class'), 'allowed', allowed);
   }
