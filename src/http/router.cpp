@@ -430,7 +430,7 @@ void member_vouchers(ledger::ledger& l, const router_options&, metrics&, call_pt
     c->json(status::ok, ledger::to_json(*history));
 }
 
-void member_tier_history(ledger::ledger& l, const router_options&, metrics&, call_ptr c) {
+void tier_changes(ledger::ledger& l, const router_options&, metrics&, call_ptr c) {
     // Every change, always: a member's tier changes a few times a year at most.
     if (refused_parameters(*c)) {
         return;
@@ -709,11 +709,7 @@ const std::vector<route_def>& table() {
             {verb::get, "/v1/members/{member_id}", {}, all_roles, member_view, true},
             {verb::get, "/v1/members/{member_id}/activity", {}, support_admin, activity},
             {verb::get, "/v1/members/{member_id}/vouchers", {}, support_admin, member_vouchers},
-            {verb::get,
-             "/v1/members/{member_id}/tier-history",
-             {},
-             support_admin,
-             member_tier_history},
+            {verb::get, "/v1/members/{member_id}/tier-history", {}, support_admin, tier_changes},
             {verb::post, "/v1/members/{member_id}/events", {}, pos_admin, post_event},
             {verb::post, "/v1/members/{member_id}/redemptions", {}, pos_admin, redeem},
             {verb::post, "/v1/members/{member_id}/adjustments", {}, support_admin, adjust},

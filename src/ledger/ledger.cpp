@@ -800,20 +800,9 @@ namespace {
 
 // Whether time passing changed anything the ledger stores about the member.
 bool same_member(const engine::member_state& a, const engine::member_state& b) {
-    auto same_vouchers = [](const std::vector<engine::voucher>& x,
-                            const std::vector<engine::voucher>& y) {
-        return std::equal(x.begin(), x.end(), y.begin(), y.end(),
-                          [](const engine::voucher& v, const engine::voucher& w) {
-                              return v.id == w.id && v.reward_id == w.reward_id &&
-                                     v.issued_at == w.issued_at && v.valid_until == w.valid_until &&
-                                     v.cause == w.cause && v.redeemed == w.redeemed &&
-                                     v.cancelled == w.cancelled && v.used_at == w.used_at &&
-                                     v.used_transaction_id == w.used_transaction_id;
-                          });
-    };
     return a.tier.tier == b.tier.tier && a.tier.since == b.tier.since &&
            a.tier.valid_until == b.tier.valid_until && a.budget_used == b.budget_used &&
-           same_vouchers(a.vouchers, b.vouchers) &&
+           a.vouchers == b.vouchers &&
            detail::encode_member_record(a, false) == detail::encode_member_record(b, false);
 }
 

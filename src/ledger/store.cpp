@@ -38,13 +38,6 @@ bool same_lot(const engine::lot& a, const engine::lot& b) {
            a.qualifying == b.qualifying && a.matured == b.matured;
 }
 
-bool same_voucher(const engine::voucher& a, const engine::voucher& b) {
-    return a.reward_id == b.reward_id && a.issued_at == b.issued_at &&
-           a.valid_until == b.valid_until && a.cause == b.cause && a.redeemed == b.redeemed &&
-           a.cancelled == b.cancelled && a.used_at == b.used_at &&
-           a.used_transaction_id == b.used_transaction_id;
-}
-
 std::optional<std::string> optional_time(const std::optional<timestamp>& t) {
     if (!t) {
         return std::nullopt;
@@ -442,7 +435,7 @@ std::int64_t store::save(const operation_record& op, const loaded_member& before
 
     for (const engine::voucher& v : s.vouchers) {
         auto old = before.vouchers.find(v.id);
-        if (old != before.vouchers.end() && same_voucher(old->second, v)) {
+        if (old != before.vouchers.end() && old->second == v) {
             continue;
         }
         std::optional<std::string> used_on;
