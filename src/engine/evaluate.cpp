@@ -144,6 +144,16 @@ tl::expected<outcome, rejection> evaluate(const program::program& p, const membe
                 out.event = echo({{"adjustment_id", x.adjustment_id}});
                 return detail::adjust(cx, x);
             },
+            [&](const profile_change& x) -> tl::expected<void, rejection> {
+                out.event_type = "profile_change";
+                out.event = echo({{"change_id", x.change_id}});
+                // A birthday moved within a year grants its benefit once all the same: the
+                // benefit counts its grants per year of the occasion (time_driven.cpp).
+                if (x.sets_birthday) {
+                    cx.state.birthday = x.birthday;
+                }
+                return {};
+            },
             [&](const referral_reward& x) {
                 out.event_type = "referral";
                 out.event = echo({{"friend_id", x.friend_id}, {"rule_id", x.rule_id}});

@@ -109,6 +109,16 @@ struct adjustment {
     timestamp occurred_at;
 };
 
+// A correction of what the member told the program, by support staff. Of the profile only the
+// birthday is the engine's (birthday benefits, and when the member is next due); the name and
+// email are kept by the ledger.
+struct profile_change {
+    std::string change_id;
+    bool sets_birthday = false;
+    std::optional<date::year_month_day> birthday; // with sets_birthday: none clears it
+    timestamp occurred_at;
+};
+
 // What a member earns for referring a friend: the friend's outcome lists it (referral_credit),
 // and the ledger evaluates it for the referrer, whose own limits and multipliers apply.
 struct referral_reward {
@@ -125,6 +135,6 @@ struct time_passes {
 
 using event = std::variant<purchase, purchase_return, custom_event, enrollment, reward_redemption,
                            points_payment, redemption_cancellation, voucher_use, adjustment,
-                           time_passes, referral_reward>;
+                           time_passes, referral_reward, profile_change>;
 
 } // namespace loyalty::engine

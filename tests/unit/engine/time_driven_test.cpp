@@ -315,6 +315,44 @@ TEST_CASE("a Gold member gets the birthday drink in the birthday month, once a y
     CHECK(again.state.tier.tier == "gold");
 }
 
+TEST_CASE("a birthday moved by a profile change grants its drink once a year all the same",
+          "[time]") {
+    const auto& p = sample_program();
+    auto m = member(p, utc(2025_y / 1 / 5, 15), 1990_y / 3 / 22);
+    set_tier(m, "reserve", utc(2026_y / 1 / 10, 15), std::nullopt);
+    auto march = pass(p, m, utc(2026_y / 3 / 2, 12));
+    REQUIRE(march.vouchers.size() == 1);
+
+    // Support moves the birthday to November: the change moves nothing and answers its id.
+    auto moved = engine::evaluate(
+        p, march.state, engine::profile_change{"c-1", true, 1990_y / 11 / 3, utc(2026_y / 4 / 1)},
+        utc(2026_y / 4 / 1));
+    REQUIRE(moved);
+    CHECK(moved->event_type == "profile_change");
+    CHECK(moved->event["change_id"] == "c-1");
+    CHECK(moved->state.birthday == std::optional(1990_y / 11 / 3));
+    CHECK(moved->movements.empty());
+    CHECK(moved->vouchers.empty());
+    // November of the same year: the year's drink was had in March.
+    CHECK(pass(p, moved->state, utc(2026_y / 11 / 4, 12)).vouchers.empty());
+    // The next year, in the new month.
+    CHECK(pass(p, moved->state, utc(2027_y / 3 / 2, 12)).vouchers.empty());
+    CHECK(pass(p, moved->state, utc(2027_y / 11 / 4, 12)).vouchers.size() == 1);
+
+    // A change that leaves the birthday out keeps it; one that clears it leaves none.
+    auto kept = engine::evaluate(
+        p, moved->state, engine::profile_change{"c-2", false, std::nullopt, utc(2026_y / 4 / 2)},
+        utc(2026_y / 4 / 2));
+    REQUIRE(kept);
+    CHECK(kept->state.birthday == std::optional(1990_y / 11 / 3));
+    auto cleared = engine::evaluate(
+        p, moved->state, engine::profile_change{"c-3", true, std::nullopt, utc(2026_y / 4 / 2)},
+        utc(2026_y / 4 / 2));
+    REQUIRE(cleared);
+    CHECK_FALSE(cleared->state.birthday);
+    CHECK(pass(p, cleared->state, utc(2027_y / 11 / 4, 12)).vouchers.empty());
+}
+
 TEST_CASE("a late run still grants this year's birthday drink", "[time]") {
     const auto& p = sample_program();
     auto m = member(p, utc(2025_y / 1 / 5, 15), 1990_y / 3 / 22);
