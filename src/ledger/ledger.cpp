@@ -694,6 +694,63 @@ void ledger::adjust_async(request_context who, std::string member_id, engine::ad
         std::move(done));
 }
 
+void ledger::change_profile_async(request_context who, std::string member_id,
+                                  profile_change_request r, write_callback done) {
+    if (r.change_id.empty()) {
+        return done(tl::unexpected(
+            fail(error_code::invalid_request, "change_id", "a profile change needs an id")));
+    }
+    if (r.reason.empty()) {
+        return done(tl::unexpected(
+            fail(error_code::invalid_request, "reason", "a profile change needs a reason")));
+    }
+    if (!r.name && !r.email && !r.birthday) {
+        return done(tl::unexpected(fail(error_code::invalid_request, "name",
+                                        "a profile change names name, email or birthday")));
+    }
+    // The fields given, each a value or null (cleared); the others are left out.
+    nlohmann::json fields = {
+        {"member_id", member_id}, {"change_id", r.change_id}, {"reason", r.reason}};
+    for (const auto& [key, value] : {std::pair{"name", &r.name}, std::pair{"email", &r.email}}) {
+        if (*value) {
+            fields[key] = **value ? nlohmann::json(***value) : nlohmann::json(nullptr);
+        }
+    }
+    if (r.birthday) {
+        fields["birthday"] = *r.birthday ? nlohmann::json(engine::format_date(**r.birthday))
+                                         : nlohmann::json(nullptr);
+    }
+    std::string request = fields.dump();
+    impl_->submit(
+        who, "profile_change", r.change_id, request,
+        [this, who, member_id, r, request](store& st, const program_version_info& pv,
+                                           timestamp now) -> result<applied> {
+            auto m = st.load_member(member_id);
+            if (!m) {
+                return tl::unexpected(
+                    fail(error_code::not_found, "member_id", "no member " + member_id));
+            }
+            std::optional<std::string> name = r.name ? *r.name : m->name;
+            std::optional<std::string> email = r.email ? *r.email : m->email;
+            engine::profile_change event{r.change_id, r.birthday.has_value(),
+                                         r.birthday.value_or(std::nullopt), now};
+            auto out = impl_->apply(st, pv, now, "profile_change", who, request, *m, event);
+            if (out) {
+                st.set_contact(member_id, name, email);
+                st.audit(now, who.actor, who.role, "profile_change", member_id, r.reason, request);
+            }
+            return out;
+        },
+        std::move(done));
+}
+
+result<write_result> ledger::change_profile(const request_context& who,
+                                            const std::string& member_id,
+                                            const profile_change_request& r) {
+    return wait_for(
+        [&](write_callback done) { change_profile_async(who, member_id, r, std::move(done)); });
+}
+
 result<write_result> ledger::enroll(const request_context& who, const enrollment_request& r) {
     return wait_for([&](write_callback done) { enroll_async(who, r, std::move(done)); });
 }

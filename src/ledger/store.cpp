@@ -821,6 +821,15 @@ bool store::api_key_active(const std::string& id) {
     return exists(cached("SELECT 1 FROM api_keys WHERE id = ? AND revoked_at IS NULL"), id);
 }
 
+void store::set_contact(const std::string& member_id, const std::optional<std::string>& name,
+                        const std::optional<std::string>& email) {
+    cached("UPDATE members SET name = ?, email = ? WHERE id = ?")
+        .bind(1, name)
+        .bind(2, email)
+        .bind(3, member_id)
+        .run();
+}
+
 std::vector<tier_history_entry> store::tier_history(const std::string& member_id) {
     statement& s = cached("SELECT h.at, h.tier_before, h.tier_after, h.metric, o.kind, o.id"
                           " FROM tier_history h JOIN operations o ON o.id = h.operation_id"

@@ -161,6 +161,9 @@ public:
     bool api_key_active(const std::string& id);
 
     // Reads for views.
+    // A profile change's name and email, on the member's row (the page its write changes anyway).
+    void set_contact(const std::string& member_id, const std::optional<std::string>& name,
+                     const std::optional<std::string>& email);
     // The member's tier changes, newest first (tier_history_member's range).
     std::vector<tier_history_entry> tier_history(const std::string& member_id);
     activity_page activity(const std::string& member_id, std::size_t limit,

@@ -85,6 +85,16 @@ struct enrollment_request {
     std::optional<std::string> referred_by;
 };
 
+// Support's correction of a member's profile: each field given is set (an empty optional inside
+// clears it), the others stay as they are. Keyed by change_id; the reason goes to the audit log.
+struct profile_change_request {
+    std::string change_id;
+    std::optional<std::optional<std::string>> name;
+    std::optional<std::optional<std::string>> email;
+    std::optional<std::optional<date::year_month_day>> birthday;
+    std::string reason;
+};
+
 struct program_version_info {
     std::int64_t id = 0;
     std::string content_hash;
@@ -122,6 +132,8 @@ public:
     result<write_result> use_voucher(const request_context& who, const engine::voucher_use& v);
     result<write_result> adjust(const request_context& who, const std::string& member_id,
                                 const engine::adjustment& a);
+    result<write_result> change_profile(const request_context& who, const std::string& member_id,
+                                        const profile_change_request& r);
 
     void enroll_async(request_context who, enrollment_request r, write_callback done);
     void post_purchase_async(request_context who, engine::purchase p, write_callback done);
@@ -137,6 +149,8 @@ public:
     void use_voucher_async(request_context who, engine::voucher_use v, write_callback done);
     void adjust_async(request_context who, std::string member_id, engine::adjustment a,
                       write_callback done);
+    void change_profile_async(request_context who, std::string member_id, profile_change_request r,
+                              write_callback done);
 
     // Time-driven work due up to `now` (pending points mature, lots expire, tier statuses end,
     // birthday and anniversary benefits), for the members it is due for, `chunk` members at a

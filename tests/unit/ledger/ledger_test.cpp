@@ -467,6 +467,75 @@ TEST_CASE("the tier history names each change, its metric and what made it", "[l
     CHECK(nobody.error().field == "member_id");
 }
 
+TEST_CASE("a profile change corrects name, email and birthday, audited and once", "[ledger]") {
+    using namespace date::literals;
+    fixture f;
+    enroll(f, "m-1");
+    const request_context support = test::support_staff();
+    const std::int64_t revision = view(f, "m-1").revision;
+    const std::int64_t operations = f.count("operations");
+
+    profile_change_request fix{"c-1", "Ada Lovelace", std::nullopt, 1990_y / 3 / 22,
+                               "asked by phone"};
+    auto first = f.ledger->change_profile(support, "m-1", fix);
+    auto answer = body(first);
+    CHECK_FALSE(first->replayed);
+    CHECK(answer["event_type"] == "profile_change");
+    CHECK(answer["event"]["change_id"] == "c-1");
+    CHECK(answer["movements"].empty());
+    member_view v = view(f, "m-1");
+    CHECK(v.name == std::optional<std::string>("Ada Lovelace"));
+    CHECK(v.email == std::optional<std::string>("ada@example.com")); // not given: kept
+    CHECK(v.birthday == std::optional(1990_y / 3 / 22));
+    CHECK(v.revision == revision + 1);
+    CHECK(f.count("audit_log WHERE action = 'profile_change' AND actor = 'key-support'"
+                  " AND reason = 'asked by phone' AND member_id = 'm-1'") == 1);
+
+    // Retried: the same answer, nothing written again; the id used for another change: refused.
+    auto again = f.ledger->change_profile(support, "m-1", fix);
+    REQUIRE(again);
+    CHECK(again->replayed);
+    CHECK(again->body == first->body);
+    profile_change_request other = fix;
+    other.name = std::optional<std::string>("Grace");
+    CHECK(failure(f.ledger->change_profile(support, "m-1", other)).code ==
+          error_code::idempotency_conflict);
+    CHECK(f.count("operations") == operations + 1);
+
+    // A null clears: the email and the birthday go, the name stays.
+    REQUIRE(
+        f.ledger->change_profile(support, "m-1",
+                                 {"c-2", std::nullopt, std::optional<std::string>(),
+                                  std::optional<date::year_month_day>(), "no longer wants mail"}));
+    v = view(f, "m-1");
+    CHECK(v.name == std::optional<std::string>("Ada Lovelace"));
+    CHECK_FALSE(v.email);
+    CHECK_FALSE(v.birthday);
+
+    // Refused before anything is stored: nothing to change, no reason, no id, no member.
+    const std::int64_t before_refusals = f.count("operations");
+    auto empty = failure(f.ledger->change_profile(
+        support, "m-1", {"c-3", std::nullopt, std::nullopt, std::nullopt, "why"}));
+    CHECK(empty.code == error_code::invalid_request);
+    CHECK(empty.field == "name");
+    CHECK(failure(f.ledger->change_profile(support, "m-1",
+                                           {"c-3", "A", std::nullopt, std::nullopt, ""}))
+              .field == "reason");
+    CHECK(failure(f.ledger->change_profile(support, "m-1",
+                                           {"", "A", std::nullopt, std::nullopt, "why"}))
+              .field == "change_id");
+    auto nobody = failure(f.ledger->change_profile(
+        support, "m-none", {"c-4", "A", std::nullopt, std::nullopt, "why"}));
+    CHECK(nobody.code == error_code::not_found);
+    CHECK(f.count("operations") == before_refusals);
+
+    // Kept across a restart, and the ledger still adds up.
+    f.open();
+    CHECK(view(f, "m-1").name == std::optional<std::string>("Ada Lovelace"));
+    f.ledger.reset();
+    CHECK(f.verify().empty());
+}
+
 TEST_CASE("adjustments are audited and debits never overdraw", "[ledger]") {
     fixture f;
     enroll(f, "m-1");
