@@ -190,6 +190,18 @@ json request_schemas() {
                      {"reason", text("Why, for the audit log")},
                      {"note", optional_text("Free text")}},
                     {"adjustment_id", "points", "reason"}, "A correction by support staff.");
+    s["ProfileChange"] = body_object(
+        {{"change_id", text("The sender's id for this change; unique")},
+         {"name", nullable(text("The member's name; null clears it"))},
+         {"email", nullable(text("The member's e-mail address; null clears it"))},
+         {"birthday", nullable({{"type", "string"},
+                                {"format", "date"},
+                                {"description", "YYYY-MM-DD; null clears it. Moving it within a "
+                                                "year does not grant a birthday benefit twice."}})},
+         {"reason", text("Why, for the audit log")}},
+        {"change_id", "reason"},
+        "A correction of the member's profile by support staff: each of name, email and birthday "
+        "given is set, null clears it, one left out stays; at least one is given.");
     s["VoucherUse"] = {
         {"type", "object"},
         {"description", "The voucher handed in at a till. An empty body, or an object."},
@@ -248,7 +260,7 @@ json outcome_schema() {
           {{"type", "string"},
            {"enum",
             {"enrollment", "purchase", "return", "event", "redemption", "payment", "cancellation",
-             "voucher_use", "adjustment"}}}},
+             "voucher_use", "adjustment", "profile_change"}}}},
          {"program_version", plain("string", "Content hash of the program that decided")},
          {"unit", plain("string", "The points' name, e.g. leaves")},
          {"points", points},
@@ -709,6 +721,20 @@ json operations() {
         json::array({parameter_ref("MemberId")});
     paths["/v1/members/{member_id}/adjustments"]["post"] = adjust;
 
+    json profile = write_operation(
+        "changeMemberProfile", "Correct a member's name, email or birthday, with a reason",
+        "Natural key: the change id. Recorded in the audit log with the key that sent it. The "
+        "outcome moves no points; the member view shows the corrected profile.",
+        "ProfileChange",
+        "idempotency-conflict: the change id or Idempotency-Key was used for a different "
+        "request",
+        std::string(validation) + "; also none of name, email and birthday given",
+        "not-found: no such member");
+    profile["tags"] = json::array({"members"});
+    paths["/v1/members/{member_id}/profile-changes"]["parameters"] =
+        json::array({parameter_ref("MemberId")});
+    paths["/v1/members/{member_id}/profile-changes"]["post"] = profile;
+
     json purchase = write_operation(
         "postPurchase", "Post a purchase: the member earns points",
         "Natural key: store_id + transaction_id.", "Purchase",
@@ -857,6 +883,7 @@ const std::vector<std::pair<std::string, std::vector<std::string>>>& roles() {
         {"post /v1/members/{member_id}/events", {"pos", "admin"}},
         {"post /v1/members/{member_id}/redemptions", {"pos", "admin"}},
         {"post /v1/members/{member_id}/adjustments", {"support", "admin"}},
+        {"post /v1/members/{member_id}/profile-changes", {"support", "admin"}},
         {"post /v1/transactions", {"pos", "admin"}},
         {"post /v1/transactions/{transaction_id}/returns", {"pos", "admin"}},
         {"post /v1/redemptions/{redemption_id}/cancel", {"support", "admin"}},

@@ -354,6 +354,34 @@ std::optional<std::string> optional_text(call& c, const nlohmann::json& body,
     return it->get<std::string>();
 }
 
+// A birthday as the API writes it, YYYY-MM-DD.
+tl::expected<date::year_month_day, engine::rejection> birthday_of(const nlohmann::json& b) {
+    std::istringstream in{b.is_string() ? b.get<std::string>() : std::string()};
+    date::year_month_day ymd{};
+    in >> date::parse("%F", ymd);
+    if (in.fail() || !ymd.ok() || in.peek() != std::char_traits<char>::eof()) {
+        return tl::unexpected(engine::rejection{engine::rejection_code::invalid_event, "birthday",
+                                                "expected a date YYYY-MM-DD"});
+    }
+    return ymd;
+}
+
+// A text a profile change may set or clear: absent leaves `out` empty, null makes it hold an
+// empty optional. False when the value was refused (and answered).
+bool correction_text(call& c, const nlohmann::json& body, const std::string& key,
+                     std::optional<std::optional<std::string>>& out) {
+    auto it = body.find(key);
+    if (it == body.end()) {
+        return true;
+    }
+    bool ok = true;
+    std::optional<std::string> text = optional_text(c, body, key, ok);
+    if (ok) {
+        out = text;
+    }
+    return ok;
+}
+
 void enroll(ledger::ledger& l, const router_options&, metrics&, call_ptr c) {
     auto body = json_body(*c);
     if (!body) {
@@ -385,16 +413,56 @@ void enroll(ledger::ledger& l, const router_options&, metrics&, call_ptr c) {
         return;
     }
     if (const auto* b = f.get("birthday")) {
-        std::istringstream in{b->is_string() ? b->get<std::string>() : std::string()};
-        date::year_month_day ymd{};
-        in >> date::parse("%F", ymd);
-        if (in.fail() || !ymd.ok() || in.peek() != std::char_traits<char>::eof()) {
-            return invalid(*c, {engine::rejection_code::invalid_event, "birthday",
-                                "expected a date YYYY-MM-DD"});
+        auto birthday = birthday_of(*b);
+        if (!birthday) {
+            return invalid(*c, birthday.error());
         }
-        r.birthday = ymd;
+        r.birthday = *birthday;
     }
     l.enroll_async(context_of(*c), r, written(c));
+}
+
+void change_profile(ledger::ledger& l, const router_options&, metrics&, call_ptr c) {
+    auto body = json_body(*c);
+    if (!body) {
+        return;
+    }
+    engine::json_fields f(*body, "", {"change_id", "name", "email", "birthday", "reason"});
+    if (auto bad = f.check()) {
+        return invalid(*c, *bad);
+    }
+    auto change_id = f.text("change_id");
+    if (!change_id) {
+        return invalid(*c, change_id.error());
+    }
+    if (change_id->size() > max_id_bytes) {
+        return invalid(*c, {engine::rejection_code::invalid_event, "change_id",
+                            "at most " + std::to_string(max_id_bytes) + " bytes"});
+    }
+    auto reason = f.text("reason");
+    if (!reason) {
+        return invalid(*c, reason.error());
+    }
+    ledger::profile_change_request r{*change_id, {}, {}, {}, *reason};
+    if (!correction_text(*c, *body, "name", r.name) ||
+        !correction_text(*c, *body, "email", r.email)) {
+        return;
+    }
+    if (const auto* b = f.get("birthday")) {
+        r.birthday = std::optional<date::year_month_day>();
+        if (!b->is_null()) {
+            auto birthday = birthday_of(*b);
+            if (!birthday) {
+                return invalid(*c, birthday.error());
+            }
+            r.birthday = *birthday;
+        }
+    }
+    if (!r.name && !r.email && !r.birthday) {
+        return invalid(*c, {engine::rejection_code::invalid_event, "name",
+                            "name, email or birthday: give at least one to change"});
+    }
+    l.change_profile_async(context_of(*c), c->params[0], std::move(r), written(c));
 }
 
 void member_view(ledger::ledger& l, const router_options&, metrics&, call_ptr c) {
@@ -713,6 +781,11 @@ const std::vector<route_def>& table() {
             {verb::post, "/v1/members/{member_id}/events", {}, pos_admin, post_event},
             {verb::post, "/v1/members/{member_id}/redemptions", {}, pos_admin, redeem},
             {verb::post, "/v1/members/{member_id}/adjustments", {}, support_admin, adjust},
+            {verb::post,
+             "/v1/members/{member_id}/profile-changes",
+             {},
+             support_admin,
+             change_profile},
             {verb::post, "/v1/transactions", {}, pos_admin, post_purchase},
             {verb::post, "/v1/transactions/{transaction_id}/returns", {}, pos_admin, post_return},
             {verb::post, "/v1/redemptions/{redemption_id}/cancel", {}, support_admin, cancel},

@@ -681,6 +681,7 @@ const std::vector<route_rule>& access_spec() {
         {"POST", "/v1/members/{member_id}/events", false, {who::pos, who::admin}},
         {"POST", "/v1/members/{member_id}/redemptions", false, {who::pos, who::admin}},
         {"POST", "/v1/members/{member_id}/adjustments", false, {who::support, who::admin}},
+        {"POST", "/v1/members/{member_id}/profile-changes", false, {who::support, who::admin}},
         {"POST", "/v1/transactions", false, {who::pos, who::admin}},
         {"POST", "/v1/transactions/{transaction_id}/returns", false, {who::pos, who::admin}},
         {"POST", "/v1/redemptions/{redemption_id}/cancel", false, {who::support, who::admin}},
@@ -901,6 +902,61 @@ TEMPLATE_TEST_CASE("router: a key learns its own id, name, role and store, never
                   std::vector<std::string>{"verbose"});
     REQUIRE(ledger::revoke_api_key(a.db(), bound.key.id));
     check_problem(a.get("/v1/key", bound.secret), 401, "unauthorized");
+}
+
+TEMPLATE_TEST_CASE("router: support corrects a profile; the view shows it; a till may not",
+                   "[router]", in_process, over_http) {
+    api a(TestType::kind);
+    a.enroll("m-1");
+    const std::string target = "/v1/members/m-1/profile-changes";
+    const json fix = {{"change_id", "c-1"},
+                      {"name", "Ada Lovelace"},
+                      {"email", nullptr},
+                      {"birthday", "1990-03-22"},
+                      {"reason", "asked by phone"}};
+
+    // Refused, each changing nothing: a till's key, nothing to change, a bad date, no reason, a
+    // name that is not text, an unknown field, no such member.
+    auto before = snapshot::of(a, "m-1");
+    check_problem(a.post(target, a.pos, fix), 403, "forbidden");
+    check_problem(a.post(target, a.support, {{"change_id", "c-1"}, {"reason", "r"}}), 422,
+                  "validation-failed", std::vector<std::string>{"name"});
+    json bad_date = fix;
+    bad_date["birthday"] = "1990-02-30";
+    check_problem(a.post(target, a.support, bad_date), 422, "validation-failed",
+                  std::vector<std::string>{"birthday"});
+    json no_reason = fix;
+    no_reason.erase("reason");
+    check_problem(a.post(target, a.support, no_reason), 422, "validation-failed",
+                  std::vector<std::string>{"reason"});
+    json number_name = fix;
+    number_name["name"] = 7;
+    check_problem(a.post(target, a.support, number_name), 422, "validation-failed",
+                  std::vector<std::string>{"name"});
+    json extra = fix;
+    extra["points"] = 5;
+    check_problem(a.post(target, a.support, extra), 422, "validation-failed",
+                  std::vector<std::string>{"points"});
+    check_problem(a.post("/v1/members/m-none/profile-changes", a.support, fix), 404, "not-found",
+                  std::vector<std::string>{"member_id"});
+    check_unchanged(a, before, "m-1");
+
+    reply first = a.post(target, a.support, fix);
+    json changed = ok_json(first, 201);
+    CHECK(changed["event_type"] == "profile_change");
+    CHECK(changed["event"]["change_id"] == "c-1");
+    CHECK(changed["movements"].empty());
+    json member = ok_json(a.get("/v1/members/m-1", a.pos), 200);
+    CHECK(member["name"] == "Ada Lovelace");
+    CHECK(member["email"].is_null());
+    CHECK(member["birthday"] == "1990-03-22");
+    reply again = a.post(target, a.support, fix);
+    CHECK(again.header("Idempotent-Replayed") == "true");
+    CHECK(again.res.body() == first.res.body());
+    json other = fix;
+    other["name"] = "Grace";
+    check_problem(a.post(target, a.admin, other), 409, "idempotency-conflict");
+    CHECK(ok_json(a.get("/v1/members/m-1", a.pos), 200)["name"] == "Ada Lovelace");
 }
 
 TEMPLATE_TEST_CASE("router: support reads a member's tier history; a till may not", "[router]",
