@@ -19,6 +19,7 @@ const CAPABILITIES = [
   { id: 'tiers', text: "See a member's tier changes and the metric behind each", roles: ['support', 'admin'] },
   { id: 'adjust', text: 'Adjust points, with a reason', roles: ['support', 'admin'] },
   { id: 'cancel', text: 'Cancel a redemption', roles: ['support', 'admin'] },
+  { id: 'profile', text: "Correct a member's name, email or birthday", roles: ['support', 'admin'] },
   { id: 'program', text: 'View the active program', roles: ROLES },
   { id: 'check', text: 'Check a program text', roles: ROLES },
   { id: 'simulate', text: 'Simulate a purchase', roles: ROLES },
@@ -478,10 +479,10 @@ function signOut(message) {
   for (const part of Object.keys(state.partSeq)) state.partSeq[part]++;
   // Forget what was shown for the previous key.
   $('member').hidden = true;
-  for (const id of ['lookup-status', 'adjust-answer', 'cancel-answer', 'program-answer', 'simulate-answer', 'activity-rows', 'active-facts', 'active-source', 'm-vouchers', 'past-vouchers', 'past-vouchers-status', 'tier-history', 'tier-history-status', 'key-facts', 'm-profile']) {
+  for (const id of ['lookup-status', 'adjust-answer', 'cancel-answer', 'profile-answer', 'program-answer', 'simulate-answer', 'activity-rows', 'active-facts', 'active-source', 'm-vouchers', 'past-vouchers', 'past-vouchers-status', 'tier-history', 'tier-history-status', 'key-facts', 'm-profile']) {
     clear($(id));
   }
-  for (const id of ['lookup-form', 'adjust-form', 'cancel-form']) $(id).reset();
+  for (const id of ['lookup-form', 'adjust-form', 'cancel-form', 'profile-form']) $(id).reset();
   $('sim-member').value = '';
   $('editor').value = '';
   $('activate-confirm').hidden = true;
@@ -556,6 +557,8 @@ async function lookUp(id) {
   fieldError($('adjust-points'), $('adjust-points-error'), '');
   fieldError($('adjust-reason'), $('adjust-reason-error'), '');
   newAdjustmentId();
+  clear($('profile-answer'));
+  fillProfileForm(r.data);
   if (!$('sim-member').value) $('sim-member').value = id;
   if (can('activity')) {
     state.activity = { cursors: [null], page: 0 };
@@ -770,10 +773,62 @@ async function loadActivity(page) {
   $('activity-older').disabled = !r.data.next_cursor;
 }
 
-function newAdjustmentId() {
+// A fresh id for a write the console sends: `prefix`-date-time-random, in the field `inputId`.
+function newWriteId(prefix, inputId) {
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-');
   const random = crypto.getRandomValues(new Uint32Array(1))[0].toString(36);
-  $('adjust-id').value = `adj-${stamp}-${random}`;
+  $(inputId).value = `${prefix}-${stamp}-${random}`;
+}
+
+function newAdjustmentId() {
+  newWriteId('adj', 'adjust-id');
+}
+
+// The profile form starts from the member as shown, so that only what support changes is sent.
+function fillProfileForm(m) {
+  $('profile-name').value = m?.name ?? '';
+  $('profile-email').value = m?.email ?? '';
+  $('profile-birthday').value = m?.birthday ?? '';
+  $('profile-reason').value = '';
+  fieldError($('profile-name'), $('profile-name-error'), '');
+  fieldError($('profile-reason'), $('profile-reason-error'), '');
+  newWriteId('chg', 'profile-id');
+}
+
+async function submitProfile(event) {
+  event.preventDefault();
+  const form = $('profile-form');
+  const answer = clear($('profile-answer'));
+  markFields(form, null);
+  const m = state.member || {};
+  const reasonInput = $('profile-reason');
+  const body = { change_id: $('profile-id').value.trim(), reason: reasonInput.value.trim() };
+  // Each field that differs from the member shown: its new value, or null when emptied.
+  for (const field of ['name', 'email', 'birthday']) {
+    const value = $(`profile-${field}`).value.trim();
+    if (value !== (m[field] ?? '')) body[field] = value || null;
+  }
+  const changed = ['name', 'email', 'birthday'].some((f) => f in body);
+  fieldError($('profile-name'), $('profile-name-error'), changed ? '' : 'Change the name, the email or the birthday first.');
+  fieldError(reasonInput, $('profile-reason-error'), body.reason ? '' : 'A reason is required: it is kept in the audit log.');
+  if (!changed || !body.reason) {
+    (changed ? reasonInput : $('profile-name')).focus();
+    return;
+  }
+  const button = $('profile-submit');
+  setBusy(button, true);
+  answer.append(el('p', { class: 'status loading', text: 'Saving the correction…' }));
+  const r = await api('POST', `/v1/members/${encodeURIComponent(state.memberId)}/profile-changes`, { json: body });
+  setBusy(button, false);
+  clear(answer);
+  if (!r.ok) {
+    answer.append(problemBox(r));
+    markFields(form, r)?.focus();
+    return;
+  }
+  answer.append(outcomeBox(r, `Profile corrected (${['name', 'email', 'birthday'].filter((f) => f in body).join(', ')})`));
+  await refreshMember();
+  fillProfileForm(state.member);
 }
 
 function fieldError(input, errorNode, message) {
@@ -1203,6 +1258,7 @@ function init() {
   $('activity-older').addEventListener('click', () => loadActivity(state.activity.page + 1));
   $('adjust-form').addEventListener('submit', submitAdjustment);
   $('cancel-form').addEventListener('submit', submitCancel);
+  $('profile-form').addEventListener('submit', submitProfile);
 
   const editor = $('editor');
   editor.addEventListener('input', renderGutter);

@@ -360,12 +360,13 @@ test('sign-in refuses an unknown key and shows what a pos key may do', { timeout
   for (const allowed of ['lookup', 'program', 'check', 'simulate', 'pos']) {
     assert.equal(await page.locator(`#role-list li[data-capability="${allowed}"]`).getAttribute('class'), 'allowed', allowed);
   }
-  for (const denied of ['activity', 'vouchers', 'tiers', 'adjust', 'cancel', 'activate']) {
+  for (const denied of ['activity', 'vouchers', 'tiers', 'adjust', 'cancel', 'profile', 'activate']) {
     assert.equal(await page.locator(`#role-list li[data-capability="${denied}"]`).getAttribute('class'), 'denied', denied);
   }
   await lookUp(page, MEMBER);
   assert.ok(await page.locator('#adjust-section').isHidden(), 'no adjustments for pos');
   assert.ok(await page.locator('#cancel-section').isHidden(), 'no cancellations for pos');
+  assert.ok(await page.locator('#profile-section').isHidden(), 'no profile corrections for pos');
   await page.getByText('may not read the activity history').waitFor();
   assert.equal(await page.locator('#m-vouchers button').count(), 0, 'no cancel buttons for pos');
   assert.ok(await page.locator('#past-vouchers').isHidden(), 'no voucher history for pos');
@@ -581,6 +582,47 @@ test('support: the tier changes, each with the metric that decided it', { timeou
   assert.equal(await rows.nth(0).locator('time').getAttribute('datetime'), history.changes[0].at);
   await rows.nth(1).getByText('Joined as Green').waitFor();
   await shot(page, 'tier-history');
+  await finish(ctx);
+});
+
+test('support: correct a profile, sending only what changed, with a reason', { timeout: TEST_MS }, async () => {
+  const member = 'm-e2e-profile';
+  await call('POST', '/v1/members', keys.admin, { member_id: member, name: 'Ada', email: 'ada@example.com' });
+  const ctx = await openPage();
+  const { page } = ctx;
+  await signIn(page, keys.support, 'support');
+  await lookUp(page, member);
+  // The form starts from the member as shown.
+  assert.equal(await page.locator('#profile-name').inputValue(), 'Ada');
+  assert.equal(await page.locator('#profile-email').inputValue(), 'ada@example.com');
+  assert.equal(await page.locator('#profile-birthday').inputValue(), '');
+
+  // Nothing changed, no reason: refused in the page, nothing sent.
+  await page.locator('#profile-submit').click();
+  await page.locator('#profile-name-error').getByText('Change the name, the email or the birthday first.').waitFor();
+  await page.locator('#profile-name').fill('Ada King');
+  await page.locator('#profile-submit').click();
+  await page.locator('#profile-reason-error').getByText('A reason is required').waitFor();
+  assert.ok(await page.locator('#profile-reason').evaluate((e) => e === document.activeElement));
+
+  // The name changed, the email emptied (cleared), a birthday given.
+  await page.locator('#profile-email').fill('');
+  await page.locator('#profile-birthday').fill('1990-06-15');
+  await page.locator('#profile-reason').fill('member called');
+  await page.locator('#profile-reason').press('Enter');
+  await page.locator('#profile-answer .answer.ok').getByText('Profile corrected (name, email, birthday)').waitFor();
+  await page.locator('#m-title').filter({ hasText: 'Ada King' }).waitFor();
+  await page.locator('#m-profile').getByText('1990-06-15', { exact: true }).waitFor();
+  assert.equal(await page.locator('#m-profile').getByText('ada@example.com').count(), 0);
+  // The form now shows the corrected profile, with a new change id.
+  assert.equal(await page.locator('#profile-name').inputValue(), 'Ada King');
+  assert.equal(await page.locator('#profile-reason').inputValue(), '');
+
+  const stored = await call('GET', `/v1/members/${member}`, keys.support);
+  assert.equal(stored.name, 'Ada King');
+  assert.equal(stored.email, null);
+  assert.equal(stored.birthday, '1990-06-15');
+  await shot(page, 'profile-corrected');
   await finish(ctx);
 });
 
