@@ -326,6 +326,33 @@ void check_vouchers(judge& j, const step& s) {
     }
 }
 
+// (g) A birthday benefit is granted at most once a local year, however the birthday moves: the
+// vouchers a benefit issued, counted by the local year of their issue.
+void check_birthday_benefits(judge& j, const step& s) {
+    if (!s.result) {
+        return;
+    }
+    const loyalty::program::program& p = s.program;
+    for (const loyalty::program::benefit& b : p.benefits) {
+        if (b.trigger != loyalty::program::benefit_trigger::birthday) {
+            continue;
+        }
+        std::map<int, int> per_year;
+        for (const voucher& v : s.result->state.vouchers) {
+            if (v.cause == b.id) {
+                ++per_year[static_cast<int>(local_fields_of(p.time_zone, v.issued_at).date.year())];
+            }
+        }
+        for (const auto& [year, times] : per_year) {
+            j.expect("(g) birthday benefit once a year", times <= 1,
+                     [&, year = year, times = times] {
+                         return b.id + " granted " + std::to_string(times) + " times in " +
+                                std::to_string(year);
+                     });
+        }
+    }
+}
+
 // (c) Movements explain every change. Maturing moves points from pending to available and
 // changes no total. The points held by all lots (expired or not) change by the sum of the other
 // movements, always. balance_at leaves out lots past their expiry even before a run expired
@@ -496,6 +523,7 @@ std::string event_type(const event& e) {
                                  [](const redemption_cancellation&) { return "cancellation"; },
                                  [](const voucher_use&) { return "voucher_use"; },
                                  [](const adjustment&) { return "adjustment"; },
+                                 [](const profile_change&) { return "profile_change"; },
                                  [](const time_passes&) { return "time_passes"; },
                                  [](const auto&) {
                                      return "other";
@@ -530,6 +558,7 @@ findings judge_random_histories() {
                  check_lots(j, current);
                  check_movements(j, current);
                  check_vouchers(j, current);
+                 check_birthday_benefits(j, current);
                  if (s % 4 == c % 4) {
                      check_determinism(j, current);
                  }
@@ -564,14 +593,14 @@ TEST_CASE("property: the histories are made of every kind of event, accepted and
           "[property]") {
     const findings& f = random_history_findings();
     for (const char* type : {"purchase", "return", "event", "redemption", "payment", "cancellation",
-                             "voucher_use", "adjustment", "time_passes"}) {
+                             "voucher_use", "adjustment", "profile_change", "time_passes"}) {
         INFO(type);
         auto accepted = f.accepted.find(type);
         REQUIRE(accepted != f.accepted.end());
         // Enough of each kind to mean something.
         CHECK(accepted->second >= 100);
-        // Time passing is never refused.
-        if (std::string(type) != "time_passes") {
+        // Time passing is never refused, nor a profile change (the ledger checks its fields).
+        if (std::string(type) != "time_passes" && std::string(type) != "profile_change") {
             CHECK(f.refused.count(type) == 1);
         }
     }
@@ -606,6 +635,12 @@ TEST_CASE("property: a purchase returned in full leaves balance, lifetime points
 TEST_CASE("property: a voucher is used once, while valid, and a used one is never cancelled",
           "[property]") {
     verify("(f) vouchers");
+}
+
+TEST_CASE("property: a birthday benefit is granted at most once a year, however the birthday "
+          "moves",
+          "[property]") {
+    verify("(g) birthday benefit once a year");
 }
 
 TEST_CASE("property: the same program, member, event and time give the same outcome",

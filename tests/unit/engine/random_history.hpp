@@ -287,6 +287,21 @@ inline event random_event(rng& g, id_source& ids, const member_state& m, timesta
         }
         return voucher_use{id, ids.fresh("t"), t};
     }
+    if (kind < 94) {
+        // Support moves the birthday (mostly into the next weeks, where a history can reach
+        // it), clears it, or leaves it and changes only what the engine does not keep.
+        if (chance(g, 15)) {
+            return profile_change{ids.fresh("c"), true, std::nullopt, t};
+        }
+        if (chance(g, 15)) {
+            return profile_change{ids.fresh("c"), false, std::nullopt, t};
+        }
+        date::year_month_day soon{date::floor<date::days>(t + date::days{uniform(g, 0, 40)})};
+        return profile_change{ids.fresh("c"), true,
+                              date::year{1990} / soon.month() /
+                                  date::day{static_cast<unsigned>(uniform(g, 1, 28))},
+                              t};
+    }
     return time_passes{t};
 }
 
@@ -300,65 +315,73 @@ overloaded(Ts...) -> overloaded<Ts...>;
 // The event in one line, enough to rebuild it.
 inline std::string describe(const event& e) {
     std::ostringstream out;
-    std::visit(overloaded{
-                   [&](const purchase& p) {
-                       out << "purchase " << p.transaction_id << " store " << p.store_id << " "
-                           << p.channel << " " << p.currency << " at "
-                           << format_rfc3339(p.occurred_at) << ":";
-                       for (const purchase_line& l : p.lines) {
-                           out << " [" << l.line_id << " " << l.sku << " " << l.category << " "
-                               << l.quantity << "x" << l.unit_price << "-" << l.discount
-                               << (l.tags.empty() ? "" : " hot") << "]";
-                       }
-                   },
-                   [&](const purchase_return& r) {
-                       out << "return " << r.return_id << " of " << r.transaction_id << " store '"
-                           << r.store_id << "' at " << format_rfc3339(r.occurred_at) << ":";
-                       for (const returned_line& l : r.lines) {
-                           out << " [" << l.line_id << " x" << l.quantity << "]";
-                       }
-                       if (r.lines.empty()) {
-                           out << " everything";
-                       }
-                   },
-                   [&](const custom_event& c) {
-                       out << "event " << c.event_id << " " << c.type << " at "
-                           << format_rfc3339(c.occurred_at);
-                   },
-                   [&](const enrollment& n) {
-                       out << "enrollment " << n.member_id << " at "
-                           << format_rfc3339(n.enrolled_at);
-                       if (n.birthday) {
-                           out << ", born " << date::format("%F", date::sys_days{*n.birthday});
-                       }
-                       if (n.referred_by) {
-                           out << ", referred by " << *n.referred_by;
-                       }
-                   },
-                   [&](const reward_redemption& r) {
-                       out << "redemption " << r.redemption_id << " of " << r.reward_id << " at "
-                           << format_rfc3339(r.occurred_at);
-                   },
-                   [&](const points_payment& p) {
-                       out << "payment " << p.redemption_id << " of " << p.points << " on "
-                           << p.purchase_total << " at " << format_rfc3339(p.occurred_at);
-                   },
-                   [&](const redemption_cancellation& c) {
-                       out << "cancellation of " << c.redemption_id << " at "
-                           << format_rfc3339(c.occurred_at);
-                   },
-                   [&](const voucher_use& v) {
-                       out << "use of voucher " << v.voucher_id << " on " << v.transaction_id
-                           << " at " << format_rfc3339(v.occurred_at);
-                   },
-                   [&](const adjustment& a) {
-                       out << "adjustment " << a.adjustment_id << " of " << a.points << " ('"
-                           << a.reason << "') at " << format_rfc3339(a.occurred_at);
-                   },
-                   [&](const time_passes& t) { out << "time passes to " << format_rfc3339(t.now); },
-                   [&](const auto&) { out << "an event this test does not make"; },
-               },
-               e);
+    std::visit(
+        overloaded{
+            [&](const purchase& p) {
+                out << "purchase " << p.transaction_id << " store " << p.store_id << " "
+                    << p.channel << " " << p.currency << " at " << format_rfc3339(p.occurred_at)
+                    << ":";
+                for (const purchase_line& l : p.lines) {
+                    out << " [" << l.line_id << " " << l.sku << " " << l.category << " "
+                        << l.quantity << "x" << l.unit_price << "-" << l.discount
+                        << (l.tags.empty() ? "" : " hot") << "]";
+                }
+            },
+            [&](const purchase_return& r) {
+                out << "return " << r.return_id << " of " << r.transaction_id << " store '"
+                    << r.store_id << "' at " << format_rfc3339(r.occurred_at) << ":";
+                for (const returned_line& l : r.lines) {
+                    out << " [" << l.line_id << " x" << l.quantity << "]";
+                }
+                if (r.lines.empty()) {
+                    out << " everything";
+                }
+            },
+            [&](const custom_event& c) {
+                out << "event " << c.event_id << " " << c.type << " at "
+                    << format_rfc3339(c.occurred_at);
+            },
+            [&](const enrollment& n) {
+                out << "enrollment " << n.member_id << " at " << format_rfc3339(n.enrolled_at);
+                if (n.birthday) {
+                    out << ", born " << date::format("%F", date::sys_days{*n.birthday});
+                }
+                if (n.referred_by) {
+                    out << ", referred by " << *n.referred_by;
+                }
+            },
+            [&](const reward_redemption& r) {
+                out << "redemption " << r.redemption_id << " of " << r.reward_id << " at "
+                    << format_rfc3339(r.occurred_at);
+            },
+            [&](const points_payment& p) {
+                out << "payment " << p.redemption_id << " of " << p.points << " on "
+                    << p.purchase_total << " at " << format_rfc3339(p.occurred_at);
+            },
+            [&](const redemption_cancellation& c) {
+                out << "cancellation of " << c.redemption_id << " at "
+                    << format_rfc3339(c.occurred_at);
+            },
+            [&](const voucher_use& v) {
+                out << "use of voucher " << v.voucher_id << " on " << v.transaction_id << " at "
+                    << format_rfc3339(v.occurred_at);
+            },
+            [&](const adjustment& a) {
+                out << "adjustment " << a.adjustment_id << " of " << a.points << " ('" << a.reason
+                    << "') at " << format_rfc3339(a.occurred_at);
+            },
+            [&](const profile_change& c) {
+                out << "profile change " << c.change_id;
+                if (c.sets_birthday) {
+                    out << (c.birthday ? ", born " + date::format("%F", date::sys_days{*c.birthday})
+                                       : std::string(", birthday cleared"));
+                }
+                out << " at " << format_rfc3339(c.occurred_at);
+            },
+            [&](const time_passes& t) { out << "time passes to " << format_rfc3339(t.now); },
+            [&](const auto&) { out << "an event this test does not make"; },
+        },
+        e);
     return out.str();
 }
 
