@@ -764,7 +764,13 @@ async function loadActivity(page) {
         el('td', { class: 'what' }, el('span', { class: 'kind', text: e.kind }), e.pending ? el('span', { class: 'tag', text: 'pending' }) : null),
         el('td', { class: `num points ${e.points < 0 ? 'neg' : 'pos'}`, text: fmtSigned(e.points) }),
         el('td', { class: 'explanation', text: e.explanation || '' }),
-        el('td', { class: 'operation' }, `${e.operation ?? ''}`, e.cause ? el('span', { class: 'hint' }, ' · ', el('code', { text: e.cause })) : null),
+        el(
+          'td',
+          { class: 'operation' },
+          `${e.operation ?? ''}`,
+          e.cause ? el('span', { class: 'hint' }, ' · ', el('code', { text: e.cause })) : null,
+          e.actor ? el('span', { class: 'hint actor' }, ' · by ', el('code', { text: e.actor })) : null,
+        ),
       ),
     );
   }

@@ -339,7 +339,9 @@ json answer_schemas() {
                        {"cause", plain("string", "")},
                        {"explanation", plain("string", "")},
                        {"operation", plain("string", "purchase, return, event, ... that wrote it")},
-                       {"operation_id", count("")}});
+                       {"operation_id", count("")},
+                       {"actor", plain("string", "Who asked: an API key's id (GET /v1/key "
+                                                 "names one), jobs (time-driven work) or cli")}});
     s["ActivityPage"] = answer_object(
         {{"entries",
           {{"type", "array"}, {"items", entry}, {"description", "Ledger entries, newest first"}}},

@@ -491,7 +491,8 @@ nlohmann::json to_json(const activity_page& page) {
                            {"cause", e.cause},
                            {"explanation", e.explanation},
                            {"operation", e.operation},
-                           {"operation_id", e.operation_id}});
+                           {"operation_id", e.operation_id},
+                           {"actor", e.actor}});
     }
     return {{"entries", entries},
             {"next_cursor", page.next_cursor ? nlohmann::json(std::to_string(*page.next_cursor))

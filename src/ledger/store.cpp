@@ -861,7 +861,7 @@ activity_page store::activity(const std::string& member_id, std::size_t limit,
     }
     statement& entry =
         cached("SELECT e.id, e.at, e.kind, e.points, e.lot_id, e.pending, e.cause, e.explanation,"
-               " o.kind, o.id, e.previous_id, e.member_id FROM ledger_entries e"
+               " o.kind, o.id, e.previous_id, e.member_id, o.actor FROM ledger_entries e"
                " JOIN operations o ON o.id = e.operation_id WHERE e.id = ?");
     auto read = [&](std::int64_t id) {
         entry.bind(1, id);
@@ -919,6 +919,7 @@ activity_page store::activity(const std::string& member_id, std::size_t limit,
         e.explanation = entry.text(7);
         e.operation = entry.text(8);
         e.operation_id = entry.integer(9);
+        e.actor = entry.text(12);
         next = entry.optional_integer(10);
         entry.reset();
         page.entries.push_back(std::move(e));

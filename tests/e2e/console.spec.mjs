@@ -414,6 +414,8 @@ test('support: look up a member, balance, tier, history with explanations, pages
   await page.locator('#activity-rows tr').nth(19).waitFor();
   assert.equal(await page.locator('#activity-rows tr').count(), 20);
   assert.equal(await page.locator('#activity-rows tr').first().locator('.explanation').textContent(), 'adjustment: seed 21');
+  // Each entry names the key that asked for it: the support key made the adjustments.
+  assert.equal(await page.locator('#activity-rows tr').first().locator('.actor code').textContent(), keyId('e2e support'));
   assert.ok(await page.locator('#activity-newer').isDisabled());
   await shot(page, 'member');
   await page.locator('#activity-older').click();

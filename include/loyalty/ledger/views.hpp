@@ -63,6 +63,7 @@ struct activity_entry {
     std::string explanation;
     std::string operation; // purchase, return, ...
     std::int64_t operation_id = 0;
+    std::string actor; // who asked: an API key's id, "jobs" (time-driven work) or "cli"
 };
 
 struct activity_page {

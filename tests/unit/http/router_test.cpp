@@ -539,6 +539,18 @@ TEMPLATE_TEST_CASE("router: a member's journey through the API, one answer per r
         }
     }
     CHECK(restored == 100);
+    // Each entry names the key that asked for its operation: support cancelled, and every
+    // other step was one of the test's keys.
+    const std::string support_id = ok_json(a.get("/v1/key", a.support), 200)["id"];
+    const std::set<std::string> keys = {ok_json(a.get("/v1/key", a.pos), 200)["id"], support_id,
+                                        ok_json(a.get("/v1/key", a.admin), 200)["id"]};
+    for (const auto& e : entries) {
+        INFO(e.dump());
+        CHECK(keys.count(e["actor"].get<std::string>()) == 1);
+        if (e["operation"] == "cancellation") {
+            CHECK(e["actor"] == support_id);
+        }
+    }
     CHECK(entries.back()["operation"] == "enrollment");
     CHECK(entries.back()["points"] == 25);
     std::set<std::string> operations;

@@ -302,6 +302,16 @@ TEST_CASE("pending points mature, rewards and payments spend, cancellations rest
     CHECK(v.next_expiring_points == std::optional<points_t>(575));
     // Nothing more is due: a second run changes nothing.
     CHECK(*f.ledger->run_due(f.now()) == 0);
+    // The history names who asked for each entry: the jobs for the maturing, the till's key
+    // for the purchase.
+    auto page = f.ledger->activity("m-1", 50, std::nullopt);
+    REQUIRE(page);
+    std::set<std::string> actors;
+    for (const activity_entry& e : page->entries) {
+        actors.insert(e.operation + " by " + e.actor);
+    }
+    CHECK(actors == std::set<std::string>{"enrollment by " + pos().actor,
+                                          "purchase by " + pos().actor, "time by jobs"});
 
     auto mug = body(f.ledger->redeem_reward(pos(), "m-1", {"r-1", "mug", f.now()}));
     CHECK(mug["points"]["burned"] == 400);
