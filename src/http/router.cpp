@@ -458,10 +458,7 @@ void change_profile(ledger::ledger& l, const router_options&, metrics&, call_ptr
             r.birthday = *birthday;
         }
     }
-    if (!r.name && !r.email && !r.birthday) {
-        return invalid(*c, {engine::rejection_code::invalid_event, "name",
-                            "name, email or birthday: give at least one to change"});
-    }
+    // The ledger refuses a change of nothing (422, naming `name`).
     l.change_profile_async(context_of(*c), c->params[0], std::move(r), written(c));
 }
 
