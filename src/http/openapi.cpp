@@ -342,6 +342,23 @@ json answer_schemas() {
                        {"operation_id", count("")},
                        {"actor", plain("string", "Who asked: an API key's id (GET /v1/key "
                                                  "names one), jobs (time-driven work) or cli")}});
+    json audit_entry = answer_object(
+        {{"id", count("The audit entry's id")},
+         {"at", time_text("")},
+         {"actor", plain("string", "The API key's id (GET /v1/key names one)")},
+         {"role", plain("string", "The key's role then")},
+         {"action",
+          plain("string", "adjust, profile_change or cancel_redemption: what the key did")},
+         {"reason", nullable(plain("string", "The reason given, where the action takes one"))},
+         {"request", {{"type", "object"}, {"description", "The request as the ledger kept it"}}}});
+    s["AuditPage"] = answer_object(
+        {{"entries",
+          {{"type", "array"},
+           {"items", audit_entry},
+           {"description", "Who did what to the member by hand, newest first"}}},
+         {"next_cursor",
+          nullable(plain("string", "Pass as ?cursor= for the next (older) page; null at the "
+                                   "end"))}});
     s["ActivityPage"] = answer_object(
         {{"entries",
           {{"type", "array"}, {"items", entry}, {"description", "Ledger entries, newest first"}}},
@@ -603,6 +620,34 @@ void add_member_read(json& paths, const std::string& part, const std::string& op
                                "an invalid id in the path")}}}};
 }
 
+// A paged GET of one part of a member, /v1/members/{member_id}/PART?limit=&cursor=.
+void add_member_page(json& paths, const std::string& part, const std::string& operation_id,
+                     const std::string& summary, const std::string& schema) {
+    const std::string path = "/v1/members/{member_id}/" + part;
+    paths[path]["parameters"] = json::array({parameter_ref("MemberId")});
+    paths[path]["get"] = {
+        {"operationId", operation_id},
+        {"summary", summary},
+        {"tags", json::array({"members"})},
+        {"parameters",
+         {{{"name", "limit"},
+           {"in", "query"},
+           {"required", false},
+           {"description", "Entries per page"},
+           {"schema", {{"type", "integer"}, {"minimum", 1}, {"maximum", 500}, {"default", 50}}}},
+          {{"name", "cursor"},
+           {"in", "query"},
+           {"required", false},
+           {"description", "next_cursor of the previous page"},
+           {"schema", {{"type", "string"}, {"pattern", "^[0-9]{1,18}$"}}}}}},
+        {"responses",
+         {{"200", success("One page", ref(schema), false)},
+          {"404", problem_spec("not-found: no such member")},
+          {"422",
+           problem_spec("validation-failed: limit not 1 to 500, a cursor this API did not "
+                        "give, an unknown query parameter, or an invalid id in the path")}}}};
+}
+
 json operations() {
     json paths = json::object();
 
@@ -647,29 +692,12 @@ json operations() {
           {"404", problem_spec("not-found: no such member")},
           {"422", problem_spec("validation-failed: the id in the path is invalid")}}}};
 
-    paths["/v1/members/{member_id}/activity"]["parameters"] =
-        json::array({parameter_ref("MemberId")});
-    paths["/v1/members/{member_id}/activity"]["get"] = {
-        {"operationId", "listMemberActivity"},
-        {"summary", "A member's ledger entries, newest first, with explanations"},
-        {"tags", json::array({"members"})},
-        {"parameters",
-         {{{"name", "limit"},
-           {"in", "query"},
-           {"required", false},
-           {"description", "Entries per page"},
-           {"schema", {{"type", "integer"}, {"minimum", 1}, {"maximum", 500}, {"default", 50}}}},
-          {{"name", "cursor"},
-           {"in", "query"},
-           {"required", false},
-           {"description", "next_cursor of the previous page"},
-           {"schema", {{"type", "string"}, {"pattern", "^[0-9]{1,18}$"}}}}}},
-        {"responses",
-         {{"200", success("One page", ref("ActivityPage"), false)},
-          {"404", problem_spec("not-found: no such member")},
-          {"422",
-           problem_spec("validation-failed: limit not 1 to 500, a cursor this API did not "
-                        "give, an unknown query parameter, or an invalid id in the path")}}}};
+    add_member_page(paths, "activity", "listMemberActivity",
+                    "A member's ledger entries, newest first, with explanations", "ActivityPage");
+    add_member_page(paths, "audit", "listMemberAudit",
+                    "Who did what to a member by hand (adjustments, profile changes, "
+                    "cancellations), newest first, with the reason and the request",
+                    "AuditPage");
 
     add_member_read(paths, "vouchers", "listMemberVouchers",
                     "Every voucher a member was given, newest first, and what became of each "
@@ -881,6 +909,7 @@ const std::vector<std::pair<std::string, std::vector<std::string>>>& roles() {
         {"get /v1/members/{member_id}", {"pos", "support", "admin"}},
         {"get /v1/members/{member_id}/activity", {"support", "admin"}},
         {"get /v1/members/{member_id}/vouchers", {"support", "admin"}},
+        {"get /v1/members/{member_id}/audit", {"support", "admin"}},
         {"get /v1/members/{member_id}/tier-history", {"support", "admin"}},
         {"post /v1/members/{member_id}/events", {"pos", "admin"}},
         {"post /v1/members/{member_id}/redemptions", {"pos", "admin"}},

@@ -507,32 +507,59 @@ void tier_changes(ledger::ledger& l, const router_options&, metrics&, call_ptr c
     c->json(status::ok, ledger::to_json(*history, *l.active_program().program));
 }
 
-void activity(ledger::ledger& l, const router_options&, metrics&, call_ptr c) {
+// ?limit= (1 to 500, 50 when absent) and ?cursor= (a next_cursor this API gave) of a paged
+// read; any other parameter is refused. Empty when refused (and answered).
+struct page_request {
     std::size_t limit = 50;
     std::optional<std::int64_t> cursor;
-    for (auto param : c->url.params()) {
+};
+std::optional<page_request> page_parameters(call& c) {
+    page_request page;
+    for (auto param : c.url.params()) {
         const std::string& value = param.value;
         bool digits = !value.empty() && value.size() <= 18 &&
                       value.find_first_not_of("0123456789") == std::string::npos;
         if (param.key == "limit") {
             if (!digits || std::stoll(value) < 1 || std::stoll(value) > 500) {
-                return c->problem(status::unprocessable_entity, "validation-failed",
-                                  "Invalid request", "limit: expected 1 to 500", {"limit"});
+                c.problem(status::unprocessable_entity, "validation-failed", "Invalid request",
+                          "limit: expected 1 to 500", {"limit"});
+                return std::nullopt;
             }
-            limit = static_cast<std::size_t>(std::stoll(value));
+            page.limit = static_cast<std::size_t>(std::stoll(value));
         } else if (param.key == "cursor") {
             if (!digits) {
-                return c->problem(status::unprocessable_entity, "validation-failed",
-                                  "Invalid request", "cursor: not a cursor this API gave",
-                                  {"cursor"});
+                c.problem(status::unprocessable_entity, "validation-failed", "Invalid request",
+                          "cursor: not a cursor this API gave", {"cursor"});
+                return std::nullopt;
             }
-            cursor = std::stoll(value);
+            page.cursor = std::stoll(value);
         } else {
-            return c->problem(status::unprocessable_entity, "validation-failed", "Invalid request",
-                              param.key + ": unknown parameter", {param.key});
+            c.problem(status::unprocessable_entity, "validation-failed", "Invalid request",
+                      param.key + ": unknown parameter", {param.key});
+            return std::nullopt;
         }
     }
-    auto page = l.activity(c->params[0], limit, cursor);
+    return page;
+}
+
+void member_audit(ledger::ledger& l, const router_options&, metrics&, call_ptr c) {
+    auto asked = page_parameters(*c);
+    if (!asked) {
+        return;
+    }
+    auto page = l.audit(c->params[0], asked->limit, asked->cursor);
+    if (!page) {
+        return fail(*c, page.error());
+    }
+    c->json(status::ok, ledger::to_json(*page));
+}
+
+void activity(ledger::ledger& l, const router_options&, metrics&, call_ptr c) {
+    auto asked = page_parameters(*c);
+    if (!asked) {
+        return;
+    }
+    auto page = l.activity(c->params[0], asked->limit, asked->cursor);
     if (!page) {
         return fail(*c, page.error());
     }
@@ -774,6 +801,7 @@ const std::vector<route_def>& table() {
             {verb::get, "/v1/members/{member_id}", {}, all_roles, member_view, true},
             {verb::get, "/v1/members/{member_id}/activity", {}, support_admin, activity},
             {verb::get, "/v1/members/{member_id}/vouchers", {}, support_admin, member_vouchers},
+            {verb::get, "/v1/members/{member_id}/audit", {}, support_admin, member_audit},
             {verb::get, "/v1/members/{member_id}/tier-history", {}, support_admin, tier_changes},
             {verb::post, "/v1/members/{member_id}/events", {}, pos_admin, post_event},
             {verb::post, "/v1/members/{member_id}/redemptions", {}, pos_admin, redeem},

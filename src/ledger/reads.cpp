@@ -159,6 +159,13 @@ result<tier_history_page> ledger::tier_history(const std::string& member_id) con
     });
 }
 
+result<audit_page> ledger::audit(const std::string& member_id, std::size_t limit,
+                                 std::optional<std::int64_t> before_id) const {
+    return read_of_member(*impl_->readers, member_id, [&](detail::store& st) {
+        return st.audit_of(member_id, limit, before_id);
+    });
+}
+
 result<std::string> ledger::simulate_purchase(const engine::purchase& p, timestamp now) const {
     auto pv = active_program();
     try {
@@ -477,6 +484,24 @@ nlohmann::json to_json(const tier_history_page& h, const program::program& p) {
                            {"operation_id", c.operation_id}});
     }
     return {{"member_id", h.member_id}, {"changes", changes}};
+}
+
+nlohmann::json to_json(const audit_page& page) {
+    nlohmann::json entries = nlohmann::json::array();
+    for (const audit_entry& e : page.entries) {
+        // The request as stored is JSON; shown as an object, or as text if it ever is not.
+        auto detail = nlohmann::json::parse(e.detail, nullptr, false);
+        entries.push_back({{"id", e.id},
+                           {"at", time_text(e.at)},
+                           {"actor", e.actor},
+                           {"role", e.role},
+                           {"action", e.action},
+                           {"reason", optional_value(e.reason)},
+                           {"request", detail.is_discarded() ? nlohmann::json(e.detail) : detail}});
+    }
+    return {{"entries", entries},
+            {"next_cursor", page.next_cursor ? nlohmann::json(std::to_string(*page.next_cursor))
+                                             : nlohmann::json(nullptr)}};
 }
 
 nlohmann::json to_json(const activity_page& page) {

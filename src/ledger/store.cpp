@@ -5,6 +5,7 @@
 #include "loyalty/engine/state_json.hpp"
 #include "member_record.hpp"
 
+#include <limits>
 #include <openssl/crypto.h>
 #include <stdexcept>
 
@@ -828,6 +829,26 @@ void store::set_contact(const std::string& member_id, const std::optional<std::s
         .bind(2, email)
         .bind(3, member_id)
         .run();
+}
+
+audit_page store::audit_of(const std::string& member_id, std::size_t limit,
+                           std::optional<std::int64_t> before_id) {
+    statement& s = cached("SELECT id, at, actor, role, action, reason, detail FROM audit_log"
+                          " WHERE member_id = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3");
+    s.bind(1, member_id)
+        .bind(2, before_id.value_or(std::numeric_limits<std::int64_t>::max()))
+        .bind(3, static_cast<std::int64_t>(limit) + 1); // one more: is there a next page?
+    audit_page page;
+    while (s.step()) {
+        page.entries.push_back({s.integer(0), parse_time(s.text(1)), s.text(2), s.text(3),
+                                s.text(4), s.optional_text(5), s.text(6)});
+    }
+    s.reset();
+    if (page.entries.size() > limit) {
+        page.entries.pop_back();
+        page.next_cursor = page.entries.back().id;
+    }
+    return page;
 }
 
 std::vector<tier_history_entry> store::tier_history(const std::string& member_id) {

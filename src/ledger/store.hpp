@@ -164,6 +164,9 @@ public:
     // A profile change's name and email, on the member's row (the page its write changes anyway).
     void set_contact(const std::string& member_id, const std::optional<std::string>& name,
                      const std::optional<std::string>& email);
+    // The member's audit trail, newest first, `limit` entries older than `before_id`.
+    audit_page audit_of(const std::string& member_id, std::size_t limit,
+                        std::optional<std::int64_t> before_id);
     // The member's tier changes, newest first (tier_history_member's range).
     std::vector<tier_history_entry> tier_history(const std::string& member_id);
     activity_page activity(const std::string& member_id, std::size_t limit,

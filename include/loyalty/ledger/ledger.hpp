@@ -173,6 +173,8 @@ public:
                                    std::optional<std::int64_t> before_entry) const;
     result<voucher_history> vouchers(const std::string& member_id, timestamp now) const;
     result<tier_history_page> tier_history(const std::string& member_id) const;
+    result<audit_page> audit(const std::string& member_id, std::size_t limit,
+                             std::optional<std::int64_t> before_id) const;
 
     // The outcome a purchase would get at `now`, storing nothing: for the member as stored, or
     // for a member who just enrolled when there is none (a quote for the till).

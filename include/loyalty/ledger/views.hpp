@@ -98,6 +98,22 @@ struct voucher_history {
 // usable, used, cancelled (its redemption was) or expired.
 std::string_view voucher_status(const engine::voucher& v, timestamp as_of);
 
+// Who did what to a member by hand: adjustments, profile changes, cancellations.
+struct audit_entry {
+    std::int64_t id = 0;
+    timestamp at;
+    std::string actor; // the API key's id
+    std::string role;
+    std::string action; // adjust, profile_change, cancel_redemption
+    std::optional<std::string> reason;
+    std::string detail; // the request as the ledger stored it (JSON)
+};
+
+struct audit_page {
+    std::vector<audit_entry> entries;        // newest first
+    std::optional<std::int64_t> next_cursor; // pass as `before_id` for the next page
+};
+
 struct writer_stats {
     std::size_t queue_depth = 0;
     std::uint64_t batches = 0;
@@ -118,6 +134,7 @@ struct writer_stats {
 nlohmann::json to_json(const member_view& v, const program::program& p);
 nlohmann::json to_json(const activity_page& page);
 nlohmann::json to_json(const voucher_history& h);
+nlohmann::json to_json(const audit_page& page);
 // Tiers are named as the program `p` names them now (by id when it no longer has one), and each
 // change says whether it went up or down its order: joined, up, down, or changed when either
 // tier is no longer in the program.

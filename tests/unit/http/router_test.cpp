@@ -689,6 +689,7 @@ const std::vector<route_rule>& access_spec() {
         {"GET", "/v1/members/{member_id}", false, {who::pos, who::support, who::admin}},
         {"GET", "/v1/members/{member_id}/activity", false, {who::support, who::admin}},
         {"GET", "/v1/members/{member_id}/vouchers", false, {who::support, who::admin}},
+        {"GET", "/v1/members/{member_id}/audit", false, {who::support, who::admin}},
         {"GET", "/v1/members/{member_id}/tier-history", false, {who::support, who::admin}},
         {"POST", "/v1/members/{member_id}/events", false, {who::pos, who::admin}},
         {"POST", "/v1/members/{member_id}/redemptions", false, {who::pos, who::admin}},
@@ -969,6 +970,44 @@ TEMPLATE_TEST_CASE("router: support corrects a profile; the view shows it; a til
     other["name"] = "Grace";
     check_problem(a.post(target, a.admin, other), 409, "idempotency-conflict");
     CHECK(ok_json(a.get("/v1/members/m-1", a.pos), 200)["name"] == "Ada Lovelace");
+}
+
+TEMPLATE_TEST_CASE("router: support reads a member's audit trail; a till may not", "[router]",
+                   in_process, over_http) {
+    api a(TestType::kind);
+    a.enroll("m-1");
+    ok_json(a.post("/v1/members/m-1/adjustments", a.support,
+                   {{"adjustment_id", "adj-1"}, {"points", 5}, {"reason", "goodwill"}}),
+            201);
+    ok_json(a.post("/v1/members/m-1/profile-changes", a.admin,
+                   {{"change_id", "c-1"}, {"email", "ada@example.org"}, {"reason", "moved"}}),
+            201);
+    json trail = ok_json(a.get("/v1/members/m-1/audit", a.support), 200);
+    REQUIRE(trail["entries"].size() == 2);
+    CHECK(trail["next_cursor"].is_null());
+    const json& change = trail["entries"][0];
+    CHECK(change["action"] == "profile_change");
+    CHECK(change["actor"] == ok_json(a.get("/v1/key", a.admin), 200)["id"]);
+    CHECK(change["role"] == "admin");
+    CHECK(change["reason"] == "moved");
+    CHECK(change["request"]["email"] == "ada@example.org");
+    const json& adjust = trail["entries"][1];
+    CHECK(adjust["action"] == "adjust");
+    CHECK(adjust["actor"] == ok_json(a.get("/v1/key", a.support), 200)["id"]);
+    CHECK(adjust["request"]["points"] == 5);
+
+    json page = ok_json(a.get("/v1/members/m-1/audit?limit=1", a.admin), 200);
+    REQUIRE(page["entries"].size() == 1);
+    REQUIRE(page["next_cursor"].is_string());
+    json rest = ok_json(
+        a.get("/v1/members/m-1/audit?limit=1&cursor=" + page["next_cursor"].get<std::string>(),
+              a.admin),
+        200);
+    CHECK(rest["entries"] == json::array({adjust}));
+    check_problem(a.get("/v1/members/m-1/audit?limit=0", a.support), 422, "validation-failed",
+                  std::vector<std::string>{"limit"});
+    check_problem(a.get("/v1/members/m-1/audit", a.pos), 403, "forbidden");
+    check_problem(a.get("/v1/members/m-none/audit", a.support), 404, "not-found");
 }
 
 TEMPLATE_TEST_CASE("router: support reads a member's tier history; a till may not", "[router]",

@@ -546,6 +546,50 @@ TEST_CASE("a profile change corrects name, email and birthday, audited and once"
     CHECK(f.verify().empty());
 }
 
+TEST_CASE("a member's audit trail lists what was done by hand, newest first, in pages",
+          "[ledger]") {
+    fixture f;
+    enroll(f, "m-1");
+    enroll(f, "m-2");
+    const request_context support = test::support_staff();
+    REQUIRE(f.ledger->adjust(support, "m-1", credit("a-1", 100)));
+    REQUIRE(f.ledger->adjust(support, "m-2", credit("a-2", 100))); // another member's
+    REQUIRE(f.ledger->change_profile(
+        support, "m-1",
+        {"c-1", std::optional<std::string>("Ada K"), std::nullopt, std::nullopt, "typo"}));
+    REQUIRE(f.ledger->redeem_reward(pos(), "m-1", {"r-1", "espresso_shot", f.now()}));
+    REQUIRE(f.ledger->cancel_redemption(support, {"r-1", f.now()}));
+
+    auto all = f.ledger->audit("m-1", 50, std::nullopt);
+    REQUIRE(all);
+    REQUIRE(all->entries.size() == 3); // the redemption was the till's own, not by hand
+    CHECK_FALSE(all->next_cursor);
+    CHECK(all->entries[0].action == "cancel_redemption");
+    CHECK(all->entries[1].action == "profile_change");
+    CHECK(all->entries[1].reason == std::optional<std::string>("typo"));
+    CHECK(nlohmann::json::parse(all->entries[1].detail)["name"] == "Ada K");
+    CHECK(all->entries[2].action == "adjust");
+    for (const audit_entry& e : all->entries) {
+        CHECK(e.actor == support.actor);
+        CHECK(e.role == "support");
+    }
+
+    // Two a page: the cursor leads to the rest, and the last page says there is no more.
+    auto first = f.ledger->audit("m-1", 2, std::nullopt);
+    REQUIRE(first);
+    REQUIRE(first->entries.size() == 2);
+    REQUIRE(first->next_cursor == std::optional<std::int64_t>(all->entries[1].id));
+    auto second = f.ledger->audit("m-1", 2, first->next_cursor);
+    REQUIRE(second);
+    REQUIRE(second->entries.size() == 1);
+    CHECK(second->entries[0].id == all->entries[2].id);
+    CHECK_FALSE(second->next_cursor);
+
+    auto nobody = f.ledger->audit("m-none", 50, std::nullopt);
+    REQUIRE_FALSE(nobody);
+    CHECK(nobody.error().code == error_code::not_found);
+}
+
 TEST_CASE("adjustments are audited and debits never overdraw", "[ledger]") {
     fixture f;
     enroll(f, "m-1");
