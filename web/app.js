@@ -20,6 +20,7 @@ const CAPABILITIES = [
   { id: 'adjust', text: 'Adjust points, with a reason', roles: ['support', 'admin'] },
   { id: 'cancel', text: 'Cancel a redemption', roles: ['support', 'admin'] },
   { id: 'profile', text: "Correct a member's name, email or birthday", roles: ['support', 'admin'] },
+  { id: 'audit', text: 'See what was done to a member by hand, by which key', roles: ['support', 'admin'] },
   { id: 'program', text: 'View the active program', roles: ROLES },
   { id: 'check', text: 'Check a program text', roles: ROLES },
   { id: 'simulate', text: 'Simulate a purchase', roles: ROLES },
@@ -479,7 +480,7 @@ function signOut(message) {
   for (const part of Object.keys(state.partSeq)) state.partSeq[part]++;
   // Forget what was shown for the previous key.
   $('member').hidden = true;
-  for (const id of ['lookup-status', 'adjust-answer', 'cancel-answer', 'profile-answer', 'program-answer', 'simulate-answer', 'activity-rows', 'active-facts', 'active-source', 'm-vouchers', 'past-vouchers', 'past-vouchers-status', 'tier-history', 'tier-history-status', 'key-facts', 'm-profile']) {
+  for (const id of ['lookup-status', 'adjust-answer', 'cancel-answer', 'profile-answer', 'program-answer', 'simulate-answer', 'activity-rows', 'active-facts', 'active-source', 'm-vouchers', 'past-vouchers', 'past-vouchers-status', 'tier-history', 'tier-history-status', 'audit-rows', 'audit-status', 'key-facts', 'm-profile']) {
     clear($(id));
   }
   for (const id of ['lookup-form', 'adjust-form', 'cancel-form', 'profile-form']) $(id).reset();
@@ -566,6 +567,7 @@ async function lookUp(id) {
   }
   if (can('vouchers')) loadPastVouchers();
   if (can('tiers')) loadTierHistory();
+  if (can('audit')) loadAudit();
 }
 
 function renderMember(m) {
@@ -686,6 +688,31 @@ async function loadTierHistory() {
         { class: `tier-change ${c.direction ?? ''}`, 'data-direction': String(c.direction ?? '') },
         el('strong', { text: change }),
         el('span', { class: 'hint' }, timeEl(c.at), ` · tier metric ${fmtInt(c.metric)} · by ${c.operation ?? ''}`),
+      ),
+    );
+  }
+}
+
+// The newest entries of the member's audit trail: what a key did by hand, and why.
+async function loadAudit() {
+  const list = clear($('audit-rows'));
+  $('audit-empty').hidden = true;
+  const data = await readMemberPart('audit?limit=20', 'audit-status', 'Loading the audit trail…');
+  if (!data) return;
+  const entries = Array.isArray(data.entries) ? data.entries : [];
+  $('audit-empty').hidden = entries.length > 0;
+  for (const e of entries) {
+    // What was asked, without what the line already says.
+    const asked = Object.entries(e.request && typeof e.request === 'object' ? e.request : {})
+      .filter(([k]) => k !== 'member_id' && k !== 'reason')
+      .map(([k, v]) => `${k}: ${v === null ? 'cleared' : v}`)
+      .join(', ');
+    list.append(
+      el(
+        'li',
+        { class: 'audit-entry', 'data-action': String(e.action ?? '') },
+        el('span', {}, el('strong', { text: e.action ?? '' }), ' by ', el('code', { text: e.actor ?? '' }), ` (${e.role ?? ''})`, e.reason ? ` · “${e.reason}”` : ''),
+        el('span', { class: 'hint' }, timeEl(e.at), asked ? ` · ${asked}` : ''),
       ),
     );
   }
@@ -931,6 +958,7 @@ async function refreshMember() {
   }
   if (can('vouchers')) loadPastVouchers();
   if (can('tiers')) loadTierHistory();
+  if (can('audit')) loadAudit();
 }
 
 // ---------------------------------------------------------------------------------------------

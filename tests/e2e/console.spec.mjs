@@ -360,13 +360,14 @@ test('sign-in refuses an unknown key and shows what a pos key may do', { timeout
   for (const allowed of ['lookup', 'program', 'check', 'simulate', 'pos']) {
     assert.equal(await page.locator(`#role-list li[data-capability="${allowed}"]`).getAttribute('class'), 'allowed', allowed);
   }
-  for (const denied of ['activity', 'vouchers', 'tiers', 'adjust', 'cancel', 'profile', 'activate']) {
+  for (const denied of ['activity', 'vouchers', 'tiers', 'adjust', 'cancel', 'profile', 'audit', 'activate']) {
     assert.equal(await page.locator(`#role-list li[data-capability="${denied}"]`).getAttribute('class'), 'denied', denied);
   }
   await lookUp(page, MEMBER);
   assert.ok(await page.locator('#adjust-section').isHidden(), 'no adjustments for pos');
   assert.ok(await page.locator('#cancel-section').isHidden(), 'no cancellations for pos');
   assert.ok(await page.locator('#profile-section').isHidden(), 'no profile corrections for pos');
+  assert.ok(await page.locator('#audit-section').isHidden(), 'no audit trail for pos');
   await page.getByText('may not read the activity history').waitFor();
   assert.equal(await page.locator('#m-vouchers button').count(), 0, 'no cancel buttons for pos');
   assert.ok(await page.locator('#past-vouchers').isHidden(), 'no voucher history for pos');
@@ -619,6 +620,15 @@ test('support: correct a profile, sending only what changed, with a reason', { t
   // The form now shows the corrected profile, with a new change id.
   assert.equal(await page.locator('#profile-name').inputValue(), 'Ada King');
   assert.equal(await page.locator('#profile-reason').inputValue(), '');
+
+  // The audit trail shows the change: by this support key, with its reason and what it set.
+  const audited = page.locator('#audit-rows li[data-action="profile_change"]');
+  await audited.getByText('member called').waitFor();
+  assert.equal(await audited.locator('code').textContent(), keyId('e2e support'));
+  const asked = await audited.locator('.hint').textContent();
+  for (const part of ['name: Ada King', 'email: cleared', 'birthday: 1990-06-15', 'change_id: chg-']) {
+    assert.ok(asked.includes(part), `${part} in ${asked}`);
+  }
 
   const stored = await call('GET', `/v1/members/${member}`, keys.support);
   assert.equal(stored.name, 'Ada King');
