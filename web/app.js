@@ -848,20 +848,35 @@ async function submitProfile(event) {
     (changed ? reasonInput : $('profile-name')).focus();
     return;
   }
-  const button = $('profile-submit');
+  const r = await sendWrite({
+    form,
+    button: $('profile-submit'),
+    answer,
+    loading: 'Saving the correction…',
+    route: `/v1/members/${encodeURIComponent(state.memberId)}/profile-changes`,
+    json: body,
+  });
+  if (!r) return;
+  answer.append(outcomeBox(r, `Profile corrected (${['name', 'email', 'birthday'].filter((f) => f in body).join(', ')})`));
+  await refreshMember();
+  fillProfileForm(state.member);
+}
+
+// POSTs one of the member forms' writes: the button busy and `loading` in `answer` meanwhile,
+// then the server's problem there (its fields marked in `form`, the first focused). The answer
+// when the write succeeded, else null.
+async function sendWrite({ form, button, answer, loading, route, json }) {
   setBusy(button, true);
-  answer.append(el('p', { class: 'status loading', text: 'Saving the correction…' }));
-  const r = await api('POST', `/v1/members/${encodeURIComponent(state.memberId)}/profile-changes`, { json: body });
+  answer.append(el('p', { class: 'status loading', text: loading }));
+  const r = await api('POST', route, json === undefined ? {} : { json });
   setBusy(button, false);
   clear(answer);
   if (!r.ok) {
     answer.append(problemBox(r));
-    markFields(form, r)?.focus();
-    return;
+    if (form) markFields(form, r)?.focus();
+    return null;
   }
-  answer.append(outcomeBox(r, `Profile corrected (${['name', 'email', 'birthday'].filter((f) => f in body).join(', ')})`));
-  await refreshMember();
-  fillProfileForm(state.member);
+  return r;
 }
 
 function fieldError(input, errorNode, message) {
@@ -901,17 +916,15 @@ async function submitAdjustment(event) {
   const body = { adjustment_id: $('adjust-id').value.trim(), points: numberOrText(pts), reason };
   const note = $('adjust-note').value.trim();
   if (note) body.note = note;
-  const button = $('adjust-submit');
-  setBusy(button, true);
-  answer.append(el('p', { class: 'status loading', text: 'Sending the adjustment…' }));
-  const r = await api('POST', `/v1/members/${encodeURIComponent(state.memberId)}/adjustments`, { json: body });
-  setBusy(button, false);
-  clear(answer);
-  if (!r.ok) {
-    answer.append(problemBox(r));
-    markFields(form, r)?.focus();
-    return;
-  }
+  const r = await sendWrite({
+    form,
+    button: $('adjust-submit'),
+    answer,
+    loading: 'Sending the adjustment…',
+    route: `/v1/members/${encodeURIComponent(state.memberId)}/adjustments`,
+    json: body,
+  });
+  if (!r) return;
   answer.append(outcomeBox(r, `Adjusted ${fmtSigned(r.data?.points?.adjusted ?? body.points)} ${r.data?.unit ?? ''}`));
   pointsInput.value = '';
   reasonInput.value = '';
@@ -930,16 +943,13 @@ async function submitCancel(event) {
     input.focus();
     return;
   }
-  const button = $('cancel-submit');
-  setBusy(button, true);
-  answer.append(el('p', { class: 'status loading', text: `Cancelling ${id}…` }));
-  const r = await api('POST', `/v1/redemptions/${encodeURIComponent(id)}/cancel`);
-  setBusy(button, false);
-  clear(answer);
-  if (!r.ok) {
-    answer.append(problemBox(r));
-    return;
-  }
+  const r = await sendWrite({
+    button: $('cancel-submit'),
+    answer,
+    loading: `Cancelling ${id}…`,
+    route: `/v1/redemptions/${encodeURIComponent(id)}/cancel`,
+  });
+  if (!r) return;
   answer.append(outcomeBox(r, `Cancelled ${id}: ${fmtInt(r.data?.points?.restored ?? 0)} ${r.data?.unit ?? ''} restored`));
   input.value = '';
   refreshMember();

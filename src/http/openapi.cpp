@@ -603,6 +603,15 @@ void add_post_on_id(json& paths, const std::string& path, const std::string& id_
     paths[path]["post"] = std::move(operation);
 }
 
+// A POST on one part of a member, /v1/members/{member_id}/PART: `operation` from write_operation.
+void add_member_write(json& paths, const std::string& part, const std::string& tag,
+                      json operation) {
+    const std::string path = "/v1/members/{member_id}/" + part;
+    operation["tags"] = json::array({tag});
+    paths[path]["parameters"] = json::array({parameter_ref("MemberId")});
+    paths[path]["post"] = std::move(operation);
+}
+
 // A GET of one part of a member, /v1/members/{member_id}/PART, which takes no query parameters.
 void add_member_read(json& paths, const std::string& part, const std::string& operation_id,
                      const std::string& summary, const std::string& answer,
@@ -715,10 +724,7 @@ json operations() {
         "Idempotency-Key was used for a different request",
         std::string(validation) + "; also an event type the program does not declare",
         "not-found: no such member");
-    event["tags"] = json::array({"members"});
-    paths["/v1/members/{member_id}/events"]["parameters"] =
-        json::array({parameter_ref("MemberId")});
-    paths["/v1/members/{member_id}/events"]["post"] = event;
+    add_member_write(paths, "events", "members", std::move(event));
 
     json redeem = write_operation(
         "redeemPoints", "Redeem a reward, or pay for a purchase with points",
@@ -731,10 +737,7 @@ json operations() {
             "outside its validity window, not for the member's tier or past its usage limit; "
             "payment-rule: the points break the program's step, minimum or maximum share",
         "not-found: no such member");
-    redeem["tags"] = json::array({"redemptions"});
-    paths["/v1/members/{member_id}/redemptions"]["parameters"] =
-        json::array({parameter_ref("MemberId")});
-    paths["/v1/members/{member_id}/redemptions"]["post"] = redeem;
+    add_member_write(paths, "redemptions", "redemptions", std::move(redeem));
 
     json adjust = write_operation(
         "adjustPoints", "Credit or debit points by hand, with a reason",
@@ -746,10 +749,7 @@ json operations() {
             "; insufficient-points: a debit beyond the available points when the program "
             "allows no negative balance",
         "not-found: no such member");
-    adjust["tags"] = json::array({"members"});
-    paths["/v1/members/{member_id}/adjustments"]["parameters"] =
-        json::array({parameter_ref("MemberId")});
-    paths["/v1/members/{member_id}/adjustments"]["post"] = adjust;
+    add_member_write(paths, "adjustments", "members", std::move(adjust));
 
     json profile = write_operation(
         "changeMemberProfile", "Correct a member's name, email or birthday, with a reason",
@@ -760,10 +760,7 @@ json operations() {
         "request",
         std::string(validation) + "; also none of name, email and birthday given",
         "not-found: no such member");
-    profile["tags"] = json::array({"members"});
-    paths["/v1/members/{member_id}/profile-changes"]["parameters"] =
-        json::array({parameter_ref("MemberId")});
-    paths["/v1/members/{member_id}/profile-changes"]["post"] = profile;
+    add_member_write(paths, "profile-changes", "members", std::move(profile));
 
     json purchase = write_operation(
         "postPurchase", "Post a purchase: the member earns points",
