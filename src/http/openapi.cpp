@@ -629,32 +629,26 @@ void add_member_read(json& paths, const std::string& part, const std::string& op
                                "an invalid id in the path")}}}};
 }
 
-// A paged GET of one part of a member, /v1/members/{member_id}/PART?limit=&cursor=.
+// A paged GET of one part of a member, /v1/members/{member_id}/PART?limit=&cursor=: a member
+// read with its two query parameters.
 void add_member_page(json& paths, const std::string& part, const std::string& operation_id,
                      const std::string& summary, const std::string& schema) {
-    const std::string path = "/v1/members/{member_id}/" + part;
-    paths[path]["parameters"] = json::array({parameter_ref("MemberId")});
-    paths[path]["get"] = {
-        {"operationId", operation_id},
-        {"summary", summary},
-        {"tags", json::array({"members"})},
-        {"parameters",
-         {{{"name", "limit"},
-           {"in", "query"},
-           {"required", false},
-           {"description", "Entries per page"},
-           {"schema", {{"type", "integer"}, {"minimum", 1}, {"maximum", 500}, {"default", 50}}}},
-          {{"name", "cursor"},
-           {"in", "query"},
-           {"required", false},
-           {"description", "next_cursor of the previous page"},
-           {"schema", {{"type", "string"}, {"pattern", "^[0-9]{1,18}$"}}}}}},
-        {"responses",
-         {{"200", success("One page", ref(schema), false)},
-          {"404", problem_spec("not-found: no such member")},
-          {"422",
-           problem_spec("validation-failed: limit not 1 to 500, a cursor this API did not "
-                        "give, an unknown query parameter, or an invalid id in the path")}}}};
+    add_member_read(paths, part, operation_id, summary, "One page", schema);
+    json& get = paths["/v1/members/{member_id}/" + part]["get"];
+    get["parameters"] = {
+        {{"name", "limit"},
+         {"in", "query"},
+         {"required", false},
+         {"description", "Entries per page"},
+         {"schema", {{"type", "integer"}, {"minimum", 1}, {"maximum", 500}, {"default", 50}}}},
+        {{"name", "cursor"},
+         {"in", "query"},
+         {"required", false},
+         {"description", "next_cursor of the previous page"},
+         {"schema", {{"type", "string"}, {"pattern", "^[0-9]{1,18}$"}}}}};
+    get["responses"]["422"] =
+        problem_spec("validation-failed: limit not 1 to 500, a cursor this API did not give, an "
+                     "unknown query parameter, or an invalid id in the path");
 }
 
 json operations() {
