@@ -199,11 +199,13 @@ TEST_CASE("purchases are not held up by runs over 2,000 due members", "[schedule
             auto started = steady::now();
             jobs::scheduler runner(*f.book, std::chrono::hours{1}, f.clock());
             for (; runner.runs() == 0 && posted < 10'000; ++posted) {
+                std::int64_t due_before = still_due();
                 auto took = walk_in();
                 slowest = std::max(slowest, took);
-                // The run had started and not finished when the purchase was answered.
-                std::int64_t due = still_due();
-                if (runner.runs() == 0 && due > 0 && due < std::int64_t{members}) {
+                // The run had started when the purchase was sent and had not finished when it
+                // was answered: the purchase did not wait for the rest of the run.
+                std::int64_t due_after = still_due();
+                if (runner.runs() == 0 && due_before < std::int64_t{members} && due_after > 0) {
                     ++during;
                 }
                 // No pause between purchases: the run takes about eight chunks (140 ms at -Og);
@@ -218,15 +220,17 @@ TEST_CASE("purchases are not held up by runs over 2,000 due members", "[schedule
                     << std::chrono::duration_cast<milliseconds>(slowest).count()
                     << " ms; the run took "
                     << std::chrono::duration_cast<milliseconds>(run_took).count() << " ms");
-        // The first purchase counted may have been answered before the run's first chunk; the
-        // others were sent after the run had begun and answered before it ended (seven to eleven
-        // of them here, with two busy loops beside it).
+        // Purchases sent after the run had begun were answered before it ended (seven to eleven
+        // of them here, with two busy loops beside it): had the writer queued them behind the
+        // whole run, none would be. This is the check that does not hang on the machine's speed;
+        // a bound on the slowest purchase against the run's length (once a third) failed with
+        // six copies of this test on two cores, where the scheduler alone can stall a thread for
+        // a fifth of a second.
         CHECK(during >= 3);
         // A purchase waits for at most the chunk of 256 visits queued before it (about 0.4 s in
-        // a Debug build), never for the whole run. The strict 1 s bound is the next run's,
-        // with small chunks: on a loaded machine a chunk of 256 can take longer.
+        // a Debug build). The strict 1 s bound is the next run's, with small chunks: on a loaded
+        // machine a chunk of 256 can take longer.
         CHECK(slowest < milliseconds{2000});
-        CHECK(slowest < run_took / 3);
         CHECK(time_operations() == std::int64_t{members});
         CHECK(still_due() == 0);
         auto page = f.book->activity("m-11999", 1, std::nullopt);
