@@ -750,8 +750,9 @@ json operations() {
         "Natural key: the change id. Recorded in the audit log with the key that sent it. The "
         "outcome moves no points; the member view shows the corrected profile.",
         "ProfileChange",
-        "idempotency-conflict: the change id or Idempotency-Key was used for a different "
-        "request",
+        "already-done: the change id was already used (kept for good; the idempotency key "
+        "that replays the answer, 30 days); idempotency-conflict: the change id or "
+        "Idempotency-Key was used for a different request",
         std::string(validation) + "; also none of name, email and birthday given",
         "not-found: no such member");
     add_member_write(paths, "profile-changes", "members", std::move(profile));

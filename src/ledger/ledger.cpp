@@ -730,6 +730,15 @@ void ledger::change_profile_async(request_context who, std::string member_id,
                 return tl::unexpected(
                     fail(error_code::not_found, "member_id", "no member " + member_id));
             }
+            // Kept for good: the idempotency key that answers a retry is forgotten after its
+            // retention, and a correction applied again then would undo any made since.
+            if (st.profile_change_exists(r.change_id)) {
+                return tl::unexpected(error{error_code::rejected,
+                                            "change_id",
+                                            "profile change " + r.change_id + " was already made",
+                                            engine::rejection_code::already_done,
+                                            {}});
+            }
             std::optional<std::string> name = r.name ? *r.name : m->name;
             std::optional<std::string> email = r.email ? *r.email : m->email;
             engine::profile_change event{r.change_id, r.birthday.has_value(),
@@ -737,6 +746,7 @@ void ledger::change_profile_async(request_context who, std::string member_id,
             auto out = impl_->apply(st, pv, now, "profile_change", who, request, *m, event);
             if (out) {
                 st.set_contact(member_id, name, email);
+                st.insert_profile_change(r.change_id, member_id, now);
                 st.audit(now, who.actor, who.role, "profile_change", member_id, r.reason, request);
             }
             return out;

@@ -284,12 +284,23 @@ std::vector<violation> verify_database(const std::filesystem::path& database) {
         std::string transaction; // and the purchase it named
     };
     std::map<std::string, voucher_uses> uses;
+    std::map<std::string, std::string> changes; // profile change id -> member
     each_row(db,
              "SELECT o.id, o.outcome, (SELECT COALESCE(SUM(points), 0) FROM ledger_entries e"
              " WHERE e.operation_id = o.id AND e.kind <> 'mature'),"
              " (SELECT COUNT(*) FROM ledger_entries e WHERE e.operation_id = o.id), o.kind,"
              " o.request, o.created_at FROM operations o",
              [&](statement& s) {
+                 if (s.text(4) == "profile_change") {
+                     auto request = nlohmann::json::parse(s.text(5), nullptr, false);
+                     if (request.is_discarded() || !request.contains("change_id") ||
+                         !request["change_id"].is_string()) {
+                         report("profile_change", "operation " + s.text(0) + " names no change");
+                     } else {
+                         changes[request["change_id"].get<std::string>()] =
+                             request.value("member_id", "");
+                     }
+                 }
                  if (s.text(4) == "voucher_use") {
                      auto request = nlohmann::json::parse(s.text(5), nullptr, false);
                      if (request.is_discarded() || !request.contains("voucher_id") ||
@@ -357,6 +368,23 @@ std::vector<violation> verify_database(const std::filesystem::path& database) {
     for (const auto& [voucher, named] : uses) {
         report("voucher",
                "no voucher " + voucher + "; uses naming it: " + std::to_string(named.count));
+    }
+
+    // Every profile change keeps its id (and member) for good, so that it is never made twice.
+    each_row(db, "SELECT change_id, member_id FROM profile_changes", [&](statement& s) {
+        auto it = changes.find(s.text(0));
+        if (it == changes.end()) {
+            report("profile_change", "profile change " + s.text(0) + " was never made");
+        } else {
+            if (it->second != s.text(1)) {
+                report("profile_change", "profile change " + s.text(0) + " is kept for " +
+                                             s.text(1) + " but was made for " + it->second);
+            }
+            changes.erase(it);
+        }
+    });
+    for (const auto& [change, member] : changes) {
+        report("profile_change", "profile change " + change + " of " + member + " is not kept");
     }
     db.execute("COMMIT");
     return found;

@@ -609,6 +609,15 @@ void store::insert_adjustment(const engine::adjustment& a, const std::string& me
         .run();
 }
 
+void store::insert_profile_change(const std::string& change_id, const std::string& member_id,
+                                  timestamp at) {
+    cached("INSERT INTO profile_changes (change_id, member_id, made_at) VALUES (?, ?, ?)")
+        .bind(1, change_id)
+        .bind(2, member_id)
+        .bind(3, time_text(at))
+        .run();
+}
+
 namespace {
 
 bool exists(statement& s, const std::string& id) {
@@ -630,6 +639,10 @@ bool store::adjustment_exists(const std::string& adjustment_id) {
 
 bool store::return_exists(const std::string& return_id) {
     return exists(cached("SELECT 1 FROM returns WHERE return_id = ?"), return_id);
+}
+
+bool store::profile_change_exists(const std::string& change_id) {
+    return exists(cached("SELECT 1 FROM profile_changes WHERE change_id = ?"), change_id);
 }
 
 void store::audit(timestamp at, const std::string& actor, const std::string& role,

@@ -126,9 +126,12 @@ public:
                       const std::string& type, std::int64_t operation_id);
     void insert_adjustment(const engine::adjustment& a, const std::string& member_id,
                            std::int64_t operation_id);
+    void insert_profile_change(const std::string& change_id, const std::string& member_id,
+                               timestamp at);
     bool event_exists(const std::string& event_id);
     bool adjustment_exists(const std::string& adjustment_id);
     bool return_exists(const std::string& return_id);
+    bool profile_change_exists(const std::string& change_id);
     void audit(timestamp at, const std::string& actor, const std::string& role,
                const std::string& action, const std::optional<std::string>& member_id,
                const std::optional<std::string>& reason, const std::string& detail);

@@ -546,6 +546,69 @@ TEST_CASE("a profile change corrects name, email and birthday, audited and once"
     CHECK(f.verify().empty());
 }
 
+TEST_CASE("every write keeps its id for good, after its idempotency key is forgotten",
+          "[ledger]") {
+    // Idempotency keys answer a retry with the first answer for 30 days (the retention); after
+    // that, each kind of write is refused by its own id as already done, never applied again.
+    using namespace date::literals;
+    fixture f;
+    enroll(f, "m-1");
+    const request_context support = test::support_staff();
+    const engine::purchase bought = basket("t-1", "m-1", 1000, f.now());
+    const engine::purchase_return returned{"ret-1", "t-1", "s-1", f.now(), {{"1", 1}}};
+    const engine::custom_event review{"e-1", "review_posted", f.now(), {{"stars", 5}}};
+    const engine::adjustment goodwill = credit("a-1", 100);
+    const profile_change_request fix{"c-1", std::optional<std::string>("Ada B"), std::nullopt,
+                                     std::nullopt, "typo"};
+    REQUIRE(f.ledger->post_purchase(pos(), bought));
+    REQUIRE(f.ledger->post_return(pos(), returned));
+    REQUIRE(f.ledger->post_event(pos(), "m-1", review));
+    REQUIRE(f.ledger->adjust(support, "m-1", goodwill));
+    REQUIRE(f.ledger->change_profile(support, "m-1", fix));
+    // A later correction, which the first one retried must not undo.
+    REQUIRE(f.ledger->change_profile(
+        support, "m-1",
+        {"c-2", std::optional<std::string>("Ada C"), std::nullopt, std::nullopt, "typo again"}));
+    CHECK(f.count("idempotency_keys") == 7);
+
+    f.advance(std::chrono::days{31});
+    REQUIRE(f.ledger->run_due(f.now(), 16));
+    REQUIRE(f.count("idempotency_keys") == 0);
+    const member_view before = view(f, "m-1");
+    const std::int64_t writes = f.writes();
+
+    auto already = [](const result<write_result>& r, const char* field) {
+        error e = failure(r);
+        CHECK(e.code == error_code::rejected);
+        CHECK(e.rejection == engine::rejection_code::already_done);
+        CHECK(e.field == field);
+    };
+    already(f.ledger->post_purchase(pos(), bought), "transaction_id");
+    already(f.ledger->post_return(pos(), returned), "return_id");
+    already(f.ledger->post_event(pos(), "m-1", review), "event_id");
+    already(f.ledger->adjust(support, "m-1", goodwill), "adjustment_id");
+    already(f.ledger->change_profile(support, "m-1", fix), "change_id");
+    // The member still needs the enrolment's id: it is the member's.
+    CHECK(failure(f.ledger->enroll(pos(), {"m-1", "Ada", std::nullopt, std::nullopt,
+                                           std::nullopt}))
+              .code == error_code::already_exists);
+
+    CHECK(f.writes() == writes);
+    const member_view after = view(f, "m-1");
+    CHECK(after.name == std::optional<std::string>("Ada C"));
+    CHECK(after.balance.available == before.balance.available);
+    CHECK(after.revision == before.revision);
+    f.ledger.reset();
+    CHECK(f.verify().empty());
+
+    // `loyalty verify` notices a change whose id is no longer kept.
+    f.execute("DELETE FROM profile_changes WHERE change_id = 'c-1'");
+    auto found = f.verify();
+    REQUIRE(found.size() == 1);
+    CHECK(found[0].check == "profile_change");
+    CHECK(found[0].detail == "profile change c-1 of m-1 is not kept");
+}
+
 TEST_CASE("a member's audit trail lists what was done by hand, newest first, in pages",
           "[ledger]") {
     fixture f;
@@ -1135,10 +1198,45 @@ TEST_CASE("migration 7 gives each used voucher the time and purchase of its use"
     // the later migrations).
     f.execute("BEGIN; ALTER TABLE vouchers DROP COLUMN used_at;"
               "ALTER TABLE vouchers DROP COLUMN used_transaction_id;"
-              "DROP INDEX audit_log_member;"
+              "DROP INDEX audit_log_member; DROP TABLE profile_changes;"
               "DELETE FROM schema_migrations WHERE version >= 7; COMMIT;");
     f.open(); // migrates 7 and on
     CHECK(f.count("schema_migrations WHERE version = 7") == 1);
+    f.ledger.reset();
+    CHECK(lines(f, sql) == before);
+    CHECK(f.verify().empty());
+}
+
+TEST_CASE("migration 9 keeps the ids of the profile changes made before it", "[ledger][migration]") {
+    fixture f;
+    enroll(f, "m-1");
+    enroll(f, "m-2");
+    const request_context support = test::support_staff();
+    REQUIRE(f.ledger->change_profile(
+        support, "m-1", {"c-1", std::optional<std::string>("A"), std::nullopt, std::nullopt, "x"}));
+    *f.clock += 60;
+    REQUIRE(f.ledger->change_profile(
+        support, "m-2", {"c-2", std::optional<std::string>("B"), std::nullopt, std::nullopt, "y"}));
+    REQUIRE(f.ledger->adjust(support, "m-1", credit("a-1", 10))); // audited, not a change
+    f.ledger.reset();
+    const std::string sql =
+        "SELECT change_id, member_id, made_at FROM profile_changes ORDER BY change_id";
+    const auto before = lines(f, sql);
+    REQUIRE(before.size() == 2);
+    CHECK(before[0] ==
+          "c-1|m-1|" + engine::format_rfc3339(f.now() - std::chrono::seconds{60}));
+    CHECK(before[1] == "c-2|m-2|" + engine::format_rfc3339(f.now()));
+
+    // The file as schema 8 left it: the changes only in the audit log (and the idempotency
+    // keys forgotten, so only the new table can refuse them again).
+    f.execute("BEGIN; DROP TABLE profile_changes; DELETE FROM idempotency_keys;"
+              "DELETE FROM schema_migrations WHERE version >= 9; COMMIT;");
+    f.open(); // migrates 9
+    CHECK(f.count("schema_migrations WHERE version = 9") == 1);
+    CHECK(failure(f.ledger->change_profile(support, "m-1",
+                                           {"c-1", std::optional<std::string>("A"), std::nullopt,
+                                            std::nullopt, "x"}))
+              .rejection == engine::rejection_code::already_done);
     f.ledger.reset();
     CHECK(lines(f, sql) == before);
     CHECK(f.verify().empty());
