@@ -546,8 +546,7 @@ TEST_CASE("a profile change corrects name, email and birthday, audited and once"
     CHECK(f.verify().empty());
 }
 
-TEST_CASE("every write keeps its id for good, after its idempotency key is forgotten",
-          "[ledger]") {
+TEST_CASE("every write keeps its id for good, after its idempotency key is forgotten", "[ledger]") {
     // Idempotency keys answer a retry with the first answer for 30 days (the retention); after
     // that, each kind of write is refused by its own id as already done, never applied again.
     using namespace date::literals;
@@ -589,8 +588,7 @@ TEST_CASE("every write keeps its id for good, after its idempotency key is forgo
     already(f.ledger->adjust(support, "m-1", goodwill), "adjustment_id");
     already(f.ledger->change_profile(support, "m-1", fix), "change_id");
     // The member still needs the enrolment's id: it is the member's.
-    CHECK(failure(f.ledger->enroll(pos(), {"m-1", "Ada", std::nullopt, std::nullopt,
-                                           std::nullopt}))
+    CHECK(failure(f.ledger->enroll(pos(), {"m-1", "Ada", std::nullopt, std::nullopt, std::nullopt}))
               .code == error_code::already_exists);
 
     CHECK(f.writes() == writes);
@@ -1207,7 +1205,8 @@ TEST_CASE("migration 7 gives each used voucher the time and purchase of its use"
     CHECK(f.verify().empty());
 }
 
-TEST_CASE("migration 9 keeps the ids of the profile changes made before it", "[ledger][migration]") {
+TEST_CASE("migration 9 keeps the ids of the profile changes made before it",
+          "[ledger][migration]") {
     fixture f;
     enroll(f, "m-1");
     enroll(f, "m-2");
@@ -1223,8 +1222,7 @@ TEST_CASE("migration 9 keeps the ids of the profile changes made before it", "[l
         "SELECT change_id, member_id, made_at FROM profile_changes ORDER BY change_id";
     const auto before = lines(f, sql);
     REQUIRE(before.size() == 2);
-    CHECK(before[0] ==
-          "c-1|m-1|" + engine::format_rfc3339(f.now() - std::chrono::seconds{60}));
+    CHECK(before[0] == "c-1|m-1|" + engine::format_rfc3339(f.now() - std::chrono::seconds{60}));
     CHECK(before[1] == "c-2|m-2|" + engine::format_rfc3339(f.now()));
 
     // The file as schema 8 left it: the changes only in the audit log (and the idempotency
@@ -1233,9 +1231,9 @@ TEST_CASE("migration 9 keeps the ids of the profile changes made before it", "[l
               "DELETE FROM schema_migrations WHERE version >= 9; COMMIT;");
     f.open(); // migrates 9
     CHECK(f.count("schema_migrations WHERE version = 9") == 1);
-    CHECK(failure(f.ledger->change_profile(support, "m-1",
-                                           {"c-1", std::optional<std::string>("A"), std::nullopt,
-                                            std::nullopt, "x"}))
+    CHECK(failure(f.ledger->change_profile(
+                      support, "m-1",
+                      {"c-1", std::optional<std::string>("A"), std::nullopt, std::nullopt, "x"}))
               .rejection == engine::rejection_code::already_done);
     f.ledger.reset();
     CHECK(lines(f, sql) == before);
