@@ -128,7 +128,7 @@ TEST_CASE("commas and colons in nested and empty containers") {
     REQUIRE(written(json::object()) == "{}");
 }
 
-TEST_CASE("field() writes a key and its value; raw() inserts a JSON text as one value") {
+TEST_CASE("field() writes a key and its value, raw() inserts a JSON text as one value") {
     json_writer w;
     w.begin_object().field("points", 34).key("stored").raw(R"({"x":[1,2]})").field("ok", true);
     w.field("name", std::string("Ada")).end_object();

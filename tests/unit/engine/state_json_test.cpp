@@ -481,7 +481,7 @@ TEST_CASE("malformed records are refused with the field's path", "[state_json]")
     CHECK_FALSE(redemption_record_from_json(json()));
 }
 
-TEST_CASE("request texts refuse control characters; an adjustment's note keeps line breaks",
+TEST_CASE("request texts refuse control characters, an adjustment's note keeps line breaks",
           "[state_json]") {
     for (const std::string& bad :
          {std::string("t\x01"), std::string("a\0b", 3), std::string("\n"), std::string("t\x7f")}) {

@@ -161,7 +161,7 @@ TEST_CASE("leaves expire at the end of the sixth month, New York time", "[time]"
     CHECK(pass(p, out.state, utc(2027_y / 1 / 1)).movements.empty());
 }
 
-TEST_CASE("spent points do not expire; the rest of a lot does", "[time]") {
+TEST_CASE("spent points do not expire, the rest of a lot does", "[time]") {
     const auto& p = sample_program();
     auto m = member(p, utc(2026_y / 1 / 5, 15));
     add_lot(p, m, 120, utc(2026_y / 3 / 14, 13, 30)).remaining = 20;

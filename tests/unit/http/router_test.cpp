@@ -917,7 +917,7 @@ TEMPLATE_TEST_CASE("router: a key learns its own id, name, role and store, never
     check_problem(a.get("/v1/key", bound.secret), 401, "unauthorized");
 }
 
-TEMPLATE_TEST_CASE("router: support corrects a profile; the view shows it; a till may not",
+TEMPLATE_TEST_CASE("router: support corrects a profile, the view shows it, a till may not",
                    "[router]", in_process, over_http) {
     api a(TestType::kind);
     a.enroll("m-1");
@@ -972,7 +972,7 @@ TEMPLATE_TEST_CASE("router: support corrects a profile; the view shows it; a til
     CHECK(ok_json(a.get("/v1/members/m-1", a.pos), 200)["name"] == "Ada Lovelace");
 }
 
-TEMPLATE_TEST_CASE("router: support reads a member's audit trail; a till may not", "[router]",
+TEMPLATE_TEST_CASE("router: support reads a member's audit trail, a till may not", "[router]",
                    in_process, over_http) {
     api a(TestType::kind);
     a.enroll("m-1");
@@ -1010,7 +1010,7 @@ TEMPLATE_TEST_CASE("router: support reads a member's audit trail; a till may not
     check_problem(a.get("/v1/members/m-none/audit", a.support), 404, "not-found");
 }
 
-TEMPLATE_TEST_CASE("router: support reads a member's tier history; a till may not", "[router]",
+TEMPLATE_TEST_CASE("router: support reads a member's tier history, a till may not", "[router]",
                    in_process, over_http) {
     api a(TestType::kind);
     a.enroll("m-1");
@@ -1224,7 +1224,7 @@ TEMPLATE_TEST_CASE("router: refused requests answer with their exact problem and
 }
 
 TEMPLATE_TEST_CASE(
-    "router: retries replay the first answer; a reused key with another body conflicts", "[router]",
+    "router: retries replay the first answer, a reused key with another body conflicts", "[router]",
     in_process, over_http) {
     api a(TestType::kind);
     a.enroll("m-1");
