@@ -101,7 +101,8 @@ json request_schemas() {
     s["Enrollment"] = body_object(
         {{"member_id", text("The new member's id; unique", 256)},
          {"name", nullable(text("The member's name"))},
-         {"email", nullable(text("The member's e-mail address"))},
+         {"email", nullable(text("The member's e-mail address, name@domain with a dotted domain "
+                                 "(RFC 5321's lengths; quoted local parts refused)"))},
          {"birthday", nullable({{"type", "string"},
                                 {"format", "date"},
                                 {"description", "YYYY-MM-DD, for birthday benefits"}})},
@@ -193,7 +194,8 @@ json request_schemas() {
     s["ProfileChange"] = body_object(
         {{"change_id", text("The sender's id for this change; unique")},
          {"name", nullable(text("The member's name; null clears it"))},
-         {"email", nullable(text("The member's e-mail address; null clears it"))},
+         {"email", nullable(text("The member's e-mail address (checked as at enrolment); null "
+                                 "clears it"))},
          {"birthday", nullable({{"type", "string"},
                                 {"format", "date"},
                                 {"description", "YYYY-MM-DD; null clears it. Moving it within a "

@@ -1,5 +1,6 @@
 #include "loyalty/ledger/ledger.hpp"
 
+#include "contact_details.hpp"
 #include "ledger_impl.hpp"
 #include "loyalty/engine/evaluate.hpp"
 #include "loyalty/engine/local_time.hpp"
@@ -323,6 +324,22 @@ result<write_result> wait_for(Start start) {
     return future.get();
 }
 
+// A name or address the request gives, refused before anything is stored when malformed.
+std::optional<error> contact_refused(const std::optional<std::string>& name,
+                                     const std::optional<std::string>& email) {
+    if (name) {
+        if (auto problem = detail::name_problem(*name)) {
+            return fail(error_code::invalid_request, "name", *problem);
+        }
+    }
+    if (email) {
+        if (auto problem = detail::email_problem(*email)) {
+            return fail(error_code::invalid_request, "email", *problem);
+        }
+    }
+    return std::nullopt;
+}
+
 nlohmann::json optional_json(const std::optional<std::string>& s) {
     return s ? nlohmann::json(*s) : nlohmann::json(nullptr);
 }
@@ -333,6 +350,9 @@ void ledger::enroll_async(request_context who, enrollment_request r, write_callb
     if (r.member_id.empty()) {
         return done(tl::unexpected(
             fail(error_code::invalid_request, "member_id", "a member id is required")));
+    }
+    if (auto refused = contact_refused(r.name, r.email)) {
+        return done(tl::unexpected(std::move(*refused)));
     }
     if (r.referred_by && *r.referred_by == r.member_id) {
         return done(tl::unexpected(
@@ -707,6 +727,10 @@ void ledger::change_profile_async(request_context who, std::string member_id,
     if (!r.name && !r.email && !r.birthday) {
         return done(tl::unexpected(fail(error_code::invalid_request, "name",
                                         "a profile change names name, email or birthday")));
+    }
+    if (auto refused =
+            contact_refused(r.name.value_or(std::nullopt), r.email.value_or(std::nullopt))) {
+        return done(tl::unexpected(std::move(*refused)));
     }
     // The fields given, each a value or null (cleared); the others are left out.
     nlohmann::json fields = {

@@ -441,6 +441,12 @@ TEMPLATE_TEST_CASE("router: a member's journey through the API, one answer per r
                    in_process, over_http) {
     api a(TestType::kind);
 
+    // An address mistyped at the till is refused, and enrols no one.
+    check_problem(a.post("/v1/members", a.pos,
+                         {{"member_id", "m-1"}, {"name", "Ada"}, {"email", "ada@example,com"}}),
+                  422, "validation-failed", std::vector<std::string>{"email"});
+    check_problem(a.get("/v1/members/m-1", a.pos), 404, "not-found");
+
     // Enrollment: 25 leaves at once.
     json enrolled = ok_json(a.post("/v1/members", a.pos,
                                    {{"member_id", "m-1"},
@@ -929,7 +935,7 @@ TEMPLATE_TEST_CASE("router: support corrects a profile, the view shows it, a til
                       {"reason", "asked by phone"}};
 
     // Refused, each changing nothing: a till's key, nothing to change, a bad date, no reason, a
-    // name that is not text, an unknown field, no such member.
+    // name that is not text, an unknown field, an address with no domain, no such member.
     auto before = snapshot::of(a, "m-1");
     check_problem(a.post(target, a.pos, fix), 403, "forbidden");
     check_problem(a.post(target, a.support, {{"change_id", "c-1"}, {"reason", "r"}}), 422,
@@ -950,6 +956,10 @@ TEMPLATE_TEST_CASE("router: support corrects a profile, the view shows it, a til
     extra["points"] = 5;
     check_problem(a.post(target, a.support, extra), 422, "validation-failed",
                   std::vector<std::string>{"points"});
+    json typo = fix;
+    typo["email"] = "ada@example";
+    check_problem(a.post(target, a.support, typo), 422, "validation-failed",
+                  std::vector<std::string>{"email"});
     check_problem(a.post("/v1/members/m-none/profile-changes", a.support, fix), 404, "not-found",
                   std::vector<std::string>{"member_id"});
     check_unchanged(a, before, "m-1");
