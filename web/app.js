@@ -44,6 +44,7 @@ const state = {
   activity: { cursors: [null], page: 0 },
   lookupSeq: 0,
   partSeq: {}, // per part of a member read beside the lookup: its latest request
+  auditCursor: null, // where the audit trail's next older page starts, if any
   activitySeq: 0,
   errorLines: new Map(), // editor line -> messages, from the last check
 };
@@ -487,6 +488,8 @@ function signOut(message) {
   $('sim-member').value = '';
   $('editor').value = '';
   $('activate-confirm').hidden = true;
+  $('audit-more').hidden = true;
+  state.auditCursor = null;
   state.errorLines = new Map();
   renderGutter();
   showSignIn();
@@ -655,15 +658,16 @@ function renderMember(m) {
 
 // GET /v1/members/{id}/{part} for the member on screen, showing its progress and any problem in
 // the node `statusId`. The answer's data, or null when it failed or was overtaken (another
-// member, a newer read of the same part, signing out).
-async function readMemberPart(part, statusId, loading) {
+// member, a newer read of the same part, signing out). Reads sharing a `seqKey` overtake each
+// other (the pages of one list).
+async function readMemberPart(part, statusId, loading, seqKey = part) {
   const id = state.memberId;
   if (!id) return null;
-  const seq = (state.partSeq[part] = (state.partSeq[part] ?? 0) + 1);
+  const seq = (state.partSeq[seqKey] = (state.partSeq[seqKey] ?? 0) + 1);
   const status = $(statusId);
   setStatus(status, loading, 'loading');
   const r = await api('GET', `/v1/members/${encodeURIComponent(id)}/${part}`);
-  if (seq !== state.partSeq[part] || id !== state.memberId) return null;
+  if (seq !== state.partSeq[seqKey] || id !== state.memberId) return null;
   if (!r.ok) {
     clear(status);
     status.classList.remove('loading');
@@ -693,14 +697,26 @@ async function loadTierHistory() {
   }
 }
 
-// The newest entries of the member's audit trail: what a key did by hand, and why.
-async function loadAudit() {
-  const list = clear($('audit-rows'));
-  $('audit-empty').hidden = true;
-  const data = await readMemberPart('audit?limit=20', 'audit-status', 'Loading the audit trail…');
+// The member's audit trail, 20 entries at a time: what a key did by hand, and why. `older`
+// appends the page after the last one shown; otherwise the list starts again from the newest.
+async function loadAudit(older = false) {
+  const more = $('audit-more');
+  const cursor = older ? state.auditCursor : null;
+  if (older && !cursor) return;
+  more.hidden = true;
+  if (!older) {
+    clear($('audit-rows'));
+    $('audit-empty').hidden = true;
+    state.auditCursor = null;
+  }
+  const part = `audit?limit=20${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
+  const data = await readMemberPart(part, 'audit-status', 'Loading the audit trail…', 'audit');
   if (!data) return;
+  const list = $('audit-rows');
   const entries = Array.isArray(data.entries) ? data.entries : [];
-  $('audit-empty').hidden = entries.length > 0;
+  $('audit-empty').hidden = older || entries.length > 0;
+  state.auditCursor = data.next_cursor ?? null;
+  more.hidden = !state.auditCursor;
   for (const e of entries) {
     // What was asked, without what the line already says.
     const asked = Object.entries(e.request && typeof e.request === 'object' ? e.request : {})
@@ -1300,6 +1316,7 @@ function init() {
   });
   $('activity-newer').addEventListener('click', () => loadActivity(Math.max(0, state.activity.page - 1)));
   $('activity-older').addEventListener('click', () => loadActivity(state.activity.page + 1));
+  $('audit-more').addEventListener('click', () => loadAudit(true));
   $('adjust-form').addEventListener('submit', submitAdjustment);
   $('cancel-form').addEventListener('submit', submitCancel);
   $('profile-form').addEventListener('submit', submitProfile);

@@ -608,6 +608,15 @@ test('support: correct a profile, sending only what changed, with a reason', { t
   await page.locator('#profile-reason-error').getByText('A reason is required').waitFor();
   assert.ok(await page.locator('#profile-reason').evaluate((e) => e === document.activeElement));
 
+  // An address with no dotted domain: the server refuses it, the page marks the field, nothing
+  // changes.
+  await page.locator('#profile-email').fill('ada@example');
+  await page.locator('#profile-reason').fill('typo');
+  await page.locator('#profile-submit').click();
+  await page.locator('#profile-answer').getByText('expected an e-mail address').waitFor();
+  await page.locator('#profile-email[aria-invalid="true"]').waitFor();
+  assert.equal((await call('GET', `/v1/members/${member}`, keys.support)).name, 'Ada');
+
   // The name changed, the email emptied (cleared), a birthday given.
   await page.locator('#profile-email').fill('');
   await page.locator('#profile-birthday').fill('1990-06-15');
@@ -635,6 +644,30 @@ test('support: correct a profile, sending only what changed, with a reason', { t
   assert.equal(stored.email, null);
   assert.equal(stored.birthday, '1990-06-15');
   await shot(page, 'profile-corrected');
+  await finish(ctx);
+});
+
+test('support: the audit trail shows 20 entries and pages to the older ones', { timeout: TEST_MS }, async () => {
+  const member = 'm-e2e-audit';
+  await call('POST', '/v1/members', keys.admin, { member_id: member });
+  // 23 adjustments by hand, the first the oldest.
+  for (let i = 1; i <= 23; i++) {
+    await call('POST', `/v1/members/${member}/adjustments`, keys.support, { adjustment_id: `${member}-a${i}`, points: i, reason: `goodwill ${i}` });
+  }
+  const ctx = await openPage();
+  const { page } = ctx;
+  await signIn(page, keys.support, 'support');
+  await lookUp(page, member);
+  const rows = page.locator('#audit-rows li');
+  await rows.first().getByText('goodwill 23').waitFor();
+  assert.equal(await rows.count(), 20);
+  assert.ok(await page.locator('#audit-more').isVisible(), 'older entries to show');
+  await page.locator('#audit-more').click();
+  await rows.nth(22).getByText('goodwill 1”').waitFor();
+  assert.equal(await rows.count(), 23);
+  assert.ok(await page.locator('#audit-more').isHidden(), 'nothing older');
+  const reasons = await rows.evaluateAll((items) => items.map((li) => li.textContent.match(/goodwill (\d+)/)[1]));
+  assert.deepEqual(reasons, Array.from({ length: 23 }, (_, i) => String(23 - i)));
   await finish(ctx);
 });
 
