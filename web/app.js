@@ -747,6 +747,7 @@ async function loadPastVouchers() {
     if (v.status === 'used') {
       what.append('used ', timeEl(v.used_at));
       if (v.transaction_id) what.append(' on ', el('code', { text: v.transaction_id }));
+      if (v.store_id) what.append(' at store ', el('code', { text: v.store_id }));
     } else if (v.status === 'expired') {
       what.append('expired ', timeEl(v.valid_until));
     } else if (v.status === 'cancelled') {

@@ -246,6 +246,7 @@ tl::expected<void, rejection> use_voucher(context& cx, const voucher_use& e) {
     v.redeemed = true;
     v.used_at = cx.now;
     v.used_transaction_id = e.transaction_id;
+    v.used_store_id = e.store_id;
     // The till learns what to hand over from the answer itself.
     cx.out.event["reward_id"] = v.reward_id;
     return {};

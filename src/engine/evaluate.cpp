@@ -137,6 +137,9 @@ tl::expected<outcome, rejection> evaluate(const program::program& p, const membe
                 out.event_type = "voucher_use";
                 out.event =
                     echo({{"voucher_id", x.voucher_id}, {"transaction_id", x.transaction_id}});
+                if (!x.store_id.empty()) {
+                    out.event["store_id"] = x.store_id;
+                }
                 return detail::use_voucher(cx, x);
             },
             [&](const adjustment& x) {

@@ -329,6 +329,7 @@ voucher read_voucher(const json& j, const std::string& path) {
     v.cancelled = o.boolean("cancelled");
     v.used_at = o.optional_time("used_at");
     v.used_transaction_id = o.optional_text("used_transaction_id").value_or("");
+    v.used_store_id = o.optional_text("used_store_id").value_or("");
     o.finish();
     return v;
 }
@@ -500,6 +501,9 @@ nlohmann::json voucher_to_json(const voucher& v) {
     }
     if (!v.used_transaction_id.empty()) {
         out["used_transaction_id"] = v.used_transaction_id;
+    }
+    if (!v.used_store_id.empty()) {
+        out["used_store_id"] = v.used_store_id;
     }
     return out;
 }

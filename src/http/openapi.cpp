@@ -209,7 +209,10 @@ json request_schemas() {
         {"description", "The voucher handed in at a till. An empty body, or an object."},
         {"properties",
          {{"transaction_id",
-           optional_text("The purchase the voucher was used on (it may be posted later)")}}},
+           optional_text("The purchase the voucher was used on (it may be posted later)")},
+          {"store_id",
+           optional_text("The till's store; a point-of-sale key bound to a store uses that "
+                         "store when none is named, and may name no other")}}},
         {"additionalProperties", false}};
     s["Cancellation"] = {
         {"type", "object"},
@@ -378,7 +381,10 @@ json answer_schemas() {
            {"enum", {"usable", "used", "cancelled", "expired"}},
            {"description", "cancelled: its redemption was cancelled and the points went back"}}},
          {"used_at", nullable(time_text("When it was used at a till"))},
-         {"transaction_id", nullable(plain("string", "The purchase the use named"))}});
+         {"transaction_id", nullable(plain("string", "The purchase the use named"))},
+         {"store_id", nullable(plain("string", "The store whose till used it (null: uses before "
+                                               "stores were recorded, or a till bound to none "
+                                               "that named none)"))}});
     json tier = answer_object(
         {{"id", plain("string", "")}, {"name", plain("string", "As the active program names it")}});
     json change = answer_object(
@@ -802,11 +808,11 @@ json operations() {
         "to hand over (reward_id). The same use sent again is answered again; a use on another "
         "purchase is refused.",
         "VoucherUse",
-        "already-done: the voucher was already used; idempotency-conflict: the Idempotency-Key "
-        "was used for a different request",
+        "already-done: the voucher was already used; idempotency-conflict: the same use was "
+        "sent with another store, or the Idempotency-Key was used for a different request",
         "not-eligible: the voucher expired or its redemption was cancelled; validation-failed: "
-        "an unknown field, a transaction_id that is not a string of at most 256 bytes, or the "
-        "id in the path is invalid",
+        "an unknown field, a transaction_id or store_id that is not a string of at most 256 "
+        "bytes, or the id in the path is invalid",
         "not-found: no such voucher");
     add_post_on_id(paths, "/v1/vouchers/{voucher_id}/use", "VoucherId", std::move(use));
 
@@ -954,7 +960,8 @@ void add_common(json& paths) {
             unauthorized["headers"]["WWW-Authenticate"] = header_ref("WWWAuthenticate");
             op["responses"]["401"] = unauthorized;
             op["responses"]["403"] = problem_spec(
-                op["operationId"] == "postPurchase" || op["operationId"] == "postReturn"
+                op["operationId"] == "postPurchase" || op["operationId"] == "postReturn" ||
+                        op["operationId"] == "useVoucher"
                     ? "forbidden: the key's role is not in x-roles, or a pos key bound "
                       "to a store posted for another store (fields: store_id)"
                     : "forbidden: the key's role is not in x-roles");

@@ -646,13 +646,13 @@ void cancel(ledger::ledger& l, const router_options&, metrics&, call_ptr c) {
 }
 
 void use_voucher(ledger::ledger& l, const router_options&, metrics&, call_ptr c) {
-    engine::voucher_use use{c->params[0], {}, now()};
+    engine::voucher_use use{c->params[0], {}, now(), {}};
     if (!c->req.body().empty()) {
         auto body = json_body(*c);
         if (!body) {
             return;
         }
-        engine::json_fields f(*body, "", {"transaction_id"});
+        engine::json_fields f(*body, "", {"transaction_id", "store_id"});
         if (auto bad = f.check()) {
             return invalid(*c, *bad);
         }
@@ -661,6 +661,22 @@ void use_voucher(ledger::ledger& l, const router_options&, metrics&, call_ptr c)
             return invalid(*c, transaction.error());
         }
         use.transaction_id = std::move(*transaction);
+        auto store = f.text("store_id", false);
+        if (!store) {
+            return invalid(*c, store.error());
+        }
+        if (store->size() > max_id_bytes) {
+            return invalid(*c, {engine::rejection_code::invalid_event, "store_id",
+                                "at most " + std::to_string(max_id_bytes) + " bytes"});
+        }
+        use.store_id = std::move(*store);
+    }
+    // The store is the till's: a key bound to one uses vouchers there (and names no other).
+    if (use.store_id.empty() && c->key && c->key->key_role == role::pos && c->key->store_id) {
+        use.store_id = *c->key->store_id;
+    }
+    if (!use.store_id.empty() && !store_allowed(*c, use.store_id)) {
+        return;
     }
     l.use_voucher_async(context_of(*c), std::move(use), written(c));
 }

@@ -641,8 +641,13 @@ void ledger::use_voucher_async(request_context who, engine::voucher_use v, write
                 fail(error_code::invalid_request, field, "an id has no line breaks")));
         }
     }
-    std::string request =
-        nlohmann::json{{"voucher_id", v.voucher_id}, {"transaction_id", v.transaction_id}}.dump();
+    nlohmann::json fields = {{"voucher_id", v.voucher_id}, {"transaction_id", v.transaction_id}};
+    if (!v.store_id.empty()) {
+        // Only when given, so that a use retried across the upgrade that added it still
+        // matches its first request.
+        fields["store_id"] = v.store_id;
+    }
+    std::string request = fields.dump();
     // Keyed by the voucher and the purchase: the same use retried is answered again, while a
     // use on another purchase reaches the engine, which refuses it as already done.
     impl_->submit(

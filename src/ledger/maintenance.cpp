@@ -282,6 +282,7 @@ std::vector<violation> verify_database(const std::filesystem::path& database) {
         int count = 0;
         std::string at;          // the last use's time
         std::string transaction; // and the purchase it named
+        std::string store;       // and the store
     };
     std::map<std::string, voucher_uses> uses;
     std::map<std::string, std::string> changes; // profile change id -> member
@@ -311,6 +312,7 @@ std::vector<violation> verify_database(const std::filesystem::path& database) {
                          ++u.count;
                          u.at = s.text(6);
                          u.transaction = request.value("transaction_id", "");
+                         u.store = request.value("store_id", "");
                      }
                  }
                  auto j = nlohmann::json::parse(s.text(1), nullptr, false);
@@ -336,10 +338,12 @@ std::vector<violation> verify_database(const std::filesystem::path& database) {
              });
 
     // A voucher is marked used when, and only when, one accepted use names it: a use on another
-    // purchase is refused, so a voucher never has two. The time and purchase it keeps are that
+    // purchase is refused, so a voucher never has two. The time, purchase and store it keeps are that
     // use's.
     each_row(
-        db, "SELECT id, redeemed, used_at, COALESCE(used_transaction_id, '') FROM vouchers",
+        db,
+        "SELECT id, redeemed, used_at, COALESCE(used_transaction_id, ''),"
+        " COALESCE(used_store_id, '') FROM vouchers",
         [&](statement& s) {
             const std::string id = s.text(0);
             const bool used = s.integer(1) != 0;
@@ -355,11 +359,17 @@ std::vector<violation> verify_database(const std::filesystem::path& database) {
             }
             if (used && named == 1 &&
                 (s.is_null(2) || s.text(2) != it->second.at ||
-                 s.text(3) != it->second.transaction)) {
-                report("voucher", "voucher " + id + " keeps the use " +
-                                      (s.is_null(2) ? std::string("(none)") : s.text(2)) +
-                                      " on \"" + s.text(3) + "\" but was used " + it->second.at +
-                                      " on \"" + it->second.transaction + "\"");
+                 s.text(3) != it->second.transaction || s.text(4) != it->second.store)) {
+                auto use = [](const std::string& at, const std::string& transaction,
+                              const std::string& store) {
+                    return at + " on \"" + transaction + "\"" +
+                           (store.empty() ? "" : " at \"" + store + "\"");
+                };
+                report("voucher",
+                       "voucher " + id + " keeps the use " +
+                           use(s.is_null(2) ? "(none)" : s.text(2), s.text(3), s.text(4)) +
+                           " but was used " +
+                           use(it->second.at, it->second.transaction, it->second.store));
             }
             if (it != uses.end()) {
                 uses.erase(it);

@@ -442,6 +442,14 @@ std::string_view voucher_status(const engine::voucher& v, timestamp as_of) {
     return as_of < v.valid_until ? "usable" : "expired";
 }
 
+namespace {
+
+nlohmann::json text_or_null(const std::string& text) {
+    return text.empty() ? nlohmann::json(nullptr) : nlohmann::json(text);
+}
+
+} // namespace
+
 nlohmann::json to_json(const voucher_history& h) {
     nlohmann::json vouchers = nlohmann::json::array();
     for (const engine::voucher& x : h.vouchers) {
@@ -452,9 +460,8 @@ nlohmann::json to_json(const voucher_history& h) {
                             {"valid_until", time_text(x.valid_until)},
                             {"status", voucher_status(x, h.as_of)},
                             {"used_at", optional_time(x.used_at)},
-                            {"transaction_id", x.used_transaction_id.empty()
-                                                   ? nlohmann::json(nullptr)
-                                                   : nlohmann::json(x.used_transaction_id)}});
+                            {"transaction_id", text_or_null(x.used_transaction_id)},
+                            {"store_id", text_or_null(x.used_store_id)}});
     }
     return {{"member_id", h.member_id}, {"as_of", time_text(h.as_of)}, {"vouchers", vouchers}};
 }

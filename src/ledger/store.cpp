@@ -144,7 +144,7 @@ void store::load_vouchers(loaded_member& m) {
 
 std::vector<engine::voucher> store::vouchers_of(const std::string& member_id) {
     statement& s = cached("SELECT id, reward_id, issued_at, valid_until, cause, redeemed,"
-                          " cancelled, used_at, used_transaction_id FROM vouchers"
+                          " cancelled, used_at, used_transaction_id, used_store_id FROM vouchers"
                           " WHERE member_id = ? ORDER BY issued_at, id");
     s.bind(1, member_id);
     std::vector<engine::voucher> out;
@@ -161,6 +161,7 @@ std::vector<engine::voucher> store::vouchers_of(const std::string& member_id) {
             v.used_at = parse_time(s.text(7));
         }
         v.used_transaction_id = s.optional_text(8).value_or("");
+        v.used_store_id = s.optional_text(9).value_or("");
         out.push_back(std::move(v));
     }
     s.reset();
@@ -439,15 +440,14 @@ std::int64_t store::save(const operation_record& op, const loaded_member& before
         if (old != before.vouchers.end() && old->second == v) {
             continue;
         }
-        std::optional<std::string> used_on;
-        if (!v.used_transaction_id.empty()) {
-            used_on = v.used_transaction_id;
-        }
+        auto null_if_empty = [](const std::string& text) {
+            return text.empty() ? std::nullopt : std::optional<std::string>(text);
+        };
         cached("INSERT INTO vouchers (id, member_id, reward_id, issued_at, valid_until, cause,"
-               " redeemed, cancelled, used_at, used_transaction_id)"
-               " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+               " redeemed, cancelled, used_at, used_transaction_id, used_store_id)"
+               " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
                " ON CONFLICT (id) DO UPDATE SET redeemed = ?7, cancelled = ?8, used_at = ?9,"
-               " used_transaction_id = ?10 WHERE member_id = ?2")
+               " used_transaction_id = ?10, used_store_id = ?11 WHERE member_id = ?2")
             .bind(1, v.id)
             .bind(2, s.id)
             .bind(3, v.reward_id)
@@ -457,7 +457,8 @@ std::int64_t store::save(const operation_record& op, const loaded_member& before
             .bind(7, v.redeemed)
             .bind(8, v.cancelled)
             .bind(9, optional_time(v.used_at))
-            .bind(10, used_on)
+            .bind(10, null_if_empty(v.used_transaction_id))
+            .bind(11, null_if_empty(v.used_store_id))
             .run();
     }
 

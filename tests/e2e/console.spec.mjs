@@ -525,8 +525,9 @@ test('support: cancel a redemption from its voucher, with the keyboard', { timeo
   await finish(ctx);
 });
 
-test('support: a used voucher says when and on which purchase, an unused one stays usable', { timeout: TEST_MS }, async () => {
-  // A member of its own: two espresso shots, one used at a till on t-e2e-use.
+test('support: a used voucher says when, on which purchase and where, an unused one stays usable', { timeout: TEST_MS }, async () => {
+  // A member of its own: two espresso shots, one used on t-e2e-use at a till whose key is bound
+  // to store s-12 (recorded there without being named).
   const member = 'm-e2e-vouchers';
   await call('POST', '/v1/members', keys.admin, { member_id: member, name: 'Grace Hopper' });
   await call('POST', `/v1/members/${member}/adjustments`, keys.support, { adjustment_id: 'adj-v-1', points: 100, reason: 'seed' });
@@ -545,6 +546,7 @@ test('support: a used voucher says when and on which purchase, an unused one sta
   await row.waitFor();
   assert.equal(await row.getAttribute('data-status'), 'used');
   await row.locator('code').getByText('t-e2e-use', { exact: true }).waitFor();
+  assert.match(await row.textContent(), /on t-e2e-use at store s-12/);
   assert.equal(await row.locator('time').getAttribute('datetime'), usedAt);
   assert.equal(await page.locator('#past-vouchers li').count(), 1);
   // The other is still usable, with its cancel button, and not in the past list.

@@ -2065,6 +2065,7 @@ TEST_CASE("docs/security.md: the roles table is what the router lets through", "
         {"POST /v1/transactions", purchase_json("t-doc", "m-doc", "s-other").dump()},
         {"POST /v1/transactions/{transaction_id}/returns",
          R"({"return_id": "r-doc", "store_id": "s-other"})"},
+        {"POST /v1/vouchers/{voucher_id}/use", R"({"store_id": "s-other"})"},
     };
 
     std::string table = "| route | no key | pos | support | admin |\n"

@@ -97,6 +97,7 @@ struct voucher_use {
     std::string voucher_id;
     std::string transaction_id;
     timestamp occurred_at;
+    std::string store_id = {}; // the till's store; empty when not known
 };
 
 // A manual correction by support staff: positive credits, negative debits.

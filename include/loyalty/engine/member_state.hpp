@@ -64,6 +64,7 @@ struct voucher {
     // When and on which purchase it was used, so support can tell a member what became of it.
     std::optional<timestamp> used_at;
     std::string used_transaction_id; // empty when the use named no purchase
+    std::string used_store_id = {};  // empty when the use named no store
 
     friend bool operator==(const voucher&, const voucher&) = default;
 };

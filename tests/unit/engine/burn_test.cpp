@@ -301,7 +301,8 @@ TEST_CASE("a voucher is used once, while valid, and never after its redemption i
     const timestamp until = r->vouchers[0].valid_until;
     REQUIRE(until > now + date::days{1});
 
-    auto used = evaluate(*p, r->state, voucher_use{id, "t9", now + date::days{1}}, now);
+    auto used =
+        evaluate(*p, r->state, voucher_use{id, "t9", now + date::days{1}, "s-12"}, now);
     REQUIRE(used);
     CHECK(used->event_type == "voucher_use");
     CHECK(used->event["voucher_id"] == id);
@@ -312,6 +313,8 @@ TEST_CASE("a voucher is used once, while valid, and never after its redemption i
     // Kept for support's history of the member's vouchers.
     CHECK(used->state.vouchers[0].used_at == now + date::days{1});
     CHECK(used->state.vouchers[0].used_transaction_id == "t9");
+    CHECK(used->state.vouchers[0].used_store_id == "s-12");
+    CHECK(used->event["store_id"] == "s-12");
     CHECK_FALSE(r->state.vouchers[0].used_at);
     // Nothing else moves: the points were spent by the redemption.
     CHECK(used->movements.empty());

@@ -62,7 +62,7 @@ member_state full_member() {
 
     m.vouchers.push_back({"V-000001", "free_coffee", utc(2026_y / 11 / 25, 8),
                           utc(2026_y / 12 / 25, 8), "red-1", true, false,
-                          utc(2026_y / 11 / 30, 12, 5), "t-77"});
+                          utc(2026_y / 11 / 30, 12, 5), "t-77", "s-3"});
     m.vouchers.push_back({"V-000002", "birthday_cake", utc(2026_y / 5 / 17), utc(2026_y / 6 / 17),
                           "birthday", false, true, std::nullopt, ""});
 
@@ -150,6 +150,7 @@ void check_same(const voucher& a, const voucher& b) {
     CHECK(a.cancelled == b.cancelled);
     CHECK(a.used_at == b.used_at);
     CHECK(a.used_transaction_id == b.used_transaction_id);
+    CHECK(a.used_store_id == b.used_store_id);
 }
 
 void check_same(const purchase_record& a, const purchase_record& b) {
@@ -295,6 +296,7 @@ TEST_CASE("a member state with every field set round-trips through JSON", "[stat
     CHECK(m.vouchers[0].redeemed);
     CHECK(m.vouchers[0].used_at == std::optional(utc(2026_y / 11 / 30, 12, 5)));
     CHECK(m.vouchers[0].used_transaction_id == "t-77");
+    CHECK(m.vouchers[0].used_store_id == "s-3");
     CHECK(m.vouchers[1].cancelled);
     CHECK_FALSE(m.vouchers[1].used_at);
     CHECK(m.vouchers[1].valid_until == utc(2026_y / 6 / 17));

@@ -895,7 +895,37 @@ TEMPLATE_TEST_CASE("router: a voucher is used once at a till, and its redemption
     CHECK(history["vouchers"][0]["used_at"].get<std::string>() >=
           drink["used_at"].get<std::string>());
     CHECK(history["vouchers"][0]["transaction_id"].is_null());
+    CHECK(drink["store_id"].is_null()); // the till's key is bound to no store, the body named none
     check_problem(a.get("/v1/members/m-1/vouchers", a.pos), 403, "forbidden");
+
+    // A till bound to a store uses vouchers there: its store is recorded without being named,
+    // and naming another is refused, changing nothing.
+    auto bound = a.create_key_full(ledger::role::pos, "s-7");
+    for (const char* r : {"red-3", "red-4"}) {
+        ok_json(a.post("/v1/members/m-1/redemptions", a.pos,
+                       {{"redemption_id", r}, {"reward_id", "espresso_shot"}}),
+                201);
+    }
+    json usable = ok_json(a.get("/v1/members/m-1", a.pos), 200)["vouchers"];
+    REQUIRE(usable.size() == 2);
+    const std::string third = "/v1/vouchers/" + usable[0]["id"].get<std::string>() + "/use";
+    const std::string fourth = "/v1/vouchers/" + usable[1]["id"].get<std::string>() + "/use";
+    before = snapshot::of(a, "m-1");
+    check_problem(a.post(third, bound.secret, {{"transaction_id", "t-3"}, {"store_id", "s-8"}}),
+                  403, "forbidden", std::vector<std::string>{"store_id"});
+    check_unchanged(a, before, "m-1");
+    CHECK(ok_json(a.post(third, bound.secret, {{"transaction_id", "t-3"}}),
+                  201)["event"]["store_id"] == "s-7");
+    ok_json(a.post(fourth, a.pos, {{"transaction_id", "t-4"}, {"store_id", "s-1"}}), 201);
+    history = ok_json(a.get("/v1/members/m-1/vouchers", a.support), 200);
+    std::map<std::string, json> store_of;
+    for (const json& v : history["vouchers"]) {
+        store_of[v["transaction_id"].is_null() ? "" : v["transaction_id"].get<std::string>()] =
+            v["store_id"];
+    }
+    CHECK(store_of["t-3"] == "s-7");
+    CHECK(store_of["t-4"] == "s-1");
+    CHECK(store_of["t-1"].is_null());
 }
 
 TEMPLATE_TEST_CASE("router: a key learns its own id, name, role and store, never its secret",

@@ -349,10 +349,11 @@ TEST_CASE("a voucher is used once, whatever is retried, restarted or cancelled",
     const std::int64_t operations = f.count("operations");
 
     const timestamp used_at = f.now();
-    auto used = f.ledger->use_voucher(pos(), {voucher, "t-1", used_at});
+    auto used = f.ledger->use_voucher(pos(), {voucher, "t-1", used_at, "s-1"});
     auto answer = body(used);
     CHECK_FALSE(used->replayed);
     CHECK(answer["event_type"] == "voucher_use");
+    CHECK(answer["event"]["store_id"] == "s-1");
     CHECK(answer["event"]["reward_id"] == "mug");
     CHECK(view(f, "m-1").vouchers.empty());
     CHECK(view(f, "m-1").balance.available == 25 + 500 - 400);
@@ -361,10 +362,13 @@ TEST_CASE("a voucher is used once, whatever is retried, restarted or cancelled",
 
     // The same use again is answered again; a use on another purchase is refused, also after a
     // restart; and the redemption can no longer be cancelled.
-    auto again = f.ledger->use_voucher(pos(), {voucher, "t-1", f.now()});
+    auto again = f.ledger->use_voucher(pos(), {voucher, "t-1", f.now(), "s-1"});
     REQUIRE(again);
     CHECK(again->replayed);
     CHECK(again->body == used->body);
+    // The same purchase from another store's till is another request.
+    CHECK(failure(f.ledger->use_voucher(pos(), {voucher, "t-1", f.now(), "s-2"})).code ==
+          error_code::idempotency_conflict);
     auto elsewhere = failure(f.ledger->use_voucher(pos(), {voucher, "t-2", f.now()}));
     CHECK(elsewhere.rejection == engine::rejection_code::already_done);
     CHECK(elsewhere.field == "voucher_id");
@@ -414,6 +418,7 @@ TEST_CASE("a voucher is used once, whatever is retried, restarted or cancelled",
     CHECK(voucher_status(mug_voucher, f.now()) == "used");
     CHECK(mug_voucher.used_at == used_at);
     CHECK(mug_voucher.used_transaction_id == "t-1");
+    CHECK(mug_voucher.used_store_id == "s-1");
     CHECK(history->vouchers[1].id == late);
     CHECK(voucher_status(history->vouchers[1], f.now()) == "expired");
     CHECK_FALSE(history->vouchers[1].used_at);
@@ -988,6 +993,13 @@ TEST_CASE("verify finds a voucher marked used without its use, a use of none, an
         CHECK(found[0].detail == "voucher " + used +
                                      " keeps the use (none) on \"t-1\" but was used " + when +
                                      " on \"t-1\"");
+        // Or at a store its use did not name.
+        f.execute("UPDATE vouchers SET used_at = '" + when +
+                  "', used_store_id = 's-9' WHERE id = '" + used + "'");
+        found = f.verify();
+        REQUIRE(found.size() == 1);
+        CHECK(found[0].detail == "voucher " + used + " keeps the use " + when +
+                                     " on \"t-1\" at \"s-9\" but was used " + when + " on \"t-1\"");
     }
     SECTION("a use of a voucher that is not there") {
         f.execute("UPDATE operations SET request = replace(request, '" + used +
@@ -1196,6 +1208,7 @@ TEST_CASE("migration 7 gives each used voucher the time and purchase of its use"
     // the later migrations).
     f.execute("BEGIN; ALTER TABLE vouchers DROP COLUMN used_at;"
               "ALTER TABLE vouchers DROP COLUMN used_transaction_id;"
+              "ALTER TABLE vouchers DROP COLUMN used_store_id;"
               "DROP INDEX audit_log_member; DROP TABLE profile_changes;"
               "DELETE FROM schema_migrations WHERE version >= 7; COMMIT;");
     f.open(); // migrates 7 and on
@@ -1228,6 +1241,7 @@ TEST_CASE("migration 9 keeps the ids of the profile changes made before it",
     // The file as schema 8 left it: the changes only in the audit log (and the idempotency
     // keys forgotten, so only the new table can refuse them again).
     f.execute("BEGIN; DROP TABLE profile_changes; DELETE FROM idempotency_keys;"
+              "ALTER TABLE vouchers DROP COLUMN used_store_id;"
               "DELETE FROM schema_migrations WHERE version >= 9; COMMIT;");
     f.open(); // migrates 9
     CHECK(f.count("schema_migrations WHERE version = 9") == 1);

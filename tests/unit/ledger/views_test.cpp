@@ -75,7 +75,7 @@ TEST_CASE("a voucher history says what became of each voucher at the moment aske
                           "red-2", false, true, std::nullopt, ""});
     h.vouchers.push_back({"V-1", "handcrafted_drink", at("2026-11-01T10:00:00Z"),
                           at("2026-11-02T10:00:00Z"), "gold_welcome", true, false,
-                          at("2026-11-01T18:30:00Z"), "t-9"});
+                          at("2026-11-01T18:30:00Z"), "t-9", "s-12"});
     h.vouchers.push_back({"V-0", "mug", at("2026-10-01T10:00:00Z"), at("2026-10-31T10:00:00Z"),
                           "red-0", true, false, at("2026-10-02T09:00:00Z"), ""});
 
@@ -96,10 +96,13 @@ TEST_CASE("a voucher history says what became of each voucher at the moment aske
                                              {"valid_until", "2026-11-02T10:00:00Z"},
                                              {"status", "used"},
                                              {"used_at", "2026-11-01T18:30:00Z"},
-                                             {"transaction_id", "t-9"}});
-    // A use that named no purchase, and vouchers never used, have nulls.
+                                             {"transaction_id", "t-9"},
+                                             {"store_id", "s-12"}});
+    // A use that named no purchase or store, and vouchers never used, have nulls.
     CHECK(j["vouchers"][4]["transaction_id"].is_null());
+    CHECK(j["vouchers"][4]["store_id"].is_null());
     CHECK(j["vouchers"][4]["used_at"] == "2026-10-02T09:00:00Z");
     CHECK(j["vouchers"][1]["used_at"].is_null());
     CHECK(j["vouchers"][1]["transaction_id"].is_null());
+    CHECK(j["vouchers"][1]["store_id"].is_null());
 }
