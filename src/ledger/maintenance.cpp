@@ -338,43 +338,43 @@ std::vector<violation> verify_database(const std::filesystem::path& database) {
              });
 
     // A voucher is marked used when, and only when, one accepted use names it: a use on another
-    // purchase is refused, so a voucher never has two. The time, purchase and store it keeps are that
-    // use's.
-    each_row(
-        db,
-        "SELECT id, redeemed, used_at, COALESCE(used_transaction_id, ''),"
-        " COALESCE(used_store_id, '') FROM vouchers",
-        [&](statement& s) {
-            const std::string id = s.text(0);
-            const bool used = s.integer(1) != 0;
-            auto it = uses.find(id);
-            int named = it == uses.end() ? 0 : it->second.count;
-            if (named != (used ? 1 : 0)) {
-                report("voucher", "voucher " + id + " is " +
-                                      (used ? "marked used" : "not marked used") +
-                                      "; uses naming it: " + std::to_string(named));
-            }
-            if (!used && !s.is_null(2)) {
-                report("voucher", "voucher " + id + " is not marked used but has a time of use");
-            }
-            if (used && named == 1 &&
-                (s.is_null(2) || s.text(2) != it->second.at ||
-                 s.text(3) != it->second.transaction || s.text(4) != it->second.store)) {
-                auto use = [](const std::string& at, const std::string& transaction,
-                              const std::string& store) {
-                    return at + " on \"" + transaction + "\"" +
-                           (store.empty() ? "" : " at \"" + store + "\"");
-                };
-                report("voucher",
-                       "voucher " + id + " keeps the use " +
-                           use(s.is_null(2) ? "(none)" : s.text(2), s.text(3), s.text(4)) +
-                           " but was used " +
-                           use(it->second.at, it->second.transaction, it->second.store));
-            }
-            if (it != uses.end()) {
-                uses.erase(it);
-            }
-        });
+    // purchase is refused, so a voucher never has two. The time, purchase and store it keeps are
+    // that use's.
+    each_row(db,
+             "SELECT id, redeemed, used_at, COALESCE(used_transaction_id, ''),"
+             " COALESCE(used_store_id, '') FROM vouchers",
+             [&](statement& s) {
+                 const std::string id = s.text(0);
+                 const bool used = s.integer(1) != 0;
+                 auto it = uses.find(id);
+                 int named = it == uses.end() ? 0 : it->second.count;
+                 if (named != (used ? 1 : 0)) {
+                     report("voucher", "voucher " + id + " is " +
+                                           (used ? "marked used" : "not marked used") +
+                                           "; uses naming it: " + std::to_string(named));
+                 }
+                 if (!used && !s.is_null(2)) {
+                     report("voucher",
+                            "voucher " + id + " is not marked used but has a time of use");
+                 }
+                 if (used && named == 1 &&
+                     (s.is_null(2) || s.text(2) != it->second.at ||
+                      s.text(3) != it->second.transaction || s.text(4) != it->second.store)) {
+                     auto use = [](const std::string& at, const std::string& transaction,
+                                   const std::string& store) {
+                         return at + " on \"" + transaction + "\"" +
+                                (store.empty() ? "" : " at \"" + store + "\"");
+                     };
+                     report("voucher",
+                            "voucher " + id + " keeps the use " +
+                                use(s.is_null(2) ? "(none)" : s.text(2), s.text(3), s.text(4)) +
+                                " but was used " +
+                                use(it->second.at, it->second.transaction, it->second.store));
+                 }
+                 if (it != uses.end()) {
+                     uses.erase(it);
+                 }
+             });
     for (const auto& [voucher, named] : uses) {
         report("voucher",
                "no voucher " + voucher + "; uses naming it: " + std::to_string(named.count));
