@@ -697,6 +697,12 @@ async function loadTierHistory() {
   }
 }
 
+// Who asked for an entry: the key's name where it has one, then its id (jobs, cli: the id only).
+function actorParts(e) {
+  const id = el('code', { text: e.actor ?? '' });
+  return e.actor_name ? [el('span', { class: 'actor-name', text: e.actor_name }), ' ', id] : [id];
+}
+
 // The member's audit trail, 20 entries at a time: what a key did by hand, and why. `older`
 // appends the page after the last one shown; otherwise the list starts again from the newest.
 async function loadAudit(older = false) {
@@ -727,7 +733,7 @@ async function loadAudit(older = false) {
       el(
         'li',
         { class: 'audit-entry', 'data-action': String(e.action ?? '') },
-        el('span', {}, el('strong', { text: e.action ?? '' }), ' by ', el('code', { text: e.actor ?? '' }), ` (${e.role ?? ''})`, e.reason ? ` · “${e.reason}”` : ''),
+        el('span', {}, el('strong', { text: e.action ?? '' }), ' by ', ...actorParts(e), ` (${e.role ?? ''})`, e.reason ? ` · “${e.reason}”` : ''),
         el('span', { class: 'hint' }, timeEl(e.at), asked ? ` · ${asked}` : ''),
       ),
     );
@@ -813,7 +819,7 @@ async function loadActivity(page) {
           { class: 'operation' },
           `${e.operation ?? ''}`,
           e.cause ? el('span', { class: 'hint' }, ' · ', el('code', { text: e.cause })) : null,
-          e.actor ? el('span', { class: 'hint actor' }, ' · by ', el('code', { text: e.actor })) : null,
+          e.actor ? el('span', { class: 'hint actor' }, ' · by ', ...actorParts(e)) : null,
         ),
       ),
     );

@@ -332,25 +332,29 @@ json answer_schemas() {
     json s = json::object();
     s["Outcome"] = outcome_schema();
     s["MemberView"] = member_view_schema();
-    json entry =
-        answer_object({{"id", count("The ledger entry's id")},
-                       {"at", time_text("")},
-                       {"kind",
-                        {{"type", "string"},
-                         {"enum", {"earn", "mature", "burn", "expire", "reverse", "adjust"}}}},
-                       {"points", count("Credits positive, debits negative")},
-                       {"lot_id", nullable(count(""))},
-                       {"pending", plain("boolean", "")},
-                       {"cause", plain("string", "")},
-                       {"explanation", plain("string", "")},
-                       {"operation", plain("string", "purchase, return, event, ... that wrote it")},
-                       {"operation_id", count("")},
-                       {"actor", plain("string", "Who asked: an API key's id (GET /v1/key "
-                                                 "names one), jobs (time-driven work) or cli")}});
+    json entry = answer_object(
+        {{"id", count("The ledger entry's id")},
+         {"at", time_text("")},
+         {"kind",
+          {{"type", "string"},
+           {"enum", {"earn", "mature", "burn", "expire", "reverse", "adjust"}}}},
+         {"points", count("Credits positive, debits negative")},
+         {"lot_id", nullable(count(""))},
+         {"pending", plain("boolean", "")},
+         {"cause", plain("string", "")},
+         {"explanation", plain("string", "")},
+         {"operation", plain("string", "purchase, return, event, ... that wrote it")},
+         {"operation_id", count("")},
+         {"actor", plain("string", "Who asked: an API key's id (GET /v1/key "
+                                   "names one), jobs (time-driven work) or cli")},
+         {"actor_name", nullable(plain("string", "The key's name, when a key "
+                                                 "asked (revoked keys keep theirs)"))}});
     json audit_entry = answer_object(
         {{"id", count("The audit entry's id")},
          {"at", time_text("")},
          {"actor", plain("string", "The API key's id (GET /v1/key names one)")},
+         {"actor_name", nullable(plain("string", "The key's name (null: cli, or a key no "
+                                                 "longer stored)"))},
          {"role", plain("string", "The key's role then")},
          {"action",
           plain("string", "adjust, profile_change or cancel_redemption: what the key did")},

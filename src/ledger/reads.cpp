@@ -501,6 +501,7 @@ nlohmann::json to_json(const audit_page& page) {
         entries.push_back({{"id", e.id},
                            {"at", time_text(e.at)},
                            {"actor", e.actor},
+                           {"actor_name", optional_value(e.actor_name)},
                            {"role", e.role},
                            {"action", e.action},
                            {"reason", optional_value(e.reason)},
@@ -524,7 +525,8 @@ nlohmann::json to_json(const activity_page& page) {
                            {"explanation", e.explanation},
                            {"operation", e.operation},
                            {"operation_id", e.operation_id},
-                           {"actor", e.actor}});
+                           {"actor", e.actor},
+                           {"actor_name", optional_value(e.actor_name)}});
     }
     return {{"entries", entries},
             {"next_cursor", page.next_cursor ? nlohmann::json(std::to_string(*page.next_cursor))

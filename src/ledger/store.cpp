@@ -847,15 +847,17 @@ void store::set_contact(const std::string& member_id, const std::optional<std::s
 
 audit_page store::audit_of(const std::string& member_id, std::size_t limit,
                            std::optional<std::int64_t> before_id) {
-    statement& s = cached("SELECT id, at, actor, role, action, reason, detail FROM audit_log"
-                          " WHERE member_id = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3");
+    statement& s = cached(
+        "SELECT a.id, a.at, a.actor, k.name, a.role, a.action, a.reason, a.detail FROM audit_log a"
+        " LEFT JOIN api_keys k ON k.id = a.actor"
+        " WHERE a.member_id = ?1 AND a.id < ?2 ORDER BY a.id DESC LIMIT ?3");
     s.bind(1, member_id)
         .bind(2, before_id.value_or(std::numeric_limits<std::int64_t>::max()))
         .bind(3, static_cast<std::int64_t>(limit) + 1); // one more: is there a next page?
     audit_page page;
     while (s.step()) {
-        page.entries.push_back({s.integer(0), parse_time(s.text(1)), s.text(2), s.text(3),
-                                s.text(4), s.optional_text(5), s.text(6)});
+        page.entries.push_back({s.integer(0), parse_time(s.text(1)), s.text(2), s.optional_text(3),
+                                s.text(4), s.text(5), s.optional_text(6), s.text(7)});
     }
     s.reset();
     if (page.entries.size() > limit) {
@@ -896,8 +898,9 @@ activity_page store::activity(const std::string& member_id, std::size_t limit,
     }
     statement& entry =
         cached("SELECT e.id, e.at, e.kind, e.points, e.lot_id, e.pending, e.cause, e.explanation,"
-               " o.kind, o.id, e.previous_id, e.member_id, o.actor FROM ledger_entries e"
-               " JOIN operations o ON o.id = e.operation_id WHERE e.id = ?");
+               " o.kind, o.id, e.previous_id, e.member_id, o.actor, k.name FROM ledger_entries e"
+               " JOIN operations o ON o.id = e.operation_id"
+               " LEFT JOIN api_keys k ON k.id = o.actor WHERE e.id = ?");
     auto read = [&](std::int64_t id) {
         entry.bind(1, id);
         bool found = entry.step();
@@ -955,6 +958,7 @@ activity_page store::activity(const std::string& member_id, std::size_t limit,
         e.operation = entry.text(8);
         e.operation_id = entry.integer(9);
         e.actor = entry.text(12);
+        e.actor_name = entry.optional_text(13);
         next = entry.optional_integer(10);
         entry.reset();
         page.entries.push_back(std::move(e));

@@ -415,8 +415,10 @@ test('support: look up a member, balance, tier, history with explanations, pages
   await page.locator('#activity-rows tr').nth(19).waitFor();
   assert.equal(await page.locator('#activity-rows tr').count(), 20);
   assert.equal(await page.locator('#activity-rows tr').first().locator('.explanation').textContent(), 'adjustment: seed 21');
-  // Each entry names the key that asked for it: the support key made the adjustments.
+  // Each entry names the key that asked for it, by name and id: the support key made the
+  // adjustments.
   assert.equal(await page.locator('#activity-rows tr').first().locator('.actor code').textContent(), keyId('e2e support'));
+  assert.equal(await page.locator('#activity-rows tr').first().locator('.actor .actor-name').textContent(), 'e2e support');
   assert.ok(await page.locator('#activity-newer').isDisabled());
   await shot(page, 'member');
   await page.locator('#activity-older').click();
@@ -636,6 +638,7 @@ test('support: correct a profile, sending only what changed, with a reason', { t
   const audited = page.locator('#audit-rows li[data-action="profile_change"]');
   await audited.getByText('member called').waitFor();
   assert.equal(await audited.locator('code').textContent(), keyId('e2e support'));
+  assert.equal(await audited.locator('.actor-name').textContent(), 'e2e support');
   const asked = await audited.locator('.hint').textContent();
   for (const part of ['name: Ada King', 'email: cleared', 'birthday: 1990-06-15', 'change_id: chg-']) {
     assert.ok(asked.includes(part), `${part} in ${asked}`);

@@ -64,6 +64,7 @@ struct activity_entry {
     std::string operation; // purchase, return, ...
     std::int64_t operation_id = 0;
     std::string actor; // who asked: an API key's id, "jobs" (time-driven work) or "cli"
+    std::optional<std::string> actor_name; // the key's name, when the actor is a key
 };
 
 struct activity_page {
@@ -102,7 +103,8 @@ std::string_view voucher_status(const engine::voucher& v, timestamp as_of);
 struct audit_entry {
     std::int64_t id = 0;
     timestamp at;
-    std::string actor; // the API key's id
+    std::string actor;                     // the API key's id
+    std::optional<std::string> actor_name; // the key's name (support sees who, not an id)
     std::string role;
     std::string action; // adjust, profile_change, cancel_redemption
     std::optional<std::string> reason;

@@ -547,12 +547,17 @@ TEMPLATE_TEST_CASE("router: a member's journey through the API, one answer per r
     CHECK(restored == 100);
     // Each entry names the key that asked for its operation: support cancelled, and every
     // other step was one of the test's keys.
+    // Each names the key by its name too, as GET /v1/key gives it.
     const std::string support_id = ok_json(a.get("/v1/key", a.support), 200)["id"];
-    const std::set<std::string> keys = {ok_json(a.get("/v1/key", a.pos), 200)["id"], support_id,
-                                        ok_json(a.get("/v1/key", a.admin), 200)["id"]};
+    std::map<std::string, json> keys;
+    for (const std::string& secret : {a.pos, a.support, a.admin}) {
+        json me = ok_json(a.get("/v1/key", secret), 200);
+        keys[me["id"].get<std::string>()] = me["name"];
+    }
     for (const auto& e : entries) {
         INFO(e.dump());
-        CHECK(keys.count(e["actor"].get<std::string>()) == 1);
+        REQUIRE(keys.count(e["actor"].get<std::string>()) == 1);
+        CHECK(e["actor_name"] == keys.at(e["actor"].get<std::string>()));
         if (e["operation"] == "cancellation") {
             CHECK(e["actor"] == support_id);
         }
@@ -1028,6 +1033,7 @@ TEMPLATE_TEST_CASE("router: support reads a member's audit trail, a till may not
     const json& change = trail["entries"][0];
     CHECK(change["action"] == "profile_change");
     CHECK(change["actor"] == ok_json(a.get("/v1/key", a.admin), 200)["id"]);
+    CHECK(change["actor_name"] == ok_json(a.get("/v1/key", a.admin), 200)["name"]);
     CHECK(change["role"] == "admin");
     CHECK(change["reason"] == "moved");
     CHECK(change["request"]["email"] == "ada@example.org");
