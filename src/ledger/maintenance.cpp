@@ -286,6 +286,16 @@ std::vector<violation> verify_database(const std::filesystem::path& database) {
     };
     std::map<std::string, voucher_uses> uses;
     std::map<std::string, std::string> changes; // profile change id -> member
+    // The operation's request (column 5) when it names `field` as text; otherwise reported.
+    auto naming = [&](statement& s, const char* field, const char* check,
+                      const char* what) -> std::optional<nlohmann::json> {
+        auto request = nlohmann::json::parse(s.text(5), nullptr, false);
+        if (request.is_discarded() || !request.contains(field) || !request[field].is_string()) {
+            report(check, "operation " + s.text(0) + " names no " + what);
+            return std::nullopt;
+        }
+        return request;
+    };
     each_row(db,
              "SELECT o.id, o.outcome, (SELECT COALESCE(SUM(points), 0) FROM ledger_entries e"
              " WHERE e.operation_id = o.id AND e.kind <> 'mature'),"
@@ -293,26 +303,18 @@ std::vector<violation> verify_database(const std::filesystem::path& database) {
              " o.request, o.created_at FROM operations o",
              [&](statement& s) {
                  if (s.text(4) == "profile_change") {
-                     auto request = nlohmann::json::parse(s.text(5), nullptr, false);
-                     if (request.is_discarded() || !request.contains("change_id") ||
-                         !request["change_id"].is_string()) {
-                         report("profile_change", "operation " + s.text(0) + " names no change");
-                     } else {
-                         changes[request["change_id"].get<std::string>()] =
-                             request.value("member_id", "");
+                     if (auto request = naming(s, "change_id", "profile_change", "change")) {
+                         changes[(*request)["change_id"].get<std::string>()] =
+                             request->value("member_id", "");
                      }
                  }
                  if (s.text(4) == "voucher_use") {
-                     auto request = nlohmann::json::parse(s.text(5), nullptr, false);
-                     if (request.is_discarded() || !request.contains("voucher_id") ||
-                         !request["voucher_id"].is_string()) {
-                         report("voucher", "operation " + s.text(0) + " names no voucher");
-                     } else {
-                         voucher_uses& u = uses[request["voucher_id"].get<std::string>()];
+                     if (auto request = naming(s, "voucher_id", "voucher", "voucher")) {
+                         voucher_uses& u = uses[(*request)["voucher_id"].get<std::string>()];
                          ++u.count;
                          u.at = s.text(6);
-                         u.transaction = request.value("transaction_id", "");
-                         u.store = request.value("store_id", "");
+                         u.transaction = request->value("transaction_id", "");
+                         u.store = request->value("store_id", "");
                      }
                  }
                  auto j = nlohmann::json::parse(s.text(1), nullptr, false);
