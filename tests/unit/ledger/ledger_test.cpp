@@ -604,12 +604,19 @@ TEST_CASE("every write keeps its id for good, after its idempotency key is forgo
     f.ledger.reset();
     CHECK(f.verify().empty());
 
-    // `loyalty verify` notices a change whose id is no longer kept.
+    // `loyalty verify` notices a change whose id is no longer kept, and one kept for a change
+    // no operation names.
     f.execute("DELETE FROM profile_changes WHERE change_id = 'c-1'");
     auto found = f.verify();
     REQUIRE(found.size() == 1);
     CHECK(found[0].check == "profile_change");
     CHECK(found[0].detail == "profile change c-1 of m-1 is not kept");
+    f.execute("UPDATE operations SET request = '{}' WHERE kind = 'profile_change' AND"
+              " json_extract(request, '$.change_id') = 'c-1'");
+    found = f.verify();
+    REQUIRE(found.size() == 1);
+    CHECK(found[0].check == "profile_change");
+    CHECK_THAT(found[0].detail, Catch::Matches("operation [0-9]+ names no change"));
 }
 
 TEST_CASE("a member's audit trail lists what was done by hand, newest first, in pages",
