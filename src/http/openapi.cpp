@@ -451,6 +451,25 @@ json answer_schemas() {
                                      "tiers, 4 rewards, 2 benefits\"")}});
     s["ProgramVersion"]["properties"]["source"] =
         plain("string", "The program text as uploaded (GET /v1/program only)");
+    json activation = answer_object(
+        {{"at", time_text("When it was activated")},
+         {"actor", plain("string", "Who: an API key's id, cli, or startup (loyalty serve "
+                                   "--program with a text not yet active)")},
+         {"actor_name", nullable(plain("string", "The key's name, when a key activated it"))},
+         {"version_id", count("The stored version (GET /v1/program/versions/{version_id})")},
+         {"content_hash", plain("string", "SHA-256 of the program text, hex")},
+         {"name", plain("string", "The program's name in that version")},
+         {"active", plain("boolean", "The newest activation: the version in use")}});
+    s["ProgramActivations"] =
+        answer_object({{"activations", {{"type", "array"}, {"items", activation}}}});
+    s["ProgramVersionText"] = answer_object(
+        {{"id", count("The stored version's id")},
+         {"content_hash", plain("string", "SHA-256 of the program text, hex")},
+         {"name", plain("string", "The program's name")},
+         {"format", {{"type", "string"}, {"enum", {"yaml", "json"}}}},
+         {"source", plain("string", "The program text as uploaded; posting it to "
+                                    "/v1/program/versions activates this version again")},
+         {"created_at", time_text("When it was first uploaded")}});
     s["ProgramCheck"] =
         answer_object({{"ok", {{"type", "boolean"}, {"const", true}}},
                        {"program_id", plain("string", "The program's id")},
@@ -505,6 +524,8 @@ json parameters() {
         {"TransactionId", path_id("transaction_id", "The purchase's transaction id")},
         {"RedemptionId", path_id("redemption_id", "The redemption")},
         {"VoucherId", path_id("voucher_id", "The voucher, as a reward redemption issued it")},
+        {"VersionId", path_id("version_id", "A stored program version's id (an activation's "
+                                            "version_id); any other text is not found")},
         {"RequestId",
          {{"name", "X-Request-Id"},
           {"in", "header"},
@@ -876,6 +897,23 @@ json operations() {
                                "ProgramProblem")},
           {"503", retry_problem_spec("unavailable: the ledger is busy or shutting down")}}}};
     paths["/v1/program/versions"]["post"] = upload;
+    paths["/v1/program/versions"]["get"] = {
+        {"operationId", "listProgramActivations"},
+        {"summary", "Every activation of a program version, newest first, with who made it"},
+        {"tags", json::array({"program"})},
+        {"responses",
+         {{"200", success("The activations", ref("ProgramActivations"), false)},
+          {"422", problem_spec("validation-failed: any query parameter (there are none)")}}}};
+    paths["/v1/program/versions/{version_id}"]["parameters"] =
+        json::array({parameter_ref("VersionId")});
+    paths["/v1/program/versions/{version_id}"]["get"] = {
+        {"operationId", "getProgramVersion"},
+        {"summary", "One stored program version with its text, to read or activate again"},
+        {"tags", json::array({"program"})},
+        {"responses",
+         {{"200", success("The version", ref("ProgramVersionText"), false)},
+          {"404", problem_spec("not-found: no such version")},
+          {"422", problem_spec("validation-failed: any query parameter (there are none)")}}}};
 
     json check = upload;
     check["operationId"] = "checkProgram";
@@ -926,7 +964,9 @@ const std::vector<std::pair<std::string, std::vector<std::string>>>& roles() {
         {"get /v1/key", {"pos", "support", "admin"}},
         {"get /v1/rewards", {"pos", "support", "admin"}},
         {"get /v1/program", {"pos", "support", "admin"}},
+        {"get /v1/program/versions", {"support", "admin"}},
         {"post /v1/program/versions", {"admin"}},
+        {"get /v1/program/versions/{version_id}", {"support", "admin"}},
         {"post /v1/program/check", {"pos", "support", "admin"}},
         {"post /v1/simulate", {"pos", "support", "admin"}},
     };

@@ -507,6 +507,37 @@ void tier_changes(ledger::ledger& l, const router_options&, metrics&, call_ptr c
     c->json(status::ok, ledger::to_json(*history, *l.active_program().program));
 }
 
+// Every activation of a program version, newest first: which version is in use since when, and
+// which ran before (a merchant's "what changed, and who did it?").
+void program_versions(ledger::ledger& l, const router_options&, metrics&, call_ptr c) {
+    if (refused_parameters(*c)) {
+        return;
+    }
+    auto activations = l.program_activations();
+    if (!activations) {
+        return fail(*c, activations.error());
+    }
+    c->json(status::ok, ledger::to_json(*activations));
+}
+
+// One stored version with its text, to read it or to activate it again (a rollback is the old
+// text posted to /v1/program/versions).
+void program_version(ledger::ledger& l, const router_options&, metrics&, call_ptr c) {
+    if (refused_parameters(*c)) {
+        return;
+    }
+    const std::string& id = c->params[0];
+    if (id.empty() || id.size() > 18 || id.find_first_not_of("0123456789") != std::string::npos) {
+        return c->problem(status::not_found, "not-found", "Not found", "no program version " + id,
+                          {"version_id"});
+    }
+    auto version = l.program_version(std::stoll(id));
+    if (!version) {
+        return fail(*c, version.error());
+    }
+    c->json(status::ok, ledger::to_json(*version));
+}
+
 // ?limit= (1 to 500, 50 when absent) and ?cursor= (a next_cursor this API gave) of a paged
 // read; any other parameter is refused. Empty when refused (and answered).
 struct page_request {
@@ -834,7 +865,9 @@ const std::vector<route_def>& table() {
             {verb::get, "/v1/key", {}, all_roles, current_key},
             {verb::get, "/v1/rewards", {}, all_roles, rewards},
             {verb::get, "/v1/program", {}, all_roles, get_program},
+            {verb::get, "/v1/program/versions", {}, support_admin, program_versions},
             {verb::post, "/v1/program/versions", {}, admin_only, post_program},
+            {verb::get, "/v1/program/versions/{version_id}", {}, support_admin, program_version},
             {verb::post, "/v1/program/check", {}, all_roles, check_program},
             {verb::post, "/v1/simulate", {}, all_roles, simulate},
         };

@@ -166,6 +166,33 @@ result<audit_page> ledger::audit(const std::string& member_id, std::size_t limit
     });
 }
 
+result<std::vector<program_activation>> ledger::program_activations() const {
+    try {
+        auto lease = impl_->readers->acquire();
+        read_transaction snapshot(lease->st);
+        return lease->st.program_activations();
+    } catch (const std::exception& e) {
+        return tl::unexpected(storage_error(e));
+    }
+}
+
+result<program_version_text> ledger::program_version(std::int64_t version_id) const {
+    try {
+        auto lease = impl_->readers->acquire();
+        read_transaction snapshot(lease->st);
+        if (auto found = lease->st.program_version(version_id)) {
+            return std::move(*found);
+        }
+        return tl::unexpected(error{error_code::not_found,
+                                    "version_id",
+                                    "no program version " + std::to_string(version_id),
+                                    std::nullopt,
+                                    {}});
+    } catch (const std::exception& e) {
+        return tl::unexpected(storage_error(e));
+    }
+}
+
 result<std::string> ledger::simulate_purchase(const engine::purchase& p, timestamp now) const {
     auto pv = active_program();
     try {
@@ -464,6 +491,26 @@ nlohmann::json to_json(const voucher_history& h) {
                             {"store_id", text_or_null(x.used_store_id)}});
     }
     return {{"member_id", h.member_id}, {"as_of", time_text(h.as_of)}, {"vouchers", vouchers}};
+}
+
+nlohmann::json to_json(const std::vector<program_activation>& activations) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const program_activation& a : activations) {
+        out.push_back({{"at", time_text(a.at)},
+                       {"actor", a.actor},
+                       {"actor_name", optional_value(a.actor_name)},
+                       {"version_id", a.version_id},
+                       {"content_hash", a.content_hash},
+                       {"name", a.name},
+                       {"active", out.empty()}});
+    }
+    return {{"activations", out}};
+}
+
+nlohmann::json to_json(const program_version_text& v) {
+    return {{"id", v.id},         {"content_hash", v.content_hash},
+            {"name", v.name},     {"format", v.format},
+            {"source", v.source}, {"created_at", time_text(v.created_at)}};
 }
 
 nlohmann::json to_json(const tier_history_page& h, const program::program& p) {

@@ -867,6 +867,36 @@ audit_page store::audit_of(const std::string& member_id, std::size_t limit,
     return page;
 }
 
+std::vector<program_activation> store::program_activations() {
+    // The audit log's activations (their detail is the content hash), through
+    // audit_log_activations.
+    statement& s =
+        cached("SELECT a.at, a.actor, k.name, v.id, v.content_hash, v.name FROM audit_log a"
+               " JOIN program_versions v ON v.content_hash = a.detail"
+               " LEFT JOIN api_keys k ON k.id = a.actor"
+               " WHERE a.action = 'activate_program' ORDER BY a.id DESC");
+    std::vector<program_activation> out;
+    while (s.step()) {
+        out.push_back({parse_time(s.text(0)), s.text(1), s.optional_text(2), s.integer(3),
+                       s.text(4), s.text(5)});
+    }
+    s.reset();
+    return out;
+}
+
+std::optional<program_version_text> store::program_version(std::int64_t id) {
+    statement& s = cached("SELECT id, content_hash, name, format, source, created_at"
+                          " FROM program_versions WHERE id = ?");
+    s.bind(1, id);
+    std::optional<program_version_text> found;
+    if (s.step()) {
+        found = program_version_text{s.integer(0), s.text(1), s.text(2),
+                                     s.text(3),    s.text(4), parse_time(s.text(5))};
+    }
+    s.reset();
+    return found;
+}
+
 std::vector<tier_history_entry> store::tier_history(const std::string& member_id) {
     statement& s = cached("SELECT h.at, h.tier_before, h.tier_after, h.metric, o.kind, o.id"
                           " FROM tier_history h JOIN operations o ON o.id = h.operation_id"

@@ -88,6 +88,27 @@ struct tier_history_page {
     std::vector<tier_history_entry> changes;
 };
 
+// One activation of a program version, from the audit log: when, by whom, which version. A
+// version activated again (a rollback) has an activation each time.
+struct program_activation {
+    timestamp at;
+    std::string actor;                     // API key id, "cli" or "startup"
+    std::optional<std::string> actor_name; // the key's name, when a key activated it
+    std::int64_t version_id = 0;
+    std::string content_hash;
+    std::string name; // the program's name in that version
+};
+
+// A stored program version with its text, as uploaded.
+struct program_version_text {
+    std::int64_t id = 0;
+    std::string content_hash;
+    std::string name;
+    std::string format; // yaml or json
+    std::string source;
+    timestamp created_at;
+};
+
 // Every voucher a member was ever given, newest first, with what became of each: support's answer
 // to "where did my voucher go?".
 struct voucher_history {
@@ -144,5 +165,8 @@ nlohmann::json to_json(const tier_history_page& h, const program::program& p);
 // The same JSON as to_json(v, p).dump(), written directly (engine/json_writer.hpp): the member
 // lookup is the most frequent read, and building the tree cost more than reading the member.
 std::string to_json_text(const member_view& v, const program::program& p);
+// Newest first; `active` marks the newest activation (the version in use).
+nlohmann::json to_json(const std::vector<program_activation>& activations);
+nlohmann::json to_json(const program_version_text& v);
 
 } // namespace loyalty::ledger

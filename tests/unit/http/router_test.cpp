@@ -713,7 +713,9 @@ const std::vector<route_rule>& access_spec() {
         {"GET", "/v1/key", false, {who::pos, who::support, who::admin}},
         {"GET", "/v1/rewards", false, {who::pos, who::support, who::admin}},
         {"GET", "/v1/program", false, {who::pos, who::support, who::admin}},
+        {"GET", "/v1/program/versions", false, {who::support, who::admin}},
         {"POST", "/v1/program/versions", false, {who::admin}},
+        {"GET", "/v1/program/versions/{version_id}", false, {who::support, who::admin}},
         {"POST", "/v1/program/check", false, {who::pos, who::support, who::admin}},
         {"POST", "/v1/simulate", false, {who::pos, who::support, who::admin}},
     };
@@ -1015,6 +1017,60 @@ TEMPLATE_TEST_CASE("router: support corrects a profile, the view shows it, a til
     other["name"] = "Grace";
     check_problem(a.post(target, a.admin, other), 409, "idempotency-conflict");
     CHECK(ok_json(a.get("/v1/members/m-1", a.pos), 200)["name"] == "Ada Lovelace");
+}
+
+TEMPLATE_TEST_CASE("router: program versions list every activation and roll back by their text",
+                   "[router]", in_process, over_http) {
+    api a(TestType::kind);
+    const json first = ok_json(a.get("/v1/program", a.support), 200);
+    json listed = ok_json(a.get("/v1/program/versions", a.support), 200);
+    REQUIRE(listed["activations"].size() == 1); // the server's start activated the sample
+    CHECK(listed["activations"][0]["actor"] == "startup");
+    CHECK(listed["activations"][0]["actor_name"].is_null());
+    CHECK(listed["activations"][0]["active"] == true);
+    CHECK(listed["activations"][0]["version_id"] == first["id"]);
+
+    // A new version by an admin, then the first one again from its stored text: a rollback.
+    const std::string next_text =
+        test::sample_text_with("name: Bean & Leaf Rewards", "name: Bean & Leaf Rewards II");
+    json second =
+        ok_json(a.post_text("/v1/program/versions", a.admin, next_text, "application/yaml"), 201);
+    json old = ok_json(
+        a.get("/v1/program/versions/" + std::to_string(first["id"].get<std::int64_t>()), a.support),
+        200);
+    CHECK(old["source"] == test::sample_text());
+    CHECK(old["content_hash"] == first["content_hash"]);
+    CHECK(old["format"] == "yaml");
+    json back = ok_json(a.post_text("/v1/program/versions", a.admin,
+                                    old["source"].get<std::string>(), "application/yaml"),
+                        201);
+    CHECK(back["id"] == first["id"]); // the same stored version, activated again
+    CHECK(ok_json(a.get("/v1/program", a.pos), 200)["content_hash"] == first["content_hash"]);
+
+    listed = ok_json(a.get("/v1/program/versions", a.admin), 200);
+    const json& all = listed["activations"];
+    REQUIRE(all.size() == 3);
+    const json admin = ok_json(a.get("/v1/key", a.admin), 200);
+    CHECK(all[0]["version_id"] == first["id"]);
+    CHECK(all[0]["active"] == true);
+    CHECK(all[0]["actor"] == admin["id"]);
+    CHECK(all[0]["actor_name"] == admin["name"]);
+    CHECK(all[1]["version_id"] == second["id"]);
+    CHECK(all[1]["name"] == "Bean & Leaf Rewards II");
+    CHECK(all[1]["active"] == false);
+    CHECK(all[2]["actor"] == "startup");
+    CHECK(all[2]["active"] == false);
+    CHECK(all[0]["at"].get<std::string>() >= all[1]["at"].get<std::string>());
+
+    // Tills do not read versions; unknown ids and query parameters are refused.
+    check_problem(a.get("/v1/program/versions", a.pos), 403, "forbidden");
+    check_problem(a.get("/v1/program/versions/1", a.pos), 403, "forbidden");
+    check_problem(a.get("/v1/program/versions/999", a.support), 404, "not-found",
+                  std::vector<std::string>{"version_id"});
+    check_problem(a.get("/v1/program/versions/first", a.support), 404, "not-found",
+                  std::vector<std::string>{"version_id"});
+    check_problem(a.get("/v1/program/versions?limit=1", a.support), 422, "validation-failed",
+                  std::vector<std::string>{"limit"});
 }
 
 TEMPLATE_TEST_CASE("router: support reads a member's audit trail, a till may not", "[router]",
