@@ -22,6 +22,7 @@ const CAPABILITIES = [
   { id: 'profile', text: "Correct a member's name, email or birthday", roles: ['support', 'admin'] },
   { id: 'audit', text: 'See what was done to a member by hand, by which key', roles: ['support', 'admin'] },
   { id: 'program', text: 'View the active program', roles: ROLES },
+  { id: 'versions', text: 'See every program activation, by whom, and open an older version', roles: ['support', 'admin'] },
   { id: 'check', text: 'Check a program text', roles: ROLES },
   { id: 'simulate', text: 'Simulate a purchase', roles: ROLES },
   { id: 'activate', text: 'Activate a new program version', roles: ['admin'] },
@@ -1032,6 +1033,57 @@ async function loadProgram() {
     $('editor').value = p.source ?? '';
     renderGutter();
   }
+  if (can('versions')) loadVersions();
+}
+
+// Every activation, newest first; an older version opens in the editor, where an admin can
+// check it and activate it again (a rollback).
+async function loadVersions() {
+  const list = clear($('version-rows'));
+  const status = $('versions-status');
+  setStatus(status, 'Loading the activations…', 'loading');
+  const r = await api('GET', '/v1/program/versions');
+  if (!r.ok) {
+    clear(status);
+    status.classList.remove('loading');
+    status.append(problemBox(r));
+    return;
+  }
+  setStatus(status, '');
+  for (const a of Array.isArray(r.data?.activations) ? r.data.activations : []) {
+    list.append(
+      el(
+        'li',
+        { class: 'activation', 'data-version': String(a.version_id ?? ''), 'data-active': String(Boolean(a.active)) },
+        el('span', {}, el('strong', { text: a.name ?? '' }), ` #${a.version_id}`, a.active ? el('span', { class: 'badge', text: 'active' }) : ''),
+        el('span', { class: 'hint' }, timeEl(a.at), ' · by ', ...actorParts(a)),
+        a.active
+          ? ''
+          : el('button', {
+              type: 'button',
+              class: 'secondary small',
+              text: 'Open in the editor',
+              'aria-label': `Open version #${a.version_id} in the editor`,
+              onclick: () => openVersion(a.version_id),
+            }),
+      ),
+    );
+  }
+}
+
+async function openVersion(id) {
+  const status = $('versions-status');
+  const r = await api('GET', `/v1/program/versions/${encodeURIComponent(id)}`);
+  if (!r.ok) {
+    clear(status);
+    status.append(problemBox(r));
+    return;
+  }
+  $('editor').value = r.data?.source ?? '';
+  state.errorLines = new Map();
+  renderGutter();
+  $('editor-section').scrollIntoView({ block: 'nearest' });
+  $('editor').focus();
 }
 
 function programType(text) {

@@ -360,7 +360,7 @@ test('sign-in refuses an unknown key and shows what a pos key may do', { timeout
   for (const allowed of ['lookup', 'program', 'check', 'simulate', 'pos']) {
     assert.equal(await page.locator(`#role-list li[data-capability="${allowed}"]`).getAttribute('class'), 'allowed', allowed);
   }
-  for (const denied of ['activity', 'vouchers', 'tiers', 'adjust', 'cancel', 'profile', 'audit', 'activate']) {
+  for (const denied of ['activity', 'vouchers', 'tiers', 'adjust', 'cancel', 'profile', 'audit', 'versions', 'activate']) {
     assert.equal(await page.locator(`#role-list li[data-capability="${denied}"]`).getAttribute('class'), 'denied', denied);
   }
   await lookUp(page, MEMBER);
@@ -376,6 +376,7 @@ test('sign-in refuses an unknown key and shows what a pos key may do', { timeout
   await page.locator('#tab-program').click();
   await page.locator('#active-facts dd').getByText('Bean & Leaf Rewards', { exact: true }).waitFor();
   assert.ok(await page.locator('#activate-submit').isHidden(), 'no activation for pos');
+  assert.ok(await page.locator('#versions-section').isHidden(), 'no activations list for pos');
   await finish(ctx);
 });
 
@@ -786,6 +787,14 @@ test('admin: activate a new program version; invalid ones change nothing', { tim
   const active = await call('GET', '/v1/program', keys.admin);
   assert.equal(active.id, 2);
   assert.equal(active.name, 'Bean & Leaf Rewards E2E');
+  // The activations: the new version first and active, the first one below it, which opens in
+  // the editor as it was stored (the way back).
+  await page.locator('#version-rows li[data-version="2"][data-active="true"]').waitFor();
+  const older = page.locator('#version-rows li[data-version="1"]').last();
+  assert.match(await older.textContent(), /by startup/);
+  await older.getByRole('button', { name: 'Open version #1 in the editor' }).click();
+  await page.waitForFunction(() => document.getElementById('editor').value.includes('name: Bean & Leaf Rewards\n'), null, { timeout: STEP_MS });
+  assert.equal(await page.locator('#editor').inputValue(), (await call('GET', '/v1/program/versions/1', keys.admin)).source);
   await shot(page, 'program-activated');
   await finish(ctx);
 });
