@@ -1007,17 +1007,25 @@ function setProgram(program) {
   if (state.currency && !$('sim-currency').value) $('sim-currency').value = state.currency;
 }
 
-async function loadProgram() {
-  const status = $('active-status');
-  setStatus(status, 'Loading the active program…', 'loading');
-  const r = await api('GET', '/v1/program');
+// GET `route`, showing its progress and any problem in the node `statusId`: the answer, or null
+// when it failed.
+async function readShown(route, statusId, loading) {
+  const status = $(statusId);
+  setStatus(status, loading, 'loading');
+  const r = await api('GET', route);
   if (!r.ok) {
     clear(status);
     status.classList.remove('loading');
     status.append(problemBox(r));
-    return;
+    return null;
   }
   setStatus(status, '');
+  return r;
+}
+
+async function loadProgram() {
+  const r = await readShown('/v1/program', 'active-status', 'Loading the active program…');
+  if (!r) return;
   setProgram(r.data);
   const p = r.data;
   const facts = clear($('active-facts'));
@@ -1040,16 +1048,8 @@ async function loadProgram() {
 // check it and activate it again (a rollback).
 async function loadVersions() {
   const list = clear($('version-rows'));
-  const status = $('versions-status');
-  setStatus(status, 'Loading the activations…', 'loading');
-  const r = await api('GET', '/v1/program/versions');
-  if (!r.ok) {
-    clear(status);
-    status.classList.remove('loading');
-    status.append(problemBox(r));
-    return;
-  }
-  setStatus(status, '');
+  const r = await readShown('/v1/program/versions', 'versions-status', 'Loading the activations…');
+  if (!r) return;
   for (const a of Array.isArray(r.data?.activations) ? r.data.activations : []) {
     list.append(
       el(

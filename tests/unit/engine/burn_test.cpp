@@ -301,8 +301,7 @@ TEST_CASE("a voucher is used once, while valid, and never after its redemption i
     const timestamp until = r->vouchers[0].valid_until;
     REQUIRE(until > now + date::days{1});
 
-    auto used =
-        evaluate(*p, r->state, voucher_use{id, "t9", now + date::days{1}, "s-12"}, now);
+    auto used = evaluate(*p, r->state, voucher_use{id, "t9", now + date::days{1}, "s-12"}, now);
     REQUIRE(used);
     CHECK(used->event_type == "voucher_use");
     CHECK(used->event["voucher_id"] == id);

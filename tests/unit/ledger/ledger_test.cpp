@@ -1216,6 +1216,7 @@ TEST_CASE("migration 7 gives each used voucher the time and purchase of its use"
     f.execute("BEGIN; ALTER TABLE vouchers DROP COLUMN used_at;"
               "ALTER TABLE vouchers DROP COLUMN used_transaction_id;"
               "ALTER TABLE vouchers DROP COLUMN used_store_id;"
+              "DROP INDEX audit_log_activations;"
               "DROP INDEX audit_log_member; DROP TABLE profile_changes;"
               "DELETE FROM schema_migrations WHERE version >= 7; COMMIT;");
     f.open(); // migrates 7 and on
@@ -1249,6 +1250,7 @@ TEST_CASE("migration 9 keeps the ids of the profile changes made before it",
     // keys forgotten, so only the new table can refuse them again).
     f.execute("BEGIN; DROP TABLE profile_changes; DELETE FROM idempotency_keys;"
               "ALTER TABLE vouchers DROP COLUMN used_store_id;"
+              "DROP INDEX audit_log_activations;"
               "DELETE FROM schema_migrations WHERE version >= 9; COMMIT;");
     f.open(); // migrates 9
     CHECK(f.count("schema_migrations WHERE version = 9") == 1);
