@@ -53,7 +53,7 @@ auto key(const usage_entry& u) {
 }
 auto key(const voucher& v) {
     return std::tie(v.id, v.reward_id, v.issued_at, v.valid_until, v.cause, v.redeemed, v.cancelled,
-                    v.used_at, v.used_transaction_id);
+                    v.used_at, v.used_transaction_id, v.used_store_id);
 }
 auto key(const line_allocation& a) {
     return std::tie(a.line_id, a.quantity, a.eligible_spend, a.points_by_rule);
@@ -312,12 +312,14 @@ void check_vouchers(judge& j, const step& s) {
                      use != nullptr && use->voucher_id == after.id && !before->cancelled &&
                          use->occurred_at < before->valid_until &&
                          after.used_at == use->occurred_at &&
-                         after.used_transaction_id == use->transaction_id,
+                         after.used_transaction_id == use->transaction_id &&
+                         after.used_store_id == use->store_id,
                      why);
         } else if (after.redeemed) {
             j.expect("(f) vouchers",
                      after.used_at == before->used_at &&
-                         after.used_transaction_id == before->used_transaction_id,
+                         after.used_transaction_id == before->used_transaction_id &&
+                         after.used_store_id == before->used_store_id,
                      why);
         }
     }

@@ -285,7 +285,9 @@ inline event random_event(rng& g, id_source& ids, const member_state& m, timesta
         } else if (!m.vouchers.empty() && chance(g, 80)) {
             id = pick(g, m.vouchers).id;
         }
-        return voucher_use{id, ids.fresh("t"), t};
+        // A till names its store, or (bound to none, naming none) leaves it empty.
+        std::string store = chance(g, 60) ? ids.fresh("s") : std::string();
+        return voucher_use{id, ids.fresh("t"), t, store};
     }
     if (kind < 94) {
         // Support moves the birthday (mostly into the next weeks, where a history can reach
@@ -363,7 +365,8 @@ inline std::string describe(const event& e) {
                     << format_rfc3339(c.occurred_at);
             },
             [&](const voucher_use& v) {
-                out << "use of voucher " << v.voucher_id << " on " << v.transaction_id << " at "
+                out << "use of voucher " << v.voucher_id << " on " << v.transaction_id
+                    << (v.store_id.empty() ? "" : " at store " + v.store_id) << " at "
                     << format_rfc3339(v.occurred_at);
             },
             [&](const adjustment& a) {
