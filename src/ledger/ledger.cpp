@@ -405,8 +405,7 @@ void ledger::post_purchase_async(request_context who, engine::purchase p, write_
             }
             auto m = st.load_member(p.member_id);
             if (!m) {
-                return tl::unexpected(
-                    fail(error_code::not_found, "member_id", "no member " + p.member_id));
+                return tl::unexpected(detail::no_member(p.member_id));
             }
             if (st.purchase_member(p.store_id, p.transaction_id)) {
                 return tl::unexpected(error{error_code::rejected,
@@ -493,8 +492,7 @@ void ledger::post_event_async(request_context who, std::string member_id, engine
             }
             auto m = st.load_member(member_id);
             if (!m) {
-                return tl::unexpected(
-                    fail(error_code::not_found, "member_id", "no member " + member_id));
+                return tl::unexpected(detail::no_member(member_id));
             }
             if (st.event_exists(e.event_id)) {
                 return tl::unexpected(error{error_code::rejected,
@@ -545,8 +543,7 @@ void ledger::redeem_reward_async(request_context who, std::string member_id,
                                            timestamp now) -> result<applied> {
             auto m = st.load_member(member_id);
             if (!m) {
-                return tl::unexpected(
-                    fail(error_code::not_found, "member_id", "no member " + member_id));
+                return tl::unexpected(detail::no_member(member_id));
             }
             if (auto taken = redemption_taken(st, r.redemption_id)) {
                 return tl::unexpected(*taken);
@@ -577,8 +574,7 @@ void ledger::pay_with_points_async(request_context who, std::string member_id,
                                            timestamp now) -> result<applied> {
             auto m = st.load_member(member_id);
             if (!m) {
-                return tl::unexpected(
-                    fail(error_code::not_found, "member_id", "no member " + member_id));
+                return tl::unexpected(detail::no_member(member_id));
             }
             if (auto taken = redemption_taken(st, p.redemption_id)) {
                 return tl::unexpected(*taken);
@@ -697,8 +693,7 @@ void ledger::adjust_async(request_context who, std::string member_id, engine::ad
                                            timestamp now) -> result<applied> {
             auto m = st.load_member(member_id);
             if (!m) {
-                return tl::unexpected(
-                    fail(error_code::not_found, "member_id", "no member " + member_id));
+                return tl::unexpected(detail::no_member(member_id));
             }
             if (st.adjustment_exists(a.adjustment_id)) {
                 return tl::unexpected(error{error_code::rejected,
@@ -756,8 +751,7 @@ void ledger::change_profile_async(request_context who, std::string member_id,
                                            timestamp now) -> result<applied> {
             auto m = st.load_member(member_id);
             if (!m) {
-                return tl::unexpected(
-                    fail(error_code::not_found, "member_id", "no member " + member_id));
+                return tl::unexpected(detail::no_member(member_id));
             }
             // Kept for good: the idempotency key that answers a retry is forgotten after its
             // retention, and a correction applied again then would undo any made since.

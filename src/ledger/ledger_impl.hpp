@@ -19,6 +19,11 @@ struct applied {
     std::string body;
 };
 
+// The answer to a read or a write that names a member who is not enrolled.
+inline error no_member(const std::string& id) {
+    return error{error_code::not_found, "member_id", "no member " + id, std::nullopt, {}};
+}
+
 } // namespace detail
 
 struct ledger::impl {

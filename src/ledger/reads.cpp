@@ -76,9 +76,7 @@ error storage_error(const std::exception& e) {
     return error{error_code::storage_failure, "", "the ledger could not be read", std::nullopt, {}};
 }
 
-error no_member(const std::string& id) {
-    return error{error_code::not_found, "member_id", "no member " + id, std::nullopt, {}};
-}
+using detail::no_member;
 
 // What `read(store&)` gives for an enrolled member, on one snapshot; not_found when there is no
 // such member.
