@@ -130,6 +130,12 @@ function setStatus(node, text, kind = 'info') {
   node.textContent = text;
 }
 
+// A refused or failed request's problem in a status node, in place of its progress.
+function showProblem(node, r) {
+  setStatus(node, '');
+  node.append(problemBox(r));
+}
+
 // ---------------------------------------------------------------------------------------------
 // The API.
 
@@ -547,8 +553,7 @@ async function lookUp(id) {
   if (!r.ok) {
     state.member = null;
     $('member').hidden = true;
-    setStatus(status, '');
-    status.append(problemBox(r));
+    showProblem(status, r);
     state.memberId = null;
     return;
   }
@@ -670,9 +675,7 @@ async function readMemberPart(part, statusId, loading, seqKey = part) {
   const r = await api('GET', `/v1/members/${encodeURIComponent(id)}/${part}`);
   if (seq !== state.partSeq[seqKey] || id !== state.memberId) return null;
   if (!r.ok) {
-    clear(status);
-    status.classList.remove('loading');
-    status.append(problemBox(r));
+    showProblem(status, r);
     return null;
   }
   setStatus(status, '');
@@ -790,9 +793,7 @@ async function loadActivity(page) {
   if (seq !== state.activitySeq) return;
   $('activity-table').setAttribute('aria-busy', 'false');
   if (!r.ok) {
-    clear(status);
-    status.classList.remove('loading');
-    status.append(problemBox(r));
+    showProblem(status, r);
     $('activity-newer').disabled = page === 0;
     $('activity-older').disabled = true;
     return;
@@ -1014,9 +1015,7 @@ async function readShown(route, statusId, loading) {
   setStatus(status, loading, 'loading');
   const r = await api('GET', route);
   if (!r.ok) {
-    clear(status);
-    status.classList.remove('loading');
-    status.append(problemBox(r));
+    showProblem(status, r);
     return null;
   }
   setStatus(status, '');
@@ -1047,9 +1046,9 @@ async function loadProgram() {
 // Every activation, newest first; an older version opens in the editor, where an admin can
 // check it and activate it again (a rollback).
 async function loadVersions() {
-  const list = clear($('version-rows'));
   const r = await readShown('/v1/program/versions', 'versions-status', 'Loading the activations…');
   if (!r) return;
+  const list = clear($('version-rows')); // after the answer: of two loads, the last one shows
   for (const a of Array.isArray(r.data?.activations) ? r.data.activations : []) {
     list.append(
       el(
@@ -1075,8 +1074,7 @@ async function openVersion(id) {
   const status = $('versions-status');
   const r = await api('GET', `/v1/program/versions/${encodeURIComponent(id)}`);
   if (!r.ok) {
-    clear(status);
-    status.append(problemBox(r));
+    showProblem(status, r);
     return;
   }
   $('editor').value = r.data?.source ?? '';
