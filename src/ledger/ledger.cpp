@@ -340,6 +340,16 @@ std::optional<error> contact_refused(const std::optional<std::string>& name,
     return std::nullopt;
 }
 
+// A write whose id was used already: refused by the id itself, which is kept for good (the
+// idempotency key that would replay the first answer is forgotten after its retention).
+error already_done(std::string field, std::string message) {
+    return error{error_code::rejected,
+                 std::move(field),
+                 std::move(message),
+                 engine::rejection_code::already_done,
+                 {}};
+}
+
 nlohmann::json optional_json(const std::optional<std::string>& s) {
     return s ? nlohmann::json(*s) : nlohmann::json(nullptr);
 }
@@ -408,12 +418,9 @@ void ledger::post_purchase_async(request_context who, engine::purchase p, write_
                 return tl::unexpected(detail::no_member(p.member_id));
             }
             if (st.purchase_member(p.store_id, p.transaction_id)) {
-                return tl::unexpected(error{error_code::rejected,
-                                            "transaction_id",
-                                            "purchase " + p.transaction_id + " at store " +
-                                                p.store_id + " was already posted",
-                                            engine::rejection_code::already_done,
-                                            {}});
+                return tl::unexpected(
+                    already_done("transaction_id", "purchase " + p.transaction_id + " at store " +
+                                                       p.store_id + " was already posted"));
             }
             return impl_->apply(st, pv, now, "purchase", who, request, *m, p);
         },
@@ -447,11 +454,8 @@ void ledger::post_return_async(request_context who, engine::purchase_return r,
                          "no purchase " + r.transaction_id + " at store " + r.store_id));
             }
             if (st.return_exists(r.return_id)) {
-                return tl::unexpected(error{error_code::rejected,
-                                            "return_id",
-                                            "return " + r.return_id + " was already made",
-                                            engine::rejection_code::already_done,
-                                            {}});
+                return tl::unexpected(
+                    already_done("return_id", "return " + r.return_id + " was already made"));
             }
             auto m = st.load_member(*member_id);
             if (!m) {
@@ -495,11 +499,8 @@ void ledger::post_event_async(request_context who, std::string member_id, engine
                 return tl::unexpected(detail::no_member(member_id));
             }
             if (st.event_exists(e.event_id)) {
-                return tl::unexpected(error{error_code::rejected,
-                                            "event_id",
-                                            "event " + e.event_id + " was already posted",
-                                            engine::rejection_code::already_done,
-                                            {}});
+                return tl::unexpected(
+                    already_done("event_id", "event " + e.event_id + " was already posted"));
             }
             auto out = impl_->apply(st, pv, now, "event", who, request, *m, e);
             if (out) {
@@ -515,11 +516,7 @@ namespace {
 // A redemption id is unique across members: a retry or a clash must not spend again.
 std::optional<error> redemption_taken(store& st, const std::string& id) {
     if (st.redemption_member(id)) {
-        return error{error_code::rejected,
-                     "redemption_id",
-                     "redemption " + id + " was already made",
-                     engine::rejection_code::already_done,
-                     {}};
+        return already_done("redemption_id", "redemption " + id + " was already made");
     }
     return std::nullopt;
 }
@@ -696,11 +693,8 @@ void ledger::adjust_async(request_context who, std::string member_id, engine::ad
                 return tl::unexpected(detail::no_member(member_id));
             }
             if (st.adjustment_exists(a.adjustment_id)) {
-                return tl::unexpected(error{error_code::rejected,
-                                            "adjustment_id",
-                                            "adjustment " + a.adjustment_id + " was already made",
-                                            engine::rejection_code::already_done,
-                                            {}});
+                return tl::unexpected(already_done(
+                    "adjustment_id", "adjustment " + a.adjustment_id + " was already made"));
             }
             engine::adjustment event = a;
             event.occurred_at = now;
@@ -756,11 +750,8 @@ void ledger::change_profile_async(request_context who, std::string member_id,
             // Kept for good: the idempotency key that answers a retry is forgotten after its
             // retention, and a correction applied again then would undo any made since.
             if (st.profile_change_exists(r.change_id)) {
-                return tl::unexpected(error{error_code::rejected,
-                                            "change_id",
-                                            "profile change " + r.change_id + " was already made",
-                                            engine::rejection_code::already_done,
-                                            {}});
+                return tl::unexpected(already_done("change_id", "profile change " + r.change_id +
+                                                                    " was already made"));
             }
             std::optional<std::string> name = r.name ? *r.name : m->name;
             std::optional<std::string> email = r.email ? *r.email : m->email;
