@@ -78,21 +78,32 @@ error storage_error(const std::exception& e) {
 
 using detail::no_member;
 
+// What `read(store&)` answers (a result), on one snapshot of a reader; storage_failure when the
+// file cannot be read.
+template <class Read>
+auto on_snapshot(detail::reader_pool& readers, Read read)
+    -> decltype(read(std::declval<detail::store&>())) {
+    try {
+        auto lease = readers.acquire();
+        read_transaction snapshot(lease->st);
+        return read(lease->st);
+    } catch (const std::exception& e) {
+        return tl::unexpected(storage_error(e));
+    }
+}
+
 // What `read(store&)` gives for an enrolled member, on one snapshot; not_found when there is no
 // such member.
 template <class Read>
 auto read_of_member(detail::reader_pool& readers, const std::string& member_id, Read read)
     -> result<decltype(read(std::declval<detail::store&>()))> {
-    try {
-        auto lease = readers.acquire();
-        read_transaction snapshot(lease->st);
-        if (!lease->st.member_exists(member_id)) {
+    using answer = result<decltype(read(std::declval<detail::store&>()))>;
+    return on_snapshot(readers, [&](detail::store& st) -> answer {
+        if (!st.member_exists(member_id)) {
             return tl::unexpected(no_member(member_id));
         }
-        return read(lease->st);
-    } catch (const std::exception& e) {
-        return tl::unexpected(storage_error(e));
-    }
+        return read(st);
+    });
 }
 
 std::string time_text(timestamp t) {
@@ -165,20 +176,15 @@ result<audit_page> ledger::audit(const std::string& member_id, std::size_t limit
 }
 
 result<std::vector<program_activation>> ledger::program_activations() const {
-    try {
-        auto lease = impl_->readers->acquire();
-        read_transaction snapshot(lease->st);
-        return lease->st.program_activations();
-    } catch (const std::exception& e) {
-        return tl::unexpected(storage_error(e));
-    }
+    return on_snapshot(*impl_->readers,
+                       [](detail::store& st) -> result<std::vector<program_activation>> {
+                           return st.program_activations();
+                       });
 }
 
 result<program_version_text> ledger::program_version(std::int64_t version_id) const {
-    try {
-        auto lease = impl_->readers->acquire();
-        read_transaction snapshot(lease->st);
-        if (auto found = lease->st.program_version(version_id)) {
+    return on_snapshot(*impl_->readers, [&](detail::store& st) -> result<program_version_text> {
+        if (auto found = st.program_version(version_id)) {
             return std::move(*found);
         }
         return tl::unexpected(error{error_code::not_found,
@@ -186,9 +192,7 @@ result<program_version_text> ledger::program_version(std::int64_t version_id) co
                                     "no program version " + std::to_string(version_id),
                                     std::nullopt,
                                     {}});
-    } catch (const std::exception& e) {
-        return tl::unexpected(storage_error(e));
-    }
+    });
 }
 
 result<std::string> ledger::simulate_purchase(const engine::purchase& p, timestamp now) const {
