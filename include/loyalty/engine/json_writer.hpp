@@ -51,8 +51,7 @@ public:
     }
     json_writer& key(std::string_view k) {
         separate();
-        append_string(out_, k);
-        out_ += ':';
+        append_string(out_, k, ':');
         after_key_ = true;
         return *this;
     }
@@ -95,8 +94,8 @@ public:
     std::string text() && { return std::move(out_); }
     void reserve(std::size_t n) { out_.reserve(n); }
 
-    // `s` as a JSON string, quotes included, appended to `out`.
-    static void append_string(std::string& out, std::string_view s);
+    // `s` as a JSON string, quotes included, appended to `out`, then `after` unless it is 0.
+    static void append_string(std::string& out, std::string_view s, char after = 0);
 
 private:
     // The comma before every value but the first of its object or array; none after a key.

@@ -104,6 +104,19 @@ TEST_CASE("every ASCII character is escaped as nlohmann escapes it") {
     }
 }
 
+TEST_CASE("every ASCII character is escaped alike in a key, first, last or alone") {
+    // A string is copied whole when nothing in it needs escaping, and escaped from the first
+    // byte that does: the character is put at each end of the string and in keys as in values.
+    for (int c = 0; c < 0x80; ++c) {
+        std::string ch(1, static_cast<char>(c));
+        for (const std::string& s : {ch, ch + "ab", "ab" + ch, ch + ch}) {
+            INFO("character " << c << " in \"" << s << "\"");
+            json doc = {{s, s}};
+            REQUIRE(written(doc) == doc.dump());
+        }
+    }
+}
+
 TEST_CASE("UTF-8 passes through unescaped, as nlohmann writes it without ensure_ascii") {
     std::string s = "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x8d\xb5";
     REQUIRE(written(json(s)) == json(s).dump());
