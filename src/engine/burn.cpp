@@ -142,7 +142,9 @@ tl::expected<void, rejection> pay_with_points(context& cx, const points_payment&
 
     auto draws = draw(cx, e.points, movement_kind::burn, e.redemption_id,
                       "payment of " + std::to_string(static_cast<std::int64_t>(value_minor)) +
-                          " on transaction " + e.transaction_id + ": " + points_text(p, e.points),
+                          " on transaction " + e.transaction_id +
+                          (e.store_id.empty() ? "" : " at store " + e.store_id) + ": " +
+                          points_text(p, e.points),
                       false);
     if (!draws) {
         return tl::unexpected(std::move(draws.error()));

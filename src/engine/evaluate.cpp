@@ -126,6 +126,9 @@ tl::expected<outcome, rejection> evaluate(const program::program& p, const membe
                 out.event_type = "payment";
                 out.event = echo(
                     {{"redemption_id", x.redemption_id}, {"transaction_id", x.transaction_id}});
+                if (!x.store_id.empty()) {
+                    out.event["store_id"] = x.store_id;
+                }
                 return detail::pay_with_points(cx, x);
             },
             [&](const redemption_cancellation& x) {

@@ -180,13 +180,15 @@ tl::expected<custom_event, rejection> custom_event_from_json(const json& j) {
 
 tl::expected<std::variant<reward_redemption, points_payment>, rejection>
 redemption_from_json(const json& j) {
-    fields f(j, "", {"redemption_id", "reward_id", "points", "transaction_id", "purchase_total"});
+    fields f(
+        j, "",
+        {"redemption_id", "reward_id", "points", "transaction_id", "purchase_total", "store_id"});
     if (auto bad = f.check()) {
         return tl::unexpected(*bad);
     }
     LOYALTY_TRY(redemption_id, f.text("redemption_id"));
     if (f.get("reward_id") != nullptr) {
-        for (const char* other : {"points", "transaction_id", "purchase_total"}) {
+        for (const char* other : {"points", "transaction_id", "purchase_total", "store_id"}) {
             if (f.get(other) != nullptr) {
                 return invalid(other, "a reward redemption takes no " + std::string(other));
             }
@@ -201,7 +203,8 @@ redemption_from_json(const json& j) {
     LOYALTY_TRY(transaction_id, f.text("transaction_id"));
     // Without a total, the ledger takes it from the posted purchase (0 says so).
     LOYALTY_TRY(total, f.integer("purchase_total", 1, 10'000'000'000'000, 0));
-    return points_payment{redemption_id, transaction_id, points, total, timestamp{}};
+    LOYALTY_TRY(store_id, f.text("store_id", false));
+    return points_payment{redemption_id, transaction_id, points, total, timestamp{}, store_id};
 }
 
 tl::expected<adjustment, rejection> adjustment_from_json(const json& j) {

@@ -164,17 +164,24 @@ json request_schemas() {
          {"reward_id", text("A reward of the program")},
          {"points", not_taken},
          {"transaction_id", not_taken},
-         {"purchase_total", not_taken}},
+         {"purchase_total", not_taken},
+         {"store_id", not_taken}},
         {"redemption_id", "reward_id"}, "Spend points on a reward; a voucher is issued.");
     s["PointsPayment"] = body_object(
         {{"redemption_id", text("The sender's id; unique across members")},
          {"reward_id", {{"type", "null"}, {"description", "Not taken by points as payment"}}},
          {"points", integer(1, max_points, "Points to pay with")},
          {"transaction_id", text("The purchase paid for")},
+         {"store_id",
+          optional_text("The till's store, where transaction_id was numbered; a point-of-sale "
+                        "key bound to a store uses that store when none is named, and may name "
+                        "no other")},
          {"purchase_total",
           nullable(integer(1, max_amount,
                            "The purchase's total, integer minor units; absent: the total of the "
-                           "posted purchase transaction_id (422 when it is not posted)"))}},
+                           "member's posted purchase transaction_id, at store_id when given (422 "
+                           "when it is not posted, or when the member has purchases with that id "
+                           "at several stores and none is named)"))}},
         {"redemption_id", "points", "transaction_id"}, "Pay for (part of) a purchase with points.");
     s["Redemption"] = {{"description", "A reward (reward_id) or points as payment (points and "
                                        "transaction_id); the two share redemption ids."},
@@ -759,7 +766,8 @@ json operations() {
         "already-done: the redemption id was already used; idempotency-conflict: the "
         "redemption id or Idempotency-Key was used for a different request",
         std::string(validation) +
-            "; also an unknown reward, points as payment off or a purchase_total needed; "
+            "; also an unknown reward, points as payment off, a purchase_total needed, or a "
+            "store_id needed to tell the member's purchases with one transaction id apart; "
             "insufficient-points: not enough available points; not-eligible: the reward is "
             "outside its validity window, not for the member's tier or past its usage limit; "
             "payment-rule: the points break the program's step, minimum or maximum share",
@@ -1005,7 +1013,7 @@ void add_common(json& paths) {
             op["responses"]["401"] = unauthorized;
             op["responses"]["403"] = problem_spec(
                 op["operationId"] == "postPurchase" || op["operationId"] == "postReturn" ||
-                        op["operationId"] == "useVoucher"
+                        op["operationId"] == "useVoucher" || op["operationId"] == "redeemPoints"
                     ? "forbidden: the key's role is not in x-roles, or a pos key bound "
                       "to a store posted for another store (fields: store_id)"
                     : "forbidden: the key's role is not in x-roles");

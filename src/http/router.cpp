@@ -278,6 +278,20 @@ bool store_allowed(call& c, const std::string& store_id) {
     return true;
 }
 
+// The store of a till's request that may name none (a voucher use, a points payment): at most
+// an id's length; a key bound to a store records its own when none is named, and names no other.
+bool till_store(call& c, std::string& store_id) {
+    if (store_id.size() > max_id_bytes) {
+        invalid(c, {engine::rejection_code::invalid_event, "store_id",
+                    "at most " + std::to_string(max_id_bytes) + " bytes"});
+        return false;
+    }
+    if (store_id.empty() && c.key && c.key->key_role == role::pos && c.key->store_id) {
+        store_id = *c.key->store_id;
+    }
+    return store_id.empty() || store_allowed(c, store_id);
+}
+
 // Answers a write once the ledger committed it.
 ledger::ledger::write_callback written(call_ptr c) {
     return [c](ledger::result<ledger::write_result> r) {
@@ -655,11 +669,13 @@ void redeem(ledger::ledger& l, const router_options&, metrics&, call_ptr c) {
         return invalid(*c, r.error());
     }
     if (auto* reward = std::get_if<engine::reward_redemption>(&*r)) {
-        l.redeem_reward_async(context_of(*c), c->params[0], *reward, written(c));
-    } else {
-        l.pay_with_points_async(context_of(*c), c->params[0], std::get<engine::points_payment>(*r),
-                                written(c));
+        return l.redeem_reward_async(context_of(*c), c->params[0], *reward, written(c));
     }
+    auto& payment = std::get<engine::points_payment>(*r);
+    if (!till_store(*c, payment.store_id)) {
+        return;
+    }
+    l.pay_with_points_async(context_of(*c), c->params[0], std::move(payment), written(c));
 }
 
 void cancel(ledger::ledger& l, const router_options&, metrics&, call_ptr c) {
@@ -696,17 +712,9 @@ void use_voucher(ledger::ledger& l, const router_options&, metrics&, call_ptr c)
         if (!store) {
             return invalid(*c, store.error());
         }
-        if (store->size() > max_id_bytes) {
-            return invalid(*c, {engine::rejection_code::invalid_event, "store_id",
-                                "at most " + std::to_string(max_id_bytes) + " bytes"});
-        }
         use.store_id = std::move(*store);
     }
-    // The store is the till's: a key bound to one uses vouchers there (and names no other).
-    if (use.store_id.empty() && c->key && c->key->key_role == role::pos && c->key->store_id) {
-        use.store_id = *c->key->store_id;
-    }
-    if (!use.store_id.empty() && !store_allowed(*c, use.store_id)) {
+    if (!till_store(*c, use.store_id)) {
         return;
     }
     l.use_voucher_async(context_of(*c), std::move(use), written(c));

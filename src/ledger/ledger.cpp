@@ -558,13 +558,17 @@ void ledger::pay_with_points_async(request_context who, std::string member_id,
         return done(tl::unexpected(
             fail(error_code::invalid_request, "redemption_id", "a redemption id is required")));
     }
-    std::string request = nlohmann::json{
-        {"member_id", member_id},
-        {"redemption_id", p.redemption_id},
-        {"transaction_id", p.transaction_id},
-        {"points", p.points},
-        {"purchase_total",
-         p.purchase_total}}.dump();
+    nlohmann::json fields = {{"member_id", member_id},
+                             {"redemption_id", p.redemption_id},
+                             {"transaction_id", p.transaction_id},
+                             {"points", p.points},
+                             {"purchase_total", p.purchase_total}};
+    if (!p.store_id.empty()) {
+        // Only when given, so that a payment retried across the upgrade that added it still
+        // matches its first request.
+        fields["store_id"] = p.store_id;
+    }
+    std::string request = fields.dump();
     impl_->submit(
         who, "redemption", p.redemption_id, request,
         [this, who, member_id, p, request](store& st, const program_version_info& pv,
@@ -579,13 +583,26 @@ void ledger::pay_with_points_async(request_context who, std::string member_id,
             engine::points_payment event = p;
             event.occurred_at = now;
             if (event.purchase_total == 0) {
-                auto total = st.purchase_total(member_id, p.transaction_id);
-                if (!total) {
-                    return tl::unexpected(fail(error_code::invalid_request, "purchase_total",
-                                               "purchase " + p.transaction_id +
-                                                   " is not posted; send its purchase_total"));
+                // Tills number their own receipts: without its store, a transaction id the
+                // member has at two stores names neither, and guessing would bound the payment
+                // by the wrong purchase.
+                auto found = st.purchase_totals(member_id, p.transaction_id, p.store_id);
+                if (found.empty()) {
+                    return tl::unexpected(
+                        fail(error_code::invalid_request, "purchase_total",
+                             "purchase " + p.transaction_id +
+                                 (p.store_id.empty() ? "" : " at store " + p.store_id) +
+                                 " is not posted for member " + member_id +
+                                 "; send its purchase_total"));
                 }
-                event.purchase_total = *total;
+                if (found.size() > 1) {
+                    return tl::unexpected(fail(error_code::invalid_request, "store_id",
+                                               "member " + member_id + " has purchases " +
+                                                   p.transaction_id + " at stores " +
+                                                   found[0].first + " and " + found[1].first +
+                                                   "; name the store_id"));
+                }
+                event.purchase_total = found[0].second;
             }
             return impl_->apply(st, pv, now, "payment", who, request, *m, event);
         },

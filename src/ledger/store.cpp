@@ -290,26 +290,29 @@ void store::load_purchase(loaded_member& m, const std::string& store_id,
     m.state.purchases.push_back(std::move(record));
 }
 
-std::optional<engine::money_t> store::purchase_total(const std::string& member_id,
-                                                     const std::string& transaction_id) {
-    statement& s = cached("SELECT record FROM purchases WHERE member_id = ? AND transaction_id = ?"
-                          " ORDER BY occurred_at DESC LIMIT 1");
-    s.bind(1, member_id).bind(2, transaction_id);
-    std::optional<std::string> text;
-    if (s.step()) {
-        text = s.text(0);
+std::vector<std::pair<std::string, engine::money_t>>
+store::purchase_totals(const std::string& member_id, const std::string& transaction_id,
+                       const std::string& store_id) {
+    statement& s =
+        cached("SELECT store_id, record FROM purchases WHERE transaction_id = ?2"
+               " AND member_id = ?1 AND (?3 = '' OR store_id = ?3) ORDER BY store_id LIMIT 2");
+    s.bind(1, member_id).bind(2, transaction_id).bind(3, store_id);
+    std::vector<std::pair<std::string, std::string>> rows;
+    while (s.step()) {
+        rows.emplace_back(s.text(0), s.text(1));
     }
     s.reset();
-    if (!text) {
-        return std::nullopt;
+    std::vector<std::pair<std::string, engine::money_t>> out;
+    for (const auto& [store_id_of, text] : rows) {
+        auto record = must(engine::purchase_record_from_json(parse_stored(text, "purchase")),
+                           "purchase " + transaction_id);
+        engine::money_t total = 0;
+        for (const auto& line : record.request.lines) {
+            total += line.amount();
+        }
+        out.emplace_back(store_id_of, total);
     }
-    auto record = must(engine::purchase_record_from_json(parse_stored(*text, "purchase")),
-                       "purchase " + transaction_id);
-    engine::money_t total = 0;
-    for (const auto& line : record.request.lines) {
-        total += line.amount();
-    }
-    return total;
+    return out;
 }
 
 std::optional<std::string> store::member_of(const char* sql, const std::string& key) {

@@ -105,9 +105,11 @@ public:
                                                const std::string& transaction_id);
     void load_purchase(loaded_member& m, const std::string& store_id,
                        const std::string& transaction_id);
-    // The amount of a member's posted purchase, by transaction id.
-    std::optional<engine::money_t> purchase_total(const std::string& member_id,
-                                                  const std::string& transaction_id);
+    // The member's posted purchases with this transaction id, at `store_id` when it is not
+    // empty: at most two (enough to tell one from several), each as its store and amount.
+    std::vector<std::pair<std::string, engine::money_t>>
+    purchase_totals(const std::string& member_id, const std::string& transaction_id,
+                    const std::string& store_id);
     std::optional<std::string> redemption_member(const std::string& redemption_id);
     std::optional<std::string> voucher_member(const std::string& voucher_id);
     // Every voucher of the member, oldest first.

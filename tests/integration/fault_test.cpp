@@ -2066,6 +2066,9 @@ TEST_CASE("docs/security.md: the roles table is what the router lets through", "
         {"POST /v1/transactions/{transaction_id}/returns",
          R"({"return_id": "r-doc", "store_id": "s-other"})"},
         {"POST /v1/vouchers/{voucher_id}/use", R"({"store_id": "s-other"})"},
+        {"POST /v1/members/{member_id}/redemptions",
+         R"({"redemption_id": "p-doc", "points": 100, "transaction_id": "t-doc",)"
+         R"( "store_id": "s-other"})"},
     };
 
     std::string table = "| route | no key | pos | support | admin |\n"

@@ -77,13 +77,15 @@ struct reward_redemption {
     timestamp occurred_at;
 };
 
-// Points used to pay part of a purchase of `purchase_total` minor units.
+// Points used to pay part of a purchase of `purchase_total` minor units. A transaction id names
+// a purchase only within its store (tills number their own receipts), so the till says which.
 struct points_payment {
     std::string redemption_id;
     std::string transaction_id;
     points_t points = 0;
     money_t purchase_total = 0;
     timestamp occurred_at;
+    std::string store_id = {}; // the till's store; empty when not known
 };
 
 struct redemption_cancellation {

@@ -1153,6 +1153,72 @@ TEMPLATE_TEST_CASE("router: a point-of-sale key bound to a store posts only for 
             201);
 }
 
+TEMPLATE_TEST_CASE("router: points pay for the purchase of the till's store, never a namesake",
+                   "[router]", in_process, over_http) {
+    api a(TestType::kind);
+    std::string store_key = a.create_key(ledger::role::pos, "s-1");
+    a.enroll("m-1");
+    // Tills number their own receipts: the member has a $13 purchase t-1 at s-1 and a $53
+    // purchase t-1 at s-2. Half of a purchase may be paid with points, in steps of 100.
+    ok_json(a.post("/v1/transactions", store_key, basket("t-1", "m-1", "s-1")), 201);
+    json big = basket("t-1", "m-1", "s-2");
+    big["lines"][0]["quantity"] = 10;
+    ok_json(a.post("/v1/transactions", a.pos, big), 201);
+    ok_json(a.post("/v1/members/m-1/adjustments", a.support,
+                   {{"adjustment_id", "adj-1"}, {"points", 3000}, {"reason", "test"}}),
+            201);
+    auto payment = [](const std::string& id, int points, const std::string& store = "") {
+        json p = {{"redemption_id", id}, {"points", points}, {"transaction_id", "t-1"}};
+        if (!store.empty()) {
+            p["store_id"] = store;
+        }
+        return p;
+    };
+    const std::string target = "/v1/members/m-1/redemptions";
+
+    // Without a store, t-1 names neither purchase: guessing would bound the payment by the
+    // wrong one. Refused on store_id, nothing changed.
+    auto before = snapshot::of(a, "m-1");
+    check_problem(a.post(target, a.pos, payment("pay-1", 1000)), 422, "validation-failed",
+                  std::vector<std::string>{"store_id"});
+    check_unchanged(a, before, "m-1");
+    // A till bound to s-1 may not name s-2.
+    check_problem(a.post(target, store_key, payment("pay-1", 1000, "s-2")), 403, "forbidden",
+                  std::vector<std::string>{"store_id"});
+    check_unchanged(a, before, "m-1");
+    // Naming none, it pays on its own store's $13 purchase: at most 600 points.
+    check_problem(a.post(target, store_key, payment("pay-1", 1000)), 422, "payment-rule",
+                  std::vector<std::string>{"points"});
+    check_unchanged(a, before, "m-1");
+    json paid = ok_json(a.post(target, store_key, payment("pay-1", 600)), 201);
+    CHECK(paid["event"]["store_id"] == "s-1");
+    CHECK(paid["points"]["burned"] == 600);
+    // Named, the $53 purchase at s-2 takes 1,000.
+    json other = ok_json(a.post(target, a.pos, payment("pay-2", 1000, "s-2")), 201);
+    CHECK(other["event"]["store_id"] == "s-2");
+    CHECK(other["points"]["burned"] == 1000);
+    // A store where the member bought nothing t-1 asks for the total.
+    check_problem(a.post(target, a.pos, payment("pay-3", 100, "s-3")), 422, "validation-failed",
+                  std::vector<std::string>{"purchase_total"});
+
+    // Support reads where each payment was made.
+    std::set<std::string> explanations;
+    json activity = ok_json(a.get("/v1/members/m-1/activity?limit=500", a.support), 200);
+    INFO(activity.dump());
+    for (const json& e : activity["entries"]) {
+        if (e["operation"] == "payment") {
+            explanations.insert(e["explanation"].get<std::string>());
+        }
+    }
+    CHECK(explanations.count("payment of 600 on transaction t-1 at store s-1: 600 leaves") == 1);
+    CHECK(explanations.count("payment of 1000 on transaction t-1 at store s-2: 1000 leaves") == 1);
+    // A reward is no till's payment: it takes no store.
+    check_problem(
+        a.post(target, a.pos,
+               {{"redemption_id", "red-1"}, {"reward_id", "brewed_coffee"}, {"store_id", "s-1"}}),
+        422, "validation-failed", std::vector<std::string>{"store_id"});
+}
+
 TEMPLATE_TEST_CASE("router: refused requests answer with their exact problem and change nothing",
                    "[router]", in_process, over_http) {
     api a(TestType::kind);
