@@ -17,6 +17,7 @@
 #include <catch2/catch.hpp>
 #include <fstream>
 #include <future>
+#include <set>
 #include <sqlite3.h>
 #include <sstream>
 
