@@ -1264,6 +1264,61 @@ TEST_CASE("migration 9 keeps the ids of the profile changes made before it",
     CHECK(f.verify().empty());
 }
 
+TEST_CASE("no table a request writes checks its values through a transient index",
+          "[ledger][migration]") {
+    // SQLite evaluates `x IN (a, b, c)` (more than two constants) by building a transient index
+    // each time the statement runs: in a CHECK constraint, on every insert. Migration 12 wrote
+    // the ledger entries' kind check as comparisons. api_keys (role IN three roles) is written
+    // by `loyalty keys` only.
+    fixture f;
+    enroll(f, "m-1");
+    f.ledger.reset();
+    const auto tables = lines(f, "SELECT name FROM sqlite_schema WHERE type = 'table'"
+                                 " AND name NOT LIKE 'sqlite_%' AND name <> 'api_keys'"
+                                 " ORDER BY name");
+    REQUIRE(tables.size() >= 10);
+    // Read-write: a read-only connection compiles inserts without their CHECK constraints.
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open((f.dir / "loyalty.db").c_str(), &db) == SQLITE_OK);
+    auto opcodes = [&](const std::string& sql) {
+        std::multiset<std::string> out;
+        sqlite3_stmt* s = nullptr;
+        REQUIRE(sqlite3_prepare_v2(db, ("EXPLAIN " + sql).c_str(), -1, &s, nullptr) == SQLITE_OK);
+        while (sqlite3_step(s) == SQLITE_ROW) {
+            out.insert(reinterpret_cast<const char*>(sqlite3_column_text(s, 1)));
+        }
+        sqlite3_finalize(s);
+        return out;
+    };
+    for (const std::string& table : tables) {
+        INFO(table);
+        CHECK(opcodes("INSERT INTO " + table + " DEFAULT VALUES").count("OpenEphemeral") == 0);
+    }
+    // What the test tells apart: an IN list of three constants, and the comparisons.
+    REQUIRE(sqlite3_exec(db, "CREATE TEMP TABLE probe (k TEXT CHECK (k IN ('a', 'b', 'c')))",
+                         nullptr, nullptr, nullptr) == SQLITE_OK);
+    CHECK(opcodes("INSERT INTO probe DEFAULT VALUES").count("OpenEphemeral") == 1);
+    CHECK(opcodes("INSERT INTO ledger_entries DEFAULT VALUES").count("Eq") >= 6);
+
+    // The kind is checked as before: an entry of an unknown kind is refused.
+    auto insert = [&](const std::string& kind) {
+        std::string sql = "INSERT INTO ledger_entries (member_id, operation_id, at, kind, points,"
+                          " cause, explanation) VALUES ('m-1', 1, 'now', '" +
+                          kind + "', 1, 'test', 'test')";
+        return sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr);
+    };
+    REQUIRE(sqlite3_exec(db, "BEGIN", nullptr, nullptr, nullptr) == SQLITE_OK);
+    for (const char* kind : {"earn", "mature", "burn", "expire", "reverse", "adjust"}) {
+        INFO(kind);
+        CHECK(insert(kind) == SQLITE_OK);
+    }
+    CHECK(insert("gift") == SQLITE_CONSTRAINT);
+    CHECK(insert("Earn") == SQLITE_CONSTRAINT);
+    sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+    sqlite3_close(db);
+    CHECK(f.verify().empty());
+}
+
 TEST_CASE("the write-ahead log is checkpointed between batches and does not grow without bound",
           "[ledger][checkpoint]") {
     // The same 120 purchases, one commit each, with checkpoints every 8 pages and with none.
