@@ -238,7 +238,7 @@ std::optional<nlohmann::json> json_body(call& c) {
                   "the body must be a JSON object");
         return std::nullopt;
     }
-    return *body;
+    return std::move(*body);
 }
 
 // Refuses a purchase or return longer than the limit before parsing its lines.
