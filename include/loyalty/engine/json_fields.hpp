@@ -5,11 +5,14 @@
 #include "loyalty/engine/event.hpp"
 #include "loyalty/engine/outcome.hpp"
 
+#include <algorithm>
+#include <initializer_list>
 #include <nlohmann/json.hpp>
 #include <optional>
-#include <set>
 #include <string>
+#include <string_view>
 #include <tl/expected.hpp>
+#include <vector>
 
 namespace loyalty::engine {
 
@@ -23,15 +26,18 @@ inline tl::unexpected<rejection> invalid(std::string field, std::string message)
 // Reads an object's fields by name, refusing unknown ones.
 class json_fields {
 public:
-    json_fields(const nlohmann::json& j, std::string path, std::set<std::string> allowed)
-        : j_(j), path_(std::move(path)), allowed_(std::move(allowed)) {}
+    // `allowed` names the fields, as string literals: they are viewed, not copied (building a
+    // set of strings for every object read was a fifth of reading a purchase).
+    json_fields(const nlohmann::json& j, std::string path,
+                std::initializer_list<std::string_view> allowed)
+        : j_(j), path_(std::move(path)), allowed_(allowed) {}
 
     std::optional<rejection> check() const {
         if (!j_.is_object()) {
             return rejection{rejection_code::invalid_event, path_, "expected an object"};
         }
         for (const auto& [key, value] : j_.items()) {
-            if (!allowed_.contains(key)) {
+            if (std::find(allowed_.begin(), allowed_.end(), key) == allowed_.end()) {
                 return rejection{rejection_code::invalid_event, at(key), "unknown field"};
             }
         }
@@ -112,7 +118,7 @@ private:
 
     const nlohmann::json& j_;
     std::string path_;
-    std::set<std::string> allowed_;
+    std::vector<std::string_view> allowed_;
 };
 
 #define LOYALTY_TRY(var, expr)                                                                     \
