@@ -36,8 +36,10 @@ void json_writer::append_string(std::string& out, std::string_view s, char after
         out.resize(at + s.size() + (after != 0 ? 3 : 2));
         char* p = out.data() + at;
         *p++ = '"';
-        std::memcpy(p, s.data(), s.size());
-        p += s.size();
+        if (!s.empty()) { // an empty view may hold no pointer, which memcpy may not be given
+            std::memcpy(p, s.data(), s.size());
+            p += s.size();
+        }
         *p++ = '"';
         if (after != 0) {
             *p = after;
