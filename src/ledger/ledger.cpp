@@ -354,6 +354,16 @@ nlohmann::json optional_json(const std::optional<std::string>& s) {
     return s ? nlohmann::json(*s) : nlohmann::json(nullptr);
 }
 
+// A till's request (a voucher use, a points payment) as kept and hashed for idempotency. The
+// store is written only when given, so that a request retried across the upgrade that added it
+// still matches its first one.
+std::string till_request(nlohmann::json fields, const std::string& store_id) {
+    if (!store_id.empty()) {
+        fields["store_id"] = store_id;
+    }
+    return fields.dump();
+}
+
 } // namespace
 
 void ledger::enroll_async(request_context who, enrollment_request r, write_callback done) {
@@ -558,17 +568,12 @@ void ledger::pay_with_points_async(request_context who, std::string member_id,
         return done(tl::unexpected(
             fail(error_code::invalid_request, "redemption_id", "a redemption id is required")));
     }
-    nlohmann::json fields = {{"member_id", member_id},
-                             {"redemption_id", p.redemption_id},
-                             {"transaction_id", p.transaction_id},
-                             {"points", p.points},
-                             {"purchase_total", p.purchase_total}};
-    if (!p.store_id.empty()) {
-        // Only when given, so that a payment retried across the upgrade that added it still
-        // matches its first request.
-        fields["store_id"] = p.store_id;
-    }
-    std::string request = fields.dump();
+    std::string request = till_request({{"member_id", member_id},
+                                        {"redemption_id", p.redemption_id},
+                                        {"transaction_id", p.transaction_id},
+                                        {"points", p.points},
+                                        {"purchase_total", p.purchase_total}},
+                                       p.store_id);
     impl_->submit(
         who, "redemption", p.redemption_id, request,
         [this, who, member_id, p, request](store& st, const program_version_info& pv,
@@ -651,13 +656,8 @@ void ledger::use_voucher_async(request_context who, engine::voucher_use v, write
                 fail(error_code::invalid_request, field, "an id has no line breaks")));
         }
     }
-    nlohmann::json fields = {{"voucher_id", v.voucher_id}, {"transaction_id", v.transaction_id}};
-    if (!v.store_id.empty()) {
-        // Only when given, so that a use retried across the upgrade that added it still
-        // matches its first request.
-        fields["store_id"] = v.store_id;
-    }
-    std::string request = fields.dump();
+    std::string request = till_request(
+        {{"voucher_id", v.voucher_id}, {"transaction_id", v.transaction_id}}, v.store_id);
     // Keyed by the voucher and the purchase: the same use retried is answered again, while a
     // use on another purchase reaches the engine, which refuses it as already done.
     impl_->submit(
