@@ -240,8 +240,6 @@ ledger::ledger(ledger_options options, std::optional<std::filesystem::path> prog
     db.execute(impl_->options.synchronous_full ? "PRAGMA synchronous = FULL"
                                                : "PRAGMA synchronous = NORMAL");
     db.execute("PRAGMA foreign_keys = ON");
-    // Savepoint journals stay in memory instead of a temporary file per request.
-    db.execute("PRAGMA temp_store = MEMORY");
     int applied_migrations = detail::migrate(db);
     if (applied_migrations > 0) {
         spdlog::info("ledger: applied {} migration(s) to {}", applied_migrations, path.string());
@@ -291,6 +289,13 @@ ledger::ledger(ledger_options options, std::optional<std::filesystem::path> prog
                              : std::nullopt,
         *loaded};
     db.execute("PRAGMA cache_size = -" + std::to_string(impl_->options.writer_cache_kib));
+    // A request's savepoint keeps the original of every page it changes, a dozen or two, in
+    // memory: in a temporary file past 64 KiB (SQLite's default), a purchase's journal spilled
+    // often enough to cost more than it saves. Migrations and the program's activation above
+    // ran with the default, and an activation later runs in a batch of its own with it
+    // (writer.cpp): making every member due changes every page of the members table, 347 MiB
+    // of journal in memory at 1,000,000 members.
+    db.execute("PRAGMA temp_store = MEMORY");
     // Durable and batched: the log syncer flushes the log beside the writer, so COMMIT need not
     // (log_syncer.hpp). Without batching, each write's COMMIT flushes the log itself: that is
     // what "batching off" means, one flush per write.
@@ -995,6 +1000,7 @@ result<program_version_info> ledger::activate_program(const request_context& who
         tl::unexpected(fail(error_code::storage_failure, "", "not processed")));
     auto previous = std::make_shared<program_version_info>();
     detail::write_task task;
+    task.large = true; // every member's row changes
     task.run = [this, who, text, p, answer, previous](store& st) {
         try {
             detail::savepoint sp(st.db(), "activate");

@@ -75,17 +75,24 @@ void writer::loop() {
                                           nullptr, nullptr);
                 return;
             }
+            // A large task ends the batch before it, and is a batch alone.
+            bool closed = false;
             auto take = [&] {
-                while (!queue_.empty() && batch.size() < max_batch_) {
+                while (!closed && !queue_.empty() && batch.size() < max_batch_) {
+                    if (queue_.front().large && !batch.empty()) {
+                        closed = true;
+                        return;
+                    }
                     batch.push_back(std::move(queue_.front()));
                     queue_.pop_front();
+                    closed = batch.back().large;
                 }
             };
             take();
             // Hold the batch open briefly for more requests, unless it is full or we stop:
             // a lone request waits at most one window.
             auto deadline = std::chrono::steady_clock::now() + window_;
-            while (batch.size() < max_batch_ && !stopping_ &&
+            while (batch.size() < max_batch_ && !closed && !stopping_ &&
                    wake_.wait_until(lock, deadline, [&] { return stopping_ || !queue_.empty(); })) {
                 take();
             }
@@ -102,7 +109,12 @@ void writer::run_batch(std::vector<write_task>& batch) {
         answer(batch, batch_fate::unavailable);
         return;
     }
+    // SQLite decides where savepoint journals go when the transaction begins.
+    bool large = batch.size() == 1 && batch.front().large;
     try {
+        if (large) {
+            db_.run("PRAGMA temp_store = FILE");
+        }
         db_.run("BEGIN IMMEDIATE");
         for (write_task& t : batch) {
             t.run(store_);
@@ -125,6 +137,14 @@ void writer::run_batch(std::vector<write_task>& batch) {
             db_.run("ROLLBACK");
         } catch (const std::exception&) {
             // No transaction was open.
+        }
+    }
+    if (large) {
+        try {
+            db_.run("PRAGMA temp_store = MEMORY");
+        } catch (const std::exception& e) {
+            // Only slower: the next batches' journals go to a file past 64 KiB.
+            spdlog::warn("ledger: savepoint journals stay in files: {}", e.what());
         }
     }
     count(batch.size(), fate);

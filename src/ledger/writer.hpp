@@ -46,6 +46,11 @@ struct write_task {
     std::function<void(store&)> run;
     // Called once the batch's fate is known: committed or rolled back as a whole.
     std::function<void(batch_fate)> finish;
+    // May change much of the file (a program's activation makes every member due). Runs in a
+    // batch of its own, whose savepoints keep the pages they change in a temporary file past
+    // 64 KiB; other batches keep them in memory, which is cheaper for a request's few pages
+    // but grows with what the batch changes.
+    bool large = false;
 };
 
 class writer {

@@ -18,6 +18,7 @@
 #include <map>
 #include <numeric>
 #include <random>
+#include <set>
 #include <sqlite3.h>
 #include <thread>
 
@@ -344,4 +345,52 @@ TEST_CASE("concurrent redemptions never spend the same points twice", "[concurre
           "-100");
     CHECK(count(database, "lots WHERE remaining < 0") == 0);
     CHECK(verify_database(database).empty());
+}
+
+TEST_CASE("programs activated while purchases flow are each a batch of their own",
+          "[concurrency]") {
+    // An activation changes every member's row, so the writer runs it alone, with its journal
+    // in a file (writer.hpp): the batches before and after it must still take every request.
+    test::temp_dir dir;
+    const auto db = dir / "activations.db";
+    const auto all = purchases();
+    const std::string v2 =
+        test::sample_text_with("rate: {points: 2, per: 100}", "rate: {points: 3, per: 100}");
+    std::vector<result<write_result>> answers(all.size(), tl::unexpected(error{}));
+    std::vector<std::string> activated;
+    {
+        class ledger l(options(db), test::sample_path());
+        enroll_members(l);
+        std::vector<std::thread> threads;
+        for (int t = 0; t < 4; ++t) {
+            threads.emplace_back([&, t] {
+                for (std::size_t i = static_cast<std::size_t>(t); i < all.size(); i += 4) {
+                    answers[i] = l.post_purchase(pos(), all[i]);
+                }
+            });
+        }
+        for (int n = 0; n < 20; ++n) {
+            auto v = l.activate_program({}, n % 2 == 0 ? v2 : test::sample_text(), "p.yaml");
+            REQUIRE(v);
+            activated.push_back(v->content_hash);
+        }
+        for (auto& th : threads) {
+            th.join();
+        }
+    }
+    std::set<std::string> versions(activated.begin(), activated.end());
+    REQUIRE(versions.size() == 2);
+    std::set<std::string> used;
+    for (std::size_t i = 0; i < all.size(); ++i) {
+        INFO("purchase " << all[i].transaction_id);
+        REQUIRE(answers[i]);
+        CHECK(answers[i]->status == 201);
+        std::string version = nlohmann::json::parse(answers[i]->body).at("program_version");
+        used.insert(version);
+    }
+    // Purchases were answered under both versions, and the answers were all stored.
+    CHECK(used.size() == 2);
+    CHECK(count(db, "operations WHERE kind = 'purchase'") == purchase_count);
+    CHECK(count(db, "audit_log WHERE action = 'activate_program'") == 21); // and at start-up
+    CHECK(verify_database(db).empty());
 }
