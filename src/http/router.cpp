@@ -54,8 +54,12 @@ struct call {
     boost::urls::url_view url;
     std::optional<ledger::api_key> key;
     // The key came from ledger::remembered_api_key, unread: the handler has the ledger check it
-    // where it reads (only routes whose handler does that take a remembered key).
+    // where it reads or writes (only routes whose handler does that take a remembered key).
     bool key_remembered = false;
+    // Set with a remembered key: looks it up, or answers 401 (or the storage error) and returns
+    // false. A refusal (problem) runs it first, since it may come before the ledger checked the
+    // key: a revoked key hears 401 and nothing else.
+    std::function<bool(call&)> confirm_key;
     respond_fn respond;
     metrics* stats = nullptr;
     std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
@@ -94,6 +98,12 @@ struct call {
 
     void problem(status s, const std::string& type, const std::string& title,
                  const std::string& detail, const std::vector<std::string>& fields = {}) {
+        if (confirm_key) {
+            auto confirm = std::exchange(confirm_key, nullptr);
+            if (!confirm(*this)) {
+                return;
+            }
+        }
         answer(http::problem(req.version(), req.keep_alive(), s, type, title, detail, fields));
     }
 
@@ -309,9 +319,10 @@ struct route_def {
     std::vector<std::string> segments; // "{}" for a parameter
     unsigned roles;
     void (*handler)(ledger::ledger&, const router_options&, metrics&, call_ptr);
-    // The handler has the ledger check the key where it reads (call::key_remembered), so the
-    // router may take the key from memory instead of looking it up: the member lookup, the
-    // most frequent request, then reads the database once instead of twice.
+    // The handler has the ledger check the key where it reads or writes (call::key_remembered),
+    // so the router may take the key from memory instead of looking it up: the member lookup
+    // then reads the database once instead of twice, and a till's write reads it only in the
+    // write's own transaction (ledger.cpp, submit).
     bool handler_checks_key = false;
 };
 
@@ -852,24 +863,29 @@ const std::vector<route_def>& table() {
             {verb::get, "/healthz", {}, anyone, healthz},
             {verb::get, "/metrics", {}, anyone, metrics_text},
             {verb::get, "/v1/openapi.json", {}, anyone, openapi},
-            {verb::post, "/v1/members", {}, pos_admin, enroll},
+            {verb::post, "/v1/members", {}, pos_admin, enroll, true},
             {verb::get, "/v1/members/{member_id}", {}, all_roles, member_view, true},
             {verb::get, "/v1/members/{member_id}/activity", {}, support_admin, activity},
             {verb::get, "/v1/members/{member_id}/vouchers", {}, support_admin, member_vouchers},
             {verb::get, "/v1/members/{member_id}/audit", {}, support_admin, member_audit},
             {verb::get, "/v1/members/{member_id}/tier-history", {}, support_admin, tier_changes},
-            {verb::post, "/v1/members/{member_id}/events", {}, pos_admin, post_event},
-            {verb::post, "/v1/members/{member_id}/redemptions", {}, pos_admin, redeem},
+            {verb::post, "/v1/members/{member_id}/events", {}, pos_admin, post_event, true},
+            {verb::post, "/v1/members/{member_id}/redemptions", {}, pos_admin, redeem, true},
             {verb::post, "/v1/members/{member_id}/adjustments", {}, support_admin, adjust},
             {verb::post,
              "/v1/members/{member_id}/profile-changes",
              {},
              support_admin,
              change_profile},
-            {verb::post, "/v1/transactions", {}, pos_admin, post_purchase},
-            {verb::post, "/v1/transactions/{transaction_id}/returns", {}, pos_admin, post_return},
+            {verb::post, "/v1/transactions", {}, pos_admin, post_purchase, true},
+            {verb::post,
+             "/v1/transactions/{transaction_id}/returns",
+             {},
+             pos_admin,
+             post_return,
+             true},
             {verb::post, "/v1/redemptions/{redemption_id}/cancel", {}, support_admin, cancel},
-            {verb::post, "/v1/vouchers/{voucher_id}/use", {}, pos_admin, use_voucher},
+            {verb::post, "/v1/vouchers/{voucher_id}/use", {}, pos_admin, use_voucher, true},
             {verb::get, "/v1/key", {}, all_roles, current_key},
             {verb::get, "/v1/rewards", {}, all_roles, rewards},
             {verb::get, "/v1/program", {}, all_roles, get_program},
@@ -1011,6 +1027,46 @@ struct router::impl {
     router_options options;
     metrics& stats;
     rate_limiter limiter;
+
+    // Requests without a valid key share one bucket, so guessing keys is throttled without
+    // slowing down the clients that have one. True when the call was answered 429.
+    bool throttled(call& c) {
+        double wait = limiter.take(" unauthenticated");
+        if (wait <= 0) {
+            return false;
+        }
+        response res = http::problem(c.req.version(), c.req.keep_alive(), status::too_many_requests,
+                                     "rate-limited", "Too many requests", "slow down; retry later");
+        res.set(beast_http::field::retry_after, std::to_string(static_cast<long>(std::ceil(wait))));
+        c.answer(std::move(res));
+        return true;
+    }
+
+    // Looks the call's bearer key up on a reader. False, with the call answered, when it is
+    // unknown or revoked (401) or the database could not be read.
+    bool look_up_key(call& c) {
+        c.key_remembered = false;
+        auto header = c.req[beast_http::field::authorization];
+        auto looked = ledger.find_api_key(
+            std::string(header.substr(std::min<std::size_t>(7, header.size()))));
+        if (!looked) {
+            fail(c, looked.error());
+            return false;
+        }
+        c.key = *looked;
+        if (!c.key) {
+            if (throttled(c)) {
+                return false;
+            }
+            response res =
+                http::problem(c.req.version(), c.req.keep_alive(), status::unauthorized,
+                              "unauthorized", "Unauthorized", "the key is unknown or revoked");
+            res.set(beast_http::field::www_authenticate, "Bearer error=\"invalid_token\"");
+            c.answer(std::move(res));
+            return false;
+        }
+        return true;
+    }
 };
 
 router::router(ledger::ledger& l, router_options options, metrics& m)
@@ -1103,23 +1159,8 @@ void router::handle(request req, std::string request_id, respond_fn respond) {
         c->route = found->pattern;
         if (found->roles != anyone) {
             auto header = std::string(c->req[beast_http::field::authorization]);
-            // Requests without a valid key share one bucket, so guessing keys is throttled
-            // without slowing down the clients that have one.
-            auto throttled = [&] {
-                double wait = impl_->limiter.take(" unauthenticated");
-                if (wait <= 0) {
-                    return false;
-                }
-                response res =
-                    http::problem(c->req.version(), c->req.keep_alive(), status::too_many_requests,
-                                  "rate-limited", "Too many requests", "slow down; retry later");
-                res.set(beast_http::field::retry_after,
-                        std::to_string(static_cast<long>(std::ceil(wait))));
-                c->answer(std::move(res));
-                return true;
-            };
             if (header.rfind("Bearer ", 0) != 0 || header.size() <= 7) {
-                if (throttled()) {
+                if (impl_->throttled(*c)) {
                     return;
                 }
                 response res = http::problem(c->req.version(), c->req.keep_alive(),
@@ -1129,41 +1170,27 @@ void router::handle(request req, std::string request_id, respond_fn respond) {
                 return c->answer(std::move(res));
             }
             std::string secret = header.substr(7);
-            // A remembered key is taken only when the handler will run (every router-level
-            // check below can pass without it), since the handler is what checks it.
-            bool handler_will_run = found->handler_checks_key &&
-                                    std::all_of(c->params.begin(), c->params.end(), valid_id) &&
-                                    c->req["Idempotency-Key"].empty();
-            if (handler_will_run) {
+            // A remembered key is taken only when the handler will run: the ledger checks it
+            // where the handler reads or writes, and any refusal before that looks it up first
+            // (call::confirm_key).
+            if (found->handler_checks_key) {
                 c->key = impl_->ledger.remembered_api_key(secret);
                 c->key_remembered = c->key.has_value();
+                if (c->key_remembered) {
+                    c->confirm_key = [i = impl_.get()](call& confirmed) {
+                        return i->look_up_key(confirmed);
+                    };
+                }
             }
             // Looks the key up unless that was done: for a remembered key, before any answer
-            // other than the handler's. Answers 401 and returns false when it is not (or no
-            // longer) valid.
+            // other than the handler's or a problem's. Answers 401 and returns false when it is
+            // not (or no longer) valid.
             auto look_up = [&] {
                 if (c->key && !c->key_remembered) {
                     return true;
                 }
-                c->key_remembered = false;
-                auto looked = impl_->ledger.find_api_key(secret);
-                if (!looked) {
-                    fail(*c, looked.error());
-                    return false;
-                }
-                c->key = *looked;
-                if (!c->key) {
-                    if (throttled()) {
-                        return false;
-                    }
-                    response res = http::problem(c->req.version(), c->req.keep_alive(),
-                                                 status::unauthorized, "unauthorized",
-                                                 "Unauthorized", "the key is unknown or revoked");
-                    res.set(beast_http::field::www_authenticate, "Bearer error=\"invalid_token\"");
-                    c->answer(std::move(res));
-                    return false;
-                }
-                return true;
+                c->confirm_key = nullptr;
+                return impl_->look_up_key(*c);
             };
             if (!c->key && !look_up()) {
                 return;

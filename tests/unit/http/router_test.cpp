@@ -1542,3 +1542,50 @@ TEMPLATE_TEST_CASE("router: a remembered key that was revoked gets 401, whatever
         check_problem(a.send(std::move(req)), 401, "unauthorized");
     }
 }
+
+TEMPLATE_TEST_CASE("router: a till's write on a remembered key that was revoked gets 401 and "
+                   "stores nothing",
+                   "[router]", in_process, over_http) {
+    // A till's writes take the key from memory once it was looked up: the write checks it in
+    // its own transaction, and any refusal before the write looks it up first.
+    api a(TestType::kind);
+    a.enroll("m-1");
+    auto key = a.create_key_full(ledger::role::pos);
+    REQUIRE(a.get("/v1/members/m-1", key.secret).status() == 200); // looked up: remembered
+    REQUIRE(a.post("/v1/transactions", key.secret, basket("t-1", "m-1")).status() == 201);
+    REQUIRE(ledger::revoke_api_key(a.db(), key.key.id));
+    auto before = snapshot::of(a, "m-1");
+    SECTION("a new purchase, and the retry of one it made") {
+        check_problem(a.post("/v1/transactions", key.secret, basket("t-2", "m-1")), 401,
+                      "unauthorized");
+        check_problem(a.post("/v1/transactions", key.secret, basket("t-1", "m-1")), 401,
+                      "unauthorized");
+    }
+    SECTION("a till's other writes") {
+        check_problem(a.post("/v1/members", key.secret, {{"member_id", "m-2"}}), 401,
+                      "unauthorized");
+        check_problem(a.post("/v1/transactions/t-1/returns", key.secret,
+                             {{"return_id", "r-1"},
+                              {"store_id", "s-1"},
+                              {"member_id", "m-1"},
+                              {"lines", {{{"line_id", "1"}, {"quantity", 1}}}}}),
+                      401, "unauthorized");
+        check_problem(a.post("/v1/members/m-1/redemptions", key.secret,
+                             {{"redemption_id", "rd-1"}, {"reward_id", "espresso_shot"}}),
+                      401, "unauthorized");
+    }
+    SECTION("a refusal the handler would give before writing") {
+        check_problem(a.post_text("/v1/transactions", key.secret, "{not json"), 401,
+                      "unauthorized");
+        check_problem(a.post("/v1/transactions", key.secret, {{"transaction_id", "t-3"}}), 401,
+                      "unauthorized");
+        json elsewhere = basket("t-4", "m-1");
+        elsewhere["store_id"] = std::string(300, 's');
+        check_problem(a.post("/v1/transactions", key.secret, elsewhere), 401, "unauthorized");
+        // An Idempotency-Key too long: 422 for a valid key.
+        check_problem(a.post("/v1/transactions", key.secret, basket("t-5", "m-1"),
+                             {{"Idempotency-Key", std::string(256, 'k')}}),
+                      401, "unauthorized");
+    }
+    check_unchanged(a, before, "m-1");
+}
