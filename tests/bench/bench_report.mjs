@@ -46,6 +46,7 @@ const latency = load('purchase_latency');
 const ours = load('logic_ours');
 const js = load('logic_jsonlogic');
 const memory = load('memory');
+const activation = load('activation');
 
 // A figure is present when it is a finite positive number.
 const ok = (v) => typeof v === 'number' && Number.isFinite(v) && v > 0;
@@ -90,6 +91,11 @@ const rssHeld = need('RSS with connections held', memory?.held_kib);
 const rssPeak = need('peak RSS', Math.max(memory?.peak_kib ?? 0, memory?.held_kib ?? 0,
                                           memory?.after_load_kib ?? 0) || null);
 const held = memory?.held_connections ?? 0;
+// The activation's peak (activation_probe.mjs): sampled during it, or the high-water mark if
+// that rose meanwhile.
+const activated = activation?.status === 201 ? activation : null;
+if (activation && !activated) missing.push(`program activation (HTTP ${activation.status})`);
+const rssActivation = need('RSS during an activation', activated?.peak_kib);
 
 const n = (v, digits = 0) =>
   v === null || v === undefined
@@ -181,6 +187,9 @@ row('Memory: server RSS after the load above', `${n(mib(rssLoaded), 1)} MiB`);
 row(`Memory: server RSS with ${n(held)} keep-alive connections open`,
     `${n(mib(rssHeld), 1)} MiB (peak ${n(mib(rssPeak), 1)} MiB)`, null, null, '', '≤ 256 MiB',
     yes(rssHeld === null ? null : rssHeld / 1024 <= 256 && rssPeak / 1024 <= 256));
+row(`Memory: server RSS peak while a new program version is activated (every member made due)`,
+    `${n(mib(rssActivation), 1)} MiB (in ${n(activated?.seconds, 1)} s)`, null, null, '',
+    '≤ 256 MiB', yes(rssActivation === null ? null : rssActivation / 1024 <= 256));
 if (meta.seed_seconds) {
   row(`Seeding ${members} members (\`loyalty seed\`)`,
       `${n(meta.seed_seconds, 0)} s${meta.seed_cached ? ' (cached database; time when built)' : ''}`,
