@@ -491,6 +491,9 @@ void member_view(ledger::ledger& l, const router_options&, metrics&, call_ptr c)
     auto v = l.member(c->params[0], now(),
                       c->key_remembered ? std::optional<std::string>(c->key->id) : std::nullopt);
     if (!v) {
+        if (v.error().code == ledger::error_code::not_found) {
+            c->confirm_key = nullptr; // the read found the key unrevoked, and no such member
+        }
         return fail(*c, v.error());
     }
     c->json(status::ok, ledger::to_json_text(*v, *l.active_program().program));
