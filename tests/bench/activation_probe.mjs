@@ -7,14 +7,14 @@
 import { readFileSync } from 'node:fs';
 
 const [port, key, file, pid] = process.argv.slice(2);
-const rssKib = () => {
-  const m = /^VmRSS:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+// A size in KiB from the server's /proc status: VmRSS now, VmHWM the peak so far.
+const statusKib = (field) => {
+  const m = new RegExp(`^${field}:\\s+(\\d+)`, 'm').exec(
+    readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) : 0;
 };
-const hwmKib = () => {
-  const m = /^VmHWM:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) : 0;
-};
+const rssKib = () => statusKib('VmRSS');
+const hwmKib = () => statusKib('VmHWM');
 
 const before = rssKib();
 const hwmBefore = hwmKib();
