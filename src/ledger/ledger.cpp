@@ -289,13 +289,6 @@ ledger::ledger(ledger_options options, std::optional<std::filesystem::path> prog
                              : std::nullopt,
         *loaded};
     db.execute("PRAGMA cache_size = -" + std::to_string(impl_->options.writer_cache_kib));
-    // A request's savepoint keeps the original of every page it changes, a dozen or two, in
-    // memory: in a temporary file past 64 KiB (SQLite's default), a purchase's journal spilled
-    // often enough to cost more than it saves. Migrations and the program's activation above
-    // ran with the default, and an activation later runs in a batch of its own with it
-    // (writer.cpp): making every member due changes every page of the members table, 347 MiB
-    // of journal in memory at 1,000,000 members.
-    db.execute("PRAGMA temp_store = MEMORY");
     // Durable and batched: the log syncer flushes the log beside the writer, so COMMIT need not
     // (log_syncer.hpp). Without batching, each write's COMMIT flushes the log itself: that is
     // what "batching off" means, one flush per write.
