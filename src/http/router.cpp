@@ -1012,6 +1012,15 @@ bool serve_static(const std::filesystem::path& root, call& c,
     return true;
 }
 
+// The secret of `Authorization: Bearer <secret>`; empty when the header has no such form.
+std::string bearer_secret(const request& req) {
+    auto header = req[beast_http::field::authorization];
+    if (header.size() <= 7 || header.substr(0, 7) != "Bearer ") {
+        return {};
+    }
+    return std::string(header.substr(7));
+}
+
 bool valid_id(const std::string& id) {
     if (id.empty() || id.size() > max_id_bytes) {
         return false;
@@ -1049,9 +1058,7 @@ struct router::impl {
     // unknown or revoked (401) or the database could not be read.
     bool look_up_key(call& c) {
         c.key_remembered = false;
-        auto header = c.req[beast_http::field::authorization];
-        auto looked = ledger.find_api_key(
-            std::string(header.substr(std::min<std::size_t>(7, header.size()))));
+        auto looked = ledger.find_api_key(bearer_secret(c.req));
         if (!looked) {
             fail(c, looked.error());
             return false;
@@ -1161,8 +1168,8 @@ void router::handle(request req, std::string request_id, respond_fn respond) {
         }
         c->route = found->pattern;
         if (found->roles != anyone) {
-            auto header = std::string(c->req[beast_http::field::authorization]);
-            if (header.rfind("Bearer ", 0) != 0 || header.size() <= 7) {
+            std::string secret = bearer_secret(c->req);
+            if (secret.empty()) {
                 if (impl_->throttled(*c)) {
                     return;
                 }
@@ -1172,7 +1179,6 @@ void router::handle(request req, std::string request_id, respond_fn respond) {
                 res.set(beast_http::field::www_authenticate, "Bearer");
                 return c->answer(std::move(res));
             }
-            std::string secret = header.substr(7);
             // A remembered key is taken only when the handler will run: the ledger checks it
             // where the handler reads or writes, and any refusal before that looks it up first
             // (call::confirm_key).
