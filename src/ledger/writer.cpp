@@ -188,7 +188,13 @@ void writer::checkpoint() {
         return;
     }
     if (checkpointer_ && log_pages_ < 4 * checkpoint_pages_) {
-        checkpointer_->request();
+        if (log_pages_ < asked_at_pages_) {
+            asked_at_pages_ = 0; // the log started over
+        }
+        if (log_pages_ - asked_at_pages_ >= checkpoint_pages_) {
+            asked_at_pages_ = log_pages_;
+            checkpointer_->request();
+        }
         return;
     }
     // After the answers: this batch does not wait for it, the next one does. Passive: it does
@@ -213,6 +219,7 @@ void writer::checkpoint() {
     }
     if (rc == SQLITE_OK) {
         log_pages_ = 0; // the next commit's hook says where the log stands
+        asked_at_pages_ = 0;
         auto took = std::chrono::duration_cast<std::chrono::microseconds>(
             std::chrono::steady_clock::now() - started);
         std::lock_guard lock(mutex_);

@@ -9,7 +9,8 @@
 // SQLite's automatic checkpoint would run inside the COMMIT that crossed its threshold and make
 // the whole batch wait for the page writes and an fsync of the main file. Once a commit brings
 // the log to `checkpoint_pages`, the writer asks its checkpointer (checkpointer.hpp) to copy the
-// log on a thread of its own, beside the next batches. Such a checkpoint cannot reach the end of
+// log on a thread of its own, beside the next batches, and asks again each time the log has grown
+// by as much since. Such a checkpoint cannot reach the end of
 // a log that keeps growing, and SQLite starts the log over only after one has; so when the log
 // reaches four times the threshold, the writer completes a checkpoint itself between two batches
 // (the checkpointer has copied most of it by then; a pass it is running is waited for), and the
@@ -86,6 +87,10 @@ private:
     std::unique_ptr<log_syncer> syncer_;         // likewise; null: COMMIT flushes the log itself
     const int checkpoint_pages_;
     int log_pages_ = 0; // writer thread only
+    // The log's size when the checkpointer was last asked for a pass; writer thread only. Asked
+    // after every batch past the threshold, it ran a pass (and two fsyncs) for every two or
+    // three purchases in small batches, copying a few pages each time.
+    int asked_at_pages_ = 0;
     const std::chrono::microseconds window_;
     const std::size_t max_batch_;
     const std::size_t max_queue_;
