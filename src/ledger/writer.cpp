@@ -183,19 +183,33 @@ void writer::answer(std::vector<write_task>& batch, batch_fate fate) {
     }
 }
 
-void writer::checkpoint() {
-    if (log_pages_ < checkpoint_pages_) {
-        return;
+log_step next_log_step(int log_pages, int threshold, bool has_checkpointer, int& asked_at) {
+    if (log_pages < asked_at) {
+        asked_at = 0; // the log started over
     }
-    if (checkpointer_ && log_pages_ < 4 * checkpoint_pages_) {
-        if (log_pages_ < asked_at_pages_) {
-            asked_at_pages_ = 0; // the log started over
-        }
-        if (log_pages_ - asked_at_pages_ >= checkpoint_pages_) {
-            asked_at_pages_ = log_pages_;
-            checkpointer_->request();
-        }
+    if (log_pages < threshold) {
+        return log_step::none;
+    }
+    if (!has_checkpointer || log_pages >= 4 * threshold) {
+        return log_step::checkpoint_here;
+    }
+    if (log_pages - asked_at >= threshold || log_pages >= 3 * threshold) {
+        asked_at = log_pages;
+        return log_step::ask_checkpointer;
+    }
+    return log_step::none;
+}
+
+void writer::checkpoint() {
+    switch (
+        next_log_step(log_pages_, checkpoint_pages_, checkpointer_ != nullptr, asked_at_pages_)) {
+    case log_step::none:
         return;
+    case log_step::ask_checkpointer:
+        checkpointer_->request();
+        return;
+    case log_step::checkpoint_here:
+        break;
     }
     // After the answers: this batch does not wait for it, the next one does. Passive: it does
     // not wait for readers, and copies what none of them still needs.
