@@ -10,11 +10,10 @@
 // the whole batch wait for the page writes and an fsync of the main file. Once a commit brings
 // the log to `checkpoint_pages`, the writer asks its checkpointer (checkpointer.hpp) to copy the
 // log on a thread of its own, beside the next batches (next_log_step says when). Such a
-// checkpoint cannot reach the end of
-// a log that keeps growing, and SQLite starts the log over only after one has; so when the log
-// reaches four times the threshold, the writer completes a checkpoint itself between two batches
-// (the checkpointer has copied most of it by then; a pass it is running is waited for), and the
-// next write starts the log over.
+// checkpoint cannot reach the end of a log that keeps growing, and SQLite starts the log over
+// only after one has; so when the log reaches four times the threshold, the writer completes a
+// checkpoint itself between two batches (the checkpointer has copied most of it by then; a pass
+// it is running is waited for), and the next write starts the log over.
 // Without a checkpointer, the writer checkpoints at the threshold itself. On stopping, the log is
 // emptied into the file.
 //
