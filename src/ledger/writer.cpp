@@ -233,7 +233,6 @@ void writer::checkpoint() {
     }
     if (rc == SQLITE_OK) {
         log_pages_ = 0; // the next commit's hook says where the log stands
-        asked_at_pages_ = 0;
         auto took = std::chrono::duration_cast<std::chrono::microseconds>(
             std::chrono::steady_clock::now() - started);
         std::lock_guard lock(mutex_);
