@@ -106,10 +106,16 @@ const ratio = (a, b) => (ok(a) && ok(b) ? a / b : null);
 const mib = (kib) => (ok(kib) ? kib / 1024 : null);
 const yes = (cond) => (cond === null ? '—' : cond ? 'met' : '**missed**');
 
+// The server's side of a load run (scripts/bench's load()), read once.
+const serverRuns = new Map();
+function serverOf(name) {
+  if (!serverRuns.has(name)) serverRuns.set(name, load(`${name}.server`));
+  return serverRuns.get(name);
+}
 // The server's CPU per response over the whole load run (warm-up and drain included, as the
 // server worked for them too), and the share of its runnable time spent waiting for the core.
 function server(name, run) {
-  const sched = load(`${name}.server`);
+  const sched = serverOf(name);
   if (!sched || !run || !(run.all_responses > 0)) return { cpu: null, waited: null };
   const busy = sched.on_core_s + sched.queued_s;
   return {
@@ -219,7 +225,7 @@ const diskReads = [['lookups', 'lookups', lookups], ['purchases', 'purchases_gro
                    ['batching off', 'purchases_batching_off', off],
                    ['open loop', 'purchase_latency', latency]]
   .map(([label, name, run]) => {
-    const sched = run ? load(`${name}.server`) : null;
+    const sched = run ? serverOf(name) : null;
     if (!sched || typeof sched.disk_read_bytes !== 'number' || !(run.all_responses > 0)) {
       return null;
     }
@@ -231,6 +237,32 @@ if (diskReads.length) {
   out.push(`Read from the disk by the server, KiB per request: ${diskReads.join(', ')} ` +
            '(the file is loaded into the page cache before each phase; more than zero means a ' +
            'run also measured the disk).');
+}
+// Where each engine run's CPU went, thread by thread (the .server.json of scripts/bench's
+// load()): the I/O threads are "http-io" and the process's main thread, which runs the
+// io_context too.
+const threadNames = { 'ledger-writer': 'writer', 'log-syncer': 'log syncer',
+                      'checkpointer': 'checkpointer', 'http-io': 'I/O', 'loyalty': 'I/O' };
+const byThread = [['lookups', 'lookups', lookups], ['purchases', 'purchases_group_commit', gc],
+                  ['batching off', 'purchases_batching_off', off],
+                  ['open loop', 'purchase_latency', latency]]
+  .map(([label, name, run]) => {
+    const sched = run ? serverOf(name) : null;
+    const threads = sched?.threads_on_core_s;
+    if (!threads || !(run.all_responses > 0)) return null;
+    const us = {};
+    for (const [thread, seconds] of Object.entries(threads)) {
+      const role = threadNames[thread] ?? thread;
+      us[role] = (us[role] ?? 0) + seconds * 1e6 / run.all_responses;
+    }
+    const parts = Object.entries(us).filter(([, v]) => v >= 0.05)
+      .sort((a, b) => b[1] - a[1]).map(([role, v]) => `${role} ${n(v, 1)}`);
+    return `${label}: ${parts.join(', ')}`;
+  })
+  .filter(Boolean);
+if (byThread.length) {
+  out.push('');
+  out.push(`Server CPU per request by thread, µs: ${byThread.join('; ')}.`);
 }
 out.push('');
 out.push('"Server CPU per request" is the time the server\'s threads spent on a core per response ' +
