@@ -219,11 +219,13 @@ if (generators.length) {
   out.push(`Load generator CPU (share of its core): at most ${n(Math.max(...generators), 2)}; ` +
            'close to 1.00 would mean the generator, not the server, set a rate.');
 }
+// The engine's load runs, each with its label under the table and its results' name.
+const engineRuns = [['lookups', 'lookups', lookups], ['purchases', 'purchases_group_commit', gc],
+                    ['batching off', 'purchases_batching_off', off],
+                    ['open loop', 'purchase_latency', latency]];
 // The engine's runs should find the file in the page cache (scripts/bench loads it first):
 // reads from the disk mean the run measured the disk too.
-const diskReads = [['lookups', 'lookups', lookups], ['purchases', 'purchases_group_commit', gc],
-                   ['batching off', 'purchases_batching_off', off],
-                   ['open loop', 'purchase_latency', latency]]
+const diskReads = engineRuns
   .map(([label, name, run]) => {
     const sched = run ? serverOf(name) : null;
     if (!sched || typeof sched.disk_read_bytes !== 'number' || !(run.all_responses > 0)) {
@@ -243,9 +245,7 @@ if (diskReads.length) {
 // io_context too.
 const threadNames = { 'ledger-writer': 'writer', 'log-syncer': 'log syncer',
                       'checkpointer': 'checkpointer', 'http-io': 'I/O', 'loyalty': 'I/O' };
-const byThread = [['lookups', 'lookups', lookups], ['purchases', 'purchases_group_commit', gc],
-                  ['batching off', 'purchases_batching_off', off],
-                  ['open loop', 'purchase_latency', latency]]
+const byThread = engineRuns
   .map(([label, name, run]) => {
     const sched = run ? serverOf(name) : null;
     const threads = sched?.threads_on_core_s;
