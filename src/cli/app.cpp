@@ -92,6 +92,8 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
         ->capture_default_str();
     serve_cmd->add_flag("--flush-in-commit", so.flush_in_commit,
                         "Flush the log inside each COMMIT instead of beside the writer");
+    serve_cmd->add_flag("--log-writes-apart", so.log_writes_apart,
+                        "Write the log two writes per page, as SQLite does, not one per commit");
     serve_cmd->callback([&] { status = serve(so, out, err); });
 
     seed_options seed;

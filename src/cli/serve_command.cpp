@@ -39,6 +39,7 @@ int serve(const serve_options& o, std::ostream& out, std::ostream& err) {
         lo.batch_window = std::chrono::microseconds(o.batch_window_us);
         lo.max_batch = o.max_batch;
         lo.flush_beside_writer = !o.flush_in_commit;
+        lo.gather_log_writes = !o.log_writes_apart;
         lo.checkpoint_pages = o.checkpoint_pages;
         ledger::ledger book(lo, o.program);
         http::server server(options, book);

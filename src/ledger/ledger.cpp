@@ -228,7 +228,11 @@ ledger::ledger(ledger_options options, std::optional<std::filesystem::path> prog
     if (path.has_parent_path()) {
         std::filesystem::create_directories(path.parent_path());
     }
-    detail::connection db(path.string(), detail::connection::mode::read_write);
+    if (impl_->options.gather_log_writes) {
+        impl_->log_writes = std::make_unique<detail::log_vfs>();
+    }
+    detail::connection db(path.string(), detail::connection::mode::read_write,
+                          impl_->log_writes ? impl_->log_writes->name() : nullptr);
     // SQLite opens a file it may not write read-only, silently: a server on it would pass its
     // health check and refuse every write. Refuse to start instead, naming the file.
     if (sqlite3_db_readonly(db.handle(), "main") == 1) {

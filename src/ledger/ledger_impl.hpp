@@ -1,6 +1,7 @@
 #pragma once
 // The ledger's insides, shared by ledger.cpp (writes) and reads.cpp (views).
 
+#include "log_vfs.hpp"
 #include "loyalty/ledger/ledger.hpp"
 #include "reader_pool.hpp"
 #include "store.hpp"
@@ -38,6 +39,8 @@ struct ledger::impl {
     // Forgets the key with this id (found revoked).
     void forget_key(const std::string& id) const;
 
+    // The writer's connection writes the log through it: declared first, so destroyed last.
+    std::unique_ptr<detail::log_vfs> log_writes;
     std::unique_ptr<detail::reader_pool> readers;
     std::unique_ptr<detail::writer> writer; // destroyed first: drains the queue
 

@@ -41,7 +41,7 @@ std::string immutable_uri(const std::string& path) {
 
 } // namespace
 
-connection::connection(const std::string& path, mode m) {
+connection::connection(const std::string& path, mode m, const char* vfs) {
     sqlite3* raw = nullptr;
     int flags = m == mode::read_only       ? SQLITE_OPEN_READONLY
                 : m == mode::existing_file ? SQLITE_OPEN_READWRITE
@@ -50,7 +50,7 @@ connection::connection(const std::string& path, mode m) {
     // Each connection is used by one thread at a time; SQLite's own mutex would only cost.
     flags |= SQLITE_OPEN_NOMUTEX;
     int rc = sqlite3_open_v2(m == mode::immutable ? immutable_uri(path).c_str() : path.c_str(),
-                             &raw, flags, nullptr);
+                             &raw, flags, vfs);
     db_.reset(raw);
     if (rc != SQLITE_OK) {
         fail(raw, rc, "opening " + path);

@@ -59,7 +59,9 @@ public:
     // the one way to read a WAL database on a read-only file system, when it has no log left.
     enum class mode { read_write, read_only, existing_file, immutable };
 
-    connection(const std::string& path, mode m);
+    // `vfs`: the name of a registered SQLite VFS to open the file with (log_vfs.hpp), or the
+    // default one.
+    connection(const std::string& path, mode m, const char* vfs = nullptr);
     connection(connection&&) noexcept = default;
     connection& operator=(connection&&) noexcept = default;
 

@@ -46,6 +46,9 @@ struct serve_options {
     // True: each batch's COMMIT flushes the log and the writer waits for it, instead of the log
     // syncer flushing beside the writer (ledger_options::flush_beside_writer; for comparisons).
     bool flush_in_commit = false;
+    // True: SQLite writes the log two writes per page, as without ledger_options::gather_log_writes
+    // (for comparisons).
+    bool log_writes_apart = false;
     // The writer checkpoints the write-ahead log between batches once it holds this many pages.
     int checkpoint_pages = 250;
 };

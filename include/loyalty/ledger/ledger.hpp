@@ -44,6 +44,9 @@ struct ledger_options {
     // writer runs the next batch, and answers wait for that flush (src/ledger/log_syncer.hpp).
     // False: each COMMIT flushes the log itself and the writer waits for it.
     bool flush_beside_writer = true;
+    // The writer hands each commit's frames to the log's file in one write, not two per page
+    // (src/ledger/log_vfs.hpp). False: SQLite's own writes, for comparisons.
+    bool gather_log_writes = true;
     std::chrono::days idempotency_retention{30};
     std::size_t readers = 4;
     // SQLite's page cache per connection, in KiB: the writer's keeps the indexes' upper levels
