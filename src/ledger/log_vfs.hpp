@@ -1,12 +1,13 @@
 #pragma once
 // A SQLite VFS for the writer's connection that hands the kernel a commit's writes to the
-// write-ahead log in one piece.
+// write-ahead log in two pieces instead of two per page.
 //
 // SQLite appends a frame to the log in two writes, its 24-byte header and then its page: a
-// purchase committed alone (18 pages) made 36 `pwrite`s, and on the benchmark's VM 36 small
-// writes cost 61 µs where one write of the same bytes costs 5.5 (scripts/bench, docs/benchmarks.md
-// "Round of 2026-12-06, midday"). This VFS wraps the default one and, for the log only, keeps
-// writes that continue one another in a buffer, then writes the buffer at once:
+// purchase committed alone (18 pages) made 36 `pwrite`s, and on the benchmark's VM those cost
+// 61 µs where one write of the same bytes costs 4.5 to 5.5 (tests/bench/log_writes.cpp; the
+// whole server, docs/benchmarks.md "Round of 2026-12-06, midday"). This VFS wraps the default
+// one and, for the log only, keeps writes that continue one another in a buffer, then writes
+// the buffer at once:
 // - at the header of a commit frame (a frame whose header gives the database's size, which
 //   only the last frame of a transaction does), and every write after it up to the next
 //   transaction's first frame (the commit frame's page: two writes per commit in all). A commit

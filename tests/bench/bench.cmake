@@ -44,6 +44,9 @@ if(LOYALTY_BENCH)
   add_executable(page_cache ${CMAKE_CURRENT_LIST_DIR}/page_cache.cpp)
   target_link_libraries(page_cache PRIVATE loyalty_warnings)
 
+  add_executable(log_writes ${CMAKE_CURRENT_LIST_DIR}/log_writes.cpp)
+  target_link_libraries(log_writes PRIVATE loyalty_warnings)
+
   add_executable(logic_bench ${CMAKE_CURRENT_LIST_DIR}/logic_bench.cpp)
   target_link_libraries(logic_bench PRIVATE loyalty_core loyalty_warnings)
   target_compile_definitions(logic_bench PRIVATE LOYALTY_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
