@@ -19,6 +19,8 @@
 #include <csignal>
 #include <fcntl.h>
 #include <fstream>
+#include <functional>
+#include <optional>
 #include <random>
 #include <spawn.h>
 #include <sqlite3.h>
@@ -80,6 +82,24 @@ std::vector<std::string> rows(const std::filesystem::path& database, const std::
     sqlite3_finalize(s);
     sqlite3_close(db);
     return out;
+}
+
+// The members visited so far by a jobs run that may be writing: nothing when the database
+// cannot be read right now (the run holds it while it opens or checkpoints).
+std::optional<std::int64_t> visits_so_far(const std::filesystem::path& database) {
+    sqlite3* db = nullptr;
+    std::optional<std::int64_t> visited;
+    if (sqlite3_open_v2(database.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
+        sqlite3_stmt* s = nullptr;
+        if (sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM operations WHERE kind = 'time'", -1, &s,
+                               nullptr) == SQLITE_OK &&
+            sqlite3_step(s) == SQLITE_ROW) {
+            visited = sqlite3_column_int64(s, 0);
+        }
+        sqlite3_finalize(s);
+    }
+    sqlite3_close(db);
+    return visited;
 }
 
 std::int64_t count(const std::filesystem::path& database, const std::string& sql) {
@@ -187,8 +207,9 @@ public:
         return reap();
     }
 
-    // Waits for the end, up to `limit`; killed when it takes longer.
-    int wait(milliseconds limit) {
+    // Waits for the end, up to `limit`; killed when it takes longer. `meanwhile`, when given,
+    // is called about every millisecond until the end.
+    int wait(milliseconds limit, const std::function<void()>& meanwhile = {}) {
         auto deadline = steady::now() + limit;
         int status = 0;
         for (;;) {
@@ -201,7 +222,10 @@ public:
                 FAIL_CHECK("loyalty jobs run did not end within " << limit.count() << " ms");
                 return kill();
             }
-            std::this_thread::sleep_for(milliseconds{5});
+            if (meanwhile) {
+                meanwhile();
+            }
+            std::this_thread::sleep_for(milliseconds{meanwhile ? 1 : 5});
         }
     }
 
@@ -272,36 +296,60 @@ TEST_CASE("killing jobs run half-way changes nothing but when the work is done",
     copy_database(base, killed);
     copy_database(base, once);
 
-    // The uninterrupted run, timed to place the kills.
+    // The uninterrupted run, timed and watched to place the kills: when it had committed its
+    // first visit and its last. Before the first, a run starts and opens the ledger; that part
+    // took half of a run once the visits got faster (tcmalloc), and kills placed on the whole
+    // run's time then all fell before the first visit.
     auto started = steady::now();
+    std::optional<steady::duration> first_visit;
+    steady::duration last_visit{};
     {
         jobs_run uninterrupted(binary, once, out, err);
-        int status = uninterrupted.wait(milliseconds{120'000});
+        std::int64_t seen = 0;
+        int status = uninterrupted.wait(milliseconds{120'000}, [&] {
+            auto visited = visits_so_far(once);
+            if (visited && *visited > seen) {
+                seen = *visited;
+                last_visit = steady::now() - started;
+                if (!first_visit) {
+                    first_visit = last_visit;
+                }
+            }
+        });
         INFO(read_text(err));
         REQUIRE(exited_cleanly(status));
     }
     auto full_run = steady::now() - started;
     CHECK(read_text(out) == changed_line(member_count));
+    REQUIRE(first_visit); // seen at least once while the run went on
 
-    // Kills at random moments, each later than the one before. Each run resumes where the last
-    // one was killed, so the delays add up to a little less than the uninterrupted run took:
-    // the kills land before, while and after the ledger opens and between batches of visits.
+    // Kills at random moments, each later than the one before. Each run starts over and then
+    // resumes the visits where the last one was killed, so the delays past the start add up to
+    // a little less than the visits took: the kills land before, while and after the ledger
+    // opens and between batches of visits.
     std::random_device seed_source;
     auto seed = seed_source();
     std::mt19937 random(seed);
+    using std::chrono::microseconds;
+    const std::int64_t start_us = std::chrono::duration_cast<microseconds>(*first_visit).count();
+    const std::int64_t visits_us = std::max<std::int64_t>(
+        std::chrono::duration_cast<microseconds>(last_visit - *first_visit).count(), 3'000);
     INFO("seed " << seed << ", prepared in "
                  << std::chrono::duration_cast<milliseconds>(prepared).count()
                  << " ms, uninterrupted run "
-                 << std::chrono::duration_cast<milliseconds>(full_run).count() << " ms");
+                 << std::chrono::duration_cast<milliseconds>(full_run).count()
+                 << " ms: first visit seen after " << start_us / 1000 << " ms, the last "
+                 << visits_us / 1000 << " ms later");
     constexpr int kills = 10;
-    // Delay k is drawn from [k, k + 1] slices; the ten add up to about 50 slices.
-    auto slice = std::chrono::duration_cast<std::chrono::microseconds>(full_run) / 60;
+    // Delay k is the start and [k, k + 1] slices of the visits; the ten add up to about 50
+    // slices of 60. The first kill may land anywhere in the start.
+    const std::int64_t slice = visits_us / 60;
     std::vector<std::int64_t> visited_after;
     std::size_t half_way = 0;
     for (int k = 0; k < kills; ++k) {
-        std::uniform_int_distribution<std::int64_t> within(slice.count() * k,
-                                                           slice.count() * (k + 1));
-        auto delay = std::chrono::microseconds{within(random)};
+        std::uniform_int_distribution<std::int64_t> within(k == 0 ? 0 : start_us + slice * k,
+                                                           start_us + slice * (k + 1));
+        auto delay = microseconds{within(random)};
         jobs_run victim(binary, killed, out, err);
         std::this_thread::sleep_for(delay);
         int status = victim.kill();
