@@ -108,6 +108,19 @@ void add_rows(connection& db, int first, int rows) {
     db.execute("COMMIT");
 }
 
+// A database in a temporary folder whose writer goes through the log's VFS, with a table of
+// wide rows, and a reader beside it.
+struct logged_database {
+    loyalty::test::temp_dir dir;
+    std::filesystem::path file = dir.path() / "log.db";
+    log_vfs vfs;
+    connection writer = open_writer(file, vfs.name());
+    connection reader = [this] {
+        writer.execute("CREATE TABLE IF NOT EXISTS wide (id INTEGER PRIMARY KEY, filler BLOB)");
+        return connection(file.string(), connection::mode::read_only);
+    }();
+};
+
 } // namespace
 
 TEST_CASE("a commit reaches the log in two writes where SQLite alone makes two per page") {
@@ -145,16 +158,12 @@ TEST_CASE("a commit reaches the log in two writes where SQLite alone makes two p
 }
 
 TEST_CASE("another connection sees every commit through the log's VFS the moment it returns") {
-    loyalty::test::temp_dir dir;
-    const auto file = dir.path() / "log.db";
-    log_vfs vfs;
-    connection writer = open_writer(file, vfs.name());
+    logged_database d;
+    auto& [dir, file, vfs, writer, reader] = d;
     // A small page cache makes long transactions spill frames into the log before their commit,
     // and write some pages twice: the spilled frame is then overwritten in place.
     writer.execute("PRAGMA cache_size = 8");
-    writer.execute("CREATE TABLE wide (id INTEGER PRIMARY KEY, filler BLOB);"
-                   "CREATE TABLE total (n INTEGER NOT NULL); INSERT INTO total VALUES (0)");
-    connection reader(file.string(), connection::mode::read_only);
+    writer.execute("CREATE TABLE total (n INTEGER NOT NULL); INSERT INTO total VALUES (0)");
 
     std::int64_t rows = 0;
     std::int64_t sum = 0;
@@ -199,13 +208,9 @@ TEST_CASE("another connection sees every commit through the log's VFS the moment
 }
 
 TEST_CASE("a write to the log that fails through its VFS fails the commit and changes nothing") {
-    loyalty::test::temp_dir dir;
-    const auto file = dir.path() / "log.db";
-    log_vfs vfs;
-    connection writer = open_writer(file, vfs.name());
-    writer.execute("CREATE TABLE wide (id INTEGER PRIMARY KEY, filler BLOB)");
+    logged_database d;
+    auto& [dir, file, vfs, writer, reader] = d;
     add_rows(writer, 0, 5);
-    connection reader(file.string(), connection::mode::read_only);
     watched_writes watch(dir.path() / "log.db-wal");
 
     watch.fill_disk(true);
