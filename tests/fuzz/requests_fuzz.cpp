@@ -12,12 +12,15 @@
 // the member's clock, which moves forward to each event's time.
 //
 // Checks: no parser or engine step throws or crashes; what a parser accepts survives the format
-// the ledger stores it in (purchase_to_json, state_to_json); see engine_steps.hpp for the rest.
+// the ledger stores it in (purchase_to_json, state_to_json); a purchase the router's fast path
+// reads from the text (purchase_fast_path.hpp) is the one purchase_from_json reads from the
+// parsed body; see engine_steps.hpp for the rest.
 
 #include "engine_steps.hpp"
 #include "fuzz_support.hpp"
 #include "loyalty/engine/evaluate.hpp"
 #include "loyalty/engine/event_json.hpp"
+#include "loyalty/engine/purchase_fast_path.hpp"
 #include "loyalty/engine/state_json.hpp"
 
 #include <algorithm>
@@ -108,10 +111,31 @@ void one_request(history& h, const json& body) {
     }
 }
 
+// The router reads a purchase with read_purchase_fast first and, when it declines, as every
+// other body: whatever the fast path reads must be what the other way reads.
+void same_purchase_both_ways(std::string_view text, const std::optional<json>& body) {
+    constexpr std::size_t max_lines = 16;
+    auto fast = engine::read_purchase_fast(text, max_lines);
+    if (!fast) {
+        return;
+    }
+    fuzz::check(body && body->is_object(), "the fast path read a body that is not an object",
+                std::string(text));
+    auto lines = body->find("lines");
+    fuzz::check(lines != body->end() && lines->is_array() && lines->size() <= max_lines,
+                "the fast path read more lines than allowed", std::string(text));
+    auto slow = engine::purchase_from_json(*body);
+    fuzz::check(slow.has_value(), "the fast path read a purchase purchase_from_json refuses",
+                slow ? std::string(text) : slow.error().field + ": " + slow.error().message);
+    fuzz::check(engine::purchase_text(*fast) == engine::purchase_text(*slow),
+                "the fast path read another purchase", std::string(text));
+}
+
 } // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     auto body = fuzz::parse_body(fuzz::text_of(data, size));
+    same_purchase_both_ways(fuzz::text_of(data, size), body);
     if (!body) {
         return -1; // the router answers 400 or 422 before any parser sees it
     }
