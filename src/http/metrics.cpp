@@ -181,6 +181,11 @@ std::string metrics::prometheus(const ledger::writer_stats& writer) const {
     sample(out, "loyalty_writer_checkpoint_seconds_total", "",
            seconds_text(writer.writer_checkpoint_us));
 
+    header(out, "loyalty_writer_batch_restarts_total", "counter",
+           "Batches rolled back and run again without a request that failed after writing (a "
+           "storage error or a bug).");
+    sample(out, "loyalty_writer_batch_restarts_total", "", std::to_string(writer.batch_restarts));
+
     header(out, "loyalty_writer_requests_total", "counter",
            "Write requests processed by the ledger's writer.");
     sample(out, "loyalty_writer_requests_total", "", std::to_string(writer.requests));

@@ -113,7 +113,9 @@ void ledger::impl::submit(const request_context& who, const std::string& kind,
 
     detail::write_task task;
     task.run = [this, state, hash = std::move(hash), keys = std::move(keys), kind, who,
-                work = std::move(work)](store& st) {
+                work = std::move(work)](store& st) -> bool {
+        // Returns whether what it wrote is kept: a failure after writing makes the writer start
+        // the batch over without this request (write_task).
         try {
             // A key revoked since the server looked it up changes nothing, from the moment the
             // revocation committed: this runs in the write's own transaction.
@@ -121,9 +123,8 @@ void ledger::impl::submit(const request_context& who, const std::string& kind,
                 forget_key(*who.key_id);
                 state->answer = tl::unexpected(
                     fail(error_code::unauthorized, "", "the key is unknown or revoked"));
-                return;
+                return false;
             }
-            detail::savepoint sp(st.db(), "request");
             for (const std::string& key : keys) {
                 if (auto seen = st.find_idempotency(key)) {
                     if (seen->request_hash != hash) {
@@ -135,7 +136,7 @@ void ledger::impl::submit(const request_context& who, const std::string& kind,
                     } else {
                         state->answer = write_result{seen->status, seen->response, true};
                     }
-                    return;
+                    return state->answer.has_value();
                 }
             }
             timestamp at = now();
@@ -143,16 +144,17 @@ void ledger::impl::submit(const request_context& who, const std::string& kind,
             auto done_work = work(st, pv, at);
             if (!done_work) {
                 state->answer = tl::unexpected(std::move(done_work.error()));
-                return; // the savepoint undoes whatever the work wrote
+                return false; // whatever the work wrote is undone
             }
             for (const std::string& key : keys) {
                 st.save_idempotency(key, {hash, 201, done_work->body}, done_work->operation_id, at);
             }
-            sp.release();
             state->answer = write_result{201, std::move(done_work->body), false};
+            return true;
         } catch (const std::exception& e) {
             spdlog::error("ledger: {} failed (request {}): {}", kind, who.request_id, e.what());
             state->answer = tl::unexpected(not_stored(e, "the request could not be stored"));
+            return false;
         }
     };
     task.finish = [state, done](detail::batch_fate fate) {
@@ -882,10 +884,11 @@ result<std::size_t> ledger::run_due(timestamp now, std::size_t chunk) {
     detail::write_task task;
     task.run = [cutoff](store& st) {
         try {
-            st.expire_idempotency(cutoff);
+            st.expire_idempotency(cutoff); // one statement: all of it or nothing
         } catch (const std::exception& e) {
             spdlog::error("ledger: expiring idempotency keys failed: {}", e.what());
         }
+        return true;
     };
     task.finish = [promise](detail::batch_fate) {
         promise->set_value();
@@ -913,7 +916,8 @@ std::future<result<bool>> ledger::visit_due(const detail::due_entry& entry, time
     auto visited = promise->get_future();
     auto answer = std::make_shared<result<bool>>(false);
     detail::write_task task;
-    task.run = [this, entry, now, answer](store& st) {
+    task.run = [this, entry, now, answer](store& st) -> bool {
+        // Undoes itself in its savepoint when it stops half-way: what is left is always kept.
         const std::string& id = entry.member_id;
         try {
             detail::savepoint sp(st.db(), "due");
@@ -921,17 +925,17 @@ std::future<result<bool>> ledger::visit_due(const detail::due_entry& entry, time
             // the rows it did not visit for the next run, and a second run finds none of the
             // others.
             if (!st.take_due_entry(entry.entry)) {
-                return;
+                return true;
             }
             auto m = st.load_member(id);
             if (!m) {
                 sp.release();
-                return;
+                return true;
             }
             if (m->due_entry != entry.entry) {
                 // Left behind when the member's due time moved earlier: its live row is another.
                 sp.release();
-                return;
+                return true;
             }
             m->due_entry.reset();
             m->due_entry_at.reset();
@@ -939,7 +943,7 @@ std::future<result<bool>> ledger::visit_due(const detail::due_entry& entry, time
             auto o = engine::evaluate(*pv.program, m->state, engine::time_passes{now}, now);
             if (!o) {
                 *answer = tl::unexpected(refused(o.error()));
-                return;
+                return true;
             }
             bool changed = !o->movements.empty() || !o->vouchers.empty() || o->tier.changed ||
                            !same_member(o->state, m->state);
@@ -948,7 +952,7 @@ std::future<result<bool>> ledger::visit_due(const detail::due_entry& entry, time
                 // time moved later since it was queued): only the next visit is queued.
                 st.set_due(*m, engine::next_due(*pv.program, m->state, now));
                 sp.release();
-                return;
+                return true;
             }
             std::string body = engine::to_json_text(*o, *pv.program);
             detail::operation_record op{"time",
@@ -967,6 +971,7 @@ std::future<result<bool>> ledger::visit_due(const detail::due_entry& entry, time
             spdlog::error("ledger: due work for {} failed: {}", id, e.what());
             *answer = tl::unexpected(not_stored(e, "due work could not be stored"));
         }
+        return true;
     };
     task.finish = [promise, answer](detail::batch_fate fate) {
         if (fate != detail::batch_fate::committed) {
@@ -998,7 +1003,8 @@ result<program_version_info> ledger::activate_program(const request_context& who
     auto previous = std::make_shared<program_version_info>();
     detail::write_task task;
     task.large = true; // every member's row changes
-    task.run = [this, who, text, p, answer, previous](store& st) {
+    task.run = [this, who, text, p, answer, previous](store& st) -> bool {
+        // Undoes itself in its savepoint on failure; runs in a batch alone, never run again.
         try {
             detail::savepoint sp(st.db(), "activate");
             timestamp at = impl_->now();
@@ -1021,6 +1027,7 @@ result<program_version_info> ledger::activate_program(const request_context& who
             spdlog::error("ledger: activating a program failed: {}", e.what());
             *answer = tl::unexpected(not_stored(e, "the program could not be stored"));
         }
+        return true;
     };
     task.finish = [this, promise, answer, previous](detail::batch_fate fate) {
         if (fate != detail::batch_fate::committed && *answer) {

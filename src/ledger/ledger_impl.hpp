@@ -55,8 +55,9 @@ struct ledger::impl {
         return active;
     }
 
-    // Runs `work` on the writer inside a savepoint, behind the idempotency keys, and answers
-    // `done` once the batch is committed.
+    // Runs `work` on the writer, behind the idempotency keys, and answers `done` once the batch
+    // is committed. A failure keeps nothing of what `work` wrote (the writer starts the batch
+    // over without it), so `work` may run more than once and must not change its captures.
     using work_fn = std::function<result<detail::applied>(detail::store&,
                                                           const program_version_info&, timestamp)>;
     // `request` is the request's canonical JSON text: hashed for idempotency, stored with the

@@ -14,8 +14,8 @@ writer::writer(connection db, std::chrono::microseconds window, std::size_t max_
     // Replaces SQLite's automatic checkpoint (wal_autocheckpoint) on this connection; set before
     // the thread that uses the connection starts.
     sqlite3_wal_hook(db_.handle(), &writer::on_commit, this);
-    // A request's savepoint keeps the original of every page it changes, a dozen or two, in
-    // memory: in a temporary file past 64 KiB (SQLite's default), a purchase's journal spilled
+    // A savepoint of a task (a visit of the jobs) keeps the original of every page it changes
+    // in memory: in a temporary file past 64 KiB (SQLite's default), a visit's journal spilled
     // often enough to cost more than it saves. A large task's batch goes back to the default
     // (run_batch): making every member due changes every page of the members table, 347 MiB of
     // journal in memory at 1,000,000 members. Migrations and the start-up activation ran with
@@ -123,21 +123,42 @@ void writer::run_batch(std::vector<write_task>& batch) {
             db_.run("PRAGMA temp_store = FILE");
         }
         db_.run("BEGIN IMMEDIATE");
-        for (write_task& t : batch) {
-            t.run(store_);
+        std::vector<bool> left_out(batch.size(), false);
+        for (std::size_t i = 0; i < batch.size(); ++i) {
+            if (left_out[i]) {
+                continue;
+            }
+            sqlite3_int64 changes = sqlite3_total_changes64(db_.handle());
+            bool keep = batch[i].run(store_);
             // A full disk or an I/O error inside a request can make SQLite roll back the whole
-            // transaction. The next request's savepoint would then open a transaction of its own
-            // and its release commit it, alone and answered as if the batch had failed: stop here.
+            // transaction. The next request would then write outside any transaction, each
+            // statement committed alone: stop here, the batch has failed.
             if (sqlite3_get_autocommit(db_.handle()) != 0) {
                 throw sqlite_error(SQLITE_IOERR, "SQLite rolled the batch's transaction back");
+            }
+            // A task that failed before writing (a refusal, an idempotent replay) leaves nothing
+            // to undo. total_changes counts every row a finished statement wrote; a statement
+            // that failed half-way was undone by SQLite itself.
+            if (!keep && sqlite3_total_changes64(db_.handle()) != changes) {
+                spdlog::warn("ledger: a request failed after writing; its batch of {} starts over "
+                             "without it",
+                             batch.size());
+                db_.run("ROLLBACK");
+                left_out[i] = true;
+                {
+                    std::lock_guard lock(mutex_);
+                    ++stats_.batch_restarts;
+                }
+                db_.run("BEGIN IMMEDIATE");
+                i = static_cast<std::size_t>(-1); // from the first task again (++i wraps to 0)
             }
         }
         db_.run("COMMIT");
         fate = batch_fate::committed;
     } catch (const std::exception& e) {
-        // Only BEGIN and COMMIT can get here (each task catches its own failures), or a
-        // transaction SQLite rolled back: the whole batch is lost, and every request in it is
-        // told so.
+        // Only BEGIN, COMMIT and a restart's ROLLBACK can get here (each task catches its own
+        // failures), or a transaction SQLite rolled back: the whole batch is lost, and every
+        // request in it is told so.
         fate = database_unavailable(e) ? batch_fate::unavailable : batch_fate::failed;
         spdlog::error("ledger: batch of {} not committed: {}", batch.size(), e.what());
         try {

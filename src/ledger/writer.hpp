@@ -1,9 +1,9 @@
 #pragma once
 // The single writer: one thread owns the read-write connection, takes requests from a queue in
 // batches and runs each batch in one SQLite transaction, so one flush of the log covers the batch
-// (or several, with a log syncer). Every request runs inside its own savepoint (a failure undoes
-// only its own effects) and is answered only after the batch committed and the log holding it
-// was flushed.
+// (or several, with a log syncer). A request that fails after writing is undone by starting the
+// batch over without it (run_batch): the others run again, and nothing of it is kept. Every
+// request is answered only after the batch committed and the log holding it was flushed.
 //
 // The write-ahead log is copied back into the database file (checkpointed) outside any COMMIT:
 // SQLite's automatic checkpoint would run inside the COMMIT that crossed its threshold and make
@@ -42,8 +42,15 @@ namespace loyalty::ledger::detail {
 enum class batch_fate { committed, failed, unavailable };
 
 struct write_task {
-    // Runs inside the batch's transaction on the writer thread; keeps its own answer.
-    std::function<void(store&)> run;
+    // Runs inside the batch's transaction on the writer thread; keeps its own answer. Returns
+    // false when what it wrote must not be kept. Requests have no savepoint each: one kept the
+    // original of every page the request changed, 6 % of a purchase's instructions, to undo
+    // what almost never needs undoing. So when a task returns false after writing, the writer
+    // rolls the batch back and runs it again without that task, whose answer stays the one it
+    // gave. A task may therefore run more than once before its batch commits, each time on the
+    // database as it was before it; a task that writes and then fails as an ordinary outcome
+    // should undo itself in a savepoint of its own and return true.
+    std::function<bool(store&)> run;
     // Called once the batch's fate is known: committed or rolled back as a whole.
     std::function<void(batch_fate)> finish;
     // May change much of the file (a program's activation makes every member due). Runs in a

@@ -5,8 +5,9 @@
 // entries, the jobs' queue row, tier history, idempotency key and any archived lot), then replays
 // those same statements with the same values, for other members and fresh keys, through the
 // sqlite3 C API: in the same
-// file (the same tables, indexes and size), in WAL mode with synchronous=FULL, one savepoint per
-// purchase as the ledger's writer does. It runs two modes, each for --duration seconds after a
+// file (the same tables, indexes and size), in WAL mode with synchronous=FULL, without a
+// savepoint per purchase, as the ledger's writer since 2026-12-06 (writer.hpp). It runs two modes,
+// each for --duration seconds after a
 // --warmup: one purchase per transaction (each commit waits for its fsync) and --batch purchases
 // per transaction. That is the most durable purchases per second this disk and SQLite allow
 // with the ledger's schema; the engine's rate is reported as a share of it.
@@ -366,14 +367,13 @@ int main(int argc, char** argv) {
     std::mt19937_64 rng(static_cast<std::uint64_t>(run_tag));
     std::uniform_int_distribution<std::uint64_t> pick(0, members - 1);
     std::uint64_t serial = 0;
-    // The writes of one purchase, for a random member, inside a savepoint.
+    // The writes of one purchase, for a random member.
     auto one_purchase = [&] {
         std::string who = "m-" + std::to_string(pick(rng));
         std::string tx = "sc-" + std::to_string(run_tag) + "-" + std::to_string(serial);
         std::int64_t lot_base = 1'000'000'000'000 + (run_tag % 1'000'000) * 100'000'000 +
                                 static_cast<std::int64_t>(serial) * 16;
         ++serial;
-        exec(db, "SAVEPOINT request");
         bind_text(read_member, 1, who);
         if (sqlite3_step(read_member) != SQLITE_ROW) {
             fail(db, "member " + who);
@@ -461,7 +461,6 @@ int main(int argc, char** argv) {
             fail(db, "member update");
         }
         sqlite3_reset(update_member);
-        exec(db, "RELEASE request");
     };
 
     // Runs `per_commit` purchases per transaction for warmup + duration seconds and measures

@@ -152,6 +152,9 @@ struct writer_stats {
     std::uint64_t background_checkpoints = 0;
     std::uint64_t writer_checkpoints = 0;
     std::uint64_t writer_checkpoint_us = 0; // the writer's time in its own checkpoints
+    // Batches rolled back and run again without a request that failed after writing (a storage
+    // error or a bug; never an ordinary refusal, which comes before any write).
+    std::uint64_t batch_restarts = 0;
 };
 
 nlohmann::json to_json(const member_view& v, const program::program& p);

@@ -63,6 +63,9 @@ loyalty_writer_checkpoints_total{by="writer"} 0
 # HELP loyalty_writer_checkpoint_seconds_total Time the ledger's writer spent in its own checkpoints, when writes wait.
 # TYPE loyalty_writer_checkpoint_seconds_total counter
 loyalty_writer_checkpoint_seconds_total 0
+# HELP loyalty_writer_batch_restarts_total Batches rolled back and run again without a request that failed after writing (a storage error or a bug).
+# TYPE loyalty_writer_batch_restarts_total counter
+loyalty_writer_batch_restarts_total 0
 # HELP loyalty_writer_requests_total Write requests processed by the ledger's writer.
 # TYPE loyalty_writer_requests_total counter
 loyalty_writer_requests_total 0
@@ -168,6 +171,7 @@ TEST_CASE("metrics: the writer's batch sizes become a cumulative histogram, besi
     w.background_checkpoints = 12;
     w.writer_checkpoints = 3;
     w.writer_checkpoint_us = 7'500;
+    w.batch_restarts = 2;
     auto text = m.prometheus(w);
     CHECK(lines_with(text, "loyalty_writer_") == R"(loyalty_writer_queue_depth 7
 loyalty_writer_batches_total 10
@@ -175,6 +179,7 @@ loyalty_writer_log_flushes_total 6
 loyalty_writer_checkpoints_total{by="checkpointer"} 12
 loyalty_writer_checkpoints_total{by="writer"} 3
 loyalty_writer_checkpoint_seconds_total 0.0075
+loyalty_writer_batch_restarts_total 2
 loyalty_writer_requests_total 205
 loyalty_writer_batch_size_bucket{le="1"} 4
 loyalty_writer_batch_size_bucket{le="4"} 6

@@ -911,6 +911,56 @@ TEST_CASE("a failing request in a batch does not fail its neighbours", "[ledger]
     CHECK(f.verify().empty());
 }
 
+TEST_CASE("a request that fails after writing keeps nothing, and its batch's others are kept",
+          "[ledger]") {
+    fixture f;
+    enroll(f, "m-1");
+    // The idempotency key is a request's last write: a purchase refused there has written its
+    // operation, entries, lots and member already, as a constraint failing late would.
+    f.ledger.reset();
+    f.execute("CREATE TRIGGER fail_late BEFORE INSERT ON idempotency_keys "
+              "WHEN NEW.key LIKE '%t-bad' BEGIN SELECT RAISE(ABORT, 'injected'); END");
+    f.open(std::chrono::milliseconds{200}); // a long window puts the three writes in one batch
+    std::int64_t writes_before = f.writes();
+    std::promise<result<write_result>> a, b, c;
+    f.ledger->post_purchase_async(pos(), basket("t-1", "m-1", 1000, f.now()),
+                                  [&](result<write_result> r) { a.set_value(std::move(r)); });
+    f.ledger->post_purchase_async(pos(), basket("t-bad", "m-1", 5000, f.now()),
+                                  [&](result<write_result> r) { b.set_value(std::move(r)); });
+    f.ledger->post_purchase_async(pos(), basket("t-2", "m-1", 2000, f.now()),
+                                  [&](result<write_result> r) { c.set_value(std::move(r)); });
+    auto first = a.get_future().get();
+    auto bad = b.get_future().get();
+    auto last = c.get_future().get();
+    REQUIRE(first);
+    REQUIRE(last);
+    CHECK(failure(bad).code == error_code::storage_failure);
+    auto stats = f.ledger->stats();
+    CHECK(stats.batches == 1);
+    CHECK(stats.requests == 3);
+    CHECK(stats.batch_restarts == 1);
+    // What the last answer said is what is stored: the bad purchase's points and spend are not.
+    auto v = view(f, "m-1");
+    auto said = body(last)["balance"];
+    CHECK(v.balance.available == said["available"].get<points_t>());
+    CHECK(v.balance.pending == said["pending"].get<points_t>());
+    CHECK(v.lifetime_purchases == 2);
+    CHECK(v.lifetime_spend == 3000);
+    CHECK(f.writes() == writes_before + 2);
+    CHECK(f.count("purchases") == 2);
+    CHECK(f.verify().empty());
+
+    // Nothing of it was left to refuse it as a repeat: without the fault, it is posted.
+    f.ledger.reset();
+    f.execute("DROP TRIGGER fail_late");
+    f.open();
+    auto again = f.ledger->post_purchase(pos(), basket("t-bad", "m-1", 5000, f.now()));
+    REQUIRE(again);
+    CHECK_FALSE(again->replayed);
+    CHECK(view(f, "m-1").lifetime_spend == 8000);
+    CHECK(f.verify().empty());
+}
+
 // Changes member `id`'s stored record with the ledger closed, as a damaged disk or a bad edit
 // would: decoded, changed by `change`, encoded again.
 template <class Change>

@@ -189,6 +189,7 @@ TEST_CASE("the writer refuses writes once the log could not be flushed", "[ledge
         t.run = [n, ran](detail::store& st) {
             *ran = true;
             st.db().execute("INSERT INTO probe VALUES (" + std::to_string(n) + ")");
+            return true;
         };
         t.finish = [fate](detail::batch_fate f) {
             fate->set_value(f);
