@@ -93,6 +93,21 @@ bool read_tags(od::value v, std::vector<std::string>& tags) {
     return true;
 }
 
+// Calls `field_reader(key, value)` for each field of `object`, in the text's order; false at the
+// first field that cannot be read or that `field_reader` refuses.
+template <class FieldReader>
+bool read_fields(od::object object, FieldReader field_reader) {
+    for (auto field : object) {
+        std::string_view key;
+        od::value value;
+        if (field.unescaped_key().get(key) || field.value().get(value) ||
+            !field_reader(key, value)) {
+            return false;
+        }
+    }
+    return true;
+}
+
 bool read_line(od::value v, purchase_line& line) {
     enum : unsigned { line_id, sku, category, quantity, unit_price, discount, tags };
     od::object object;
@@ -100,12 +115,7 @@ bool read_line(od::value v, purchase_line& line) {
         return false;
     }
     seen_fields seen;
-    for (auto field : object) {
-        std::string_view key;
-        od::value value;
-        if (field.unescaped_key().get(key) || field.value().get(value)) {
-            return false;
-        }
+    bool all_read = read_fields(object, [&](std::string_view key, od::value value) {
         bool ok = false;
         if (key == "line_id") {
             ok = seen.first(line_id) && read_text(value, line.line_id, true);
@@ -122,11 +132,9 @@ bool read_line(od::value v, purchase_line& line) {
         } else if (key == "tags") {
             ok = seen.first(tags) && read_tags(value, line.tags);
         }
-        if (!ok) {
-            return false;
-        }
-    }
-    return seen.has(line_id) && seen.has(quantity) && seen.has(unit_price);
+        return ok;
+    });
+    return all_read && seen.has(line_id) && seen.has(quantity) && seen.has(unit_price);
 }
 
 bool read_lines(od::value v, std::vector<purchase_line>& lines, std::size_t max_lines) {
@@ -151,12 +159,7 @@ bool read_lines(od::value v, std::vector<purchase_line>& lines, std::size_t max_
 bool read_purchase(od::object object, purchase& p, std::size_t max_lines) {
     enum : unsigned { transaction_id, member_id, store_id, channel, occurred_at, currency, lines };
     seen_fields seen;
-    for (auto field : object) {
-        std::string_view key;
-        od::value value;
-        if (field.unescaped_key().get(key) || field.value().get(value)) {
-            return false;
-        }
+    bool all_read = read_fields(object, [&](std::string_view key, od::value value) {
         bool ok = false;
         if (key == "transaction_id") {
             ok = seen.first(transaction_id) && read_text(value, p.transaction_id, true);
@@ -179,11 +182,9 @@ bool read_purchase(od::object object, purchase& p, std::size_t max_lines) {
         } else if (key == "lines") {
             ok = seen.first(lines) && read_lines(value, p.lines, max_lines);
         }
-        if (!ok) {
-            return false;
-        }
-    }
-    return seen.has(transaction_id) && seen.has(member_id) && seen.has(store_id) &&
+        return ok;
+    });
+    return all_read && seen.has(transaction_id) && seen.has(member_id) && seen.has(store_id) &&
            seen.has(occurred_at) && seen.has(currency) && seen.has(lines);
 }
 

@@ -9,6 +9,7 @@
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <functional>
 #include <future>
 #include <memory>
 #include <mutex>
@@ -79,33 +80,39 @@ detail::batch_fate fate_of(probe_task& t) {
     return f.get();
 }
 
+// Submits `first`, which holds the writer in a batch of its own until the returned function is
+// called: what is submitted meanwhile queues behind it and makes one batch.
+std::function<void()> hold_the_writer(probe_writer& p, probe_task& first, behaviour b) {
+    auto gate = std::make_shared<std::promise<void>>();
+    auto started = std::make_shared<std::promise<void>>();
+    detail::write_task hold = make_task(first, 0, b);
+    hold.run = [opened = gate->get_future().share(), run = hold.run, started,
+                once = std::make_shared<std::once_flag>()](detail::store& st) {
+        std::call_once(*once, [&] { started->set_value(); });
+        opened.wait();
+        return run(st);
+    };
+    REQUIRE(p.w->submit(std::move(hold)));
+    REQUIRE(started->get_future().wait_for(5s) == std::future_status::ready);
+    return [gate] {
+        gate->set_value();
+    };
+}
+
 } // namespace
 
 TEST_CASE("a request that fails after writing leaves nothing, and the rest of its batch is kept",
           "[ledger][writer]") {
     probe_writer p;
-    // The first task holds the writer, in a batch of its own, until the others are queued, so
-    // they make one batch.
-    std::promise<void> gate;
-    auto opened = gate.get_future().share();
     probe_task first;
-    detail::write_task hold = make_task(first, 0, behaviour::write_and_keep);
-    std::promise<void> started;
-    hold.run = [opened, run = hold.run, &started,
-                once = std::make_shared<std::once_flag>()](detail::store& st) {
-        std::call_once(*once, [&] { started.set_value(); });
-        opened.wait();
-        return run(st);
-    };
-    REQUIRE(p.w->submit(std::move(hold)));
-    REQUIRE(started.get_future().wait_for(5s) == std::future_status::ready);
+    auto open_gate = hold_the_writer(p, first, behaviour::write_and_keep);
 
     probe_task kept, failed_after_writing, refused, later;
     REQUIRE(p.w->submit(make_task(kept, 1, behaviour::write_and_keep)));
     REQUIRE(p.w->submit(make_task(failed_after_writing, 2, behaviour::write_and_fail)));
     REQUIRE(p.w->submit(make_task(refused, 3, behaviour::fail_before_writing)));
     REQUIRE(p.w->submit(make_task(later, 4, behaviour::write_and_keep)));
-    gate.set_value();
+    open_gate();
 
     for (probe_task* t : {&first, &kept, &failed_after_writing, &refused, &later}) {
         CHECK(fate_of(*t) == detail::batch_fate::committed);
@@ -126,25 +133,14 @@ TEST_CASE("a request that fails after writing leaves nothing, and the rest of it
 TEST_CASE("every request of a batch failing after writing leaves nothing, and each fails alone",
           "[ledger][writer]") {
     probe_writer p;
-    std::promise<void> gate;
-    auto opened = gate.get_future().share();
     probe_task first;
-    detail::write_task hold = make_task(first, 0, behaviour::fail_before_writing);
-    std::promise<void> started;
-    hold.run = [opened, run = hold.run, &started,
-                once = std::make_shared<std::once_flag>()](detail::store& st) {
-        std::call_once(*once, [&] { started.set_value(); });
-        opened.wait();
-        return run(st);
-    };
-    REQUIRE(p.w->submit(std::move(hold)));
-    REQUIRE(started.get_future().wait_for(5s) == std::future_status::ready);
+    auto open_gate = hold_the_writer(p, first, behaviour::fail_before_writing);
     std::vector<std::unique_ptr<probe_task>> tasks;
     for (int n = 1; n <= 5; ++n) {
         tasks.push_back(std::make_unique<probe_task>());
         REQUIRE(p.w->submit(make_task(*tasks.back(), n, behaviour::write_and_fail)));
     }
-    gate.set_value();
+    open_gate();
     CHECK(fate_of(first) == detail::batch_fate::committed);
     for (auto& t : tasks) {
         CHECK(fate_of(*t) == detail::batch_fate::committed); // committed, as nothing of it
