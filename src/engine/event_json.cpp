@@ -17,8 +17,9 @@ tl::expected<std::vector<std::string>, rejection> strings(const json* v, const s
     if (v == nullptr) {
         return out;
     }
-    if (!v->is_array() || v->size() > 64) {
-        return invalid(path, "expected a list of at most 64 strings");
+    if (!v->is_array() || v->size() > purchase_limits::max_tags) {
+        return invalid(path, "expected a list of at most " +
+                                 std::to_string(purchase_limits::max_tags) + " strings");
     }
     for (std::size_t i = 0; i < v->size(); ++i) {
         if (!(*v)[i].is_string()) {
@@ -118,9 +119,10 @@ tl::expected<purchase, rejection> purchase_from_json(const json& j) {
         LOYALTY_TRY(line_id, l.text("line_id"));
         LOYALTY_TRY(sku, l.text("sku", false));
         LOYALTY_TRY(category, l.text("category", false));
-        LOYALTY_TRY(quantity, l.integer("quantity", 1, 1'000'000));
-        LOYALTY_TRY(unit_price, l.integer("unit_price", 0, 10'000'000'000));
-        LOYALTY_TRY(discount, l.integer("discount", 0, 10'000'000'000'000, 0));
+        LOYALTY_TRY(quantity, l.integer("quantity", purchase_limits::min_quantity,
+                                        purchase_limits::max_quantity));
+        LOYALTY_TRY(unit_price, l.integer("unit_price", 0, purchase_limits::max_unit_price));
+        LOYALTY_TRY(discount, l.integer("discount", 0, purchase_limits::max_discount, 0));
         LOYALTY_TRY(tags, strings(l.get("tags"), path + ".tags"));
         line.line_id = line_id;
         line.sku = sku;

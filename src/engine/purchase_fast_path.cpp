@@ -1,5 +1,6 @@
 #include "loyalty/engine/purchase_fast_path.hpp"
 
+#include "loyalty/engine/event_json.hpp"
 #include "loyalty/engine/json_fields.hpp"
 
 #include <array>
@@ -24,24 +25,9 @@ bool plain_ascii(std::string_view text) {
     return true;
 }
 
-// json_fields::text: a string of at most 256 bytes, not empty when required. Controls cannot
-// appear (plain_ascii), nor can JSON's own whitespace inside a string once simdjson accepted it,
-// but a raw tab is checked here too rather than trusted to the parser.
-bool text_ok(std::string_view s, bool required) {
-    if ((required && s.empty()) || s.size() > 256) {
-        return false;
-    }
-    for (unsigned char c : s) {
-        if (c < 0x20) {
-            return false;
-        }
-    }
-    return true;
-}
-
 bool read_text(od::value v, std::string& out, bool required) {
     std::string_view s;
-    if (v.get_string().get(s) || !text_ok(s, required)) {
+    if (v.get_string().get(s) || !text_allowed(s, required, false)) {
         return false; // null, another type, or out of limits: purchase_from_json says which
     }
     out.assign(s);
@@ -80,7 +66,7 @@ bool read_tags(od::value v, std::vector<std::string>& tags) {
     }
     for (auto item : list) {
         std::string_view tag;
-        if (item.get_string().get(tag) || tags.size() == 64) {
+        if (item.get_string().get(tag) || tags.size() == purchase_limits::max_tags) {
             return false;
         }
         for (unsigned char c : tag) {
@@ -124,11 +110,14 @@ bool read_line(od::value v, purchase_line& line) {
         } else if (key == "category") {
             ok = seen.first(category) && read_text(value, line.category, false);
         } else if (key == "quantity") {
-            ok = seen.first(quantity) && read_integer(value, 1, 1'000'000, line.quantity);
+            ok = seen.first(quantity) && read_integer(value, purchase_limits::min_quantity,
+                                                      purchase_limits::max_quantity, line.quantity);
         } else if (key == "unit_price") {
-            ok = seen.first(unit_price) && read_integer(value, 0, 10'000'000'000, line.unit_price);
+            ok = seen.first(unit_price) &&
+                 read_integer(value, 0, purchase_limits::max_unit_price, line.unit_price);
         } else if (key == "discount") {
-            ok = seen.first(discount) && read_integer(value, 0, 10'000'000'000'000, line.discount);
+            ok = seen.first(discount) &&
+                 read_integer(value, 0, purchase_limits::max_discount, line.discount);
         } else if (key == "tags") {
             ok = seen.first(tags) && read_tags(value, line.tags);
         }
@@ -172,8 +161,8 @@ bool read_purchase(od::object object, purchase& p, std::size_t max_lines) {
         } else if (key == "occurred_at") {
             std::string_view s;
             std::optional<timestamp> t;
-            ok = seen.first(occurred_at) && !value.get_string().get(s) && text_ok(s, true) &&
-                 (t = parse_rfc3339(s)).has_value();
+            ok = seen.first(occurred_at) && !value.get_string().get(s) &&
+                 text_allowed(s, true, false) && (t = parse_rfc3339(s)).has_value();
             if (ok) {
                 p.occurred_at = *t;
             }

@@ -13,6 +13,15 @@
 
 namespace loyalty::engine {
 
+// A posted purchase's limits, read alike by purchase_from_json and read_purchase_fast.
+struct purchase_limits {
+    static constexpr std::int64_t min_quantity = 1;
+    static constexpr std::int64_t max_quantity = 1'000'000;
+    static constexpr money_t max_unit_price = 10'000'000'000;
+    static constexpr money_t max_discount = 10'000'000'000'000;
+    static constexpr std::size_t max_tags = 64; // per line
+};
+
 // {transaction_id, member_id, store_id, channel, occurred_at, currency,
 //  lines: [{line_id, sku, category, quantity, unit_price, discount, tags}]}
 tl::expected<purchase, rejection> purchase_from_json(const nlohmann::json& j);

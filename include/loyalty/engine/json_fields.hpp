@@ -18,6 +18,25 @@ namespace loyalty::engine {
 
 std::optional<timestamp> parse_rfc3339(std::string_view text);
 
+// The longest id, code or name a request may carry.
+inline constexpr std::size_t max_text_bytes = 256;
+
+// Whether `s` may stand for a text field (json_fields::text, or ::prose with `line_breaks`): at
+// most max_text_bytes, not empty when `required`, no control characters (line breaks and tabs
+// only in prose). Also the fast path's rule (purchase_fast_path.cpp).
+inline bool text_allowed(std::string_view s, bool required, bool line_breaks) {
+    if ((required && s.empty()) || s.size() > max_text_bytes) {
+        return false;
+    }
+    for (unsigned char c : s) {
+        bool allowed_break = line_breaks && (c == '\n' || c == '\r' || c == '\t');
+        if ((c < 0x20 || c == 0x7f) && !allowed_break) {
+            return false;
+        }
+    }
+    return true;
+}
+
 inline tl::unexpected<rejection> invalid(std::string field, std::string message) {
     return tl::unexpected(
         rejection{rejection_code::invalid_event, std::move(field), std::move(message)});
@@ -102,16 +121,14 @@ private:
             return std::string();
         }
         if (!v->is_string() || (required && v->get_ref<const std::string&>().empty()) ||
-            v->get_ref<const std::string&>().size() > 256) {
-            return invalid(at(key), "expected a non-empty string of at most 256 bytes");
+            v->get_ref<const std::string&>().size() > max_text_bytes) {
+            return invalid(at(key), "expected a non-empty string of at most " +
+                                        std::to_string(max_text_bytes) + " bytes");
         }
-        for (unsigned char c : v->get_ref<const std::string&>()) {
-            bool allowed_break = line_breaks && (c == '\n' || c == '\r' || c == '\t');
-            if ((c < 0x20 || c == 0x7f) && !allowed_break) {
-                return invalid(at(key), line_breaks ? "control characters other than line breaks"
-                                                      " and tabs are not allowed"
-                                                    : "control characters are not allowed");
-            }
+        if (!text_allowed(v->get_ref<const std::string&>(), required, line_breaks)) {
+            return invalid(at(key), line_breaks ? "control characters other than line breaks"
+                                                  " and tabs are not allowed"
+                                                : "control characters are not allowed");
         }
         return v->get<std::string>();
     }
