@@ -3,7 +3,6 @@
 #include "loyalty/engine/event_json.hpp"
 #include "loyalty/engine/json_fields.hpp"
 
-#include <array>
 #include <cstdint>
 #include <simdjson.h>
 
