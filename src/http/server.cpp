@@ -5,6 +5,7 @@
 #include "loyalty/http/server.hpp"
 
 #include "loyalty/http/json_log.hpp"
+#include "loyalty/http/response_head.hpp"
 
 #include <array>
 #include <atomic>
@@ -16,6 +17,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <csignal>
@@ -453,8 +455,17 @@ private:
         }
         // A client has as long to take a response as it has to send a request.
         stream_.expires_after(server_.options.read_timeout);
-        beast_http::async_write(stream_, *response_,
-                                beast::bind_front_handler(&session::on_write, shared_from_this()));
+        if (response_->chunked()) {
+            beast_http::async_write(
+                stream_, *response_,
+                beast::bind_front_handler(&session::on_write, shared_from_this()));
+            return;
+        }
+        response_head(*response_, head_text_);
+        std::array<asio::const_buffer, 2> bytes{asio::buffer(head_text_),
+                                                asio::buffer(response_->body())};
+        asio::async_write(stream_, bytes,
+                          beast::bind_front_handler(&session::on_write, shared_from_this()));
     }
 
     void on_write(error_code ec, std::size_t) {
@@ -570,6 +581,7 @@ private:
     std::optional<beast_http::request_parser<beast_http::string_body>> parser_;
     std::optional<beast_http::response<beast_http::empty_body>> continue_;
     std::optional<response> response_;
+    std::string head_text_; // response_'s status line and fields, while it is written
     std::optional<asio::executor_work_guard<asio::io_context::executor_type>> awaiting_router_;
     std::array<char, 4096> linger_buffer_{};
     std::size_t lingered_ = 0;
