@@ -277,6 +277,31 @@ TEST_CASE("server: answers pipelined requests in order", "[server]") {
     CHECK(third.result() == bhttp::status::ok);
 }
 
+TEST_CASE("server: reads a request that arrives a few bytes at a time", "[server]") {
+    fresh_server s;
+    raw_client c(s.port());
+    // Pieces of 7 bytes with a pause between them: the header and the body each come in many
+    // reads, so the server must wait for more after parsing what it holds, more than once.
+    auto trickle = [&](const std::string& request) {
+        for (std::size_t at = 0; at < request.size(); at += 7) {
+            c.send(request.substr(at, 7));
+            std::this_thread::sleep_for(2ms);
+        }
+    };
+    trickle(enroll(s, "m-trickle", "X-Request-Id: slow-one\r\n"));
+    auto created = c.response();
+    CHECK(created.result() == bhttp::status::created);
+    CHECK(created["X-Request-Id"] == "slow-one");
+    // A whole request after a partial one in the same piece: the second waits in the buffer.
+    std::string lookup = get("/v1/members/m-trickle", "Authorization: Bearer " + s.secret + "\r\n");
+    trickle(lookup.substr(0, 20));
+    c.send(lookup.substr(20) + get("/healthz"));
+    auto member = c.response();
+    CHECK(member.result() == bhttp::status::ok);
+    CHECK(nlohmann::json::parse(member.body()).at("member_id") == "m-trickle");
+    CHECK(c.response().result() == bhttp::status::ok);
+}
+
 TEST_CASE("server: answers Expect: 100-continue before the body", "[server]") {
     fresh_server s;
     raw_client c(s.port());
