@@ -2,6 +2,7 @@
 
 #include "loyalty/logic/value.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cstdint>
 #include <cstring>
@@ -12,8 +13,13 @@ json_writer& json_writer::value(std::int64_t n) {
     separate();
     char digits[24];
     auto end = std::to_chars(digits, digits + sizeof digits, n).ptr;
-    out_.append(digits, end);
+    put(std::string_view(digits, static_cast<std::size_t>(end - digits)));
     return *this;
+}
+
+void json_writer::grow(std::size_t n) {
+    // Doubling, so that a text written piece by piece is copied a few times at most.
+    out_.resize(std::max(out_.size() * 2, used_ + n + 64));
 }
 
 namespace {
@@ -55,51 +61,41 @@ std::size_t plain_prefix(std::string_view s) {
 
 } // namespace
 
-void json_writer::append_string(std::string& out, std::string_view s, char after) {
+void json_writer::write_string(std::string_view s, char after) {
     std::size_t plain = plain_prefix(s);
     if (plain == s.size()) {
-        // Nothing to escape, as in nearly every key and value: written in one append, where
-        // appending the quotes, the text and the colon one by one cost three times as much. A
-        // short string is put together on the stack first: growing `out` with resize() would
-        // fill the new bytes before they are overwritten.
-        std::size_t n = s.size() + (after != 0 ? 3 : 2);
-        char small[64];
-        std::size_t at = out.size();
-        char* p = small;
-        if (n > sizeof small) {
-            out.resize(at + n);
-            p = out.data() + at;
+        // Nothing to escape, as in nearly every key and value: the quotes, the text and the
+        // colon in one piece of room.
+        char* at = room(s.size() + (after != 0 ? 3 : 2));
+        *at++ = '"';
+        if (!s.empty()) {
+            std::memcpy(at, s.data(), s.size());
+            at += s.size();
         }
-        char* q = p;
-        *q++ = '"';
-        if (!s.empty()) { // an empty view may hold no pointer, which memcpy may not be given
-            std::memcpy(q, s.data(), s.size());
-            q += s.size();
-        }
-        *q++ = '"';
+        *at++ = '"';
         if (after != 0) {
-            *q = after;
-        }
-        if (p == small) {
-            out.append(small, n);
+            *at = after;
         }
         return;
     }
-    out += '"';
-    out.append(s.data(), plain);
+    put('"');
+    put(s.substr(0, plain));
+    std::string escaped;
     std::size_t start = plain; // start of the run of bytes copied as they are
     for (std::size_t i = plain; i < s.size(); ++i) {
         if (plain_byte(s[i])) {
             continue;
         }
-        out.append(s.data() + start, i - start);
+        put(s.substr(start, i - start));
         start = i + 1;
-        logic::append_json_ascii(out, s[i]);
+        escaped.clear();
+        logic::append_json_ascii(escaped, s[i]);
+        put(escaped);
     }
-    out.append(s.data() + start, s.size() - start);
-    out += '"';
+    put(s.substr(start));
+    put('"');
     if (after != 0) {
-        out += after;
+        put(after);
     }
 }
 
