@@ -118,23 +118,27 @@ TEST_CASE("every ASCII character is escaped alike in a key, first, last or alone
 }
 
 TEST_CASE("a character to escape is found at any place of a long string") {
-    // Strings are scanned eight bytes at a time: each character to escape, and some that are
-    // not (0x7f, a three-byte UTF-8 sequence), at every place of strings about three words
-    // long, among ASCII letters and among two-byte UTF-8 sequences.
+    // Strings are scanned eight bytes at a time, a last part-word padded: each character to
+    // escape, and some that are not (0x7f, a three-byte UTF-8 sequence), at every place of
+    // strings of every length up to three words and a bit, among ASCII letters and among
+    // two-byte UTF-8 sequences.
     const std::vector<std::string> specials = {
         "\"", "\\", "\x1f", "\n", std::string(1, '\0'), "\x7f", "\xe2\x82\xac"};
     for (const std::string& special : specials) {
-        for (std::size_t before = 0; before <= 24; ++before) {
-            std::string ascii = std::string(before, 'a') + special + std::string(24 - before, 'b');
-            std::string utf8 = std::string(before % 2, 'a');
-            for (std::size_t i = 0; i < before / 2; ++i) {
-                utf8 += "\xc3\xa9";
-            }
-            utf8 += special + "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9";
-            for (const std::string& s : {ascii, utf8}) {
-                INFO("\"" << s << "\"");
-                json doc = {{s, s}};
-                REQUIRE(written(doc) == doc.dump());
+        for (std::size_t length = 1; length <= 27; ++length) {
+            for (std::size_t before = 0; before < length; ++before) {
+                std::string ascii =
+                    std::string(before, 'a') + special + std::string(length - 1 - before, 'b');
+                std::string utf8 = std::string(before % 2, 'a');
+                for (std::size_t i = 0; i < before / 2; ++i) {
+                    utf8 += "\xc3\xa9";
+                }
+                utf8 += special + "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9";
+                for (const std::string& s : {ascii, utf8}) {
+                    INFO("\"" << s << "\"");
+                    json doc = {{s, s}};
+                    REQUIRE(written(doc) == doc.dump());
+                }
             }
         }
     }
