@@ -110,6 +110,12 @@ bool is_disconnect(const error_code& ec) {
 
 class session;
 
+// A connection's strand, as a concrete type: the socket, its timer and every handler of the
+// connection run on it. With Asio's type-erased any_io_executor each operation copied,
+// compared and wrapped the executor through a table of functions (callgrind, 2026-12-06).
+using strand_type = asio::strand<asio::io_context::executor_type>;
+using socket_type = tcp::socket::rebind_executor<strand_type>::other;
+
 // Everything the listener and the sessions share. Declaration order is destruction order in
 // reverse: the io_context goes first (destroying the handlers it still holds, and with them
 // sessions), while the router, the metrics and the session registry they use are still there.
@@ -118,7 +124,7 @@ struct server_core {
 
     void run_io();
     void do_accept();
-    void on_accept(error_code ec, tcp::socket socket);
+    void on_accept(error_code ec, socket_type socket);
     void on_signal(error_code ec, int signal_number);
     void begin_shutdown(const char* reason);
     void shutdown_tick();
@@ -157,7 +163,7 @@ struct server_core {
 // executor.
 class session : public std::enable_shared_from_this<session> {
 public:
-    session(server_core& server, tcp::socket socket, bool counted)
+    session(server_core& server, socket_type socket, bool counted)
         : server_(server), stream_(std::move(socket)), strand_(stream_.get_executor()),
           buffer_(server.options.header_limit + 64 * 1024), counted_(counted) {
         error_code ec;
@@ -180,7 +186,7 @@ public:
     session& operator=(const session&) = delete;
 
     // Safe from any thread: set once, at construction.
-    const asio::any_io_executor& executor() const { return strand_; }
+    const strand_type& executor() const { return strand_; }
 
     // Serves requests until the connection ends.
     void start() {
@@ -606,8 +612,8 @@ private:
     }
 
     server_core& server_;
-    beast::tcp_stream stream_;
-    const asio::any_io_executor strand_; // the connection's strand, stream_'s executor
+    beast::basic_stream<tcp, strand_type> stream_;
+    const strand_type strand_; // the connection's strand, stream_'s executor
     beast::flat_buffer buffer_;
     std::optional<beast_http::request_parser<beast_http::string_body>> parser_;
     std::optional<beast_http::response<beast_http::empty_body>> continue_;
@@ -681,12 +687,12 @@ void server_core::do_accept() {
         return;
     }
     // Each connection gets its own strand.
-    acceptor.async_accept(asio::make_strand(ioc), [this](error_code ec, tcp::socket socket) {
+    acceptor.async_accept(asio::make_strand(ioc), [this](error_code ec, socket_type socket) {
         on_accept(ec, std::move(socket));
     });
 }
 
-void server_core::on_accept(error_code ec, tcp::socket socket) {
+void server_core::on_accept(error_code ec, socket_type socket) {
     if (ec) {
         if (ec == asio::error::operation_aborted || stopping) {
             return;
