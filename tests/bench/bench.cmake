@@ -35,7 +35,10 @@ endif()
 # The baselines use the server's allocator (loyalty_allocator), so that a ratio compares the
 # engine with them and not one malloc with another.
 if(LOYALTY_BENCH)
-  add_executable(http_ceiling ${CMAKE_CURRENT_LIST_DIR}/http_ceiling.cpp)
+  # The server's own response head writer, compiled in: the ceiling writes answers as it does.
+  add_executable(http_ceiling ${CMAKE_CURRENT_LIST_DIR}/http_ceiling.cpp
+                              ${PROJECT_SOURCE_DIR}/src/http/response_head.cpp)
+  target_include_directories(http_ceiling PRIVATE ${PROJECT_SOURCE_DIR}/include)
   target_link_libraries(http_ceiling PRIVATE Boost::headers Threads::Threads loyalty_warnings
                                              loyalty_allocator)
 

@@ -5,17 +5,24 @@
 // measured by the same load generator in the same run, on the same core.
 //
 // It is built like src/http/server.cpp: Asio threads running one io_context, one strand per
-// connection, beast::tcp_stream with a timeout on every read, request_parser<string_body> with a
-// body limit. What it leaves out is the real server's work per request: routing, the API key
-// lookup, the ledger and JSON.
+// connection (its concrete type, not any_io_executor), a beast::basic_stream with a timeout on
+// every read, request_parser<string_body> with a body limit, and the response's head written as
+// one text beside the body with the server's own response_head(). What it leaves out is the
+// real server's work per request: routing, the API key lookup, the ledger and JSON. Whatever
+// the server's HTTP plumbing saves, this saves too, so that the ratios keep measuring the
+// engine's work and not a difference in plumbing.
 //
 // Usage: http_ceiling [--listen ADDRESS:PORT] [--threads N]
 // Prints "http_ceiling: listening on ADDRESS:PORT" once bound (port 0 picks a free port) and
 // serves until SIGINT or SIGTERM.
 
+#include "loyalty/http/response_head.hpp"
+
+#include <array>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <charconv>
@@ -41,9 +48,12 @@ constexpr std::string_view post_body = R"({"ok":true,"method":"POST"})";
 constexpr std::size_t body_limit = 1024 * 1024;
 constexpr std::chrono::seconds idle_timeout{60};
 
+using strand_type = asio::strand<asio::io_context::executor_type>;
+using socket_type = tcp::socket::rebind_executor<strand_type>::other;
+
 class session : public std::enable_shared_from_this<session> {
 public:
-    explicit session(tcp::socket socket) : stream_(std::move(socket)) {}
+    explicit session(socket_type socket) : stream_(std::move(socket)) {}
 
     void start() { read(); }
 
@@ -71,7 +81,10 @@ private:
         response_.keep_alive(req.keep_alive());
         response_.prepare_payload();
         stream_.expires_never();
-        http::async_write(stream_, response_,
+        loyalty::http::response_head(response_, head_);
+        std::array<asio::const_buffer, 2> bytes{asio::buffer(head_),
+                                                asio::buffer(response_.body())};
+        asio::async_write(stream_, bytes,
                           [self = shared_from_this()](beast::error_code wec, std::size_t) {
                               self->on_write(wec);
                           });
@@ -90,8 +103,9 @@ private:
         stream_.socket().close(ignored);
     }
 
-    beast::tcp_stream stream_;
+    beast::basic_stream<tcp, strand_type> stream_;
     beast::flat_buffer buffer_;
+    std::string head_;
     std::optional<http::request_parser<http::string_body>> parser_;
     http::response<http::string_body> response_;
 };
@@ -111,7 +125,7 @@ public:
     void accept() {
         acceptor_.async_accept(
             asio::make_strand(ioc_),
-            [self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
+            [self = shared_from_this()](beast::error_code ec, socket_type socket) {
                 if (!ec) {
                     std::make_shared<session>(std::move(socket))->start();
                 } else if (ec == asio::error::operation_aborted) {
