@@ -14,14 +14,16 @@
 // within 10 seconds, echoing the request id and the keep-alive of the request; never 500 (an
 // exception in a handler, or a storage failure); no header value carries CR, LF or NUL; a
 // Content-Length is the body's size (except for HEAD); JSON bodies are JSON and problems carry
-// their type URI; the response serialises; no byte of a file outside the web root (nor of a
-// hidden file inside it, nor behind a symlink leaving it) is ever served. Every 256 inputs (every
-// input when replaying) the database passes `loyalty verify`'s invariants. The sample program
-// is activated again before an input when an earlier one activated another. LOYALTY_FUZZ_VERBOSE=1
-// prints every request line with the status and the start of the answer.
+// their type URI; the response serialises, and the head the session writes for it is Beast's; no
+// byte of a file outside the web root (nor of a hidden file inside it, nor behind a symlink leaving
+// it) is ever served. Every 256 inputs (every input when replaying) the database passes `loyalty
+// verify`'s invariants. The sample program is activated again before an input when an earlier one
+// activated another. LOYALTY_FUZZ_VERBOSE=1 prints every request line with the status and the start
+// of the answer.
 
 #include "fuzz_support.hpp"
 #include "loyalty/http/metrics.hpp"
+#include "loyalty/http/response_head.hpp"
 #include "loyalty/http/router.hpp"
 #include "loyalty/ledger/api_keys.hpp"
 #include "loyalty/ledger/ledger.hpp"
@@ -210,8 +212,12 @@ void check_response(const http::request& req, const http::response& res, const s
                 "the answer carries the marker: a file outside the web root or an earlier request",
                 what);
     std::ostringstream wire;
-    wire << res; // as the session writes it
+    wire << res; // as Beast's serializer writes it
     fuzz::check(static_cast<bool>(wire), "the answer does not serialise", what);
+    // The session writes the head itself (response_head), then the body: the same bytes.
+    std::string head;
+    http::response_head(res, head);
+    fuzz::check(head + res.body() == wire.str(), "the session's head is not Beast's", what);
 }
 
 // Hands one request to the router and checks its one answer.
