@@ -1159,7 +1159,12 @@ void router::handle(request req, std::string request_id, respond_fn respond) {
             }
             allowed_methods += (allowed_methods.empty() ? "" : ", ") +
                                std::string(beast_http::to_string(r.method));
-            if (r.method == c->req.method()) {
+            // HEAD is GET without the body (RFC 9110 9.3.2), which the session leaves out.
+            bool head_of_get = r.method == verb::get && c->req.method() == verb::head;
+            if (r.method == verb::get) {
+                allowed_methods += ", HEAD";
+            }
+            if (r.method == c->req.method() || head_of_get) {
                 found = &r;
                 c->params = std::move(params);
                 break;

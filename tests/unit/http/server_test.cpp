@@ -246,10 +246,25 @@ TEST_CASE("server: keeps a connection alive across requests", "[server]") {
 TEST_CASE("server: a response to HEAD carries no body", "[server]") {
     fresh_server s;
     raw_client c(s.port());
+    c.send(get("/healthz"));
+    auto whole = c.response();
     c.send("HEAD /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
     auto head = c.response(true);
-    CHECK(head[bhttp::field::content_length] != "0");
+    // The GET's status and length, without its body.
+    CHECK(head.result() == bhttp::status::ok);
+    CHECK(head[bhttp::field::content_length] == std::to_string(whole.body().size()));
     CHECK(head.body().empty());
+    // An API read too, with its key.
+    c.send(enroll(s, "m-head"));
+    CHECK(c.response().result() == bhttp::status::created);
+    std::string key = "Authorization: Bearer " + s.secret + "\r\n";
+    c.send(get("/v1/members/m-head", key));
+    auto member = c.response();
+    c.send("HEAD /v1/members/m-head HTTP/1.1\r\nHost: 127.0.0.1\r\n" + key + "\r\n");
+    auto member_head = c.response(true);
+    CHECK(member_head.result() == bhttp::status::ok);
+    CHECK(member_head[bhttp::field::content_length] == std::to_string(member.body().size()));
+    CHECK(member_head.body().empty());
     // Had a body been sent, it would now be read as the next response.
     c.send(get("/healthz", "X-Request-Id: after-head\r\n"));
     auto next = c.response();
