@@ -35,13 +35,77 @@ function load(name) {
   }
 }
 
+// A closed-loop figure measured in rounds (scripts/bench alternates it with its baseline):
+// NAME.r1.json, NAME.r2.json, ... with the server's side of each in NAME.rK.server.json. Pooled
+// as one run: the requests of all slices over their measured seconds, the server's CPU over all
+// their responses. The slices stay in `rounds` for the ratio of each round.
+const roundsOf = new Map();
+function pooled(name) {
+  const slices = [];
+  for (let r = 1; existsSync(join(dir, `${name}.r${r}.json`)); ++r) {
+    const run = load(`${name}.r${r}`);
+    const sched = load(`${name}.r${r}.server`);
+    if (!run || !sched) return null;
+    slices.push({ run, sched });
+  }
+  if (slices.length === 0) {
+    missing.push(name);
+    return null;
+  }
+  const sum = (f) => slices.reduce((acc, s) => acc + f(s), 0);
+  const statuses = {};
+  for (const { run } of slices) {
+    for (const [code, count] of Object.entries(run.statuses ?? {})) {
+      statuses[code] = (statuses[code] ?? 0) + count;
+    }
+  }
+  const threads = {};
+  for (const { sched } of slices) {
+    for (const [thread, seconds] of Object.entries(sched.threads_on_core_s ?? {})) {
+      threads[thread] = (threads[thread] ?? 0) + seconds;
+    }
+  }
+  const requests = sum((s) => s.run.requests);
+  const seconds = sum((s) => s.run.duration_s);
+  roundsOf.set(name, slices.map((s) => s.run));
+  serverRuns.set(name, {
+    on_core_s: sum((s) => s.sched.on_core_s),
+    queued_s: sum((s) => s.sched.queued_s),
+    wall_s: sum((s) => s.sched.wall_s),
+    disk_read_bytes: sum((s) => s.sched.disk_read_bytes),
+    threads_on_core_s: threads,
+  });
+  return {
+    label: name,
+    rounds: slices.length,
+    requests,
+    duration_s: seconds,
+    rate: seconds > 0 ? requests / seconds : 0,
+    all_responses: sum((s) => s.run.all_responses),
+    errors: sum((s) => s.run.errors),
+    non_2xx: sum((s) => s.run.non_2xx),
+    statuses,
+    generator_cpu: Math.max(...slices.map((s) => s.run.generator_cpu)),
+  };
+}
+// The ratio of each round's rates, as "0.27, 0.29, 0.28": how far the machine moved the ratio
+// while the pooled one was taken.
+function roundRatios(name, base, digits) {
+  const a = roundsOf.get(name);
+  const b = roundsOf.get(base);
+  if (!a || !b || a.length !== b.length || a.length < 2) return '';
+  const each = a.map((run, i) => n(run.rate / b[i].rate, digits));
+  return ` (rounds ${each.join(', ')})`;
+}
+
+const serverRuns = new Map();
 const meta = load('meta') ?? {};
-const get = load('ceiling_get');
-const post = load('ceiling_post');
+const get = pooled('ceiling_get');
+const post = pooled('ceiling_post');
 const storage = load('storage');
-const lookups = load('lookups');
-const gc = load('purchases_group_commit');
-const off = load('purchases_batching_off');
+const lookups = pooled('lookups');
+const gc = pooled('purchases_group_commit');
+const off = pooled('purchases_batching_off');
 const latency = load('purchase_latency');
 const ours = load('logic_ours');
 const js = load('logic_jsonlogic');
@@ -106,8 +170,8 @@ const ratio = (a, b) => (ok(a) && ok(b) ? a / b : null);
 const mib = (kib) => (ok(kib) ? kib / 1024 : null);
 const yes = (cond) => (cond === null ? '—' : cond ? 'met' : '**missed**');
 
-// The server's side of a load run (scripts/bench's load()), read once.
-const serverRuns = new Map();
+// The server's side of a load run (scripts/bench's load()), read once; pooled runs put theirs in
+// serverRuns when they are read.
 function serverOf(name) {
   if (!serverRuns.has(name)) serverRuns.set(name, load(`${name}.server`));
   return serverRuns.get(name);
@@ -163,8 +227,11 @@ const gcOff = ratio(gcRate, offRate);
 const cpuRatio = (base, x) => (ok(base?.cpu) && ok(x?.cpu) ? base.cpu / x.cpu : null);
 row('Engine: durable purchases, group commit (answered after the log is flushed)', `${n(gcRate)} /s`, sGc.cpu,
     sGc.waited,
-    `${n(gcPost, 3)} × POST ceiling (CPU ${n(cpuRatio(sPost, sGc), 3)}); ${n(gcOff, 2)} × ` +
-    `batching off (CPU ${n(cpuRatio(sOff, sGc), 2)}); ${n(ratio(gcRate, storageBatched), 2)} × ` +
+    `${n(gcPost, 3)} × POST ceiling (CPU ${n(cpuRatio(sPost, sGc), 3)})` +
+    `${roundRatios('purchases_group_commit', 'ceiling_post', 3)}; ${n(gcOff, 2)} × ` +
+    `batching off (CPU ${n(cpuRatio(sOff, sGc), 2)})` +
+    `${roundRatios('purchases_group_commit', 'purchases_batching_off', 2)}; ` +
+    `${n(ratio(gcRate, storageBatched), 2)} × ` +
     'storage batched',
     '≥ 0.20 × POST ceiling; ≥ 5 × batching off',
     gcPost === null || gcOff === null ? '—' : `${yes(gcPost >= 0.2)}; ${yes(gcOff >= 5)}`);
@@ -172,7 +239,8 @@ row('Engine: durable purchases, batching off (--max-batch 1)', `${n(offRate)} /s
     sOff.waited, `${n(ratio(offRate, storageSingle), 2)} × storage 1 per commit`);
 const lookGet = ratio(lookupRate, getRate);
 row('Engine: member lookups (GET /v1/members/{id})', `${n(lookupRate)} /s`, sLookups.cpu,
-    sLookups.waited, `${n(lookGet, 3)} × GET ceiling (CPU ${n(cpuRatio(sGet, sLookups), 3)})`,
+    sLookups.waited, `${n(lookGet, 3)} × GET ceiling (CPU ${n(cpuRatio(sGet, sLookups), 3)})` +
+    roundRatios('lookups', 'ceiling_get', 3),
     '≥ 0.50 × GET ceiling', yes(lookGet === null ? null : lookGet >= 0.5));
 const achieved = latency ? latency.rate / latency.target_rate : null;
 row(`Engine: purchase latency, open loop at ${n(latency?.target_rate)} /s ` +
@@ -207,7 +275,11 @@ out.push(`Taken ${meta.date ?? '?'} on ${meta.machine ?? '?'}; ${meta.commit ?? 
 out.push(`Command: \`${meta.command ?? 'scripts/bench'}\`. Server on core ${meta.server_core}, ` +
          `load generator on core ${meta.client_core}; load average at the start ` +
          `${meta.load ?? '?'}. ${members} members; closed loops use ${conns} connections, ` +
-         `${meta.duration} s measured after ${meta.warmup} s of warm-up.`);
+         (meta.rounds > 1
+           ? `${meta.duration} s measured in ${meta.rounds} rounds, each figure in slices that ` +
+             'alternate with those of its baseline (ratios pooled over the rounds, each ' +
+             `round's beside them); ${n(meta.warmup / meta.rounds, 1)} s of warm-up per slice.`
+           : `${meta.duration} s measured after ${meta.warmup} s of warm-up.`));
 out.push('');
 out.push('| figure | value | server CPU per request | waited for a core | ratio (same run) | target | |');
 out.push('| --- | ---: | ---: | ---: | --- | --- | --- |');
