@@ -110,6 +110,11 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
     seed_cmd->add_option("--batch", seed.batch, "Enrollments per commit")
         ->check(CLI::Range(1, 100000))
         ->capture_default_str();
+    seed_cmd
+        ->add_option("--purchases", seed.purchases,
+                     "Then post this many purchases for members drawn at random")
+        ->check(CLI::Range(std::uint64_t{0}, std::uint64_t{100'000'000}))
+        ->capture_default_str();
     seed_cmd->callback([&] { status = seed_members(seed, out, err); });
 
     auto* jobs = app.add_subcommand("jobs", "Time-driven work: maturing, expiry, tiers, birthdays");

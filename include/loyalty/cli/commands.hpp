@@ -57,7 +57,9 @@ struct serve_options {
 int serve(const serve_options& options, std::ostream& out, std::ostream& err);
 
 // `loyalty seed`: enrolls members <prefix><start> .. <prefix><start + members - 1> through the
-// ledger, with synchronous=NORMAL and large batches; for benchmarks and load tests.
+// ledger, with synchronous=NORMAL and large batches; for benchmarks and load tests. Then posts
+// `purchases` purchases for members drawn at random (the same draw every time), so that the
+// file looks like one in use rather than one just filled in key order.
 struct seed_options {
     std::string database = "data/loyalty.db";
     std::string program = "config/program.yaml";
@@ -65,6 +67,7 @@ struct seed_options {
     std::uint64_t start = 0;
     std::string prefix = "m-";
     std::size_t batch = 1000;
+    std::uint64_t purchases = 0;
 };
 int seed_members(const seed_options& options, std::ostream& out, std::ostream& err);
 

@@ -1,8 +1,10 @@
 #include "loyalty/cli/app.hpp"
+#include "loyalty/ledger/ledger.hpp"
 #include "support/sample_program.hpp"
 
 #include <array>
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -157,4 +159,52 @@ TEST_CASE("simulate refuses malformed files with the field", "[cli]") {
     CHECK(r.err == "loyalty simulate: " + bad.path.string() +
                        ": lines[0].quantity: expected a whole number from 1 to 1000000\n");
     CHECK(r.out.empty());
+}
+
+TEST_CASE("seed enrolls members and posts purchases for members drawn the same way each time",
+          "[cli]") {
+    const auto db = std::filesystem::temp_directory_path() /
+                    ("loyalty-cli-seed-" + std::to_string(::getpid()) + ".db");
+    auto remove_db = [&] {
+        for (const char* suffix : {"", "-wal", "-shm"}) {
+            std::filesystem::remove(db.string() + suffix);
+        }
+    };
+    remove_db();
+    const std::vector<std::string> args{"seed", "--db",      db.string(), "--program",
+                                        sample, "--members", "50",        "--purchases",
+                                        "40",   "--prefix",  "s-"};
+    auto first = run(args);
+    REQUIRE(first.status == 0);
+    CHECK(first.out.find("seeded 50 member(s) (0 already enrolled) and 40 purchase(s) (0 "
+                         "already posted)") != std::string::npos);
+
+    // Seeding again finds everything there and writes nothing twice.
+    auto again = run(args);
+    REQUIRE(again.status == 0);
+    CHECK(again.out.find("seeded 0 member(s) (50 already enrolled) and 0 purchase(s) (40 "
+                         "already posted)") != std::string::npos);
+
+    std::int64_t purchases = 0;
+    int members_with_one = 0;
+    {
+        loyalty::ledger::ledger_options o;
+        o.database = db.string();
+        loyalty::ledger::ledger book(o);
+        const auto now = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
+        for (int i = 0; i < 50; ++i) {
+            auto view = book.member("s-" + std::to_string(i), now, std::nullopt);
+            REQUIRE(view);
+            purchases += view->lifetime_purchases;
+            members_with_one += view->lifetime_purchases > 0 ? 1 : 0;
+            // The basket is the benchmark's: 39.75 USD.
+            CHECK(view->lifetime_spend == 3975 * view->lifetime_purchases);
+        }
+        CHECK_FALSE(book.member("s-50", now, std::nullopt));
+    }
+    CHECK(purchases == 40);
+    // Drawn at random, not the first 40 in order: some members got two or more.
+    CHECK(members_with_one < 40);
+    CHECK(members_with_one > 20);
+    remove_db();
 }
