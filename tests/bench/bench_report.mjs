@@ -265,9 +265,10 @@ row(`Memory: server RSS peak while a new program version is activated (every mem
     `${n(mib(rssActivation), 1)} MiB (in ${n(activated?.seconds, 1)} s)`, null, null, '',
     '≤ 256 MiB', yes(rssActivation === null ? null : rssActivation / 1024 <= 256));
 if (meta.seed_seconds) {
-  row(`Seeding ${members} members (\`loyalty seed\`)`,
+  row(`Seeding ${members} members and ${n(meta.seed_purchases ?? 0)} purchases for members drawn ` +
+      'at random (`loyalty seed`)',
       `${n(meta.seed_seconds, 0)} s${meta.seed_cached ? ' (cached database; time when built)' : ''}`,
-      null, null, `${n(meta.members / meta.seed_seconds)} members/s`);
+      null, null, `${n((meta.members + (meta.seed_purchases ?? 0)) / meta.seed_seconds)} writes/s`);
 }
 
 const out = [];
