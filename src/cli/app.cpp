@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 #include <ostream>
+#include <string>
 
 namespace loyalty::cli {
 
@@ -51,9 +52,11 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
     serve_cmd->add_option("--program", so.program, "The program file")->capture_default_str();
     serve_cmd->add_option("--db", so.database, "The SQLite file")->capture_default_str();
     serve_cmd->add_option("--listen", so.listen, "ADDRESS:PORT")->capture_default_str();
-    serve_cmd->add_option("--threads", so.threads, "I/O threads")
-        ->check(CLI::Range(1, 64))
-        ->capture_default_str();
+    serve_cmd
+        ->add_option("--threads", so.threads,
+                     "I/O threads (default: one per CPU the process may run on, here " +
+                         std::to_string(default_io_threads()) + ")")
+        ->check(CLI::Range(1, 64));
     serve_cmd->add_option("--body-limit", so.body_limit, "Largest request body, bytes")
         ->check(CLI::Range(1024, 64 * 1024 * 1024))
         ->capture_default_str();

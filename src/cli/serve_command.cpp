@@ -6,11 +6,26 @@
 #include "loyalty/jobs/scheduler.hpp"
 #include "loyalty/ledger/ledger.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <ostream>
+#include <sched.h>
 #include <spdlog/spdlog.h>
+#include <thread>
 
 namespace loyalty::cli {
+
+unsigned default_io_threads() {
+    cpu_set_t allowed;
+    CPU_ZERO(&allowed);
+    int cpus = 0;
+    if (sched_getaffinity(0, sizeof allowed, &allowed) == 0) {
+        cpus = CPU_COUNT(&allowed);
+    } else {
+        cpus = static_cast<int>(std::thread::hardware_concurrency()); // 0 when unknown
+    }
+    return static_cast<unsigned>(std::clamp(cpus, 1, 64));
+}
 
 int serve(const serve_options& o, std::ostream& out, std::ostream& err) {
     http::server_options options;
@@ -25,7 +40,7 @@ int serve(const serve_options& o, std::ostream& out, std::ostream& err) {
     }
     options.address = o.listen.substr(0, colon);
     options.port = static_cast<std::uint16_t>(port);
-    options.threads = o.threads;
+    options.threads = o.threads != 0 ? o.threads : default_io_threads();
     options.body_limit = o.body_limit;
     options.routing.max_lines = o.max_lines;
     options.routing.rate_per_second = o.rate;

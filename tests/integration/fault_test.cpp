@@ -2125,7 +2125,9 @@ TEST_CASE("docs/security.md: the limits table is the defaults", "[security]") {
         std::to_string(server_defaults.idle_timeout.count()) + " s", "", "connection closed");
     row("open connections", std::to_string(cli_defaults.max_connections), "`--max-connections`",
         "503 `too-many-connections`, `Retry-After: 1`, closed");
-    row("I/O threads", std::to_string(cli_defaults.threads), "`--threads`", "");
+    REQUIRE(cli_defaults.threads == 0); // the table's words below say what 0 means
+    row("I/O threads", "one per CPU the process may run on (its affinity mask), 1 to 64",
+        "`--threads`", "");
     row("lines in a purchase or return", std::to_string(cli_defaults.max_lines), "`--max-lines`",
         "422 `too-many-lines`");
     row("requests per second per API key (token bucket)", number(cli_defaults.rate), "`--rate`",

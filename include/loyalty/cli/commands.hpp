@@ -27,11 +27,17 @@ int migrate_database(const std::string& database, std::ostream& out, std::ostrea
 // `loyalty verify --db FILE`: 0 when every invariant holds, 1 naming each violation.
 int verify_database(const std::string& database, std::ostream& out, std::ostream& err);
 
+// The I/O threads `loyalty serve` starts unless told: one per CPU the process may run on (its
+// affinity mask, as `taskset` or a cgroup's cpuset leave it), at least 1 and at most 64. More
+// threads than cores only take turns: on one core, a second thread made a member lookup cost
+// 11 % more CPU (docs/benchmarks.md, the round of 2026-12-06, evening).
+unsigned default_io_threads();
+
 struct serve_options {
     std::string program = "config/program.yaml";
     std::string database = "data/loyalty.db";
     std::string listen = "127.0.0.1:8080";
-    unsigned threads = 2;
+    unsigned threads = 0; // 0: default_io_threads()
     std::size_t body_limit = 1024 * 1024;
     std::size_t max_lines = 500;
     std::size_t max_connections = 1024;

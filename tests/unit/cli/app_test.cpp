@@ -1,4 +1,5 @@
 #include "loyalty/cli/app.hpp"
+#include "loyalty/cli/commands.hpp"
 #include "loyalty/ledger/ledger.hpp"
 #include "support/sample_program.hpp"
 
@@ -10,6 +11,7 @@
 #include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <sched.h>
 #include <sstream>
 #include <sys/wait.h>
 
@@ -207,4 +209,25 @@ TEST_CASE("seed enrolls members and posts purchases for members drawn the same w
     CHECK(members_with_one < 40);
     CHECK(members_with_one > 20);
     remove_db();
+}
+
+TEST_CASE("serve starts one I/O thread per CPU the process may run on unless told", "[cli]") {
+    cpu_set_t allowed;
+    CPU_ZERO(&allowed);
+    REQUIRE(sched_getaffinity(0, sizeof allowed, &allowed) == 0);
+    const int cpus = CPU_COUNT(&allowed);
+    CHECK(loyalty::cli::default_io_threads() == static_cast<unsigned>(std::min(cpus, 64)));
+
+    // Confined to one CPU, as `taskset -c 0` leaves it: one thread, whatever the machine has.
+    int first = 0;
+    while (!CPU_ISSET(first, &allowed)) {
+        ++first;
+    }
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(first, &one);
+    REQUIRE(sched_setaffinity(0, sizeof one, &one) == 0);
+    const unsigned confined = loyalty::cli::default_io_threads();
+    REQUIRE(sched_setaffinity(0, sizeof allowed, &allowed) == 0);
+    CHECK(confined == 1);
 }
