@@ -108,14 +108,15 @@ struct call {
         answer(http::problem(req.version(), req.keep_alive(), s, type, title, detail, fields));
     }
 
-    void json(status s, const std::string& body, bool replayed = false) {
+    // By value: most bodies are built for this answer and move into it.
+    void json(status s, std::string body, bool replayed = false) {
         response res{s, req.version()};
         res.set(beast_http::field::content_type, "application/json");
         res.set(beast_http::field::cache_control, "no-store");
         if (replayed) {
             res.set("Idempotent-Replayed", "true");
         }
-        res.body() = body;
+        res.body() = std::move(body);
         res.prepare_payload();
         answer(std::move(res));
     }
@@ -309,8 +310,8 @@ ledger::ledger::write_callback written(call_ptr c) {
         if (!r) {
             return fail(*c, r.error());
         }
-        c->json(r->replayed && r->status == 201 ? status::created : status(r->status), r->body,
-                r->replayed);
+        c->json(r->replayed && r->status == 201 ? status::created : status(r->status),
+                std::move(r->body), r->replayed);
     };
 }
 
