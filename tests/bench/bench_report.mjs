@@ -48,8 +48,11 @@ function pooled(name) {
     if (!run || !sched) return null;
     slices.push({ run, sched });
   }
-  if (slices.length === 0) {
-    missing.push(name);
+  // A slice whose generator failed leaves no file (scripts/bench's load()): pooling the others
+  // would hide it.
+  const expected = meta.rounds ?? 1;
+  if (slices.length !== expected) {
+    missing.push(slices.length === 0 ? name : `${name} (${slices.length} of ${expected} rounds)`);
     return null;
   }
   const sum = (f) => slices.reduce((acc, s) => acc + f(s), 0);
@@ -179,8 +182,9 @@ function serverOf(name) {
 // The server's CPU per response over the whole load run (warm-up and drain included, as the
 // server worked for them too), and the share of its runnable time spent waiting for the core.
 function server(name, run) {
+  if (!run || !(run.all_responses > 0)) return { cpu: null, waited: null };
   const sched = serverOf(name);
-  if (!sched || !run || !(run.all_responses > 0)) return { cpu: null, waited: null };
+  if (!sched) return { cpu: null, waited: null };
   const busy = sched.on_core_s + sched.queued_s;
   return {
     cpu: (sched.on_core_s * 1e6) / run.all_responses,
