@@ -38,8 +38,16 @@ function load(name) {
 // A closed-loop figure measured in rounds (scripts/bench alternates it with its baseline):
 // NAME.r1.json, NAME.r2.json, ... with the server's side of each in NAME.rK.server.json. Pooled
 // as one run: the requests of all slices over their measured seconds, the server's CPU over all
-// their responses. The slices stay in `rounds` for the ratio of each round.
+// their responses. Each slice's run stays in `roundsOf` for the ratio of each round.
 const roundsOf = new Map();
+// {key: number} objects added key by key.
+function sumEntries(objects) {
+  const total = {};
+  for (const o of objects) {
+    for (const [k, v] of Object.entries(o ?? {})) total[k] = (total[k] ?? 0) + v;
+  }
+  return total;
+}
 function pooled(name) {
   const slices = [];
   for (let r = 1; existsSync(join(dir, `${name}.r${r}.json`)); ++r) {
@@ -56,18 +64,6 @@ function pooled(name) {
     return null;
   }
   const sum = (f) => slices.reduce((acc, s) => acc + f(s), 0);
-  const statuses = {};
-  for (const { run } of slices) {
-    for (const [code, count] of Object.entries(run.statuses ?? {})) {
-      statuses[code] = (statuses[code] ?? 0) + count;
-    }
-  }
-  const threads = {};
-  for (const { sched } of slices) {
-    for (const [thread, seconds] of Object.entries(sched.threads_on_core_s ?? {})) {
-      threads[thread] = (threads[thread] ?? 0) + seconds;
-    }
-  }
   const requests = sum((s) => s.run.requests);
   const seconds = sum((s) => s.run.duration_s);
   roundsOf.set(name, slices.map((s) => s.run));
@@ -76,18 +72,16 @@ function pooled(name) {
     queued_s: sum((s) => s.sched.queued_s),
     wall_s: sum((s) => s.sched.wall_s),
     disk_read_bytes: sum((s) => s.sched.disk_read_bytes),
-    threads_on_core_s: threads,
+    threads_on_core_s: sumEntries(slices.map((s) => s.sched.threads_on_core_s)),
   });
   return {
-    label: name,
-    rounds: slices.length,
     requests,
     duration_s: seconds,
     rate: seconds > 0 ? requests / seconds : 0,
     all_responses: sum((s) => s.run.all_responses),
     errors: sum((s) => s.run.errors),
     non_2xx: sum((s) => s.run.non_2xx),
-    statuses,
+    statuses: sumEntries(slices.map((s) => s.run.statuses)),
     generator_cpu: Math.max(...slices.map((s) => s.run.generator_cpu)),
   };
 }
