@@ -570,7 +570,7 @@ std::string purchase_text(const purchase& p) {
     return std::move(w).text();
 }
 
-std::string purchase_record_text(const purchase_record& r) {
+std::string purchase_record_text(const purchase_record& r, record_request request) {
     json_writer w;
     w.reserve(512 + 256 * r.lines.size() + 96 * r.awards.size());
     w.begin_object().key("awards").begin_array();
@@ -596,8 +596,11 @@ std::string purchase_record_text(const purchase_record& r) {
         write_integers(w, a.points_by_rule);
         w.field("quantity", a.quantity).end_object();
     }
-    w.end_array().key("request");
-    write_purchase(w, r.request);
+    w.end_array();
+    if (request == record_request::included) {
+        w.key("request");
+        write_purchase(w, r.request);
+    }
     w.key("return_ids");
     write_strings(w, r.return_ids);
     w.key("returned_quantity");

@@ -266,15 +266,26 @@ std::vector<violation> verify_database(const std::filesystem::path& database) {
         report("voucher", "voucher " + s.text(0) + " is redeemed and cancelled");
     });
 
-    // Every purchase record is readable, so any purchase can still be returned.
-    each_row(db, "SELECT store_id, transaction_id, record FROM purchases", [&](statement& s) {
-        auto j = nlohmann::json::parse(s.text(2), nullptr, false);
-        auto r = j.is_discarded() ? tl::unexpected(std::string("not JSON"))
-                                  : engine::purchase_record_from_json(j);
-        if (!r) {
-            report("purchase", "purchase " + s.text(0) + "/" + s.text(1) + ": " + r.error());
-        }
-    });
+    // Every purchase record is readable with its operation's request, and that request is the
+    // purchase's, so any purchase can still be returned.
+    each_row(db,
+             "SELECT p.store_id, p.transaction_id, p.record, o.request FROM purchases p"
+             " LEFT JOIN operations o ON o.id = p.operation_id",
+             [&](statement& s) {
+                 std::string name = "purchase " + s.text(0) + "/" + s.text(1);
+                 if (s.is_null(3)) {
+                     report("purchase", name + ": its operation is missing");
+                     return;
+                 }
+                 auto r = detail::read_purchase_record(s.text(2), s.text(3));
+                 if (!r) {
+                     report("purchase", name + ": " + r.error());
+                 } else if (r->request.store_id != s.text(0) ||
+                            r->request.transaction_id != s.text(1)) {
+                     report("purchase", name + ": its record is of purchase " +
+                                            r->request.store_id + "/" + r->request.transaction_id);
+                 }
+             });
 
     // Each operation's entries are the movements its outcome answered. The vouchers' uses are
     // gathered on the way, for the check after this one.

@@ -33,6 +33,26 @@ nlohmann::json parse_stored(const std::string& text, const std::string& what) {
     return j;
 }
 
+} // namespace
+
+tl::expected<engine::purchase_record, std::string>
+read_purchase_record(const std::string& record, const std::string& operation_request) {
+    auto j = nlohmann::json::parse(record, nullptr, false);
+    if (!j.is_object()) {
+        return tl::unexpected(std::string("the record is not a JSON object"));
+    }
+    if (!j.contains("request")) {
+        auto request = nlohmann::json::parse(operation_request, nullptr, false);
+        if (!request.is_object()) {
+            return tl::unexpected(std::string("the operation's request is not a JSON object"));
+        }
+        j["request"] = std::move(request);
+    }
+    return engine::purchase_record_from_json(j);
+}
+
+namespace {
+
 bool same_lot(const engine::lot& a, const engine::lot& b) {
     return a.earned == b.earned && a.remaining == b.remaining && a.earned_at == b.earned_at &&
            a.available_at == b.available_at && a.expires_at == b.expires_at && a.cause == b.cause &&
@@ -271,16 +291,18 @@ std::optional<std::string> store::purchase_member(const std::string& store_id,
 
 void store::load_purchase(loaded_member& m, const std::string& store_id,
                           const std::string& transaction_id) {
-    statement& s = cached("SELECT record FROM purchases WHERE store_id = ? AND transaction_id = ?");
+    statement& s = cached("SELECT p.record, o.request FROM purchases p"
+                          " JOIN operations o ON o.id = p.operation_id"
+                          " WHERE p.store_id = ? AND p.transaction_id = ?");
     s.bind(1, store_id).bind(2, transaction_id);
     if (!s.step()) {
         s.reset();
         return;
     }
     std::string text = s.text(0);
+    std::string request = s.text(1);
     s.reset();
-    auto record = must(engine::purchase_record_from_json(parse_stored(text, "purchase")),
-                       "purchase " + transaction_id);
+    auto record = must(read_purchase_record(text, request), "purchase " + transaction_id);
     std::vector<std::int64_t> lot_ids;
     for (const auto& a : record.awards) {
         lot_ids.push_back(a.lot_id);
@@ -294,18 +316,22 @@ std::vector<std::pair<std::string, engine::money_t>>
 store::purchase_totals(const std::string& member_id, const std::string& transaction_id,
                        const std::string& store_id) {
     statement& s =
-        cached("SELECT store_id, record FROM purchases WHERE transaction_id = ?2"
-               " AND member_id = ?1 AND (?3 = '' OR store_id = ?3) ORDER BY store_id LIMIT 2");
+        cached("SELECT p.store_id, p.record, o.request FROM purchases p"
+               " JOIN operations o ON o.id = p.operation_id WHERE p.transaction_id = ?2"
+               " AND p.member_id = ?1 AND (?3 = '' OR p.store_id = ?3) ORDER BY p.store_id"
+               " LIMIT 2");
     s.bind(1, member_id).bind(2, transaction_id).bind(3, store_id);
-    std::vector<std::pair<std::string, std::string>> rows;
+    struct row {
+        std::string store_id, record, request;
+    };
+    std::vector<row> rows;
     while (s.step()) {
-        rows.emplace_back(s.text(0), s.text(1));
+        rows.push_back({s.text(0), s.text(1), s.text(2)});
     }
     s.reset();
     std::vector<std::pair<std::string, engine::money_t>> out;
-    for (const auto& [store_id_of, text] : rows) {
-        auto record = must(engine::purchase_record_from_json(parse_stored(text, "purchase")),
-                           "purchase " + transaction_id);
+    for (const auto& [store_id_of, text, request] : rows) {
+        auto record = must(read_purchase_record(text, request), "purchase " + transaction_id);
         engine::money_t total = 0;
         for (const auto& line : record.request.lines) {
             total += line.amount();
@@ -467,7 +493,7 @@ std::int64_t store::save(const operation_record& op, const loaded_member& before
 
     for (const engine::purchase_record& r : s.purchases) {
         std::string key = purchase_key(r.request.store_id, r.request.transaction_id);
-        std::string text = engine::purchase_record_text(r);
+        std::string text = engine::purchase_record_text(r, engine::record_request::left_out);
         auto old = before.purchases.find(key);
         if (old == before.purchases.end()) {
             cached("INSERT INTO purchases (store_id, transaction_id, member_id, operation_id,"

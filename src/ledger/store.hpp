@@ -37,6 +37,13 @@ struct loaded_member {
     std::map<std::string, std::string> redemptions; // id -> record JSON
 };
 
+// A purchase's record as `purchases.record` holds it, with its request put back from the
+// purchase's operation row (`operations.request`), where records written since the request was
+// left out of them (engine::record_request) keep it; older records carry it themselves.
+// Errors say what is wrong with either text.
+tl::expected<engine::purchase_record, std::string>
+read_purchase_record(const std::string& record, const std::string& operation_request);
+
 // One accepted write, as stored in `operations`.
 struct operation_record {
     std::string kind;

@@ -73,6 +73,12 @@ nlohmann::json purchase_to_json(const purchase& p);
 // purchase_to_json(p).dump() and purchase_record_to_json(r).dump(), byte for byte, written
 // directly (json_writer.hpp): every purchase stores both, and hashes the first for idempotency.
 std::string purchase_text(const purchase& p);
-std::string purchase_record_text(const purchase_record& r);
+
+// Whether a record's text carries its request. The ledger leaves it out: the purchase's
+// operation row holds the same text (purchase_text of the request), and writing it twice cost
+// every purchase about 480 bytes and their page space; it puts the request back on reading.
+enum class record_request { included, left_out };
+std::string purchase_record_text(const purchase_record& r,
+                                 record_request request = record_request::included);
 
 } // namespace loyalty::engine

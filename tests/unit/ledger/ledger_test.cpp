@@ -82,6 +82,21 @@ struct fixture {
 
     std::int64_t writes() { return count("operations"); }
 
+    // The first column of the first row `sql` selects, as text, straight from the file.
+    std::string text(const std::string& sql) {
+        sqlite3* db = nullptr;
+        REQUIRE(sqlite3_open_v2((dir / "loyalty.db").c_str(), &db, SQLITE_OPEN_READONLY, nullptr) ==
+                SQLITE_OK);
+        sqlite3_stmt* s = nullptr;
+        REQUIRE(sqlite3_prepare_v2(db, sql.c_str(), -1, &s, nullptr) == SQLITE_OK);
+        REQUIRE(sqlite3_step(s) == SQLITE_ROW);
+        const unsigned char* t = sqlite3_column_text(s, 0);
+        std::string out = t != nullptr ? reinterpret_cast<const char*>(t) : "";
+        sqlite3_finalize(s);
+        sqlite3_close(db);
+        return out;
+    }
+
     // SQL run straight on the file with the ledger closed, as an operator or an older build
     // would.
     void execute(const std::string& sql) {
@@ -272,6 +287,61 @@ TEST_CASE("returns reverse what the purchase earned, from the stored allocation"
     CHECK(view(f, "m-1").balance.pending == 0);
     CHECK(f.count("returns") == 2);
     CHECK(f.verify().empty());
+}
+
+TEST_CASE("a purchase's record leaves its request to the operation, and an older one carrying it "
+          "returns the same",
+          "[ledger]") {
+    // Two purchases, then a return of each; `older` first rewrites the records as builds before
+    // this one wrote them, the request inside.
+    auto returns_of = [](bool older) {
+        fixture f;
+        enroll(f, "m-1");
+        engine::purchase p = basket("t-1", "m-1", 1000, f.now(), "coffee", 3);
+        p.lines.push_back({"2", "CROISSANT", "bakery", 2, 400, 0, {}});
+        REQUIRE(f.ledger->post_purchase(pos(), p));
+        REQUIRE(f.ledger->post_purchase(pos(), basket("t-2", "m-1", 1000, f.now(), "coffee", 3)));
+        const std::string record = "SELECT record FROM purchases WHERE transaction_id = 't-1'";
+        std::string stored = f.text(record);
+        CHECK(stored.find("\"request\"") == std::string::npos);
+        CHECK(stored.find("\"eligible_spend\"") != std::string::npos);
+        CHECK(f.text("SELECT o.request FROM purchases p JOIN operations o"
+                     " ON o.id = p.operation_id WHERE p.transaction_id = 't-1'") ==
+              engine::purchase_text(p));
+        if (older) {
+            f.ledger.reset();
+            f.execute("UPDATE purchases SET record = json_insert(record, '$.request',"
+                      " json((SELECT request FROM operations WHERE id = operation_id)))");
+            CHECK(f.text(record).find("\"request\"") != std::string::npos);
+            CHECK(f.verify().empty());
+            f.open();
+        }
+        std::vector<nlohmann::json> out;
+        out.push_back(
+            body(f.ledger->post_return(pos(), {"ret-1", "t-1", "s-1", f.now(), {{"2", 2}}})));
+        out.push_back(body(f.ledger->post_return(pos(), {"ret-2", "t-2", "s-1", f.now(), {}})));
+        // A record a return changed is written back without its request.
+        CHECK(f.text(record).find("\"request\"") == std::string::npos);
+        CHECK(f.text(record).find("\"returned_quantity\":{\"2\":2}") != std::string::npos);
+        CHECK(f.verify().empty());
+
+        // verify reads every record with its operation's request, and says which is not the
+        // purchase's.
+        f.ledger.reset();
+        f.execute("UPDATE purchases SET operation_id = (SELECT operation_id FROM purchases"
+                  " WHERE transaction_id = 't-2') WHERE transaction_id = 't-1'");
+        auto found = f.verify();
+        REQUIRE(found.size() == 1);
+        CHECK(found[0].check == "purchase");
+        CHECK(found[0].detail == "purchase s-1/t-1: its record is of purchase s-1/t-2");
+        return out;
+    };
+    auto current = returns_of(false);
+    auto older = returns_of(true);
+    CHECK(current == older);
+    // The croissants' base and bakery leaves; the basket stays at $30, its bonus kept.
+    CHECK(current.at(0)["points"]["reversed"] == 16 + 2);
+    CHECK(current.at(1)["points"]["reversed"] == 60);
 }
 
 TEST_CASE("pending points mature, rewards and payments spend, cancellations restore", "[ledger]") {
