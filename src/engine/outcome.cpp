@@ -145,7 +145,29 @@ void write_json(json_writer& w, const nlohmann::json& j) {
     }
 }
 
+void write_movements(json_writer& w, const std::vector<movement>& movements) {
+    w.begin_array();
+    for (const movement& m : movements) {
+        w.begin_object()
+            .field("cause", m.cause)
+            .field("explanation", m.explanation)
+            .field("kind", to_string(m.kind))
+            .field("lot", m.lot_id)
+            .field("pending", m.pending)
+            .field("points", m.points)
+            .end_object();
+    }
+    w.end_array();
+}
+
 } // namespace
+
+std::string movements_text(const std::vector<movement>& movements) {
+    json_writer w;
+    w.reserve(64 + 160 * movements.size());
+    write_movements(w, movements);
+    return std::move(w).text();
+}
 
 // Keys in nlohmann's order (std::map, bytewise), which is not the order to_json lists them in.
 std::string to_json_text(const outcome& o, const program::program& p) {
@@ -158,18 +180,8 @@ std::string to_json_text(const outcome& o, const program::program& p) {
     w.key("event");
     write_json(w, o.event);
     w.field("event_type", o.event_type);
-    w.key("movements").begin_array();
-    for (const movement& m : o.movements) {
-        w.begin_object()
-            .field("cause", m.cause)
-            .field("explanation", m.explanation)
-            .field("kind", to_string(m.kind))
-            .field("lot", m.lot_id)
-            .field("pending", m.pending)
-            .field("points", m.points)
-            .end_object();
-    }
-    w.end_array();
+    w.key("movements");
+    write_movements(w, o.movements);
     w.key("points").begin_object();
     w.field("adjusted", o.points.adjusted);
     w.key("available_from");

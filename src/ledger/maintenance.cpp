@@ -287,8 +287,9 @@ std::vector<violation> verify_database(const std::filesystem::path& database) {
                  }
              });
 
-    // Each operation's entries are the movements its outcome answered. The vouchers' uses are
-    // gathered on the way, for the check after this one.
+    // Each operation's outcome is readable, and where it was kept with its movements (before
+    // 2026-12-06) its entries are those movements. The vouchers' uses are gathered on the way,
+    // for the check after this one.
     struct voucher_uses {
         int count = 0;
         std::string at;          // the last use's time
@@ -331,6 +332,11 @@ std::vector<violation> verify_database(const std::filesystem::path& database) {
                  auto j = nlohmann::json::parse(s.text(1), nullptr, false);
                  if (j.is_discarded() || !j.contains("movements") || !j["movements"].is_array()) {
                      report("operation", "operation " + s.text(0) + " has no readable outcome");
+                     return;
+                 }
+                 if (j["movements"].empty()) {
+                     // Kept without its movements since 2026-12-06 (stored_answer.hpp): a
+                     // replay writes them from these entries, so there is nothing to compare.
                      return;
                  }
                  std::int64_t sum = 0;

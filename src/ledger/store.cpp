@@ -4,6 +4,7 @@
 #include "loyalty/engine/local_time.hpp"
 #include "loyalty/engine/state_json.hpp"
 #include "member_record.hpp"
+#include "stored_answer.hpp"
 
 #include <limits>
 #include <openssl/crypto.h>
@@ -52,6 +53,18 @@ read_purchase_record(const std::string& record, const std::string& operation_req
 }
 
 namespace {
+
+// A ledger entry's kind as stored; the table's CHECK admits no other.
+engine::movement_kind movement_kind_of(const std::string& text) {
+    for (auto k : {engine::movement_kind::earn, engine::movement_kind::mature,
+                   engine::movement_kind::burn, engine::movement_kind::expire,
+                   engine::movement_kind::reverse, engine::movement_kind::adjust}) {
+        if (engine::to_string(k) == text) {
+            return k;
+        }
+    }
+    throw std::runtime_error("a ledger entry of unknown kind " + text);
+}
 
 bool same_lot(const engine::lot& a, const engine::lot& b) {
     return a.earned == b.earned && a.remaining == b.remaining && a.earned_at == b.earned_at &&
@@ -423,7 +436,7 @@ std::int64_t store::save(const operation_record& op, const loaded_member& before
         .bind(2, op.member_id)
         .bind(3, op.program_version_id)
         .bind(4, op.request)
-        .bind(5, op.outcome)
+        .bind(5, stored_answer(op.outcome)) // its movements are the entries below
         .bind(6, op.actor)
         .bind(7, op.request_id)
         .bind(8, at)
@@ -692,16 +705,49 @@ void store::audit(timestamp at, const std::string& actor, const std::string& rol
 
 std::optional<idempotency_record> store::find_idempotency(const std::string& key) {
     // Most answers are the operation's outcome, stored once (migration 6).
-    statement& s = cached("SELECT k.request_hash, k.status, COALESCE(k.response, o.outcome)"
+    statement& s = cached("SELECT k.request_hash, k.status, k.response, o.outcome, o.id"
                           " FROM idempotency_keys k LEFT JOIN operations o ON o.id = k.operation_id"
                           " WHERE k.key = ?");
     s.bind(1, key);
     std::optional<idempotency_record> found;
+    std::optional<std::int64_t> operation_id;
     if (s.step()) {
-        found = idempotency_record{s.text(0), static_cast<int>(s.integer(1)), s.text(2)};
+        found = idempotency_record{s.text(0), static_cast<int>(s.integer(1)),
+                                   s.is_null(2) ? s.text(3) : s.text(2)};
+        if (s.is_null(2)) {
+            operation_id = s.optional_integer(4);
+        }
     }
     s.reset();
+    if (operation_id) {
+        // The outcome is kept without its movements (stored_answer.hpp): they are the
+        // operation's entries, written back here as the first answer had them.
+        std::vector<engine::movement> movements = operation_movements(*operation_id);
+        if (!movements.empty()) {
+            found->response =
+                answer_with_movements(found->response, engine::movements_text(movements));
+        }
+    }
     return found;
+}
+
+std::vector<engine::movement> store::operation_movements(std::int64_t operation_id) {
+    statement& s = cached("SELECT kind, points, lot_id, pending, cause, explanation"
+                          " FROM ledger_entries WHERE operation_id = ? ORDER BY id");
+    s.bind(1, operation_id);
+    std::vector<engine::movement> out;
+    while (s.step()) {
+        engine::movement m;
+        m.kind = movement_kind_of(s.text(0));
+        m.points = s.integer(1);
+        m.lot_id = s.optional_integer(2).value_or(0);
+        m.pending = s.integer(3) != 0;
+        m.cause = s.text(4);
+        m.explanation = s.text(5);
+        out.push_back(std::move(m));
+    }
+    s.reset();
+    return out;
 }
 
 void store::save_idempotency(const std::string& key, const idempotency_record& r,
@@ -1001,14 +1047,7 @@ activity_page store::activity(const std::string& member_id, std::size_t limit,
         activity_entry e;
         e.id = entry.integer(0);
         e.at = parse_time(entry.text(1));
-        std::string kind = entry.text(2);
-        for (auto k : {engine::movement_kind::earn, engine::movement_kind::mature,
-                       engine::movement_kind::burn, engine::movement_kind::expire,
-                       engine::movement_kind::reverse, engine::movement_kind::adjust}) {
-            if (engine::to_string(k) == kind) {
-                e.kind = k;
-            }
-        }
+        e.kind = movement_kind_of(entry.text(2));
         e.points = entry.integer(3);
         e.lot_id = entry.optional_integer(4);
         e.pending = entry.integer(5) != 0;

@@ -190,6 +190,8 @@ private:
     statement& cached(const char* sql);
     // The member_id column of the one row `sql` finds by its one parameter, if any.
     std::optional<std::string> member_of(const char* sql, const std::string& key);
+    // An operation's ledger entries as the movements its answer listed, in order.
+    std::vector<engine::movement> operation_movements(std::int64_t operation_id);
     // The member columns of a row (name .. last_entry_id, from column `first`) into `m`.
     void read_member_row(const std::string& id, const statement& s, int first, loaded_member& m);
     void load_vouchers(loaded_member& m);

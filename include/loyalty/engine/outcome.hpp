@@ -108,4 +108,8 @@ nlohmann::json to_json(const outcome& o, const program::program& p);
 // evaluating the purchase (docs/benchmarks.md). Strings must be UTF-8, as json_writer requires.
 std::string to_json_text(const outcome& o, const program::program& p);
 
+// The "movements" array of to_json_text, byte for byte: the ledger keeps an answer without its
+// movements (they are its ledger entries) and writes them back from the entries for a replay.
+std::string movements_text(const std::vector<movement>& movements);
+
 } // namespace loyalty::engine

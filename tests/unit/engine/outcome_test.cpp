@@ -1,5 +1,6 @@
-// outcome.hpp: to_json_text(o, p) is byte for byte to_json(o, p).dump(), on outcomes of every
-// kind of event, on the outcomes of random histories, and with strings that need escaping.
+// outcome.hpp: to_json_text(o, p) is byte for byte to_json(o, p).dump(), and movements_text its
+// movements, on outcomes of every kind of event, on the outcomes of random histories, and with
+// strings that need escaping.
 #include "loyalty/engine/evaluate.hpp"
 #include "loyalty/engine/event_json.hpp"
 #include "loyalty/engine/local_time.hpp"
@@ -23,6 +24,8 @@ void check_same(const outcome& o, const loyalty::program::program& p) {
     std::string expected = to_json(o, p).dump();
     INFO(expected);
     CHECK(to_json_text(o, p) == expected);
+    // The movements alone, as the ledger writes them back for a replay.
+    CHECK(movements_text(o.movements) == to_json(o, p)["movements"].dump());
 }
 
 // Evaluates `e` for `m`, which must be accepted; checks both texts; returns the member after.

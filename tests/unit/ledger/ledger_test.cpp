@@ -289,6 +289,63 @@ TEST_CASE("returns reverse what the purchase earned, from the stored allocation"
     CHECK(f.verify().empty());
 }
 
+TEST_CASE("an answer is kept without its movements and replayed with them, byte for byte",
+          "[ledger]") {
+    fixture f;
+    enroll(f, "m-1");
+    engine::purchase p = basket("t-1", "m-1", 1000, f.now(), "coffee", 3);
+    p.lines.push_back({"2", "CROISSANT", "bakery", 2, 400, 0, {}});
+    auto first = f.ledger->post_purchase(pos(), p);
+    REQUIRE(first);
+    REQUIRE(body(first)["movements"].size() == 3); // base, bakery, big basket
+    const std::string outcome_of_t1 = "SELECT outcome FROM operations WHERE id = (SELECT"
+                                      " operation_id FROM purchases WHERE transaction_id = 't-1')";
+    std::string stored = f.text(outcome_of_t1);
+    CHECK(stored.find("\"movements\":[]") != std::string::npos);
+    CHECK(stored.find("\"explanation\"") == std::string::npos);
+    CHECK(stored.size() + 300 < first->body.size());
+    auto replay = f.ledger->post_purchase(pos(), p);
+    REQUIRE(replay);
+    CHECK(replay->replayed);
+    CHECK(replay->body == first->body);
+    // The client's key replays the same answer, from the same entries.
+    request_context keyed = pos();
+    keyed.idempotency_key = "k-2";
+    auto second = f.ledger->post_purchase(keyed, basket("t-2", "m-1", 500, f.now()));
+    REQUIRE(second);
+    auto second_again = f.ledger->post_purchase(keyed, basket("t-2", "m-1", 500, f.now()));
+    REQUIRE(second_again);
+    CHECK(second_again->replayed);
+    CHECK(second_again->body == second->body);
+    CHECK(f.verify().empty());
+
+    // As builds before this one kept it: with its movements. It replays as stored, and verify
+    // still compares those movements with the entries.
+    f.ledger.reset();
+    std::string quoted;
+    for (char c : first->body) {
+        quoted += c == '\'' ? std::string("''") : std::string(1, c);
+    }
+    f.execute("UPDATE operations SET outcome = '" + quoted +
+              "' WHERE id = (SELECT operation_id"
+              " FROM purchases WHERE transaction_id = 't-1')");
+    CHECK(f.text(outcome_of_t1) == first->body);
+    CHECK(f.verify().empty());
+    f.open();
+    auto from_old = f.ledger->post_purchase(pos(), p);
+    REQUIRE(from_old);
+    CHECK(from_old->replayed);
+    CHECK(from_old->body == first->body);
+    f.ledger.reset();
+    f.execute("UPDATE operations SET outcome = replace(outcome, '\"points\":50}', '\"points\":49}')"
+              " WHERE id = (SELECT operation_id FROM purchases WHERE transaction_id = 't-1')");
+    auto found = f.verify();
+    REQUIRE(found.size() == 1);
+    CHECK(found[0].check == "operation");
+    CHECK(found[0].detail.find("answered 3 movements of 127 but stored 3 of 128") !=
+          std::string::npos);
+}
+
 TEST_CASE("a purchase's record leaves its request to the operation, and an older one carrying it "
           "returns the same",
           "[ledger]") {
