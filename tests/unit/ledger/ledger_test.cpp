@@ -1493,6 +1493,25 @@ TEST_CASE("migration 9 keeps the ids of the profile changes made before it",
     CHECK(f.verify().empty());
 }
 
+TEST_CASE("a database a newer build wrote is refused, naming both versions",
+          "[ledger][migration]") {
+    // Migration 13 changes no table: it records that rows leave out what other rows hold, so
+    // that an older build, which would read them as incomplete, stops here instead.
+    fixture f;
+    enroll(f, "m-1");
+    f.ledger.reset();
+    CHECK(f.text("SELECT MAX(version) FROM schema_migrations") == "13");
+    f.execute("INSERT INTO schema_migrations (version, name, applied_at)"
+              " VALUES (14, '0014_future', '2027-01-01T00:00:00Z')");
+    try {
+        f.open();
+        FAIL("a database at schema version 14 was opened");
+    } catch (const std::runtime_error& e) {
+        CHECK(std::string(e.what()) ==
+              "the database is at schema version 14, newer than this program's 13");
+    }
+}
+
 TEST_CASE("no table a request writes checks its values through a transient index",
           "[ledger][migration]") {
     // SQLite evaluates `x IN (a, b, c)` (more than two constants) by building a transient index

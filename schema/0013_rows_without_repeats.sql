@@ -1,0 +1,8 @@
+-- From this version on, a write's rows leave out what its other rows hold already
+-- (docs/ledger.md): a purchase's record (`purchases.record`) has no request, which its
+-- operation row holds as the same text, and an operation's answer (`operations.outcome`) keeps
+-- `"movements":[]`, its movements being the operation's ledger entries, which a replay writes
+-- back. Nothing in the tables changes, and rows written before read as they did. The version is
+-- recorded so that a build older than this one, which would read the new rows as a purchase
+-- without its lines and an answer without its movements, refuses the database ("newer than
+-- this program's", src/ledger/migrations.cpp) instead of replaying a wrong answer.
