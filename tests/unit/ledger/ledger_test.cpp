@@ -65,6 +65,15 @@ struct fixture {
 
     std::vector<violation> verify() { return verify_database(dir / "loyalty.db"); }
 
+    // The one violation verify finds once `sql` has run on the closed file.
+    violation sole_violation(const std::string& sql) {
+        ledger.reset();
+        execute(sql);
+        auto found = verify();
+        REQUIRE(found.size() == 1);
+        return found[0];
+    }
+
     // A count straight from the file, to prove a refused request stored nothing.
     std::int64_t count(const std::string& table) {
         sqlite3* db = nullptr;
@@ -336,13 +345,11 @@ TEST_CASE("an answer is kept without its movements and replayed with them, byte 
     REQUIRE(from_old);
     CHECK(from_old->replayed);
     CHECK(from_old->body == first->body);
-    f.ledger.reset();
-    f.execute("UPDATE operations SET outcome = replace(outcome, '\"points\":50}', '\"points\":49}')"
-              " WHERE id = (SELECT operation_id FROM purchases WHERE transaction_id = 't-1')");
-    auto found = f.verify();
-    REQUIRE(found.size() == 1);
-    CHECK(found[0].check == "operation");
-    CHECK(found[0].detail.find("answered 3 movements of 127 but stored 3 of 128") !=
+    violation changed = f.sole_violation(
+        "UPDATE operations SET outcome = replace(outcome, '\"points\":50}', '\"points\":49}')"
+        " WHERE id = (SELECT operation_id FROM purchases WHERE transaction_id = 't-1')");
+    CHECK(changed.check == "operation");
+    CHECK(changed.detail.find("answered 3 movements of 127 but stored 3 of 128") !=
           std::string::npos);
 }
 
@@ -384,13 +391,11 @@ TEST_CASE("a purchase's record leaves its request to the operation, and an older
 
         // verify reads every record with its operation's request, and says which is not the
         // purchase's.
-        f.ledger.reset();
-        f.execute("UPDATE purchases SET operation_id = (SELECT operation_id FROM purchases"
-                  " WHERE transaction_id = 't-2') WHERE transaction_id = 't-1'");
-        auto found = f.verify();
-        REQUIRE(found.size() == 1);
-        CHECK(found[0].check == "purchase");
-        CHECK(found[0].detail == "purchase s-1/t-1: its record is of purchase s-1/t-2");
+        violation other = f.sole_violation(
+            "UPDATE purchases SET operation_id = (SELECT operation_id FROM purchases"
+            " WHERE transaction_id = 't-2') WHERE transaction_id = 't-1'");
+        CHECK(other.check == "purchase");
+        CHECK(other.detail == "purchase s-1/t-1: its record is of purchase s-1/t-2");
         return out;
     };
     auto current = returns_of(false);
