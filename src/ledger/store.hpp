@@ -37,10 +37,10 @@ struct loaded_member {
     std::map<std::string, std::string> redemptions; // id -> record JSON
 };
 
-// A purchase's record as `purchases.record` holds it, with its request put back from the
-// purchase's operation row (`operations.request`), where records written since the request was
-// left out of them (engine::record_request) keep it; older records carry it themselves.
-// Errors say what is wrong with either text.
+// A purchase's record read from `purchases.record` and its operation's `request`. Records
+// written since migration 13 leave the request out (engine::record_request::left_out) and get
+// the operation's, the same text; older records carry their own. Errors say what is wrong with
+// either text.
 tl::expected<engine::purchase_record, std::string>
 read_purchase_record(const std::string& record, const std::string& operation_request);
 
