@@ -46,6 +46,7 @@ const state = {
   lookupSeq: 0,
   partSeq: {}, // per part of a member read beside the lookup: its latest request
   auditCursor: null, // where the audit trail's next older page starts, if any
+  versionsCursor: null, // where the next older page of activations starts, if any
   activitySeq: 0,
   errorLines: new Map(), // editor line -> messages, from the last check
 };
@@ -1043,12 +1044,21 @@ async function loadProgram() {
   if (can('versions')) loadVersions();
 }
 
-// Every activation, newest first; an older version opens in the editor, where an admin can
-// check it and activate it again (a rollback).
-async function loadVersions() {
-  const r = await readShown('/v1/program/versions', 'versions-status', 'Loading the activations…');
+// The activations, newest first, 50 at a time; an older version opens in the editor, where an
+// admin can check it and activate it again (a rollback). `older` appends the page after the last
+// one shown; otherwise the list starts again from the newest.
+async function loadVersions(older = false) {
+  const cursor = older ? state.versionsCursor : null;
+  if (older && !cursor) return;
+  const more = $('versions-more');
+  more.hidden = true;
+  const query = `limit=50${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
+  const r = await readShown(`/v1/program/versions?${query}`, 'versions-status', 'Loading the activations…');
   if (!r) return;
-  const list = clear($('version-rows')); // after the answer: of two loads, the last one shows
+  // After the answer: of two loads, the last one shows.
+  const list = older ? $('version-rows') : clear($('version-rows'));
+  state.versionsCursor = r.data?.next_cursor ?? null;
+  more.hidden = !state.versionsCursor;
   for (const a of Array.isArray(r.data?.activations) ? r.data.activations : []) {
     list.append(
       el(
@@ -1374,6 +1384,7 @@ function init() {
   $('activity-newer').addEventListener('click', () => loadActivity(Math.max(0, state.activity.page - 1)));
   $('activity-older').addEventListener('click', () => loadActivity(state.activity.page + 1));
   $('audit-more').addEventListener('click', () => loadAudit(true));
+  $('versions-more').addEventListener('click', () => loadVersions(true));
   $('adjust-form').addEventListener('submit', submitAdjustment);
   $('cancel-form').addEventListener('submit', submitCancel);
   $('profile-form').addEventListener('submit', submitProfile);

@@ -467,8 +467,12 @@ json answer_schemas() {
          {"content_hash", plain("string", "SHA-256 of the program text, hex")},
          {"name", plain("string", "The program's name in that version")},
          {"active", plain("boolean", "The newest activation: the version in use")}});
-    s["ProgramActivations"] =
-        answer_object({{"activations", {{"type", "array"}, {"items", activation}}}});
+    s["ProgramActivations"] = answer_object(
+        {{"activations",
+          {{"type", "array"}, {"items", activation}, {"description", "Newest first"}}},
+         {"next_cursor",
+          nullable(plain("string", "Pass as ?cursor= for the next (older) page; null at the "
+                                   "end"))}});
     s["ProgramVersionText"] = answer_object(
         {{"id", count("The stored version's id")},
          {"content_hash", plain("string", "SHA-256 of the program text, hex")},
@@ -669,23 +673,27 @@ void add_member_read(json& paths, const std::string& part, const std::string& op
                                "an invalid id in the path")}}}};
 }
 
+// The two query parameters of a paged list: ?limit=&cursor=.
+json page_query_parameters() {
+    return {{{"name", "limit"},
+             {"in", "query"},
+             {"required", false},
+             {"description", "Entries per page"},
+             {"schema", {{"type", "integer"}, {"minimum", 1}, {"maximum", 500}, {"default", 50}}}},
+            {{"name", "cursor"},
+             {"in", "query"},
+             {"required", false},
+             {"description", "next_cursor of the previous page"},
+             {"schema", {{"type", "string"}, {"pattern", "^[0-9]{1,18}$"}}}}};
+}
+
 // A paged GET of one part of a member, /v1/members/{member_id}/PART?limit=&cursor=: a member
 // read with its two query parameters.
 void add_member_page(json& paths, const std::string& part, const std::string& operation_id,
                      const std::string& summary, const std::string& schema) {
     add_member_read(paths, part, operation_id, summary, "One page", schema);
     json& get = paths["/v1/members/{member_id}/" + part]["get"];
-    get["parameters"] = {
-        {{"name", "limit"},
-         {"in", "query"},
-         {"required", false},
-         {"description", "Entries per page"},
-         {"schema", {{"type", "integer"}, {"minimum", 1}, {"maximum", 500}, {"default", 50}}}},
-        {{"name", "cursor"},
-         {"in", "query"},
-         {"required", false},
-         {"description", "next_cursor of the previous page"},
-         {"schema", {{"type", "string"}, {"pattern", "^[0-9]{1,18}$"}}}}};
+    get["parameters"] = page_query_parameters();
     get["responses"]["422"] =
         problem_spec("validation-failed: limit not 1 to 500, a cursor this API did not give, an "
                      "unknown query parameter, or an invalid id in the path");
@@ -907,11 +915,13 @@ json operations() {
     paths["/v1/program/versions"]["post"] = upload;
     paths["/v1/program/versions"]["get"] = {
         {"operationId", "listProgramActivations"},
-        {"summary", "Every activation of a program version, newest first, with who made it"},
+        {"summary", "The activations of program versions, newest first, with who made them"},
         {"tags", json::array({"program"})},
+        {"parameters", page_query_parameters()},
         {"responses",
-         {{"200", success("The activations", ref("ProgramActivations"), false)},
-          {"422", problem_spec("validation-failed: any query parameter (there are none)")}}}};
+         {{"200", success("One page", ref("ProgramActivations"), false)},
+          {"422", problem_spec("validation-failed: limit not 1 to 500, a cursor this API did "
+                               "not give, or an unknown query parameter")}}}};
     paths["/v1/program/versions/{version_id}"]["parameters"] =
         json::array({parameter_ref("VersionId")});
     paths["/v1/program/versions/{version_id}"]["get"] = {

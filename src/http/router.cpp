@@ -537,19 +537,6 @@ void tier_changes(ledger::ledger& l, const router_options&, metrics&, call_ptr c
     c->json(status::ok, ledger::to_json(*history, *l.active_program().program));
 }
 
-// Every activation of a program version, newest first: which version is in use since when, and
-// which ran before (a merchant's "what changed, and who did it?").
-void program_versions(ledger::ledger& l, const router_options&, metrics&, call_ptr c) {
-    if (refused_parameters(*c)) {
-        return;
-    }
-    auto activations = l.program_activations();
-    if (!activations) {
-        return fail(*c, activations.error());
-    }
-    c->json(status::ok, ledger::to_json(*activations));
-}
-
 // One stored version with its text, to read it or to activate it again (a rollback is the old
 // text posted to /v1/program/versions).
 void program_version(ledger::ledger& l, const router_options&, metrics&, call_ptr c) {
@@ -625,6 +612,20 @@ void activity(ledger::ledger& l, const router_options&, metrics&, call_ptr c) {
         return fail(*c, page.error());
     }
     c->json(status::ok, ledger::to_json(*page));
+}
+
+// The activations of program versions, newest first, a page at a time: which version is in use
+// since when, and which ran before (a merchant's "what changed, and who did it?").
+void program_versions(ledger::ledger& l, const router_options&, metrics&, call_ptr c) {
+    auto asked = page_parameters(*c);
+    if (!asked) {
+        return;
+    }
+    auto activations = l.program_activations(asked->limit, asked->cursor);
+    if (!activations) {
+        return fail(*c, activations.error());
+    }
+    c->json(status::ok, ledger::to_json(*activations));
 }
 
 void post_purchase(ledger::ledger& l, const router_options& o, metrics&, call_ptr c) {

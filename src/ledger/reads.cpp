@@ -175,11 +175,11 @@ result<audit_page> ledger::audit(const std::string& member_id, std::size_t limit
     });
 }
 
-result<std::vector<program_activation>> ledger::program_activations() const {
-    return on_snapshot(*impl_->readers,
-                       [](detail::store& st) -> result<std::vector<program_activation>> {
-                           return st.program_activations();
-                       });
+result<activation_page> ledger::program_activations(std::size_t limit,
+                                                    std::optional<std::int64_t> before_id) const {
+    return on_snapshot(*impl_->readers, [&](detail::store& st) -> result<activation_page> {
+        return st.program_activations(limit, before_id);
+    });
 }
 
 result<program_version_text> ledger::program_version(std::int64_t version_id) const {
@@ -495,18 +495,20 @@ nlohmann::json to_json(const voucher_history& h) {
     return {{"member_id", h.member_id}, {"as_of", time_text(h.as_of)}, {"vouchers", vouchers}};
 }
 
-nlohmann::json to_json(const std::vector<program_activation>& activations) {
+nlohmann::json to_json(const activation_page& page) {
     nlohmann::json out = nlohmann::json::array();
-    for (const program_activation& a : activations) {
+    for (const program_activation& a : page.activations) {
         out.push_back({{"at", time_text(a.at)},
                        {"actor", a.actor},
                        {"actor_name", optional_value(a.actor_name)},
                        {"version_id", a.version_id},
                        {"content_hash", a.content_hash},
                        {"name", a.name},
-                       {"active", out.empty()}});
+                       {"active", a.active}});
     }
-    return {{"activations", out}};
+    return {{"activations", out},
+            {"next_cursor", page.next_cursor ? nlohmann::json(std::to_string(*page.next_cursor))
+                                             : nlohmann::json(nullptr)}};
 }
 
 nlohmann::json to_json(const program_version_text& v) {

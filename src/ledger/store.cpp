@@ -942,21 +942,30 @@ audit_page store::audit_of(const std::string& member_id, std::size_t limit,
     return page;
 }
 
-std::vector<program_activation> store::program_activations() {
+activation_page store::program_activations(std::size_t limit,
+                                           std::optional<std::int64_t> before_id) {
     // The audit log's activations (their detail is the content hash), through
-    // audit_log_activations.
+    // audit_log_activations; the newest of all is the version in use, on any page.
     statement& s =
-        cached("SELECT a.at, a.actor, k.name, v.id, v.content_hash, v.name FROM audit_log a"
-               " JOIN program_versions v ON v.content_hash = a.detail"
+        cached("SELECT a.id, a.at, a.actor, k.name, v.id, v.content_hash, v.name,"
+               " a.id = (SELECT MAX(id) FROM audit_log WHERE action = 'activate_program')"
+               " FROM audit_log a JOIN program_versions v ON v.content_hash = a.detail"
                " LEFT JOIN api_keys k ON k.id = a.actor"
-               " WHERE a.action = 'activate_program' ORDER BY a.id DESC");
-    std::vector<program_activation> out;
+               " WHERE a.action = 'activate_program' AND a.id < ?1 ORDER BY a.id DESC LIMIT ?2");
+    s.bind(1, before_id.value_or(std::numeric_limits<std::int64_t>::max()))
+        .bind(2, static_cast<std::int64_t>(limit) + 1); // one more: is there a next page?
+    activation_page page;
     while (s.step()) {
-        out.push_back({parse_time(s.text(0)), s.text(1), s.optional_text(2), s.integer(3),
-                       s.text(4), s.text(5)});
+        page.activations.push_back({s.integer(0), parse_time(s.text(1)), s.text(2),
+                                    s.optional_text(3), s.integer(4), s.text(5), s.text(6),
+                                    s.integer(7) != 0});
     }
     s.reset();
-    return out;
+    if (page.activations.size() > limit) {
+        page.activations.pop_back();
+        page.next_cursor = page.activations.back().id;
+    }
+    return page;
 }
 
 std::optional<program_version_text> store::program_version(std::int64_t id) {

@@ -179,7 +179,7 @@ public:
     // The member's audit trail, newest first, `limit` entries older than `before_id`.
     audit_page audit_of(const std::string& member_id, std::size_t limit,
                         std::optional<std::int64_t> before_id);
-    std::vector<program_activation> program_activations();
+    activation_page program_activations(std::size_t limit, std::optional<std::int64_t> before_id);
     std::optional<program_version_text> program_version(std::int64_t id);
     // The member's tier changes, newest first (tier_history_member's range).
     std::vector<tier_history_entry> tier_history(const std::string& member_id);

@@ -796,6 +796,30 @@ test('admin: activate a new program version; invalid ones change nothing', { tim
   await page.waitForFunction(() => document.getElementById('editor').value.includes('name: Bean & Leaf Rewards\n'), null, { timeout: STEP_MS });
   assert.equal(await page.locator('#editor').inputValue(), (await call('GET', '/v1/program/versions/1', keys.admin)).source);
   await shot(page, 'program-activated');
+
+  // More activations than a page holds (50): the newest page, then the rest behind the button.
+  assert.ok(await page.locator('#versions-more').isHidden(), 'two activations fit one page');
+  const sources = [1, 2].map(async (id) => (await call('GET', `/v1/program/versions/${id}`, keys.admin)).source);
+  const [first, second] = await Promise.all(sources);
+  for (let i = 0; i < 50; ++i) {
+    const res = await fetch(`${base}/v1/program/versions`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${keys.admin}`, 'Content-Type': 'application/yaml' },
+      body: i % 2 === 0 ? first : second,
+      signal: AbortSignal.timeout(STEP_MS),
+    });
+    assert.equal(res.status, 201, await res.text());
+  }
+  await page.locator('#tab-members').click();
+  await page.locator('#tab-program').click();
+  await page.locator('#versions-more').waitFor();
+  assert.equal(await page.locator('#version-rows li').count(), 50);
+  assert.equal(await page.locator('#version-rows li[data-active="true"]').count(), 1);
+  await page.locator('#versions-more').click();
+  await page.waitForFunction(() => document.querySelectorAll('#version-rows li').length === 52, null, { timeout: STEP_MS });
+  assert.ok(await page.locator('#versions-more').isHidden(), 'nothing older');
+  assert.equal(await page.locator('#version-rows li[data-active="true"]').count(), 1);
+  assert.match(await page.locator('#version-rows li').last().textContent(), /by startup/);
   await finish(ctx);
 });
 

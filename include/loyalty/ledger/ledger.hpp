@@ -178,9 +178,11 @@ public:
     result<tier_history_page> tier_history(const std::string& member_id) const;
     result<audit_page> audit(const std::string& member_id, std::size_t limit,
                              std::optional<std::int64_t> before_id) const;
-    // Every activation of a program version, newest first; and one stored version's text
-    // (not_found on `version_id` when there is none), to read or activate again.
-    result<std::vector<program_activation>> program_activations() const;
+    // The activations of program versions, newest first, `limit` of them older than the
+    // activation `before_id`; and one stored version's text (not_found on `version_id` when
+    // there is none), to read or activate again.
+    result<activation_page> program_activations(std::size_t limit,
+                                                std::optional<std::int64_t> before_id) const;
     result<program_version_text> program_version(std::int64_t version_id) const;
 
     // The outcome a purchase would get at `now`, storing nothing: for the member as stored, or

@@ -91,12 +91,20 @@ struct tier_history_page {
 // One activation of a program version, from the audit log: when, by whom, which version. A
 // version activated again (a rollback) has an activation each time.
 struct program_activation {
+    std::int64_t id = 0; // its audit log entry: the cursor of the next page
     timestamp at;
     std::string actor;                     // API key id, "cli" or "startup"
     std::optional<std::string> actor_name; // the key's name, when a key activated it
     std::int64_t version_id = 0;
     std::string content_hash;
-    std::string name; // the program's name in that version
+    std::string name;    // the program's name in that version
+    bool active = false; // the newest activation: its version is the one in use
+};
+
+// One page of activations, newest first.
+struct activation_page {
+    std::vector<program_activation> activations;
+    std::optional<std::int64_t> next_cursor; // pass as `before_id` for the next page
 };
 
 // A stored program version with its text, as uploaded.
@@ -168,8 +176,7 @@ nlohmann::json to_json(const tier_history_page& h, const program::program& p);
 // The same JSON as to_json(v, p).dump(), written directly (engine/json_writer.hpp): the member
 // lookup is the most frequent read, and building the tree cost more than reading the member.
 std::string to_json_text(const member_view& v, const program::program& p);
-// Newest first; `active` marks the newest activation (the version in use).
-nlohmann::json to_json(const std::vector<program_activation>& activations);
+nlohmann::json to_json(const activation_page& page);
 nlohmann::json to_json(const program_version_text& v);
 
 } // namespace loyalty::ledger

@@ -1069,8 +1069,34 @@ TEMPLATE_TEST_CASE("router: program versions list every activation and roll back
                   std::vector<std::string>{"version_id"});
     check_problem(a.get("/v1/program/versions/first", a.support), 404, "not-found",
                   std::vector<std::string>{"version_id"});
-    check_problem(a.get("/v1/program/versions?limit=1", a.support), 422, "validation-failed",
+    check_problem(a.get("/v1/program/versions?limit=0", a.support), 422, "validation-failed",
                   std::vector<std::string>{"limit"});
+    check_problem(a.get("/v1/program/versions?cursor=x", a.support), 422, "validation-failed",
+                  std::vector<std::string>{"cursor"});
+    check_problem(a.get("/v1/program/versions?page=2", a.support), 422, "validation-failed",
+                  std::vector<std::string>{"page"});
+
+    // A page at a time, newest first: the pages together are the whole list, and only the
+    // newest activation is active, on the first page.
+    CHECK(listed["next_cursor"].is_null());
+    json page = ok_json(a.get("/v1/program/versions?limit=2", a.support), 200);
+    REQUIRE(page["activations"].size() == 2);
+    CHECK(page["activations"][0] == all[0]);
+    CHECK(page["activations"][1] == all[1]);
+    REQUIRE(page["next_cursor"].is_string());
+    json rest = ok_json(
+        a.get("/v1/program/versions?limit=2&cursor=" + page["next_cursor"].get<std::string>(),
+              a.support),
+        200);
+    REQUIRE(rest["activations"].size() == 1);
+    CHECK(rest["activations"][0] == all[2]);
+    CHECK(rest["next_cursor"].is_null());
+    json one = ok_json(
+        a.get("/v1/program/versions?limit=1&cursor=" + page["next_cursor"].get<std::string>(),
+              a.support),
+        200);
+    CHECK(one["activations"] == rest["activations"]);
+    CHECK(one["next_cursor"].is_null());
 }
 
 TEMPLATE_TEST_CASE("router: support reads a member's audit trail, a till may not", "[router]",
