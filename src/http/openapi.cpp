@@ -367,20 +367,19 @@ json answer_schemas() {
           plain("string", "adjust, profile_change or cancel_redemption: what the key did")},
          {"reason", nullable(plain("string", "The reason given, where the action takes one"))},
          {"request", {{"type", "object"}, {"description", "The request as the ledger kept it"}}}});
-    s["AuditPage"] = answer_object(
-        {{"entries",
-          {{"type", "array"},
-           {"items", audit_entry},
-           {"description", "Who did what to the member by hand, newest first"}}},
-         {"next_cursor",
-          nullable(plain("string", "Pass as ?cursor= for the next (older) page; null at the "
-                                   "end"))}});
+    // Every paged list's cursor (activity, audit trail, activations).
+    const json next_cursor =
+        nullable(plain("string", "Pass as ?cursor= for the next (older) page; null at the end"));
+    s["AuditPage"] =
+        answer_object({{"entries",
+                        {{"type", "array"},
+                         {"items", audit_entry},
+                         {"description", "Who did what to the member by hand, newest first"}}},
+                       {"next_cursor", next_cursor}});
     s["ActivityPage"] = answer_object(
         {{"entries",
           {{"type", "array"}, {"items", entry}, {"description", "Ledger entries, newest first"}}},
-         {"next_cursor",
-          nullable(plain("string", "Pass as ?cursor= for the next (older) page; null at the "
-                                   "end"))}});
+         {"next_cursor", next_cursor}});
     json voucher = answer_object(
         {{"id", plain("string", "")},
          {"reward_id", plain("string", "")},
@@ -470,9 +469,7 @@ json answer_schemas() {
     s["ProgramActivations"] = answer_object(
         {{"activations",
           {{"type", "array"}, {"items", activation}, {"description", "Newest first"}}},
-         {"next_cursor",
-          nullable(plain("string", "Pass as ?cursor= for the next (older) page; null at the "
-                                   "end"))}});
+         {"next_cursor", next_cursor}});
     s["ProgramVersionText"] = answer_object(
         {{"id", count("The stored version's id")},
          {"content_hash", plain("string", "SHA-256 of the program text, hex")},

@@ -1079,22 +1079,20 @@ TEMPLATE_TEST_CASE("router: program versions list every activation and roll back
     // A page at a time, newest first: the pages together are the whole list, and only the
     // newest activation is active, on the first page.
     CHECK(listed["next_cursor"].is_null());
-    json page = ok_json(a.get("/v1/program/versions?limit=2", a.support), 200);
+    auto versions = [&](const std::string& query) {
+        return ok_json(a.get("/v1/program/versions?" + query, a.support), 200);
+    };
+    json page = versions("limit=2");
     REQUIRE(page["activations"].size() == 2);
     CHECK(page["activations"][0] == all[0]);
     CHECK(page["activations"][1] == all[1]);
     REQUIRE(page["next_cursor"].is_string());
-    json rest = ok_json(
-        a.get("/v1/program/versions?limit=2&cursor=" + page["next_cursor"].get<std::string>(),
-              a.support),
-        200);
+    const std::string after = "&cursor=" + page["next_cursor"].get<std::string>();
+    json rest = versions("limit=2" + after);
     REQUIRE(rest["activations"].size() == 1);
     CHECK(rest["activations"][0] == all[2]);
     CHECK(rest["next_cursor"].is_null());
-    json one = ok_json(
-        a.get("/v1/program/versions?limit=1&cursor=" + page["next_cursor"].get<std::string>(),
-              a.support),
-        200);
+    json one = versions("limit=1" + after);
     CHECK(one["activations"] == rest["activations"]);
     CHECK(one["next_cursor"].is_null());
 }
