@@ -41,6 +41,11 @@ void checkpointer::wait_for_pass() {
     idle_.wait(lock, [&] { return !running_; });
 }
 
+bool checkpointer::idle() const {
+    std::lock_guard lock(mutex_);
+    return !running_ && !wanted_;
+}
+
 std::uint64_t checkpointer::done() const {
     std::lock_guard lock(mutex_);
     return done_;

@@ -33,6 +33,8 @@ public:
     // Returns once no pass is running, and drops a request not yet taken: the caller is about to
     // checkpoint itself, and a pass starting meanwhile would only make its checkpoint busy.
     void wait_for_pass();
+    // Whether no pass is running or asked for.
+    bool idle() const;
     // Passes that completed (SQLite answered OK), for the metrics.
     std::uint64_t done() const;
 
