@@ -247,8 +247,9 @@ void writer::checkpoint() {
     int rc =
         sqlite3_wal_checkpoint_v2(db_.handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &log, &copied);
     if (rc == SQLITE_BUSY && checkpointer_) {
-        // The checkpointer is copying (the log is at five times the threshold, or a pass began
-        // after it was found idle). Waiting for the end of its pass is what bounds the log:
+        // The checkpointer is copying (the log is at five times the threshold; below that, the
+        // writer checkpoints only when it found the checkpointer idle, and only the writer asks
+        // it for passes). Waiting for the end of its pass is what bounds the log:
         // going on, every batch committed meanwhile added to a log that cannot start over before
         // a checkpoint reaches its end (1,694 pages at a threshold of 64 once, in the
         // steady-writes test).
