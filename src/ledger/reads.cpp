@@ -119,6 +119,12 @@ nlohmann::json optional_value(const std::optional<T>& v) {
     return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
 }
 
+// A page's next_cursor as the API gives it: text, so that clients need not keep it as a
+// number; null on the last page.
+nlohmann::json cursor_value(const std::optional<std::int64_t>& next) {
+    return next ? nlohmann::json(std::to_string(*next)) : nlohmann::json(nullptr);
+}
+
 } // namespace
 
 result<member_view> ledger::member(const std::string& member_id, timestamp now,
@@ -506,9 +512,7 @@ nlohmann::json to_json(const activation_page& page) {
                        {"name", a.name},
                        {"active", a.active}});
     }
-    return {{"activations", out},
-            {"next_cursor", page.next_cursor ? nlohmann::json(std::to_string(*page.next_cursor))
-                                             : nlohmann::json(nullptr)}};
+    return {{"activations", out}, {"next_cursor", cursor_value(page.next_cursor)}};
 }
 
 nlohmann::json to_json(const program_version_text& v) {
@@ -558,9 +562,7 @@ nlohmann::json to_json(const audit_page& page) {
                            {"reason", optional_value(e.reason)},
                            {"request", detail.is_discarded() ? nlohmann::json(e.detail) : detail}});
     }
-    return {{"entries", entries},
-            {"next_cursor", page.next_cursor ? nlohmann::json(std::to_string(*page.next_cursor))
-                                             : nlohmann::json(nullptr)}};
+    return {{"entries", entries}, {"next_cursor", cursor_value(page.next_cursor)}};
 }
 
 nlohmann::json to_json(const activity_page& page) {
@@ -579,9 +581,7 @@ nlohmann::json to_json(const activity_page& page) {
                            {"actor", e.actor},
                            {"actor_name", optional_value(e.actor_name)}});
     }
-    return {{"entries", entries},
-            {"next_cursor", page.next_cursor ? nlohmann::json(std::to_string(*page.next_cursor))
-                                             : nlohmann::json(nullptr)}};
+    return {{"entries", entries}, {"next_cursor", cursor_value(page.next_cursor)}};
 }
 
 } // namespace loyalty::ledger

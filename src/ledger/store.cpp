@@ -66,6 +66,17 @@ engine::movement_kind movement_kind_of(const std::string& text) {
     throw std::runtime_error("a ledger entry of unknown kind " + text);
 }
 
+// A page read with one row more than `limit` (LIMIT limit + 1) to learn whether there is a next
+// page: drops that row, and returns the cursor of the next page (the last kept row's id), if any.
+template <typename Row>
+std::optional<std::int64_t> close_page(std::vector<Row>& rows, std::size_t limit) {
+    if (rows.size() <= limit) {
+        return std::nullopt;
+    }
+    rows.resize(limit);
+    return rows.back().id;
+}
+
 bool same_lot(const engine::lot& a, const engine::lot& b) {
     return a.earned == b.earned && a.remaining == b.remaining && a.earned_at == b.earned_at &&
            a.available_at == b.available_at && a.expires_at == b.expires_at && a.cause == b.cause &&
@@ -935,10 +946,7 @@ audit_page store::audit_of(const std::string& member_id, std::size_t limit,
                                 s.text(4), s.text(5), s.optional_text(6), s.text(7)});
     }
     s.reset();
-    if (page.entries.size() > limit) {
-        page.entries.pop_back();
-        page.next_cursor = page.entries.back().id;
-    }
+    page.next_cursor = close_page(page.entries, limit);
     return page;
 }
 
@@ -961,10 +969,7 @@ activation_page store::program_activations(std::size_t limit,
                                     s.integer(7) != 0});
     }
     s.reset();
-    if (page.activations.size() > limit) {
-        page.activations.pop_back();
-        page.next_cursor = page.activations.back().id;
-    }
+    page.next_cursor = close_page(page.activations, limit);
     return page;
 }
 

@@ -103,17 +103,6 @@ std::optional<text_span> movements_span(std::string_view t) {
     return std::nullopt;
 }
 
-std::string stored_answer(std::string_view answer) {
-    auto span = movements_span(answer);
-    if (!span) {
-        return std::string(answer);
-    }
-    std::string out;
-    out.reserve(answer.size() - (span->end - span->begin) + 2);
-    out.append(answer.substr(0, span->begin)).append("[]").append(answer.substr(span->end));
-    return out;
-}
-
 std::string answer_with_movements(std::string_view stored, std::string_view movements) {
     auto span = movements_span(stored);
     if (!span) {
@@ -123,6 +112,10 @@ std::string answer_with_movements(std::string_view stored, std::string_view move
     out.reserve(stored.size() + movements.size());
     out.append(stored.substr(0, span->begin)).append(movements).append(stored.substr(span->end));
     return out;
+}
+
+std::string stored_answer(std::string_view answer) {
+    return answer_with_movements(answer, "[]");
 }
 
 } // namespace loyalty::ledger::detail
