@@ -708,6 +708,13 @@ function actorParts(e) {
   return e.actor_name ? [el('span', { class: 'actor-name', text: e.actor_name }), ' ', id] : [id];
 }
 
+// The query of one page of a list: `limit`, and the cursor of the page after the last one shown.
+function pageQuery(limit, cursor) {
+  const query = new URLSearchParams({ limit: String(limit) });
+  if (cursor) query.set('cursor', cursor);
+  return query.toString();
+}
+
 // The member's audit trail, 20 entries at a time: what a key did by hand, and why. `older`
 // appends the page after the last one shown; otherwise the list starts again from the newest.
 async function loadAudit(older = false) {
@@ -720,7 +727,7 @@ async function loadAudit(older = false) {
     $('audit-empty').hidden = true;
     state.auditCursor = null;
   }
-  const part = `audit?limit=20${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
+  const part = `audit?${pageQuery(20, cursor)}`;
   const data = await readMemberPart(part, 'audit-status', 'Loading the audit trail…', 'audit');
   if (!data) return;
   const list = $('audit-rows');
@@ -784,8 +791,7 @@ async function loadActivity(page) {
   const seq = ++state.activitySeq;
   const status = $('activity-status');
   const cursor = state.activity.cursors[page];
-  const query = new URLSearchParams({ limit: String(ACTIVITY_PAGE) });
-  if (cursor) query.set('cursor', cursor);
+  const query = pageQuery(ACTIVITY_PAGE, cursor);
   $('activity-newer').disabled = true;
   $('activity-older').disabled = true;
   $('activity-table').setAttribute('aria-busy', 'true');
@@ -1052,7 +1058,7 @@ async function loadVersions(older = false) {
   if (older && !cursor) return;
   const more = $('versions-more');
   more.hidden = true;
-  const query = `limit=50${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
+  const query = pageQuery(50, cursor);
   const r = await readShown(`/v1/program/versions?${query}`, 'versions-status', 'Loading the activations…');
   if (!r) return;
   // After the answer: of two loads, the last one shows.
