@@ -56,7 +56,7 @@ struct serve_options {
     // (for comparisons).
     bool log_writes_apart = false;
     // The writer checkpoints the write-ahead log between batches once it holds this many pages.
-    int checkpoint_pages = 250;
+    int checkpoint_pages = 100; // ledger_options::checkpoint_pages says why
 };
 
 // `loyalty serve`: runs until SIGINT or SIGTERM, then shuts down gracefully.

@@ -56,8 +56,11 @@ struct ledger_options {
     // Once the write-ahead log holds this many pages, a thread of its own copies it into the
     // database file beside the writer's batches; at four times as many, the writer completes
     // that copy itself between two batches, so the log starts over (writer.hpp). Requests that
-    // arrive meanwhile wait for that, so the threshold bounds those waits (docs/benchmarks.md).
-    int checkpoint_pages = 250;
+    // arrive meanwhile wait for that, so the threshold bounds those waits; and each pass ends
+    // with a flush of the database file that the log's next flush queues behind, so smaller
+    // passes keep acknowledgements quicker (100 against 250: docs/benchmarks.md, the round of
+    // 2026-12-07; 50 was slower again, with twice the flushes).
+    int checkpoint_pages = 100;
     // The time of each write; the system clock unless a test sets it.
     std::function<timestamp()> clock;
 };
