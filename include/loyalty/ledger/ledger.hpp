@@ -59,7 +59,7 @@ struct ledger_options {
     // arrive meanwhile wait for that, so the threshold bounds those waits; and each pass ends
     // with a flush of the database file that the log's next flush queues behind, so smaller
     // passes keep acknowledgements quicker (100 against 250: docs/benchmarks.md, the round of
-    // 2026-12-07; 50 was slower again, with twice the flushes).
+    // 2026-12-06 before midnight; 50 was slower again, with twice the flushes).
     int checkpoint_pages = 100;
     // The time of each write; the system clock unless a test sets it.
     std::function<timestamp()> clock;
