@@ -58,9 +58,9 @@ struct ledger_options {
     // that copy itself between two batches, so the log starts over (writer.hpp). Requests that
     // arrive meanwhile wait for that, so the threshold bounds those waits; and each pass ends
     // with a flush of the database file that the log's next flush queues behind, so smaller
-    // passes shorten those queues (100 against 250: a lower open-loop p99 in most alternating
-    // runs, an edge rather than a certainty; 50 was slower again, with twice the flushes;
-    // docs/benchmarks.md, the round of 2026-12-06 before midnight).
+    // passes shorten those queues (100 against 250: a lower median open-loop p99 over twenty
+    // runs each, though within what the noise spreads; 50 was slower again, with twice the
+    // flushes; docs/benchmarks.md, the round of 2026-12-06 before midnight).
     int checkpoint_pages = 100;
     // The time of each write; the system clock unless a test sets it.
     std::function<timestamp()> clock;
