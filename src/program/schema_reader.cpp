@@ -19,6 +19,18 @@ std::string describe(const nlohmann::json& value) {
         return value.dump();
     case nlohmann::json::value_t::boolean:
         return value.get<bool>() ? "true" : "false";
+    case nlohmann::json::value_t::number_float: {
+        // nlohmann writes these as null, which is not what the file says.
+        double number = value.get<double>();
+        if (std::isnan(number)) {
+            return "not a number (.nan)";
+        }
+        if (std::isinf(number)) {
+            return number > 0 ? "infinity (.inf, or a number too large to hold)"
+                              : "minus infinity (-.inf, or a number too large to hold)";
+        }
+        return value.dump();
+    }
     default:
         return value.dump();
     }

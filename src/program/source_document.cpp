@@ -6,7 +6,6 @@
 #include <cmath>
 #include <cstdio>
 #include <limits>
-#include <regex>
 #include <set>
 #include <yaml-cpp/yaml.h>
 
@@ -33,6 +32,64 @@ source_position position_of(const YAML::Mark& mark) {
     return {mark.line + 1, mark.column + 1};
 }
 
+// The core schema's number forms, matched by hand: std::regex matched them by recursing once per
+// character, and a run of some 60,000 digits overflowed the stack (of the checker, and of the
+// server through POST /v1/program/check).
+bool is_digit_in(char c, int base) {
+    if (c >= '0' && c <= '9') {
+        return c - '0' < base;
+    }
+    return base == 16 && ((c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'));
+}
+
+// How many characters from `at` on are digits of `base`.
+std::size_t digits_at(std::string_view s, std::size_t at, int base = 10) {
+    std::size_t end = at;
+    while (end < s.size() && is_digit_in(s[end], base)) {
+        ++end;
+    }
+    return end - at;
+}
+
+bool all_digits(std::string_view s, int base) {
+    return !s.empty() && digits_at(s, 0, base) == s.size();
+}
+
+std::size_t sign_length(std::string_view s) {
+    return !s.empty() && (s.front() == '-' || s.front() == '+') ? 1 : 0;
+}
+
+// [-+]?[0-9]+
+bool is_decimal_integer(std::string_view s) {
+    return all_digits(s.substr(sign_length(s)), 10);
+}
+
+// [-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?
+bool is_decimal_float(std::string_view s) {
+    std::size_t at = sign_length(s);
+    std::size_t whole = digits_at(s, at);
+    at += whole;
+    if (at < s.size() && s[at] == '.') {
+        std::size_t fraction = digits_at(s, at + 1);
+        if (whole == 0 && fraction == 0) {
+            return false;
+        }
+        at += 1 + fraction;
+    } else if (whole == 0) {
+        return false;
+    }
+    if (at < s.size() && (s[at] == 'e' || s[at] == 'E')) {
+        ++at;
+        at += sign_length(s.substr(at));
+        std::size_t exponent = digits_at(s, at);
+        if (exponent == 0) {
+            return false;
+        }
+        at += exponent;
+    }
+    return at == s.size();
+}
+
 // YAML 1.2 core schema resolution of a plain (unquoted) scalar. JSON numbers, true, false and
 // null are plain scalars too, so JSON files read the same as YAML ones.
 nlohmann::json resolve_plain_scalar(const std::string& text) {
@@ -48,42 +105,46 @@ nlohmann::json resolve_plain_scalar(const std::string& text) {
     if (falses.contains(text)) {
         return false;
     }
-    static const std::regex decimal_int{R"([-+]?[0-9]+)"};
-    static const std::regex octal_int{R"(0o[0-7]+)"};
-    static const std::regex hex_int{R"(0x[0-9a-fA-F]+)"};
-    static const std::regex floating{R"([-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?)"};
     auto integer = [&](std::string_view digits, int base) -> nlohmann::json {
         std::int64_t value = 0;
         auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value, base);
         if (ec == std::errc{} && end == digits.data() + digits.size()) {
             return value;
         }
-        // Too large for an integer: keep it as a number so validation can say what it found.
-        return std::strtod(text.c_str(), nullptr);
+        // Too large for an integer: keep it as a number so validation can say what it found
+        // (infinite past a double's range, and for octal and hexadecimal, which strtod would
+        // read as the 0 before the prefix).
+        if (base == 10) {
+            return std::strtod(text.c_str(), nullptr);
+        }
+        return std::numeric_limits<double>::infinity();
     };
-    if (std::regex_match(text, decimal_int)) {
-        std::string_view digits = text;
+    std::string_view view = text;
+    if (is_decimal_integer(view)) {
+        std::string_view digits = view;
         if (digits.front() == '+') {
             digits.remove_prefix(1);
         }
         return integer(digits, 10);
     }
-    if (std::regex_match(text, octal_int)) {
-        return integer(std::string_view(text).substr(2), 8);
+    if (view.starts_with("0o") && view.size() > 2 && all_digits(view.substr(2), 8)) {
+        return integer(view.substr(2), 8);
     }
-    if (std::regex_match(text, hex_int)) {
-        return integer(std::string_view(text).substr(2), 16);
+    if (view.starts_with("0x") && view.size() > 2 && all_digits(view.substr(2), 16)) {
+        return integer(view.substr(2), 16);
     }
-    if (std::regex_match(text, floating)) {
+    if (is_decimal_float(view)) {
         return std::strtod(text.c_str(), nullptr);
     }
-    static const std::regex infinity{R"([-+]?\.(inf|Inf|INF))"};
-    static const std::regex not_a_number{R"(\.(nan|NaN|NAN))"};
-    if (std::regex_match(text, infinity)) {
+    std::string_view unsigned_part = view;
+    if (!unsigned_part.empty() && (unsigned_part.front() == '-' || unsigned_part.front() == '+')) {
+        unsigned_part.remove_prefix(1);
+    }
+    if (unsigned_part == ".inf" || unsigned_part == ".Inf" || unsigned_part == ".INF") {
         return text.front() == '-' ? -std::numeric_limits<double>::infinity()
                                    : std::numeric_limits<double>::infinity();
     }
-    if (std::regex_match(text, not_a_number)) {
+    if (view == ".nan" || view == ".NaN" || view == ".NAN") {
         return std::numeric_limits<double>::quiet_NaN();
     }
     return text;

@@ -1,6 +1,8 @@
 #include "loyalty/program/source_document.hpp"
 
 #include <catch2/catch.hpp>
+#include <cmath>
+#include <string>
 
 using namespace loyalty::program;
 
@@ -46,6 +48,54 @@ m:
     CHECK(r["k"] == "true");
     CHECK(r["l"].is_number_float()); // too large for an integer: still a number, never wrapped
     CHECK(r["m"].is_null());
+}
+
+TEST_CASE("every number form of the core schema resolves, and only those", "[document]") {
+    auto doc = parse_ok(R"(a: +5
+b: 0o17
+c: .5
+d: -1.
+e: 1e3
+f: 2.5E-2
+g: -.inf
+h: .NaN
+i: 1e
+j: .
+k: 0x
+l: 0o8
+m: 1.2.3
+n: +-1
+o: 0xffffffffffffffffff
+p: 0o7777777777777777777777777
+q: .Inf
+)");
+    const auto& r = doc.root();
+    CHECK(r["a"] == 5);
+    CHECK(r["b"] == 15);
+    CHECK(r["c"] == 0.5);
+    CHECK(r["d"] == -1.0);
+    CHECK(r["e"] == 1000.0);
+    CHECK(r["f"] == 0.025);
+    CHECK(std::isinf(r["g"].get<double>()));
+    CHECK(r["g"].get<double>() < 0);
+    CHECK(std::isnan(r["h"].get<double>()));
+    for (const char* text : {"i", "j", "k", "l", "m", "n"}) {
+        INFO(text);
+        CHECK(r[text].is_string());
+    }
+    // Past 64 bits: still numbers, never wrapped and never the 0 before the prefix.
+    CHECK(std::isinf(r["o"].get<double>()));
+    CHECK(std::isinf(r["p"].get<double>()));
+    CHECK(std::isinf(r["q"].get<double>()));
+}
+
+TEST_CASE("a run of a hundred thousand digits is read as a number, not a crash", "[document]") {
+    // std::regex recursed once per character here and overflowed the stack.
+    std::string digits(100000, '9');
+    auto doc = parse_ok("a: " + digits + "\nb: [" + digits + ".5]\nc: 1" + digits + "x\n");
+    CHECK(std::isinf(doc.root()["a"].get<double>()));
+    CHECK(std::isinf(doc.root()["b"][0].get<double>()));
+    CHECK(doc.root()["c"].is_string());
 }
 
 TEST_CASE("positions of keys and values are 1-based and follow paths", "[document]") {
