@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <limits>
 #include <set>
+#include <vector>
 #include <yaml-cpp/yaml.h>
 
 namespace loyalty::program {
@@ -333,7 +334,21 @@ source_document source_document::parse(std::string_view text, std::string file_n
     }
     YAML::Node root;
     try {
-        root = YAML::Load(std::string(text));
+        // All documents, not the first: a program after a `---` would otherwise be ignored
+        // without a word.
+        std::vector<YAML::Node> documents = YAML::LoadAll(std::string(text));
+        for (std::size_t i = 1; i < documents.size(); ++i) {
+            if (!documents[i].IsNull()) {
+                problems.push_back({doc.file_name_, position_of(documents[i].Mark()), "",
+                                    "a second YAML document: a program file holds one, and the "
+                                    "first is the program (remove the `---` and what follows, "
+                                    "or merge it into the first)"});
+                return doc;
+            }
+        }
+        if (!documents.empty()) {
+            root = documents.front();
+        }
     } catch (const YAML::Exception& e) {
         problems.push_back(
             {doc.file_name_, position_of(e.mark), "", "not valid YAML or JSON: " + e.msg});

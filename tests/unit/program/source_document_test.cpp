@@ -167,3 +167,17 @@ TEST_CASE("text that is not UTF-8 and control characters are refused", "[documen
     CHECK(problems_of("\xef\xbb\xbf"
                       "a:\t\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x8d\xb5\"\r\n") == "");
 }
+
+TEST_CASE("a second YAML document is refused at its first line, not ignored", "[document]") {
+    diagnostics problems;
+    source_document::parse("a: 1\n---\nearn: [{id: extra}]\n", "two.yaml", problems);
+    REQUIRE(problems.size() == 1);
+    CHECK(problems.front().at.line == 3);
+    CHECK(problems.front().message.find("a second YAML document") == 0);
+
+    problems.clear();
+    source_document::parse("---\na: 1\n...\n", "one.yaml", problems);
+    CHECK(problems.empty()); // a marked start and end of one document are fine
+    source_document::parse("a: 1\n---\n", "trailing.yaml", problems);
+    CHECK(problems.empty()); // an empty second document holds nothing to ignore
+}
