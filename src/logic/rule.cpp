@@ -1515,11 +1515,13 @@ public:
 
     std::vector<compile_error> take_errors() { return std::move(errors_); }
     std::vector<variable_reference> take_variables() { return std::move(variables_); }
+    bool reads_data() const { return reads_data_; }
 
 private:
     const compile_options& options_;
     std::vector<compile_error> errors_;
     std::vector<variable_reference> variables_;
+    bool reads_data_ = false;
     json_path path_;
     bool depth_reported_ = false;
 
@@ -1783,6 +1785,10 @@ private:
         }
         if (info->code == op_code::var) {
             prepare_var(n, count > 0 ? args[0] : nullptr, scoped);
+        } else if ((info->code == op_code::missing || info->code == op_code::missing_some) &&
+                   !scoped) {
+            reads_data_ = true;
+            note_missing_names(info->code, args, values.is_array());
         }
         return fold(std::move(n));
     }
@@ -1798,7 +1804,44 @@ private:
         return n;
     }
 
+    // The literal names `missing` and `missing_some` look for are references to data like a
+    // `var`'s, so that a misspelt one is reported too (it would always be missing).
+    void note_missing_names(op_code code, const std::vector<const json*>& args, bool listed) {
+        auto note = [&](const json& name, std::optional<path_step> outer, path_step inner) {
+            if (!name.is_string()) {
+                return;
+            }
+            if (outer) {
+                path_.push_back(*outer);
+            }
+            path_.push_back(inner);
+            variables_.push_back({name.get<std::string>(), path_});
+            path_.pop_back();
+            if (outer) {
+                path_.pop_back();
+            }
+        };
+        for (std::size_t i = code == op_code::missing_some ? 1 : 0; i < args.size(); ++i) {
+            const json& arg = *args[i];
+            std::optional<path_step> at = listed ? std::optional<path_step>(i) : std::nullopt;
+            if (arg.is_array()) {
+                for (std::size_t k = 0; k < arg.size(); ++k) {
+                    note(arg[k], at, k);
+                }
+            } else if (arg.is_string() && code == op_code::missing) {
+                if (at) {
+                    note(arg, std::nullopt, *at);
+                } else {
+                    variables_.push_back({arg.get<std::string>(), path_});
+                }
+            }
+        }
+    }
+
     void prepare_var(node& n, const json* path, bool scoped) {
+        if (!scoped) {
+            reads_data_ = true;
+        }
         if (path != nullptr && is_operation(*path)) {
             return; // computed at evaluation
         }
@@ -1917,6 +1960,7 @@ tl::expected<rule, std::vector<compile_error>> compile(const nlohmann::json& log
     r.source_ = std::move(source);
     r.root_ = std::make_shared<const node>(std::move(root));
     r.variables_ = c.take_variables();
+    r.reads_data_ = c.reads_data();
     return r;
 }
 

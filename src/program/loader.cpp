@@ -428,6 +428,20 @@ private:
         if (!known) {
             return std::nullopt;
         }
+        if (!compiled->reads_data()) {
+            // A condition that reads nothing gives one answer for ever: the rule would always
+            // or never apply, without a word (text such as "weekday == 2" is true as text).
+            auto answer = logic::test(*compiled, json(nullptr));
+            std::string always = !answer   ? "always fails (" + answer.error().message + ")"
+                                 : *answer ? "is always true"
+                                           : "is always false";
+            reader_.at_value(path, "this condition reads no data, so it " + always +
+                                       "; a condition is a JsonLogic operation on the data, "
+                                       "such as {\"==\": [{\"var\": \"transaction.channel\"}, "
+                                       "\"app\"]}" +
+                                       (node->is_string() ? " (text is not read as one)" : ""));
+            return std::nullopt;
+        }
         return condition{std::move(*compiled), path};
     }
 

@@ -36,9 +36,10 @@ struct compile_options {
     std::size_t max_depth = 64;
 };
 
-// A `var` whose path is a literal, read against the rule's own data (not inside the scoped logic
-// of map/filter/reduce/all/some/none, whose data is an element). Lets a caller check names
-// against the data it will provide, so `transaction.chanel` is reported at load time.
+// A `var` whose path is a literal (or a literal name given to `missing` or `missing_some`), read
+// against the rule's own data (not inside the scoped logic of map/filter/reduce/all/some/none,
+// whose data is an element). Lets a caller check names against the data it will provide, so
+// `transaction.chanel` is reported at load time.
 struct variable_reference {
     std::string name; // as written, e.g. "transaction.local.weekday"
     json_path where;  // of the `var` operation inside the rule
@@ -68,6 +69,9 @@ class rule {
 public:
     // The references to data the rule makes with literal paths, in document order.
     const std::vector<variable_reference>& variables() const noexcept { return variables_; }
+    // Whether the rule reads its data at all: a `var`, `missing` or `missing_some` outside the
+    // scoped logic of map, filter and the like. A rule that does not always gives one answer.
+    bool reads_data() const noexcept { return reads_data_; }
     // The rule as written.
     const nlohmann::json& source() const noexcept { return *source_; }
 
@@ -81,6 +85,7 @@ private:
     std::shared_ptr<const nlohmann::json> source_;
     std::shared_ptr<const detail::node> root_;
     std::vector<variable_reference> variables_;
+    bool reads_data_ = true;
 };
 
 // Compiles a JsonLogic document. Every problem found is reported, each with its place.

@@ -444,14 +444,16 @@ TEST_CASE("line conditions read the line, the purchase and the member", "[earn][
 
 TEST_CASE("the whole data, computed names and missing read all of the data", "[earn][conditions]") {
     const std::string when =
-        R"({"and": [{"!!": [{"var": ""}]}, {"==": [{"var": {"cat": ["li", "ne.sku"]}}, "SKU-2"]}, {"missing": ["line.sku", "member.tier", "transaction.nothing"]}]})";
+        R"({"and": [{"!!": [{"var": ""}]}, {"==": [{"var": {"cat": ["li", "ne.sku"]}}, "SKU-2"]}, {"!": {"missing": ["member.tier"]}}]})";
     auto p = test::sample_variant(app_orders_when, when);
     auto o = evaluate(*p, seasoned_member(), tagged_basket(), at("2026-11-24T15:05:00Z"));
-    CHECK(rule_of(o, "app_orders").reason == "condition earn[4].when is false");
+    // The names given to missing are checked at load time and shown like those of var.
+    CHECK(rule_of(o, "app_orders").reason ==
+          R"(condition earn[4].when is false (member.tier is "gold"))");
     // Purchase conditions run after the line selectors of the rules before them, whose last
-    // line is still in the data: names computed at evaluation and missing can see it.
+    // line is still in the data: names computed at evaluation can see it.
     auto stale = variant(app_orders_when, when, "lines:\n      categories: [bakery]",
-                         "lines:\n      categories: [bakery]\n      when: true");
+                         "lines:\n      categories: [bakery]\n      when: {\"!!\": [{\"var\": \"line.sku\"}]}");
     auto o2 = evaluate(*stale, seasoned_member(), tagged_basket(), at("2026-11-24T15:05:00Z"));
     CHECK(rule_of(o2, "app_orders").reason == "conditions met");
 }

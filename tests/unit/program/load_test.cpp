@@ -368,6 +368,57 @@ TEST_CASE("conditions may read only the data their rule gets", "[load][errors]")
 )");
 }
 
+TEST_CASE("a condition that reads no data is refused, saying what it always is",
+          "[load][errors]") {
+    auto with_when = [](const std::string& when) {
+        return problems(header + "earn:\n  - id: base\n    on: purchase\n    fixed: 1\n    when: " +
+                        when + "\n");
+    };
+    // Text is true as text: the rule would apply to every purchase.
+    CHECK(with_when("\"transaction.local.weekday == 2\"")
+              .find("p.yaml:10:11: earn[0].when: this condition reads no data, so it is always "
+                    "true; a condition is a JsonLogic operation on the data") == 0);
+    CHECK(with_when("\"transaction.local.weekday == 2\"").find("(text is not read as one)") !=
+          std::string::npos);
+    for (const char* never : {"false", "0", "[]", "{\"==\": [1, 2]}",
+                              "{and: [{\">=\": [3, 1]}, false]}"}) {
+        INFO(never);
+        CHECK(with_when(never).find("reads no data, so it is always false") != std::string::npos);
+    }
+    CHECK(with_when("").find("reads no data, so it is always false") != std::string::npos);
+    CHECK(with_when("true").find("reads no data, so it is always true") != std::string::npos);
+    // Reading the data in any way is enough, whatever the answer.
+    CHECK(with_when("{\"!\": {missing: transaction.channel}}") == "ok");
+    CHECK(with_when("{some: [{var: transaction.skus}, {\"==\": [{var: \"\"}, A1]}]}") == "ok");
+    // Line selectors too.
+    CHECK(problems(header + R"(earn:
+  - id: bakery
+    on: purchase
+    per_unit: 1
+    lines:
+      when: true
+)").find("p.yaml:11:13: earn[0].lines.when: this condition reads no data") == 0);
+}
+
+TEST_CASE("names given to missing are checked like those of var", "[load][errors]") {
+    CHECK(problems(header + R"(earn:
+  - id: base
+    on: purchase
+    fixed: 1
+    when: {"!": {missing: transaction.chanel}}
+)")
+              .find("p.yaml:10:18: earn[0].when[\"!\"].missing: unknown data "
+                    "\"transaction.chanel\"") == 0);
+    CHECK(problems(header + R"(earn:
+  - id: base
+    on: purchase
+    fixed: 1
+    when: {"!": {missing_some: [1, [transaction.channel, member.teir]]}}
+)")
+              .find("earn[0].when[\"!\"].missing_some[1][1]: unknown data \"member.teir\"") !=
+          std::string::npos);
+}
+
 TEST_CASE("the three errors of the issue are all reported, in order, with lines",
           "[load][errors]") {
     std::string text = sample_text();
