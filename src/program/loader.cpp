@@ -445,6 +445,38 @@ private:
         return condition{std::move(*compiled), path};
     }
 
+    // Lists of a line selector that would silently select nothing, or everything: an empty list
+    // (read as no criterion at all) and values the program excludes from spend.
+    void check_line_lists(const program& p, const mapping& l) {
+        for (const char* key : {"categories", "skus", "tags"}) {
+            const json* items = l.get(key);
+            if (items != nullptr && items->is_array() && items->empty()) {
+                reader_.at_value(l.child(key), "expected at least one value; an empty list "
+                                               "selects no line (remove " +
+                                                   std::string(key) + " to select by the rest)");
+            }
+        }
+        auto check_excluded = [&](const char* key, const std::vector<std::string>& excluded,
+                                  const char* noun) {
+            const json* items = l.get(key);
+            if (items == nullptr || !items->is_array()) {
+                return;
+            }
+            for (std::size_t i = 0; i < items->size(); ++i) {
+                const json& item = (*items)[i];
+                if (item.is_string() && std::find(excluded.begin(), excluded.end(),
+                                                  item.get<std::string>()) != excluded.end()) {
+                    reader_.at_value(append_index(l.child(key), i),
+                                     std::string(noun) + " \"" + item.get<std::string>() +
+                                         "\" is excluded from spend (spend.exclude." + key +
+                                         "), so its lines never earn from this rule");
+                }
+            }
+        };
+        check_excluded("categories", p.spend.excluded_categories, "category");
+        check_excluded("skus", p.spend.excluded_skus, "SKU");
+    }
+
     std::optional<earn_rate> read_rate(const json* node, const std::string& path) {
         mapping m(reader_, node, path, {"points", "per"});
         if (!m.valid()) {
@@ -575,6 +607,7 @@ private:
                 if (!l.has("categories") && !l.has("skus") && !l.has("tags") && !l.has("when")) {
                     reader_.at_value(l.path(), "expected categories, skus, tags or when");
                 }
+                check_line_lists(p, l);
                 r.lines = std::move(s);
             }
         }

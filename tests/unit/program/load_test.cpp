@@ -368,8 +368,7 @@ TEST_CASE("conditions may read only the data their rule gets", "[load][errors]")
 )");
 }
 
-TEST_CASE("a condition that reads no data is refused, saying what it always is",
-          "[load][errors]") {
+TEST_CASE("a condition that reads no data is refused, saying what it always is", "[load][errors]") {
     auto with_when = [](const std::string& when) {
         return problems(header + "earn:\n  - id: base\n    on: purchase\n    fixed: 1\n    when: " +
                         when + "\n");
@@ -380,8 +379,8 @@ TEST_CASE("a condition that reads no data is refused, saying what it always is",
                     "true; a condition is a JsonLogic operation on the data") == 0);
     CHECK(with_when("\"transaction.local.weekday == 2\"").find("(text is not read as one)") !=
           std::string::npos);
-    for (const char* never : {"false", "0", "[]", "{\"==\": [1, 2]}",
-                              "{and: [{\">=\": [3, 1]}, false]}"}) {
+    for (const char* never :
+         {"false", "0", "[]", "{\"==\": [1, 2]}", "{and: [{\">=\": [3, 1]}, false]}"}) {
         INFO(never);
         CHECK(with_when(never).find("reads no data, so it is always false") != std::string::npos);
     }
@@ -397,7 +396,8 @@ TEST_CASE("a condition that reads no data is refused, saying what it always is",
     per_unit: 1
     lines:
       when: true
-)").find("p.yaml:11:13: earn[0].lines.when: this condition reads no data") == 0);
+)")
+              .find("p.yaml:11:13: earn[0].lines.when: this condition reads no data") == 0);
 }
 
 TEST_CASE("names given to missing are checked like those of var", "[load][errors]") {
@@ -518,4 +518,32 @@ TEST_CASE("expiry policies take the keys that fit them", "[load][errors]") {
         load_ok(header + base_rule + "points:\n  expiry: {policy: inactivity, months: 18}\n");
     CHECK(idle->points.expiry.policy == expiry_policy::inactivity);
     CHECK(idle->points.expiry.months == 18);
+}
+
+TEST_CASE("line selectors that select nothing are refused", "[load][errors]") {
+    // An empty list was read as no criterion and selected every line.
+    CHECK(problems(header + R"(earn:
+  - id: bakery
+    on: purchase
+    per_unit: 1
+    lines:
+      categories: []
+)") == "p.yaml:11:19: earn[0].lines.categories: expected at least one value; an empty list "
+       "selects no line (remove categories to select by the rest)\n");
+    // Excluded lines never earn, so naming them selects nothing.
+    CHECK(problems(header + R"(spend:
+  exclude:
+    categories: [gift_card]
+    skus: [GC-50]
+earn:
+  - id: cards
+    on: purchase
+    per_unit: 1
+    lines:
+      categories: [bakery, gift_card]
+      skus: [GC-50]
+)") == "p.yaml:15:28: earn[0].lines.categories[1]: category \"gift_card\" is excluded from spend "
+       "(spend.exclude.categories), so its lines never earn from this rule\n"
+       "p.yaml:16:14: earn[0].lines.skus[0]: SKU \"GC-50\" is excluded from spend "
+       "(spend.exclude.skus), so its lines never earn from this rule\n");
 }
