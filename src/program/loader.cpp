@@ -660,7 +660,9 @@ private:
                                  "expected at least one rule id, found an empty list");
             }
         }
-        r.multiply.percent = x.integer("percent", 1, max_percent, true).value_or(100);
+        // The points after multiplying, in percent of those before: 100 would add nothing and
+        // less would take points away, which a multiplier's explanation cannot show.
+        r.multiply.percent = x.integer("percent", 101, max_percent, true).value_or(100);
         r.multiply.stack =
             x.choice<stacking>("stacking", {{"multiplicative", stacking::multiplicative},
                                             {"additive", stacking::additive}})
@@ -911,7 +913,11 @@ private:
             for (std::size_t j = 0; j < r.multiply.rules.size(); ++j) {
                 std::string path = append_index(earn_paths_[i] + ".multiply.rules", j);
                 const earn_rule* target = p.find_earn_rule(r.multiply.rules[j]);
-                if (target == nullptr) {
+                auto listed = r.multiply.rules.begin() + static_cast<std::ptrdiff_t>(j);
+                if (std::find(r.multiply.rules.begin(), listed, *listed) != listed) {
+                    // Each listing multiplies again: twice would be x4 for a "x2" rule.
+                    reader_.at_value(path, "\"" + *listed + "\" is listed twice");
+                } else if (target == nullptr) {
                     reader_.at_value(path, unknown("earn rule", r.multiply.rules[j], rules));
                 } else if (target->kind == earn_kind::multiply) {
                     reader_.at_value(path, "\"" + target->id +
@@ -921,6 +927,11 @@ private:
                     reader_.at_value(path, "\"" + target->id +
                                                "\" fires on a different trigger "
                                                "than this multiplier; expected the same on:");
+                } else if (r.on == earn_trigger::event && target->event_type != r.event_type) {
+                    reader_.at_value(path, "\"" + target->id + "\" fires on event \"" +
+                                               target->event_type + "\" and this multiplier on \"" +
+                                               r.event_type +
+                                               "\", so it never applies; expected the same event:");
                 }
             }
         }

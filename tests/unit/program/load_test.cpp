@@ -547,3 +547,30 @@ earn:
        "p.yaml:16:14: earn[0].lines.skus[0]: SKU \"GC-50\" is excluded from spend "
        "(spend.exclude.skus), so its lines never earn from this rule\n");
 }
+
+TEST_CASE("multipliers that would count twice, take points or never apply are refused",
+          "[load][errors]") {
+    const std::string events = "events: [photo, review_posted]\n";
+    auto with = [&](const std::string& multiply, const std::string& extra = "") {
+        return problems(header + events + base_rule + extra +
+                        "  - id: boost\n    on: purchase\n    multiply: " + multiply + "\n");
+    };
+    CHECK(with("{rules: [base, base], percent: 200}") ==
+          "p.yaml:13:30: earn[1].multiply.rules[1]: \"base\" is listed twice\n");
+    CHECK(with("{rules: [base], percent: 50}") ==
+          "p.yaml:13:40: earn[1].multiply.percent: expected a whole number from 101 to 100000, "
+          "found 50\n");
+    CHECK(with("{rules: [base], percent: 100}").find("found 100") != std::string::npos);
+    CHECK(with("{rules: [base], percent: 101}") == "ok");
+    CHECK(problems(header + events + R"(earn:
+  - id: reviews
+    on: event
+    event: review_posted
+    fixed: 10
+  - id: boost
+    on: event
+    event: photo
+    multiply: {rules: [reviews], percent: 200}
+)") == "p.yaml:15:24: earn[1].multiply.rules[0]: \"reviews\" fires on event \"review_posted\" "
+       "and this multiplier on \"photo\", so it never applies; expected the same event:\n");
+}
