@@ -785,6 +785,9 @@ private:
             for (std::size_t t = 0; t < b.tiers.size(); ++t) {
                 refer(reference::kind::tier, b.tiers[t], append_index(m.child("tiers"), t));
             }
+            if (b.trigger == benefit_trigger::tier_entry) {
+                check_tier_entry(p, b, m);
+            }
             mapping g(reader_, m.require("grant"), m.child("grant"),
                       {"reward", "points", "valid_days", "valid_until"});
             if (g.valid()) {
@@ -812,6 +815,22 @@ private:
                 b.once_per = read_period(m.get("once_per"), m.child("once_per"));
             }
             p.benefits.push_back(std::move(b));
+        }
+    }
+
+    // An entry benefit goes to whoever enters its tier, on the way up: a `tiers` list would be
+    // ignored, and the lowest tier is where members start, never entered.
+    void check_tier_entry(const program& p, const benefit& b, const mapping& m) {
+        if (m.has("tiers")) {
+            reader_.at_key(m.child("tiers"), "tiers does not apply to a tier_entry benefit: it "
+                                             "goes to every member entering tier \"" +
+                                                 b.tier + "\"");
+        }
+        if (!p.tiers.levels.empty() && b.tier == p.tiers.levels.front().id) {
+            reader_.at_value(m.child("trigger") + ".tier_entry",
+                             "\"" + b.tier +
+                                 "\" is the lowest tier, where members start: nobody enters it, "
+                                 "so this benefit would never be given");
         }
     }
 

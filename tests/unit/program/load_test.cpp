@@ -574,3 +574,22 @@ TEST_CASE("multipliers that would count twice, take points or never apply are re
 )") == "p.yaml:15:24: earn[1].multiply.rules[0]: \"reviews\" fires on event \"review_posted\" "
        "and this multiplier on \"photo\", so it never applies; expected the same event:\n");
 }
+
+TEST_CASE("tier entry benefits that would never be given or ignore their tiers are refused",
+          "[load][errors]") {
+    const std::string tiers = R"(tiers:
+  levels:
+    - {id: green, threshold: 0}
+    - {id: gold, threshold: 500}
+)";
+    auto with = [&](const std::string& benefit) {
+        return problems(header + tiers + base_rule + "benefits:\n  - id: welcome\n" + benefit);
+    };
+    CHECK(with("    trigger: {tier_entry: gold}\n    grant: {points: 50}\n") == "ok");
+    CHECK(with("    trigger: {tier_entry: green}\n    grant: {points: 50}\n") ==
+          "p.yaml:16:27: benefits[0].trigger.tier_entry: \"green\" is the lowest tier, where "
+          "members start: nobody enters it, so this benefit would never be given\n");
+    CHECK(with("    trigger: {tier_entry: gold}\n    tiers: [green]\n    grant: {points: 50}\n") ==
+          "p.yaml:17:5: benefits[0].tiers: tiers does not apply to a tier_entry benefit: it goes "
+          "to every member entering tier \"gold\"\n");
+}
