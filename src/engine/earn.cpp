@@ -2,6 +2,7 @@
 // evaluation") is the contract this file implements.
 #include "context.hpp"
 #include "loyalty/engine/rounding.hpp"
+#include "loyalty/logic/js_string.hpp"
 #include "rule_data.hpp"
 
 #include <algorithm>
@@ -27,8 +28,10 @@ bool contains(const std::vector<std::string>& list, const std::string& s) {
 }
 
 // The value of a dotted `var` name in the condition data, as JsonLogic resolves it (array
-// elements by index), or null when it is missing.
-const nlohmann::json* lookup_variable(const nlohmann::json& data, const std::string& name) {
+// elements by index, `length` of an array or a string, which is made in `length`), or null when
+// it is missing.
+const nlohmann::json* lookup_variable(const nlohmann::json& data, const std::string& name,
+                                      nlohmann::json& length) {
     const nlohmann::json* at = &data;
     std::size_t start = 0;
     while (start <= name.size()) {
@@ -44,6 +47,11 @@ const nlohmann::json* lookup_variable(const nlohmann::json& data, const std::str
                    key.find_first_not_of("0123456789") == std::string::npos && key.size() < 10 &&
                    std::stoul(key) < at->size()) {
             at = &(*at)[std::stoul(key)];
+        } else if (key == "length" && dot == std::string::npos &&
+                   (at->is_array() || at->is_string())) {
+            length = at->is_array() ? at->size()
+                                    : logic::utf16_length(at->get_ref<const std::string&>());
+            return &length;
         } else {
             return nullptr;
         }
@@ -66,7 +74,8 @@ std::string variable_values(const logic::rule& rule, const nlohmann::json& data)
             continue;
         }
         seen.push_back(v.name);
-        const nlohmann::json* value = lookup_variable(data, v.name);
+        nlohmann::json length;
+        const nlohmann::json* value = lookup_variable(data, v.name, length);
         std::string shown =
             value ? value->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
                   : "missing";

@@ -57,6 +57,31 @@ constexpr std::array event_names = {
     "event.local.hour",   "event.local.minute",
 };
 
+// The names whose values are text (or null): `length` counts their characters, as it counts a
+// list's elements (docs/jsonlogic.md, "Path steps").
+constexpr std::array text_names = {
+    "transaction.id",
+    "transaction.store_id",
+    "transaction.channel",
+    "transaction.currency",
+    "transaction.occurred_at",
+    "transaction.local.date",
+    "member.id",
+    "member.tier",
+    "member.tier_since",
+    "member.tier_until",
+    "member.enrolled_at",
+    "member.birthday",
+    "member.referred_by",
+    "line.line_id",
+    "line.sku",
+    "line.category",
+    "event.id",
+    "event.type",
+    "event.occurred_at",
+    "event.local.date",
+};
+
 template <class Names>
 void add(std::vector<std::string>& out, const Names& names) {
     out.insert(out.end(), names.begin(), names.end());
@@ -86,6 +111,9 @@ bool reads(std::string_view pattern, std::string_view name) {
     std::string_view rest = name.substr(pattern.size() + 1);
     if (open) {
         return !rest.empty();
+    }
+    if (rest == "length") {
+        return list || std::find(text_names.begin(), text_names.end(), pattern) != text_names.end();
     }
     // A list may be indexed once; its elements are plain values.
     return list && is_index(rest);

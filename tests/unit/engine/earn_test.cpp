@@ -452,10 +452,24 @@ TEST_CASE("the whole data, computed names and missing read all of the data", "[e
           R"(condition earn[4].when is false (member.tier is "gold"))");
     // Purchase conditions run after the line selectors of the rules before them, whose last
     // line is still in the data: names computed at evaluation can see it.
-    auto stale = variant(app_orders_when, when, "lines:\n      categories: [bakery]",
-                         "lines:\n      categories: [bakery]\n      when: {\"!!\": [{\"var\": \"line.sku\"}]}");
+    auto stale = variant(
+        app_orders_when, when, "lines:\n      categories: [bakery]",
+        "lines:\n      categories: [bakery]\n      when: {\"!!\": [{\"var\": \"line.sku\"}]}");
     auto o2 = evaluate(*stale, seasoned_member(), tagged_basket(), at("2026-11-24T15:05:00Z"));
     CHECK(rule_of(o2, "app_orders").reason == "conditions met");
+}
+
+TEST_CASE("conditions read the length of lists and text", "[earn][conditions]") {
+    auto many = test::sample_variant(
+        app_orders_when,
+        R"({"and": [{">": [{"var": "transaction.categories.length"}, 1]}, {"==": [{"var": "transaction.channel.length"}, 3]}]})");
+    auto o = evaluate(*many, seasoned_member(), tagged_basket(), at("2026-11-24T15:05:00Z"));
+    CHECK(rule_of(o, "app_orders").reason == "conditions met");
+    auto few = test::sample_variant(app_orders_when,
+                                    R"({">": [{"var": "transaction.categories.length"}, 10]})");
+    auto o2 = evaluate(*few, seasoned_member(), tagged_basket(), at("2026-11-24T15:05:00Z"));
+    CHECK(rule_of(o2, "app_orders").reason ==
+          "condition earn[4].when is false (transaction.categories.length is 2)");
 }
 
 TEST_CASE("event, enrollment and referral conditions read their data", "[earn][conditions]") {

@@ -17,6 +17,18 @@ TEST_CASE("conditions read the names their scope provides", "[conditions]") {
     CHECK_FALSE(check_variable(condition_scope::event, "event.attributes.photo.width"));
 }
 
+TEST_CASE("length is read on lists and text, as JsonLogic reads it", "[conditions]") {
+    CHECK_FALSE(check_variable(condition_scope::purchase, "transaction.categories.length"));
+    CHECK_FALSE(check_variable(condition_scope::purchase, "transaction.channel.length"));
+    CHECK_FALSE(check_variable(condition_scope::line, "line.tags.length"));
+    CHECK_FALSE(check_variable(condition_scope::line, "line.sku.length"));
+    CHECK_FALSE(check_variable(condition_scope::event, "event.type.length"));
+    CHECK_FALSE(check_variable(condition_scope::event, "event.attributes.name.length"));
+    // A number has no length: JavaScript's is undefined, so the condition would never hold.
+    CHECK(check_variable(condition_scope::purchase, "transaction.total.length").has_value());
+    CHECK(check_variable(condition_scope::purchase, "member.balance.length").has_value());
+}
+
 TEST_CASE("names outside the scope are refused with the alternatives", "[conditions]") {
     CHECK(check_variable(condition_scope::purchase, "transaction.tags.first") ==
           std::optional<std::string>{
