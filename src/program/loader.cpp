@@ -69,6 +69,7 @@ public:
         }
         read_header(p, mapping(reader_, top.require("program"), "program",
                                {"id", "name", "currency", "time_zone"}));
+        zone_ = p.time_zone;
         read_events(p, top);
         read_tiers(p, top.get("tiers"));
         read_points(p, top.get("points"));
@@ -369,6 +370,14 @@ private:
                                                    *text + "\"");
                 return std::nullopt;
             }
+            // A time the clocks skip in the program's zone: a window from or until it would
+            // start or end at the hour after, and one inside the gap would never be open.
+            if (zone_ != nullptr && zone_->get_info(*t).result == date::local_info::nonexistent) {
+                reader_.at_value(m.child(key), "\"" + *text + "\" does not exist in " +
+                                                   zone_->name() +
+                                                   ": the clocks skip it (daylight saving time)");
+                return std::nullopt;
+            }
             // `until: 2026-12-31` means through that day.
             return end_of_day && is_date_only(*text) ? *t + date::days{1} : *t;
         };
@@ -583,6 +592,17 @@ private:
                 }
             }
         }
+        const json* rate_node = m.get("rate");
+        bool zero_rate = r.kind == earn_kind::rate && rate_node != nullptr &&
+                         rate_node->is_object() && rate_node->contains("points") &&
+                         (*rate_node)["points"] == 0;
+        if (zero_rate && std::none_of(r.tier_rates.begin(), r.tier_rates.end(),
+                                      [](const auto& t) { return t.second.points > 0; })) {
+            // 0 points is a rate for the tiers tier_rates does not name; alone it earns nothing.
+            reader_.at_value(m.child("rate") + ".points",
+                             "a rate of 0 points earns nothing in every tier; expected more than "
+                             "0, or tier_rates giving some tier more");
+        }
 
         condition_scope scope = r.on == earn_trigger::purchase   ? condition_scope::purchase
                                 : r.on == earn_trigger::event    ? condition_scope::event
@@ -632,6 +652,13 @@ private:
                     r.nth = nth_purchase{*count, *per};
                 }
             }
+        }
+        if (r.first_purchase && m.has("nth_purchase")) {
+            // The first purchase is nobody's second: together they would never pay (or, for
+            // n: 1 in a lifetime, say the same thing twice).
+            reader_.at_key(m.child("nth_purchase"),
+                           "first_purchase and nth_purchase together: a rule pays on the first "
+                           "purchase or on the nth, not both; keep one");
         }
         if (m.has("active")) {
             r.active = read_validity(m.get("active"), m.child("active"));
@@ -1003,6 +1030,7 @@ private:
     std::map<std::string, std::string> rule_ids_;
     std::vector<std::string> earn_paths_;
     std::vector<reference> references_;
+    const date::time_zone* zone_ = nullptr; // the program's, once read
 };
 
 program::program(passkey, std::string source_text, std::string content_hash)

@@ -593,3 +593,39 @@ TEST_CASE("tier entry benefits that would never be given or ignore their tiers a
           "p.yaml:17:5: benefits[0].tiers: tiers does not apply to a tier_entry benefit: it goes "
           "to every member entering tier \"gold\"\n");
 }
+
+TEST_CASE("rules that can never pay are refused", "[load][errors]") {
+    CHECK(problems(header + R"(earn:
+  - id: second
+    on: purchase
+    fixed: 10
+    first_purchase: true
+    nth_purchase: {n: 2, period: lifetime}
+)") == "p.yaml:11:5: earn[0].nth_purchase: first_purchase and nth_purchase together: a rule "
+       "pays on the first purchase or on the nth, not both; keep one\n");
+    CHECK(problems(header + R"(earn:
+  - id: base
+    on: purchase
+    rate: {points: 0, per: 100}
+)") == "p.yaml:9:20: earn[0].rate.points: a rate of 0 points earns nothing in every tier; "
+       "expected more than 0, or tier_rates giving some tier more\n");
+    CHECK(problems(header + R"(tiers:
+  levels:
+    - {id: green, threshold: 0}
+    - {id: gold, threshold: 500}
+earn:
+  - id: base
+    on: purchase
+    rate: {points: 0, per: 100}
+    tier_rates:
+      gold: {points: 2, per: 100}
+)") == "ok");
+    // A window whose ends fall in the hour the clocks skip (New York, 2026-03-08) is empty.
+    CHECK(problems(header + R"(earn:
+  - id: base
+    on: purchase
+    fixed: 1
+    active: {from: "2026-03-08T02:30", until: "2026-03-08T04:00"}
+)") == "p.yaml:10:20: earn[0].active.from: \"2026-03-08T02:30\" does not exist in "
+       "America/New_York: the clocks skip it (daylight saving time)\n");
+}
