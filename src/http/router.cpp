@@ -475,7 +475,8 @@ void change_profile(ledger::ledger& l, const router_options&, metrics&, call_ptr
         !correction_text(*c, *body, "email", r.email)) {
         return;
     }
-    if (const auto* b = f.get("birthday")) {
+    // Here null is not absence but a value: it clears the birthday, as it clears a name.
+    if (auto b = body->find("birthday"); b != body->end()) {
         r.birthday = std::optional<date::year_month_day>();
         if (!b->is_null()) {
             auto birthday = birthday_of(*b);

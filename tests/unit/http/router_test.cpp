@@ -1613,3 +1613,42 @@ TEMPLATE_TEST_CASE("router: a till's write on a remembered key that was revoked 
     }
     check_unchanged(a, before, "m-1");
 }
+
+TEMPLATE_TEST_CASE("router: a profile change clears a birthday with null, as it does a name",
+                   "[router][profile]", in_process, over_http) {
+    api a(TestType::kind);
+    ok_json(a.post("/v1/members", a.admin,
+                   {{"member_id", "m-1"},
+                    {"name", "Ada"},
+                    {"email", "ada@example.com"},
+                    {"birthday", "1990-06-15"}}),
+            201);
+    const std::string target = "/v1/members/m-1/profile-changes";
+
+    // The birthday alone, cleared: a change of something, not a change of nothing.
+    json cleared = ok_json(
+        a.post(target, a.support, {{"change_id", "c-bn"}, {"reason", "x"}, {"birthday", nullptr}}),
+        201);
+    CHECK(cleared["event_type"] == "profile_change");
+    json member = ok_json(a.get("/v1/members/m-1", a.support), 200);
+    CHECK(member["birthday"].is_null());
+    CHECK(member["name"] == "Ada");
+    CHECK(member["email"] == "ada@example.com");
+
+    // Set again, then all three cleared at once.
+    ok_json(a.post(target, a.support,
+                   {{"change_id", "c-set"}, {"reason", "x"}, {"birthday", "1990-06-16"}}),
+            201);
+    CHECK(ok_json(a.get("/v1/members/m-1", a.support), 200)["birthday"] == "1990-06-16");
+    ok_json(a.post(target, a.support,
+                   {{"change_id", "c-null"},
+                    {"reason", "x"},
+                    {"name", nullptr},
+                    {"email", nullptr},
+                    {"birthday", nullptr}}),
+            201);
+    member = ok_json(a.get("/v1/members/m-1", a.support), 200);
+    CHECK(member["name"].is_null());
+    CHECK(member["email"].is_null());
+    CHECK(member["birthday"].is_null());
+}
