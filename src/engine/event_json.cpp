@@ -3,7 +3,6 @@
 #include "loyalty/engine/json_fields.hpp"
 
 #include <set>
-#include <sstream>
 
 namespace loyalty::engine {
 
@@ -82,6 +81,34 @@ std::optional<timestamp> parse_rfc3339(std::string_view t) {
     }
     return date::sys_days{ymd} + std::chrono::hours{hour} + std::chrono::minutes{minute} +
            std::chrono::seconds{second} - offset;
+}
+
+// RFC 3339's full-date, exactly: four digits of year, two of month and two of day, a day the
+// calendar has. date::parse("%F") also took "1990-6-5", signed years and years of any width.
+std::optional<date::year_month_day> parse_full_date(std::string_view t) {
+    if (t.size() != 10 || t[4] != '-' || t[7] != '-') {
+        return std::nullopt;
+    }
+    auto number = [&](std::size_t at, std::size_t digits) -> int {
+        int value = 0;
+        for (std::size_t i = at; i < at + digits; ++i) {
+            if (t[i] < '0' || t[i] > '9') {
+                return -1;
+            }
+            value = value * 10 + (t[i] - '0');
+        }
+        return value;
+    };
+    int year = number(0, 4), month = number(5, 2), day = number(8, 2);
+    if (year < 0 || month < 1 || day < 1) {
+        return std::nullopt;
+    }
+    date::year_month_day ymd{date::year{year}, date::month{static_cast<unsigned>(month)},
+                             date::day{static_cast<unsigned>(day)}};
+    if (!ymd.ok()) {
+        return std::nullopt;
+    }
+    return ymd;
 }
 
 tl::expected<purchase, rejection> purchase_from_json(const json& j) {
@@ -239,13 +266,12 @@ tl::expected<member_state, rejection> member_from_json(const json& j) {
     m.tier.since = enrolled_at;
     m.last_activity = enrolled_at;
     if (const json* b = f.get("birthday")) {
-        std::istringstream in{b->is_string() ? b->get<std::string>() : std::string()};
-        date::year_month_day ymd{};
-        in >> date::parse("%F", ymd);
-        if (in.fail() || !ymd.ok()) {
+        auto ymd =
+            b->is_string() ? parse_full_date(b->get_ref<const std::string&>()) : std::nullopt;
+        if (!ymd) {
             return invalid("birthday", "expected a date YYYY-MM-DD");
         }
-        m.birthday = ymd;
+        m.birthday = *ymd;
     }
     LOYALTY_TRY(referred_by, f.text("referred_by", false));
     if (!referred_by.empty()) {

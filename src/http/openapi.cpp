@@ -105,7 +105,9 @@ json request_schemas() {
                                  "(RFC 5321's lengths; quoted local parts refused)"))},
          {"birthday", nullable({{"type", "string"},
                                 {"format", "date"},
-                                {"description", "YYYY-MM-DD, for birthday benefits"}})},
+                                {"pattern", "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"},
+                                {"description", "YYYY-MM-DD, a date the calendar has, for "
+                                                "birthday benefits"}})},
          {"referred_by", nullable(text("An enrolled member who referred this one; not the "
                                        "member itself"))}},
         {"member_id"}, "A member to enrol.");
@@ -205,6 +207,7 @@ json request_schemas() {
                                  "clears it"))},
          {"birthday", nullable({{"type", "string"},
                                 {"format", "date"},
+                                {"pattern", "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"},
                                 {"description", "YYYY-MM-DD; null clears it. Moving it within a "
                                                 "year does not grant a birthday benefit twice."}})},
          {"reason", text("Why, for the audit log")}},

@@ -383,14 +383,13 @@ std::optional<std::string> optional_text(call& c, const nlohmann::json& body,
 
 // A birthday as the API writes it, YYYY-MM-DD.
 tl::expected<date::year_month_day, engine::rejection> birthday_of(const nlohmann::json& b) {
-    std::istringstream in{b.is_string() ? b.get<std::string>() : std::string()};
-    date::year_month_day ymd{};
-    in >> date::parse("%F", ymd);
-    if (in.fail() || !ymd.ok() || in.peek() != std::char_traits<char>::eof()) {
+    auto ymd =
+        b.is_string() ? engine::parse_full_date(b.get_ref<const std::string&>()) : std::nullopt;
+    if (!ymd) {
         return tl::unexpected(engine::rejection{engine::rejection_code::invalid_event, "birthday",
                                                 "expected a date YYYY-MM-DD"});
     }
-    return ymd;
+    return *ymd;
 }
 
 // A text a profile change may set or clear: absent leaves `out` empty, null makes it hold an

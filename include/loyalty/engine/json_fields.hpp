@@ -17,6 +17,8 @@
 namespace loyalty::engine {
 
 std::optional<timestamp> parse_rfc3339(std::string_view text);
+// A date written exactly YYYY-MM-DD that the calendar has, as birthdays are sent.
+std::optional<date::year_month_day> parse_full_date(std::string_view text);
 
 // The longest id, code or name a request may carry.
 inline constexpr std::size_t max_text_bytes = 256;

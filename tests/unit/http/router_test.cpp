@@ -1652,3 +1652,36 @@ TEMPLATE_TEST_CASE("router: a profile change clears a birthday with null, as it 
     CHECK(member["email"].is_null());
     CHECK(member["birthday"].is_null());
 }
+
+TEMPLATE_TEST_CASE("router: a birthday is a real date written YYYY-MM-DD, nothing looser",
+                   "[router][profile]", in_process, over_http) {
+    api a(TestType::kind);
+    a.enroll("m-1");
+    const std::vector<std::string> loose = {"1990-6-5",    "1990-06-5",   "1990-6-05",
+                                            "+1990-06-15", "-1990-06-15", "-001-01-01",
+                                            "990-06-15",   "19900-06-15", "1990-06-15T00:00:00Z",
+                                            " 1990-06-15", "1990-06-15 ", "1990/06/15",
+                                            "1990-02-29",  "1990-13-01",  "1990-00-10",
+                                            "1990-04-31",  "1990-06-00",  "",
+                                            "1990-06-1x",  "199O-06-15"};
+    auto before = snapshot::of(a, "m-1");
+    for (const std::string& text : loose) {
+        INFO("birthday \"" << text << "\"");
+        check_problem(a.post("/v1/members", a.admin, {{"member_id", "m-2"}, {"birthday", text}}),
+                      422, "validation-failed", std::vector<std::string>{"birthday"});
+        check_problem(a.post("/v1/members/m-1/profile-changes", a.support,
+                             {{"change_id", "c-1"}, {"reason", "x"}, {"birthday", text}}),
+                      422, "validation-failed", std::vector<std::string>{"birthday"});
+    }
+    check_unchanged(a, before, "m-1");
+    check_problem(a.get("/v1/members/m-2", a.admin), 404, "not-found");
+
+    // Written as the API writes it, a leap day included: stored as written.
+    ok_json(a.post("/v1/members", a.admin, {{"member_id", "m-2"}, {"birthday", "2000-02-29"}}),
+            201);
+    CHECK(ok_json(a.get("/v1/members/m-2", a.admin), 200)["birthday"] == "2000-02-29");
+    ok_json(a.post("/v1/members/m-1/profile-changes", a.support,
+                   {{"change_id", "c-1"}, {"reason", "x"}, {"birthday", "1990-06-05"}}),
+            201);
+    CHECK(ok_json(a.get("/v1/members/m-1", a.admin), 200)["birthday"] == "1990-06-05");
+}
