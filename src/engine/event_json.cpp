@@ -176,6 +176,12 @@ tl::expected<purchase_return, rejection> return_from_json(const json& j,
         if (!lines->is_array()) {
             return invalid("lines", "expected a list of {line_id, quantity}");
         }
+        // Returning nothing is no return; an empty list is not "everything" either, which only
+        // leaving `lines` out says.
+        if (lines->empty()) {
+            return invalid("lines",
+                           "expected at least one line; leave lines out to return everything");
+        }
         for (std::size_t i = 0; i < lines->size(); ++i) {
             fields l((*lines)[i], "lines[" + std::to_string(i) + "]", {"line_id", "quantity"});
             if (auto bad = l.check()) {

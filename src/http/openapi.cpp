@@ -148,10 +148,11 @@ json request_schemas() {
         {{"return_id", text("The point of sale's id for the return; unique")},
          {"store_id", text("The store of the purchase")},
          {"lines", nullable({{"type", "array"},
+                             {"minItems", 1},
                              {"maxItems", 500},
                              {"items", ref("ReturnLine")},
-                             {"description", "What is returned; absent: everything not yet "
-                                             "returned"}})}},
+                             {"description", "What is returned, at least one line; absent: "
+                                             "everything not yet returned"}})}},
         {"return_id", "store_id"}, "A return of (part of) the purchase named in the path.");
     s["Event"] = body_object(
         {{"event_id", text("The sender's id; unique")},

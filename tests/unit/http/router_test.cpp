@@ -1685,3 +1685,22 @@ TEMPLATE_TEST_CASE("router: a birthday is a real date written YYYY-MM-DD, nothin
             201);
     CHECK(ok_json(a.get("/v1/members/m-1", a.admin), 200)["birthday"] == "1990-06-05");
 }
+
+TEMPLATE_TEST_CASE("router: a return with an empty list of lines is refused, not taken as all",
+                   "[router][returns]", in_process, over_http) {
+    api a(TestType::kind);
+    a.enroll("m-1");
+    ok_json(a.post("/v1/transactions", a.pos, basket("t-1", "m-1")), 201);
+    const std::string target = "/v1/transactions/t-1/returns";
+
+    auto before = snapshot::of(a, "m-1");
+    check_problem(a.post(target, a.pos,
+                         {{"return_id", "ret-1"}, {"store_id", "s-1"}, {"lines", json::array()}}),
+                  422, "validation-failed", std::vector<std::string>{"lines"});
+    check_unchanged(a, before, "m-1");
+
+    // Without lines: everything not yet returned, under the same return id.
+    json whole = ok_json(a.post(target, a.pos, {{"return_id", "ret-1"}, {"store_id", "s-1"}}), 201);
+    CHECK(whole["event_type"] == "return");
+    CHECK_FALSE(whole["movements"].empty());
+}
