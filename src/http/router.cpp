@@ -1226,9 +1226,12 @@ void router::handle(request req, std::string request_id, respond_fn respond) {
                 if (!look_up()) {
                     return;
                 }
+                // The route's method, not the request's: a HEAD's answer is its GET's, the
+                // same length included (RFC 9110 9.3.2).
                 return c->problem(status::forbidden, "forbidden", "Forbidden",
                                   "the " + ledger::to_string(c->key->key_role) + " role may not " +
-                                      std::string(c->req.method_string()) + " " + found->pattern);
+                                      std::string(beast_http::to_string(found->method)) + " " +
+                                      found->pattern);
             }
             if (double wait = impl_->limiter.take(c->key->id); wait > 0) {
                 if (!look_up()) {
