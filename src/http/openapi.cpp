@@ -552,8 +552,14 @@ json parameters() {
           {"description",
            "The client's key for this write, scoped to the API key, besides the route's natural "
            "key: a retry with the same request replays the first answer "
-           "(Idempotent-Replayed: true); a different request is 409 idempotency-conflict"},
-          {"schema", {{"type", "string"}, {"minLength", 1}}}}},
+           "(Idempotent-Replayed: true); a different request is 409 idempotency-conflict. 1 to "
+           "255 printable ASCII characters without spaces; any other, empty included, is 422 "
+           "validation-failed"},
+          {"schema",
+           {{"type", "string"},
+            {"minLength", 1},
+            {"maxLength", 255},
+            {"pattern", "^[!-~]{1,255}$"}}}}},
     };
 }
 

@@ -1263,10 +1263,13 @@ void router::handle(request req, std::string request_id, respond_fn respond) {
             }
         }
 
-        if (auto key = c->req["Idempotency-Key"]; !key.empty()) {
-            bool printable = key.size() <= 255 && std::all_of(key.begin(), key.end(), [](char ch) {
-                                 return ch > 0x20 && ch < 0x7f;
-                             });
+        // Present but empty is refused too: a client that meant a key and sent none would
+        // otherwise lose the protection it asked for without a word.
+        if (auto header = c->req.find("Idempotency-Key"); header != c->req.end()) {
+            auto key = header->value();
+            bool printable =
+                !key.empty() && key.size() <= 255 &&
+                std::all_of(key.begin(), key.end(), [](char ch) { return ch > 0x20 && ch < 0x7f; });
             if (!printable) {
                 return c->problem(
                     status::unprocessable_entity, "validation-failed", "Invalid request",

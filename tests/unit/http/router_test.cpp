@@ -1704,3 +1704,23 @@ TEMPLATE_TEST_CASE("router: a return with an empty list of lines is refused, not
     CHECK(whole["event_type"] == "return");
     CHECK_FALSE(whole["movements"].empty());
 }
+
+TEMPLATE_TEST_CASE("router: an empty Idempotency-Key is refused, as one too long is",
+                   "[router][idempotency]", in_process, over_http) {
+    api a(TestType::kind);
+    a.enroll("m-1");
+    auto before = snapshot::of(a, "m-1");
+    for (const std::string& key : {std::string(), std::string(256, 'k'), std::string("a b")}) {
+        INFO("Idempotency-Key \"" << key << "\"");
+        check_problem(
+            a.post("/v1/transactions", a.pos, basket("t-1", "m-1"), {{"Idempotency-Key", key}}),
+            422, "validation-failed", std::vector<std::string>{"Idempotency-Key"});
+    }
+    check_unchanged(a, before, "m-1");
+    // 1 and 255 printable characters are keys.
+    ok_json(a.post("/v1/transactions", a.pos, basket("t-1", "m-1"), {{"Idempotency-Key", "k"}}),
+            201);
+    ok_json(a.post("/v1/transactions", a.pos, basket("t-2", "m-1"),
+                   {{"Idempotency-Key", std::string(255, '~')}}),
+            201);
+}
