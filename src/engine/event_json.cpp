@@ -21,10 +21,21 @@ tl::expected<std::vector<std::string>, rejection> strings(const json* v, const s
                                  std::to_string(purchase_limits::max_tags) + " strings");
     }
     for (std::size_t i = 0; i < v->size(); ++i) {
+        std::string item = path + "[" + std::to_string(i) + "]";
         if (!(*v)[i].is_string()) {
-            return invalid(path + "[" + std::to_string(i) + "]", "expected a string");
+            return invalid(item, "expected a string");
         }
-        out.push_back((*v)[i].get<std::string>());
+        // Each one a text field like any other (docs/security.md): rules compare tags, logs and
+        // the console show them.
+        const auto& tag = (*v)[i].get_ref<const std::string&>();
+        if (tag.empty() || tag.size() > max_text_bytes) {
+            return invalid(item, "expected a non-empty string of at most " +
+                                     std::to_string(max_text_bytes) + " bytes");
+        }
+        if (!text_allowed(tag, true, false)) {
+            return invalid(item, "control characters are not allowed");
+        }
+        out.push_back(tag);
     }
     return out;
 }

@@ -65,13 +65,9 @@ bool read_tags(od::value v, std::vector<std::string>& tags) {
     }
     for (auto item : list) {
         std::string_view tag;
-        if (item.get_string().get(tag) || tags.size() == purchase_limits::max_tags) {
-            return false;
-        }
-        for (unsigned char c : tag) {
-            if (c < 0x20) {
-                return false;
-            }
+        if (item.get_string().get(tag) || tags.size() == purchase_limits::max_tags ||
+            !text_allowed(tag, true, false)) {
+            return false; // purchase_from_json names the tag it refuses
         }
         tags.emplace_back(tag);
     }

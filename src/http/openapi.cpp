@@ -122,7 +122,11 @@ json request_schemas() {
                                        "the line's price; 0 when absent"))},
          {"tags", nullable({{"type", "array"},
                             {"maxItems", 64},
-                            {"items", {{"type", "string"}}},
+                            {"items",
+                             {{"type", "string"},
+                              {"minLength", 1},
+                              {"maxLength", 256},
+                              {"description", "1 to 256 bytes, no control characters"}}},
                             {"description", "Labels rules may test"}})}},
         {"line_id", "quantity", "unit_price"}, "One line of a purchase.");
     s["Purchase"] = body_object(

@@ -127,6 +127,11 @@ TEST_CASE("the fast path declines what it does not read, valid or not") {
         {with_line(R"({"line_id":"1","quantity":"1","unit_price":5})"), false},
         {with_line(R"({"line_id":"1","quantity":1,"unit_price":5,"tags":"gift"})"), false},
         {with_line(R"({"line_id":"1","quantity":1,"unit_price":5,"tags":[1]})"), false},
+        {with_line(R"({"line_id":"1","quantity":1,"unit_price":5,"tags":[""]})"), false},
+        {with_line(R"({"line_id":"1","quantity":1,"unit_price":5,"tags":["a\nb"]})"), false},
+        {with_line(R"({"line_id":"1","quantity":1,"unit_price":5,"tags":[")" +
+                   std::string(257, 't') + R"("]})"),
+         false},
         {with_line(R"({"line_id":"1","quantity":1,"unit_price":5,"tags":[)" + sixty_four_tags +
                    R"("t"]})"),
          false},

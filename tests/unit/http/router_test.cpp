@@ -1724,3 +1724,34 @@ TEMPLATE_TEST_CASE("router: an empty Idempotency-Key is refused, as one too long
                    {{"Idempotency-Key", std::string(255, '~')}}),
             201);
 }
+
+TEMPLATE_TEST_CASE("router: a line's tags follow the rules of every text field", "[router][tags]",
+                   in_process, over_http) {
+    api a(TestType::kind);
+    a.enroll("m-1");
+    auto tagged = [](json tags) {
+        json p = basket("t-1", "m-1");
+        p["lines"][1]["tags"] = std::move(tags);
+        return p;
+    };
+    // Plain ASCII bodies are read by the purchase fast path, the others by the general one:
+    // both refuse alike.
+    const std::vector<std::pair<json, std::string>> refused = {
+        {json::array({"a\nb"}), "lines[1].tags[0]"},
+        {json::array({"gift", std::string(257, 't')}), "lines[1].tags[1]"},
+        {json::array({""}), "lines[1].tags[0]"},
+        {json::array({"gift", "a\x7f"
+                              "b"}),
+         "lines[1].tags[1]"},
+        {json::array({"a\tb"}), "lines[1].tags[0]"},
+    };
+    auto before = snapshot::of(a, "m-1");
+    for (const auto& [tags, field] : refused) {
+        INFO("tags " << tags.dump());
+        check_problem(a.post("/v1/transactions", a.pos, tagged(tags)), 422, "validation-failed",
+                      std::vector<std::string>{field});
+    }
+    check_unchanged(a, before, "m-1");
+    ok_json(a.post("/v1/transactions", a.pos, tagged(json::array({"gift", std::string(256, 't')}))),
+            201);
+}
