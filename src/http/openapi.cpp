@@ -1070,7 +1070,9 @@ json build() {
           {"version", "1"},
           {"description",
            "Points, tiers and rewards for points of sale and support staff (docs/api.md). "
-           "Amounts are integer minor units, points integers, times RFC 3339. Errors are "
+           "Amounts are integer minor units, points integers, times RFC 3339. Bodies are "
+           "strict: an unknown field, or a key given twice in one object, is 422 "
+           "validation-failed naming it. Errors are "
            "application/problem+json. Any request may also be answered by the server itself: "
            "400 bad-http or bad-target, 404 route-not-found, 405 method-not-allowed, 413 "
            "body-too-large, 431 headers-too-large, 503 too-many-connections (with "

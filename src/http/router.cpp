@@ -235,9 +235,15 @@ std::optional<nlohmann::json> json_body(call& c) {
         return std::nullopt;
     }
     auto body = parse_json_body(c.req.body());
-    if (!body && body.error() == body_error::malformed) {
+    if (!body && body.error().problem == body_problem::malformed) {
         c.problem(status::bad_request, "malformed-json", "Malformed JSON",
                   "the body is not valid JSON");
+        return std::nullopt;
+    }
+    if (!body && body.error().problem == body_problem::repeated_key) {
+        const std::string& field = body.error().field;
+        c.problem(status::unprocessable_entity, "validation-failed", "Invalid request",
+                  field + ": given more than once", {field});
         return std::nullopt;
     }
     if (!body) {

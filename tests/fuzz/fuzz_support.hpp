@@ -56,7 +56,7 @@ inline const program::program_ptr& sample_program() {
 }
 
 // A body as the router reads it (http::parse_json_body): empty when the router would refuse it
-// as malformed or too deep.
+// as malformed, too deep or with a key given twice in one object.
 inline std::optional<nlohmann::json> parse_body(std::string_view body) {
     auto parsed = http::parse_json_body(body);
     if (!parsed) {

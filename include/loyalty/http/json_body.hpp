@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <nlohmann/json.hpp>
+#include <string>
 #include <string_view>
 #include <tl/expected.hpp>
 
@@ -12,9 +13,18 @@ namespace loyalty::http {
 // Deeper bodies are refused (422) before anything reads them: nothing we accept nests this deep.
 inline constexpr std::size_t max_json_depth = 32;
 
-enum class body_error { malformed, too_deep };
+enum class body_problem { malformed, too_deep, repeated_key };
 
-// `text` parsed without exceptions, tracking the deepest container as it goes.
+struct body_error {
+    body_problem problem;
+    // For repeated_key, the key's path, as the validation errors name fields:
+    // `lines[0].quantity`.
+    std::string field;
+};
+
+// `text` parsed without exceptions, tracking the deepest container as it goes. A key given twice
+// in one object is refused: nlohmann would keep the last silently, and a body that says two
+// things about one field is not strict (docs/api.md).
 tl::expected<nlohmann::json, body_error> parse_json_body(std::string_view text);
 
 } // namespace loyalty::http

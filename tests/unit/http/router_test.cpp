@@ -1755,3 +1755,56 @@ TEMPLATE_TEST_CASE("router: a line's tags follow the rules of every text field",
     ok_json(a.post("/v1/transactions", a.pos, tagged(json::array({"gift", std::string(256, 't')}))),
             201);
 }
+
+TEMPLATE_TEST_CASE("router: a body with a key twice in any object is refused, naming it",
+                   "[router][duplicates]", in_process, over_http) {
+    api a(TestType::kind);
+    a.enroll("m-1");
+    ok_json(a.post("/v1/transactions", a.pos, basket("t-0", "m-1")), 201);
+    // nlohmann writes keys in order: channel, currency, lines, member_id, …
+    const std::string purchase = basket("t-1", "m-1").dump();
+    auto replaced = [](std::string text, const std::string& from, const std::string& to) {
+        auto at = text.find(from);
+        REQUIRE(at != std::string::npos);
+        return text.replace(at, from.size(), to);
+    };
+    const std::string event_head = R"({"event_id":"e-1","type":"review_posted","occurred_at":")" +
+                                   now_text() + R"(","attributes":)";
+    struct twice {
+        std::string target;
+        std::string body;
+        std::string field;
+    };
+    const std::vector<twice> cases = {
+        {"/v1/members", R"({"member_id":"m-dup","member_id":"m-dup2"})", "member_id"},
+        {"/v1/members", R"({"member_id":"m-dup","member_id":"m-dup"})", "member_id"},
+        {"/v1/members", R"({"member_id":"m-dup","member\u005fid":"m-dup2"})", "member_id"},
+        {"/v1/transactions", R"({"member_id":"m-1",)" + purchase.substr(1), "member_id"},
+        {"/v1/transactions", replaced(purchase, R"("quantity":2)", R"("quantity":2,"quantity":1)"),
+         "lines[0].quantity"},
+        {"/v1/transactions",
+         replaced(purchase, R"("unit_price":300)", R"("unit_price":300,"unit_price":300)"),
+         "lines[1].unit_price"},
+        {"/v1/members/m-1/events", event_head + R"({"a":{"b":1,"c":[],"b":2}}})", "attributes.a.b"},
+        {"/v1/members/m-1/events", event_head + R"({"list":[1,[{}],{"x":1},{"y":1,"y":2}]}})",
+         "attributes.list[3].y"},
+        {"/v1/transactions/t-0/returns",
+         R"({"return_id":"r-1","store_id":"s-1","return_id":"r-2"})", "return_id"},
+        {"/v1/members/m-1/adjustments",
+         R"({"adjustment_id":"adj-1","points":5,"reason":"x","points":500})", "points"},
+    };
+    auto before = snapshot::of(a, "m-1");
+    for (const twice& c : cases) {
+        INFO(c.target << " " << c.body);
+        check_problem(a.post_text(c.target, a.admin, c.body), 422, "validation-failed",
+                      std::vector<std::string>{c.field});
+    }
+    check_unchanged(a, before, "m-1");
+    check_problem(a.get("/v1/members/m-dup", a.admin), 404, "not-found");
+    check_problem(a.get("/v1/members/m-dup2", a.admin), 404, "not-found");
+    // The same key in different objects is no repetition.
+    ok_json(a.post_text("/v1/transactions", a.pos, purchase), 201);
+    ok_json(a.post_text("/v1/members/m-1/events", a.pos,
+                        event_head + R"({"a":{"a":1},"b":[{"a":1},{"a":2}]}})"),
+            201);
+}
