@@ -977,10 +977,11 @@ const char* content_type_of(const std::string& extension) {
     return nullptr;
 }
 
-// True when it answered (a file, or a refusal of a path that tries to leave the root).
+// True when it answered (a file, a refusal of a path that tries to leave the root, or a file
+// asked with a method other than GET and HEAD).
 bool serve_static(const std::filesystem::path& root, call& c,
                   const std::vector<std::string>& segments) {
-    if (root.empty() || (c.req.method() != verb::get && c.req.method() != verb::head)) {
+    if (root.empty()) {
         return false;
     }
     std::filesystem::path relative;
@@ -1009,6 +1010,16 @@ bool serve_static(const std::filesystem::path& root, call& c,
     if (ec || root_end != base.end() || type == nullptr ||
         !std::filesystem::is_regular_file(file, ec)) {
         return false;
+    }
+    if (c.req.method() != verb::get && c.req.method() != verb::head) {
+        // The path exists, not with this method: 405 with the methods it has, as the API's
+        // routes answer (RFC 9110 15.5.6), not a 404 that says there is nothing here.
+        response res = http::problem(
+            c.req.version(), c.req.keep_alive(), status::method_not_allowed, "method-not-allowed",
+            "Method not allowed", std::string(c.req.method_string()) + " is not served here");
+        res.set(beast_http::field::allow, "GET, HEAD");
+        c.answer(std::move(res));
+        return true;
     }
     std::ifstream in(file, std::ios::binary);
     std::ostringstream body;

@@ -1808,3 +1808,21 @@ TEMPLATE_TEST_CASE("router: a body with a key twice in any object is refused, na
                         event_head + R"({"a":{"a":1},"b":[{"a":1},{"a":2}]}})"),
             201);
 }
+
+TEMPLATE_TEST_CASE("router: a console file asked with another method is 405, allowing GET and HEAD",
+                   "[router][static]", in_process, over_http) {
+    http::router_options options = roomy();
+    options.web_root = std::filesystem::path(LOYALTY_SOURCE_DIR) / "web";
+    api a(TestType::kind, options);
+    REQUIRE(a.get("/index.html", "").status() == 200);
+    for (const char* target : {"/index.html", "/", "/app.js"}) {
+        for (verb method : {verb::post, verb::put, verb::delete_}) {
+            auto r = a.send(api::make(method, target, ""));
+            check_problem(r, 405, "method-not-allowed");
+            CHECK(r.header("Allow") == "GET, HEAD");
+        }
+    }
+    // A file that is not there, or not one the console serves, is no route at all.
+    check_problem(a.send(api::make(verb::post, "/nothing.html", "")), 404, "route-not-found");
+    check_problem(a.send(api::make(verb::post, "/README.md", "")), 404, "route-not-found");
+}
