@@ -26,11 +26,22 @@ bool is_identifier(std::string_view key) {
     return true;
 }
 
-source_position position_of(const YAML::Mark& mark) {
+// yaml-cpp counts a column in bytes; editors, and people, count characters. Positions are
+// 1-based; a mark that does not fit the text (never seen) keeps yaml-cpp's column.
+source_position position_of(std::string_view text, const YAML::Mark& mark) {
     if (mark.is_null()) {
         return {};
     }
-    return {mark.line + 1, mark.column + 1};
+    auto at = static_cast<std::size_t>(mark.pos);
+    auto column = static_cast<std::size_t>(mark.column);
+    if (mark.pos < 0 || mark.column < 0 || at > text.size() || column > at) {
+        return {mark.line + 1, mark.column + 1};
+    }
+    std::string_view before = text.substr(at - column, column);
+    auto characters = std::count_if(before.begin(), before.end(), [](char c) {
+        return (static_cast<unsigned char>(c) & 0xC0) != 0x80; // not a UTF-8 continuation byte
+    });
+    return {mark.line + 1, static_cast<int>(characters) + 1};
 }
 
 // The core schema's number forms, matched by hand: std::regex matched them by recursing once per
@@ -224,8 +235,9 @@ std::string append_index(const std::string& path, std::size_t index) {
 // Walks the yaml-cpp tree once, building the JSON value and recording marks by path.
 class document_builder {
 public:
-    document_builder(source_document& doc, diagnostics& problems, const document_limits& limits)
-        : doc_(doc), problems_(problems), limits_(limits) {}
+    document_builder(source_document& doc, std::string_view text, diagnostics& problems,
+                     const document_limits& limits)
+        : doc_(doc), text_(text), problems_(problems), limits_(limits) {}
 
     // Past a limit the tree is not a program worth validating: the caller reports only the limit.
     bool too_large() const { return too_large_; }
@@ -233,7 +245,7 @@ public:
     nlohmann::json build(const YAML::Node& node, const std::string& path, std::size_t depth) {
         if (++nodes_ > limits_.max_nodes) {
             if (!too_large_) {
-                report(position_of(node.Mark()), path,
+                report(position_of(text_, node.Mark()), path,
                        "the document has more than " + std::to_string(limits_.max_nodes) +
                            " values (aliases included); a program is never that large");
                 too_large_ = true;
@@ -242,13 +254,13 @@ public:
         }
         if (depth > limits_.max_depth) {
             if (!too_large_) {
-                report(position_of(node.Mark()), path,
+                report(position_of(text_, node.Mark()), path,
                        "nesting deeper than " + std::to_string(limits_.max_depth) + " levels");
                 too_large_ = true;
             }
             return nullptr;
         }
-        doc_.marks_[path].value = position_of(node.Mark());
+        doc_.marks_[path].value = position_of(text_, node.Mark());
         switch (node.Type()) {
         case YAML::NodeType::Null:
         case YAML::NodeType::Undefined:
@@ -269,7 +281,7 @@ public:
             for (const auto& entry : node) {
                 const YAML::Node& key = entry.first;
                 if (!key.IsScalar()) {
-                    report(position_of(key.Mark()), path,
+                    report(position_of(text_, key.Mark()), path,
                            "expected a plain text key, found a " +
                                std::string(key.IsMap() ? "mapping" : "list") + " used as a key");
                     continue;
@@ -277,12 +289,12 @@ public:
                 const std::string& name = key.Scalar();
                 std::string child = append_key(path, name);
                 if (object.contains(name)) {
-                    report(position_of(key.Mark()), child,
+                    report(position_of(text_, key.Mark()), child,
                            "duplicate key \"" + name + "\"; it was already given at line " +
                                std::to_string(doc_.marks_[child].key.line));
                     continue;
                 }
-                doc_.marks_[child].key = position_of(key.Mark());
+                doc_.marks_[child].key = position_of(text_, key.Mark());
                 object[name] = build(entry.second, child, depth + 1);
             }
             return object;
@@ -306,6 +318,7 @@ private:
     }
 
     source_document& doc_;
+    std::string_view text_;
     diagnostics& problems_;
     const document_limits& limits_;
     std::size_t nodes_ = 0;
@@ -339,7 +352,7 @@ source_document source_document::parse(std::string_view text, std::string file_n
         std::vector<YAML::Node> documents = YAML::LoadAll(std::string(text));
         for (std::size_t i = 1; i < documents.size(); ++i) {
             if (!documents[i].IsNull()) {
-                problems.push_back({doc.file_name_, position_of(documents[i].Mark()), "",
+                problems.push_back({doc.file_name_, position_of(text, documents[i].Mark()), "",
                                     "a second YAML document: a program file holds one, and the "
                                     "first is the program (remove the `---` and what follows, "
                                     "or merge it into the first)"});
@@ -351,10 +364,10 @@ source_document source_document::parse(std::string_view text, std::string file_n
         }
     } catch (const YAML::Exception& e) {
         problems.push_back(
-            {doc.file_name_, position_of(e.mark), "", "not valid YAML or JSON: " + e.msg});
+            {doc.file_name_, position_of(text, e.mark), "", "not valid YAML or JSON: " + e.msg});
         return doc;
     }
-    document_builder builder(doc, problems, limits);
+    document_builder builder(doc, text, problems, limits);
     doc.root_ = builder.build(root, "", 0);
     if (builder.too_large()) {
         doc.root_ = nullptr;

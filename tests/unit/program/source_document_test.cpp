@@ -181,3 +181,15 @@ TEST_CASE("a second YAML document is refused at its first line, not ignored", "[
     source_document::parse("a: 1\n---\n", "trailing.yaml", problems);
     CHECK(problems.empty()); // an empty second document holds nothing to ignore
 }
+
+TEST_CASE("columns count characters, not bytes, on lines with other alphabets", "[document]") {
+    // "é" is two bytes, "☕" three and "😀" four: yaml-cpp's columns count the bytes.
+    auto doc = parse_ok("program: {name: \"Café ☕ Crème 😀\", time_zone: Nowhere/Zone}\n"
+                        "x: [\"☕\", 1]\n");
+    CHECK(doc.value_position("program.time_zone").line == 1);
+    CHECK(doc.value_position("program.time_zone").column == 46);
+    CHECK(doc.key_position("program.time_zone").column == 35);
+    CHECK(doc.value_position("x[1]").column == 10);
+    auto json = parse_ok("{\"n\": \"ü\", \"z\": 5}");
+    CHECK(json.value_position("z").column == 17);
+}
