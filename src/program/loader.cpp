@@ -212,12 +212,25 @@ private:
             }
             return;
         }
-        if (auto kind = m.choice<tier_window_kind>(
-                "window", {{"calendar_year", tier_window_kind::calendar_year},
-                           {"enrollment_year", tier_window_kind::enrollment_year},
-                           {"lifetime", tier_window_kind::lifetime}})) {
-            t.window = *kind;
+        static const std::vector<std::pair<std::string, tier_window_kind>> names{
+            {"calendar_year", tier_window_kind::calendar_year},
+            {"enrollment_year", tier_window_kind::enrollment_year},
+            {"lifetime", tier_window_kind::lifetime}};
+        if (window->is_string()) {
+            for (const auto& [name, kind] : names) {
+                if (window->get_ref<const std::string&>() == name) {
+                    t.window = kind;
+                    return;
+                }
+            }
         }
+        // The list names the rolling form too, which a plain choice would leave out.
+        std::vector<std::string> options;
+        for (const auto& n : names) {
+            options.push_back(n.first);
+        }
+        options.push_back("{rolling_months: N}");
+        reader_.at_value(m.child("window"), mapping::expected_one_of(options, *window));
     }
 
     void read_points(program& p, const json* node) {

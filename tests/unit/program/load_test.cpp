@@ -629,3 +629,12 @@ earn:
 )") == "p.yaml:10:20: earn[0].active.from: \"2026-03-08T02:30\" does not exist in "
        "America/New_York: the clocks skip it (daylight saving time)\n");
 }
+
+TEST_CASE("a tier window that is none of the forms lists the rolling one too", "[load][errors]") {
+    CHECK(problems(header + base_rule + R"(tiers:
+  window: rolling_12_months
+  levels:
+    - {id: green, threshold: 0}
+)") == "p.yaml:11:11: tiers.window: expected one of calendar_year, enrollment_year, lifetime or "
+       "{rolling_months: N}, found \"rolling_12_months\"\n");
+}
