@@ -72,6 +72,9 @@ public:
         zone_ = p.time_zone;
         read_events(p, top);
         read_tiers(p, top.get("tiers"));
+        for (const auto& level : p.tiers.levels) {
+            tier_ids_.push_back(level.id);
+        }
         read_points(p, top.get("points"));
         read_spend(p, top.get("spend"));
         read_earn(p, top);
@@ -450,6 +453,7 @@ private:
         if (!known) {
             return std::nullopt;
         }
+        check_tier_literals(*node, path, {});
         if (!compiled->reads_data()) {
             // A condition that reads nothing gives one answer for ever: the rule would always
             // or never apply, without a word (text such as "weekday == 2" is true as text).
@@ -497,6 +501,61 @@ private:
         };
         check_excluded("categories", p.spend.excluded_categories, "category");
         check_excluded("skus", p.spend.excluded_skus, "SKU");
+    }
+
+    // `member.tier` compared with a tier id the program does not have is never equal: a
+    // misspelt or renamed tier would make the condition silently never (or always) hold. Tier
+    // ids are checked once the tiers are read (read_tiers comes before every condition).
+    void check_tier_literals(const json& logic, const std::string& path, logic::json_path at) {
+        auto is_tier_var = [](const json& j) {
+            if (!j.is_object() || j.size() != 1 || !j.contains("var")) {
+                return false;
+            }
+            const json& name = j["var"].is_array() && !j["var"].empty() ? j["var"][0] : j["var"];
+            return name == "member.tier";
+        };
+        auto check = [&](const json& literal, const logic::json_path& where) {
+            if (literal.is_string() && std::find(tier_ids_.begin(), tier_ids_.end(),
+                                                 literal.get<std::string>()) == tier_ids_.end()) {
+                reader_.at_value(render(path, where),
+                                 unknown("tier", literal.get<std::string>(), tier_ids_) +
+                                     " (member.tier is always one of them)");
+            }
+        };
+        if (logic.is_array()) {
+            for (std::size_t i = 0; i < logic.size(); ++i) {
+                auto inner = at;
+                inner.emplace_back(i);
+                check_tier_literals(logic[i], path, inner);
+            }
+            return;
+        }
+        if (!logic.is_object() || logic.size() != 1) {
+            return;
+        }
+        const auto& [op, args] = *logic.items().begin();
+        logic::json_path here = at;
+        here.emplace_back(op);
+        if (args.is_array() && args.size() == 2) {
+            static const std::set<std::string> equalities{"==", "===", "!=", "!=="};
+            for (std::size_t side = 0; side < 2; ++side) {
+                if (!is_tier_var(args[side])) {
+                    continue;
+                }
+                auto other = here;
+                other.emplace_back(1 - side);
+                if (equalities.contains(op)) {
+                    check(args[1 - side], other);
+                } else if (op == "in" && side == 0 && args[1].is_array()) {
+                    for (std::size_t k = 0; k < args[1].size(); ++k) {
+                        auto item = other;
+                        item.emplace_back(k);
+                        check(args[1][k], item);
+                    }
+                }
+            }
+        }
+        check_tier_literals(args, path, here);
     }
 
     std::optional<earn_rate> read_rate(const json* node, const std::string& path) {
@@ -1044,6 +1103,7 @@ private:
     std::vector<std::string> earn_paths_;
     std::vector<reference> references_;
     const date::time_zone* zone_ = nullptr; // the program's, once read
+    std::vector<std::string> tier_ids_;     // the program's, once read
 };
 
 program::program(passkey, std::string source_text, std::string content_hash)

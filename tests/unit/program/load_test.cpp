@@ -638,3 +638,24 @@ TEST_CASE("a tier window that is none of the forms lists the rolling one too", "
 )") == "p.yaml:11:11: tiers.window: expected one of calendar_year, enrollment_year, lifetime or "
        "{rolling_months: N}, found \"rolling_12_months\"\n");
 }
+
+TEST_CASE("member.tier compared with a tier the program does not have is refused",
+          "[load][errors]") {
+    const std::string tiers = R"(tiers:
+  levels:
+    - {id: green, threshold: 0}
+    - {id: gold, threshold: 500}
+)";
+    auto with_when = [&](const std::string& when) {
+        return problems(header + tiers + "earn:\n  - id: base\n    on: purchase\n    fixed: 1\n" +
+                        "    when: " + when + "\n");
+    };
+    CHECK(with_when(R"({"==": [{var: member.tier}, gold]})") == "ok");
+    CHECK(with_when(R"({in: [{var: member.tier}, [green, gold]]})") == "ok");
+    CHECK(with_when(R"({"!==": [platinum, {var: member.tier}]})") ==
+          "p.yaml:14:20: earn[0].when[\"!==\"][0]: unknown tier \"platinum\"; expected one of: "
+          "green, gold (member.tier is always one of them)\n");
+    CHECK(with_when(R"({and: [{in: [{var: member.tier}, [gold, Gold]]}]})") ==
+          "p.yaml:14:51: earn[0].when.and[0].in[1][1]: unknown tier \"Gold\"; expected one of: "
+          "green, gold (member.tier is always one of them)\n");
+}
