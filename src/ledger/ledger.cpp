@@ -66,7 +66,8 @@ error refused(const engine::rejection& r) {
     return error{error_code::rejected, r.field, r.message, r.code, {}};
 }
 
-// The request field that names a write, for conflicts on it.
+// The request field that names a write, for conflicts on it: the field a client sent, so it can
+// find it (docs/api.md, "Idempotency"). Spelled out per kind, since a kind's name is not a field.
 std::string natural_field(const std::string& kind) {
     if (kind == "enrollment") {
         return "member_id";
@@ -74,10 +75,21 @@ std::string natural_field(const std::string& kind) {
     if (kind == "purchase") {
         return "transaction_id";
     }
-    if (kind == "cancellation") {
+    if (kind == "redemption" || kind == "cancellation") {
         return "redemption_id";
     }
-    return kind + "_id"; // return_id, event_id, redemption_id, adjustment_id
+    if (kind == "profile_change") {
+        return "change_id";
+    }
+    if (kind == "voucher_use") {
+        // Keyed by the voucher and the purchase; the voucher is the one the till reused, as
+        // the refusal of a use on another purchase names it.
+        return "voucher_id";
+    }
+    if (kind == "return" || kind == "event" || kind == "adjustment") {
+        return kind + "_id";
+    }
+    throw std::logic_error("no natural key field for a " + kind);
 }
 
 std::string describe(const program::diagnostics& all) {

@@ -867,6 +867,10 @@ TEMPLATE_TEST_CASE("router: a voucher is used once at a till, and its redemption
     before = snapshot::of(a, "m-1");
     check_problem(a.post(target, a.pos, {{"transaction_id", "t-2"}}), 409, "already-done",
                   std::vector<std::string>{"voucher_id"});
+    // The same voucher on the same purchase from another store's till reuses the natural key
+    // (the voucher and the purchase): the conflict names the voucher, a field that exists.
+    check_problem(a.post(target, a.pos, {{"transaction_id", "t-1"}, {"store_id", "s-9"}}), 409,
+                  "idempotency-conflict", std::vector<std::string>{"voucher_id"});
     auto cancel = api::make(verb::post, "/v1/redemptions/red-1/cancel", a.support);
     cancel.prepare_payload();
     check_problem(a.send(std::move(cancel)), 409, "already-done",
@@ -1015,7 +1019,9 @@ TEMPLATE_TEST_CASE("router: support corrects a profile, the view shows it, a til
     CHECK(again.res.body() == first.res.body());
     json other = fix;
     other["name"] = "Grace";
-    check_problem(a.post(target, a.admin, other), 409, "idempotency-conflict");
+    // The conflict names the body's field, change_id.
+    check_problem(a.post(target, a.admin, other), 409, "idempotency-conflict",
+                  std::vector<std::string>{"change_id"});
     CHECK(ok_json(a.get("/v1/members/m-1", a.pos), 200)["name"] == "Ada Lovelace");
 }
 

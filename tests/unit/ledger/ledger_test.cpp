@@ -501,8 +501,9 @@ TEST_CASE("a voucher is used once, whatever is retried, restarted or cancelled",
     CHECK(again->replayed);
     CHECK(again->body == used->body);
     // The same purchase from another store's till is another request.
-    CHECK(failure(f.ledger->use_voucher(pos(), {voucher, "t-1", f.now(), "s-2"})).code ==
-          error_code::idempotency_conflict);
+    auto conflict = failure(f.ledger->use_voucher(pos(), {voucher, "t-1", f.now(), "s-2"}));
+    CHECK(conflict.code == error_code::idempotency_conflict);
+    CHECK(conflict.field == "voucher_id");
     auto elsewhere = failure(f.ledger->use_voucher(pos(), {voucher, "t-2", f.now()}));
     CHECK(elsewhere.rejection == engine::rejection_code::already_done);
     CHECK(elsewhere.field == "voucher_id");
@@ -647,8 +648,9 @@ TEST_CASE("a profile change corrects name, email and birthday, audited and once"
     CHECK(again->body == first->body);
     profile_change_request other = fix;
     other.name = std::optional<std::string>("Grace");
-    CHECK(failure(f.ledger->change_profile(support, "m-1", other)).code ==
-          error_code::idempotency_conflict);
+    auto conflict = failure(f.ledger->change_profile(support, "m-1", other));
+    CHECK(conflict.code == error_code::idempotency_conflict);
+    CHECK(conflict.field == "change_id"); // the body's field, not the kind's name
     CHECK(f.count("operations") == operations + 1);
 
     // A null clears: the email and the birthday go, the name stays.
