@@ -46,7 +46,7 @@ tl::expected<std::vector<std::string>, rejection> strings(const json* v, const s
 // "+HH:MM" / "-HH:MM". Loading a member parses a dozen times, and date::parse both builds a
 // locale-aware stream each time and overflows on some malformed offsets
 // (tests/fuzz/regressions/requests/rfc3339-*), so it never sees untrusted text.
-std::optional<timestamp> parse_rfc3339(std::string_view t) {
+std::optional<timestamp> parse_rfc3339_unbounded(std::string_view t) {
     if (t.size() != 20 && t.size() != 25) {
         return std::nullopt;
     }
@@ -111,7 +111,7 @@ std::optional<date::year_month_day> parse_full_date(std::string_view t) {
         return value;
     };
     int year = number(0, 4), month = number(5, 2), day = number(8, 2);
-    if (year < 0 || month < 1 || day < 1) {
+    if (year < 1 || month < 1 || day < 1) { // year 0 is before every time kept
         return std::nullopt;
     }
     date::year_month_day ymd{date::year{year}, date::month{static_cast<unsigned>(month)},
@@ -120,6 +120,16 @@ std::optional<date::year_month_day> parse_full_date(std::string_view t) {
         return std::nullopt;
     }
     return ymd;
+}
+
+// Every reader of a time refuses one outside the range: stored, it would be written with a
+// year RFC 3339 cannot hold and never read back.
+std::optional<timestamp> parse_rfc3339(std::string_view t) {
+    auto parsed = parse_rfc3339_unbounded(t);
+    if (!parsed || *parsed < earliest_time || *parsed > latest_time) {
+        return std::nullopt;
+    }
+    return parsed;
 }
 
 tl::expected<purchase, rejection> purchase_from_json(const json& j) {

@@ -20,6 +20,13 @@ using program::money_t;
 using program::points_t;
 using timestamp = std::chrono::sys_seconds;
 
+// The times a request may carry, once in UTC: what RFC 3339's four-digit years can write, so
+// every time the ledger stores reads back (an offset can push 0000-12-31T23:59:59-00:01 or
+// 0001-01-01T00:00:00+00:01 outside them).
+inline constexpr timestamp earliest_time{date::sys_days{date::year{1} / 1 / 1}};
+inline constexpr timestamp latest_time{date::sys_days{date::year{9999} / 12 / 31} +
+                                       std::chrono::seconds{24 * 60 * 60 - 1}};
+
 struct purchase_line {
     std::string line_id;
     std::string sku;

@@ -43,7 +43,11 @@ tl::expected<adjustment, rejection> adjustment_from_json(const nlohmann::json& j
 // docs/engine.md ("Member files") describes the format.
 tl::expected<member_state, rejection> member_from_json(const nlohmann::json& j);
 
-// "2026-03-14T09:30:00Z" or with an offset "2026-03-14T05:30:00-04:00".
+// "2026-03-14T09:30:00Z" or with an offset "2026-03-14T05:30:00-04:00", from earliest_time to
+// latest_time once in UTC; nothing for other text.
 std::optional<timestamp> parse_rfc3339(std::string_view text);
 
 } // namespace loyalty::engine
+// The same without the range, so that a well-formed time outside it can be told from a
+// malformed one.
+std::optional<timestamp> parse_rfc3339_unbounded(std::string_view text);

@@ -17,6 +17,7 @@
 namespace loyalty::engine {
 
 std::optional<timestamp> parse_rfc3339(std::string_view text);
+std::optional<timestamp> parse_rfc3339_unbounded(std::string_view text);
 // A date written exactly YYYY-MM-DD that the calendar has, as birthdays are sent.
 std::optional<date::year_month_day> parse_full_date(std::string_view text);
 
@@ -107,6 +108,11 @@ public:
         }
         auto parsed = parse_rfc3339(*t);
         if (!parsed) {
+            if (parse_rfc3339_unbounded(*t)) {
+                return invalid(at(key), "expected a time from 0001-01-01T00:00:00Z to "
+                                        "9999-12-31T23:59:59Z once in UTC, got " +
+                                            *t);
+            }
             return invalid(at(key), "expected an RFC 3339 time such as 2026-03-14T09:30:00Z");
         }
         return *parsed;

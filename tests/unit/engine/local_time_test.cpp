@@ -242,11 +242,31 @@ TEST_CASE("parse_rfc3339 reads the common UTC form by hand exactly as date::pars
           "2026-04-01 23:00:00Z", "2026-04-01T23:00:0Z", "2026-03-14T09:30:00z",
           "2026-03-14T09:30:00+00:00"}) {
         INFO(text);
-        CHECK(parse_rfc3339(text) == by_date(text));
+        CHECK(parse_rfc3339_unbounded(text) == by_date(text));
     }
     // Forms only the general parser reads, still read.
     CHECK(parse_rfc3339("2026-03-14T10:30:00+01:00") == parse_rfc3339("2026-03-14T09:30:00Z"));
     CHECK_FALSE(parse_rfc3339("2026-03-14T09:30:00Zjunk"));
+}
+
+TEST_CASE("parse_rfc3339 refuses times outside years 1 to 9999 once in UTC", "[local_time]") {
+    // The stored form writes four-digit years: anything else would not read back.
+    CHECK(parse_rfc3339("0001-01-01T00:00:00Z") == earliest_time);
+    CHECK(parse_rfc3339("9999-12-31T23:59:59Z") == latest_time);
+    CHECK(parse_rfc3339("0001-01-01T00:01:00+00:01") == earliest_time);
+    CHECK(parse_rfc3339("9999-12-31T00:00:59-23:59") == latest_time);
+    for (const std::string text :
+         {"0000-01-01T00:00:00Z", "0000-12-31T23:59:59Z", "0000-01-01T00:00:00+00:01",
+          "0001-01-01T00:00:00+00:01", "0001-01-01T23:58:59+23:59", "9999-12-31T23:59:59-00:01",
+          "9999-12-31T00:01:00-23:59"}) {
+        INFO(text);
+        CHECK_FALSE(parse_rfc3339(text));
+        CHECK(parse_rfc3339_unbounded(text)); // well-formed, only out of range
+    }
+    // Every time in range writes back as it read.
+    for (timestamp t : {earliest_time, latest_time}) {
+        CHECK(parse_rfc3339(format_rfc3339(t)) == t);
+    }
 }
 
 TEST_CASE("parse_rfc3339 reads offsets by hand and refuses every other form", "[local_time]") {

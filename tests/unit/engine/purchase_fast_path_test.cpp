@@ -62,6 +62,11 @@ const std::vector<std::string> accepted_bodies = {
     // No channel, no lines, empty tags, a sku of 256 bytes.
     R"({"transaction_id":"t","member_id":"m","store_id":"s","occurred_at":"2026-01-01T00:00:00Z",)"
     R"("currency":"USD","lines":[]})",
+    // The first and last seconds a time may name, once in UTC.
+    R"({"transaction_id":"t","member_id":"m","store_id":"s","occurred_at":"0001-01-01T00:01:00+00:01",)"
+    R"("currency":"USD","lines":[]})",
+    R"({"transaction_id":"t","member_id":"m","store_id":"s","occurred_at":"9999-12-31T00:00:59-23:59",)"
+    R"("currency":"USD","lines":[]})",
     R"({"transaction_id":"t","member_id":"m","store_id":"s","occurred_at":"2026-01-01T00:00:00Z",)"
     R"("currency":"USD","lines":[{"line_id":"1","quantity":1,"unit_price":10000000000,"tags":[],)"
     R"("sku":")" +
@@ -145,6 +150,16 @@ TEST_CASE("the fast path declines what it does not read, valid or not") {
         {R"({"transaction_id":"t","member_id":"m","store_id":"s","currency":"USD","lines":[]})",
          false},
         {head + R"("occurred_at":"2026-02-30T00:00:00Z","lines":[]})", false},
+        // Well-formed times that are outside years 1 to 9999 once in UTC.
+        {R"({"transaction_id":"t","member_id":"m","store_id":"s",)"
+         R"("occurred_at":"0000-01-01T00:00:00+00:01","currency":"USD","lines":[]})",
+         false},
+        {R"({"transaction_id":"t","member_id":"m","store_id":"s",)"
+         R"("occurred_at":"0001-01-01T00:00:00+00:01","currency":"USD","lines":[]})",
+         false},
+        {R"({"transaction_id":"t","member_id":"m","store_id":"s",)"
+         R"("occurred_at":"9999-12-31T23:59:59-00:01","currency":"USD","lines":[]})",
+         false},
         {R"({"transaction_id":"t","member_id":"m","store_id":"s",)"
          R"("occurred_at":"2026-02-30T00:00:00Z","currency":"USD","lines":[]})",
          false},

@@ -1669,7 +1669,7 @@ TEMPLATE_TEST_CASE("router: a birthday is a real date written YYYY-MM-DD, nothin
                                             " 1990-06-15", "1990-06-15 ", "1990/06/15",
                                             "1990-02-29",  "1990-13-01",  "1990-00-10",
                                             "1990-04-31",  "1990-06-00",  "",
-                                            "1990-06-1x",  "199O-06-15"};
+                                            "1990-06-1x",  "199O-06-15",  "0000-06-15"};
     auto before = snapshot::of(a, "m-1");
     for (const std::string& text : loose) {
         INFO("birthday \"" << text << "\"");
@@ -1831,4 +1831,37 @@ TEMPLATE_TEST_CASE("router: a console file asked with another method is 405, all
     // A file that is not there, or not one the console serves, is no route at all.
     check_problem(a.send(api::make(verb::post, "/nothing.html", "")), 404, "route-not-found");
     check_problem(a.send(api::make(verb::post, "/README.md", "")), 404, "route-not-found");
+}
+
+TEMPLATE_TEST_CASE("router: a time before year 1 or after 9999 once in UTC is refused", "[router]",
+                   in_process, over_http) {
+    api a(TestType::kind);
+    a.enroll("m-1");
+    auto before = snapshot::of(a, "m-1");
+    // Well-formed, but their offsets move them out of the years RFC 3339 can write: stored, they
+    // could not be read back, and every later write on the purchase would fail.
+    for (const char* at :
+         {"0000-01-01T00:00:00+00:01", "0001-01-01T00:00:00+23:59", "0000-12-31T23:59:59Z",
+          "9999-12-31T23:59:59-00:01", "9999-12-31T00:01:00-23:59"}) {
+        INFO(at);
+        json purchase = basket("t-y0", "m-1");
+        purchase["occurred_at"] = at;
+        check_problem(a.post("/v1/transactions", a.pos, purchase), 422, "validation-failed",
+                      std::vector<std::string>{"occurred_at"});
+        check_problem(
+            a.post("/v1/members/m-1/events", a.pos,
+                   {{"event_id", "e-y0"}, {"type", "review_posted"}, {"occurred_at", at}}),
+            422, "validation-failed", std::vector<std::string>{"occurred_at"});
+        check_problem(a.post("/v1/simulate", a.pos, purchase), 422, "validation-failed",
+                      std::vector<std::string>{"occurred_at"});
+    }
+    check_unchanged(a, before, "m-1");
+
+    // The first second of year 1 is inside: stored, read back and returned.
+    json earliest = basket("t-y1", "m-1");
+    earliest["occurred_at"] = "0001-01-01T00:01:00+00:01";
+    ok_json(a.post("/v1/transactions", a.pos, earliest), 201);
+    ok_json(a.post("/v1/transactions/t-y1/returns", a.pos,
+                   {{"return_id", "ret-y1"}, {"store_id", "s-1"}}),
+            201);
 }
