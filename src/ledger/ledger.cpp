@@ -603,6 +603,9 @@ void ledger::pay_with_points_async(request_context who, std::string member_id,
             }
             engine::points_payment event = p;
             event.occurred_at = now;
+            // The store of the purchase paid on, when known: the till's, or the only one the
+            // member bought this transaction id at.
+            std::string purchase_store = p.store_id;
             if (event.purchase_total == 0) {
                 // Tills number their own receipts: without its store, a transaction id the
                 // member has at two stores names neither, and guessing would bound the payment
@@ -624,7 +627,9 @@ void ledger::pay_with_points_async(request_context who, std::string member_id,
                                                    "; name the store_id"));
                 }
                 event.purchase_total = found[0].second;
+                purchase_store = found[0].first;
             }
+            event.paid_before = st.points_paid_on(member_id, p.transaction_id, purchase_store);
             return impl_->apply(st, pv, now, "payment", who, request, *m, event);
         },
         std::move(done));

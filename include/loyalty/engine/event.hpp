@@ -93,6 +93,9 @@ struct points_payment {
     money_t purchase_total = 0;
     timestamp occurred_at;
     std::string store_id = {}; // the till's store; empty when not known
+    // Points of earlier payments on the same purchase, not cancelled, which the ledger looks up:
+    // the maximum share bounds all of them together, not each payment alone.
+    points_t paid_before = 0;
 };
 
 struct redemption_cancellation {

@@ -257,6 +257,24 @@ TEST_CASE("points as payment: step, minimum and the share of the purchase", "[bu
                            "leaves for a 1450 purchase, asked 800");
     }
 
+    SECTION("earlier payments on the purchase count towards the share") {
+        points_payment second = pay("pay2", 300, 1400, now);
+        second.paid_before = 400;
+        CHECK(evaluate(*p, m, second, now)); // 4.00 + 3.00 = 7.00, half of 14.00
+        second.points = 400;
+        rejection e = rejected(evaluate(*p, m, second, now));
+        CHECK(e.code == rejection_code::payment_rule);
+        CHECK(e.field == "points");
+        CHECK(e.message == "at most 50% of the purchase may be paid with points: at most 300 "
+                           "leaves for a 1400 purchase (400 leaves already paid on it), asked "
+                           "400");
+        second.paid_before = 700; // the share is used up
+        second.points = 100;
+        CHECK(rejected(evaluate(*p, m, second, now)).message ==
+              "at most 50% of the purchase may be paid with points: at most 0 leaves for a 1400 "
+              "purchase (700 leaves already paid on it), asked 100");
+    }
+
     SECTION("more than the balance") {
         rejection e = rejected(evaluate(*p, m, pay("pay1", 2100, 10000, now), now));
         CHECK(e.code == rejection_code::insufficient_points);

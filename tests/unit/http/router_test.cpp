@@ -1865,3 +1865,38 @@ TEMPLATE_TEST_CASE("router: a time before year 1 or after 9999 once in UTC is re
                    {{"return_id", "ret-y1"}, {"store_id", "s-1"}}),
             201);
 }
+
+TEMPLATE_TEST_CASE("router: points pay at most the share of a purchase across its payments",
+                   "[router]", in_process, over_http) {
+    api a(TestType::kind);
+    a.enroll("m-sp");
+    ok_json(a.post("/v1/members/m-sp/adjustments", a.support,
+                   {{"adjustment_id", "adj-1"}, {"points", 2000}, {"reason", "test"}}),
+            201);
+    // A $10 purchase: half of it, 500 points, may be paid with points.
+    json purchase = basket("sp-t", "m-sp", "s-12");
+    purchase["lines"] = json::array({line("1", "BEANS", "beans", 1, 1000)});
+    ok_json(a.post("/v1/transactions", a.admin, purchase), 201);
+    auto payment = [](const std::string& id) {
+        return json{{"redemption_id", id},
+                    {"points", 500},
+                    {"transaction_id", "sp-t"},
+                    {"store_id", "s-12"}};
+    };
+    const std::string target = "/v1/members/m-sp/redemptions";
+    ok_json(a.post(target, a.admin, payment("sp-1")), 201);
+    // A second payment on it would pay more than half: refused as a single one too large is.
+    auto before = snapshot::of(a, "m-sp");
+    check_problem(a.post(target, a.admin, payment("sp-2")), 422, "payment-rule",
+                  std::vector<std::string>{"points"});
+    check_unchanged(a, before, "m-sp");
+    // Once the first is cancelled, its share is free again.
+    auto cancel = api::make(verb::post, "/v1/redemptions/sp-1/cancel", a.support);
+    cancel.prepare_payload();
+    ok_json(a.send(std::move(cancel)), 201);
+    ok_json(a.post(target, a.admin, payment("sp-2")), 201);
+    check_problem(a.post(target, a.admin, payment("sp-3")), 422, "payment-rule",
+                  std::vector<std::string>{"points"});
+    // 25 for enrolling, 2,000 credited, 500 paid.
+    CHECK(ok_json(a.get("/v1/members/m-sp", a.support), 200)["balance"]["available"] == 1525);
+}

@@ -471,6 +471,46 @@ TEST_CASE("pending points mature, rewards and payments spend, cancellations rest
     CHECK(f.verify().empty());
 }
 
+TEST_CASE("payments on one purchase share its maximum, and a cancelled one frees its part",
+          "[ledger]") {
+    fixture f;
+    enroll(f, "m-sp");
+    const request_context support = test::support_staff();
+    REQUIRE(f.ledger->adjust(support, "m-sp", credit("a-1", 2000)));
+    // A $10 purchase: at most $5, 500 points, may be paid with points, in all.
+    REQUIRE(f.ledger->post_purchase(pos(), basket("sp-t", "m-sp", 1000, f.now())));
+    auto payment = [&](const std::string& id, points_t points) {
+        engine::points_payment p{id, "sp-t", points, 0, f.now()};
+        p.store_id = "s-1";
+        return f.ledger->pay_with_points(pos(), "m-sp", p);
+    };
+    CHECK(body(payment("sp-1", 300))["points"]["burned"] == 300);
+    const std::int64_t operations = f.count("operations");
+    auto over = failure(payment("sp-2", 300));
+    CHECK(over.code == error_code::rejected);
+    CHECK(over.rejection == engine::rejection_code::payment_rule);
+    CHECK(over.field == "points");
+    CHECK(over.message == "at most 50% of the purchase may be paid with points: at most 200 "
+                          "leaves for a 1000 purchase (300 leaves already paid on it), asked 300");
+    CHECK(f.count("operations") == operations);
+    CHECK(body(payment("sp-2", 200))["points"]["burned"] == 200);
+    CHECK(failure(payment("sp-3", 100)).rejection == engine::rejection_code::payment_rule);
+    // A payment on another purchase takes nothing from this one's share.
+    engine::points_payment elsewhere{"sp-4", "sp-other", 100, 1000, f.now()};
+    REQUIRE(f.ledger->pay_with_points(pos(), "m-sp", elsewhere));
+
+    // Cancelled, a payment frees its share: 300 points again, not more.
+    REQUIRE(f.ledger->cancel_redemption(support, {"sp-1", f.now()}));
+    CHECK(failure(payment("sp-5", 400)).rejection == engine::rejection_code::payment_rule);
+    CHECK(body(payment("sp-5", 300))["points"]["burned"] == 300);
+    CHECK(view(f, "m-sp").balance.available == 25 + 2000 - 200 - 100 - 300); // 25 to enrol
+
+    // Restarted, the ledger still knows what was paid.
+    f.open();
+    CHECK(failure(payment("sp-6", 100)).rejection == engine::rejection_code::payment_rule);
+    CHECK(f.verify().empty());
+}
+
 TEST_CASE("a voucher is used once, whatever is retried, restarted or cancelled", "[ledger]") {
     fixture f;
     enroll(f, "m-1");
@@ -1453,7 +1493,7 @@ TEST_CASE("migration 7 gives each used voucher the time and purchase of its use"
     f.execute("BEGIN; ALTER TABLE vouchers DROP COLUMN used_at;"
               "ALTER TABLE vouchers DROP COLUMN used_transaction_id;"
               "ALTER TABLE vouchers DROP COLUMN used_store_id;"
-              "DROP INDEX audit_log_activations;"
+              "DROP INDEX audit_log_activations; DROP INDEX redemptions_payments;"
               "DROP INDEX audit_log_member; DROP TABLE profile_changes;"
               "DELETE FROM schema_migrations WHERE version >= 7; COMMIT;");
     f.open(); // migrates 7 and on
@@ -1487,7 +1527,7 @@ TEST_CASE("migration 9 keeps the ids of the profile changes made before it",
     // keys forgotten, so only the new table can refuse them again).
     f.execute("BEGIN; DROP TABLE profile_changes; DELETE FROM idempotency_keys;"
               "ALTER TABLE vouchers DROP COLUMN used_store_id;"
-              "DROP INDEX audit_log_activations;"
+              "DROP INDEX audit_log_activations; DROP INDEX redemptions_payments;"
               "DELETE FROM schema_migrations WHERE version >= 9; COMMIT;");
     f.open(); // migrates 9
     CHECK(f.count("schema_migrations WHERE version = 9") == 1);
@@ -1507,15 +1547,15 @@ TEST_CASE("a database a newer build wrote is refused, naming both versions",
     fixture f;
     enroll(f, "m-1");
     f.ledger.reset();
-    CHECK(f.text("SELECT MAX(version) FROM schema_migrations") == "13");
+    CHECK(f.text("SELECT MAX(version) FROM schema_migrations") == "14");
     f.execute("INSERT INTO schema_migrations (version, name, applied_at)"
-              " VALUES (14, '0014_future', '2027-01-01T00:00:00Z')");
+              " VALUES (15, '0015_future', '2027-01-01T00:00:00Z')");
     try {
         f.open();
-        FAIL("a database at schema version 14 was opened");
+        FAIL("a database at schema version 15 was opened");
     } catch (const std::runtime_error& e) {
         CHECK(std::string(e.what()) ==
-              "the database is at schema version 14, newer than this program's 13");
+              "the database is at schema version 15, newer than this program's 14");
     }
 }
 
