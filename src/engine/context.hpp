@@ -4,6 +4,7 @@
 
 #include "loyalty/engine/evaluate.hpp"
 #include "loyalty/engine/local_time.hpp"
+#include "loyalty/engine/rounding.hpp"
 
 #include <initializer_list>
 #include <optional>
@@ -22,7 +23,13 @@ struct context {
     // When points credited now expire, once worked out (every lot of an event is credited now,
     // and the time zone arithmetic is not free).
     std::optional<std::optional<timestamp>> expiry_of_now = std::nullopt;
+    // Set when a rule would pay more than max_award_points: evaluate() refuses the event.
+    std::optional<std::string> out_of_range = std::nullopt;
 };
+
+// `points` as what a rule pays, pinned to max_award_points, and the event marked to be refused
+// when it is more: what follows sums pinned amounts, which stay far inside 64 bits.
+points_t award_points(context& cx, wide_int points, const std::string& rule_id);
 
 // The parts joined, in one allocation at most: the reasons and explanations every evaluation
 // writes would otherwise grow their strings several times.

@@ -1,6 +1,7 @@
 // Earning: purchases, non-purchase events and enrollment. docs/program-reference.md ("Order of
 // evaluation") is the contract this file implements.
 #include "context.hpp"
+#include "loyalty/engine/event_json.hpp"
 #include "loyalty/engine/rounding.hpp"
 #include "loyalty/logic/js_string.hpp"
 #include "rule_data.hpp"
@@ -297,7 +298,7 @@ std::vector<std::int64_t> credit_awards(context& cx, std::vector<award>& awards,
 // Multipliers: additive extras are computed on the rounded points of their target rules;
 // multiplicative ones then compound on the running total, in file order. Each multiplier's
 // extra points are its own award, rounded by its own rounding.
-void apply_multipliers(const context& cx, std::vector<award>& awards) {
+void apply_multipliers(context& cx, std::vector<award>& awards) {
     // Rule ids are unique in a program, so an award is found by its rule's id; the awards are
     // a handful, so a scan beats building a map.
     auto index_of = [&](const std::string& id) {
@@ -335,8 +336,11 @@ void apply_multipliers(const context& cx, std::vector<award>& awards) {
                 }
                 award& target = awards[t];
                 points_t on = wanted == program::stacking::additive ? target.points : running[t];
-                points_t extra = round_ratio(static_cast<wide_int>(on) * (r.multiply.percent - 100),
-                                             100, r.round);
+                points_t extra =
+                    award_points(cx,
+                                 round_ratio(static_cast<wide_int>(on) * (r.multiply.percent - 100),
+                                             100, r.round),
+                                 r.id);
                 running[t] += extra;
                 extra_total += extra;
                 detail += concat(
@@ -351,7 +355,7 @@ void apply_multipliers(const context& cx, std::vector<award>& awards) {
                     }
                 }
             }
-            m.points = extra_total;
+            m.points = award_points(cx, extra_total, r.id);
             m.per_line = !extra_by_line.empty();
             m.by_line = std::move(extra_by_line);
             m.result.rounded = extra_total;
@@ -520,6 +524,17 @@ tl::expected<void, rejection> earn_purchase(context& cx, const purchase& e) {
     const program::program& p = cx.program;
     member_state& s = cx.state;
 
+    // Summed wide first: lines within their own limits can still add up past 64 bits.
+    wide_int lines_total = 0;
+    for (const purchase_line& l : e.lines) {
+        lines_total += static_cast<wide_int>(l.quantity) * l.unit_price - l.discount;
+    }
+    if (lines_total > purchase_limits::max_total) {
+        return tl::unexpected(rejection{rejection_code::out_of_range, "lines",
+                                        "the lines total more than " +
+                                            std::to_string(purchase_limits::max_total) +
+                                            ", the most one purchase may be (minor units)"});
+    }
     // Eligible spend: excluded categories and SKUs earn nothing and count toward nothing.
     std::vector<bool> eligible(e.lines.size());
     purchase_totals totals;
@@ -618,7 +633,7 @@ tl::expected<void, rejection> earn_purchase(context& cx, const purchase& e) {
                 }
             }
             wide_int numerator = static_cast<wide_int>(spend) * rate.points;
-            a.points = round_ratio(numerator, rate.per, r.round);
+            a.points = award_points(cx, round_ratio(numerator, rate.per, r.round), r.id);
             a.by_line = allocate(a.points, weights);
             a.result.exact = exact_text(numerator, rate.per);
             bool tier_rate = rate.points != r.rate.points || rate.per != r.rate.per;
@@ -641,7 +656,7 @@ tl::expected<void, rejection> earn_purchase(context& cx, const purchase& e) {
                     units += e.lines[i].quantity;
                 }
             }
-            a.points = units * r.points;
+            a.points = award_points(cx, static_cast<wide_int>(units) * r.points, r.id);
             a.result.exact = std::to_string(a.points);
             a.result.reason =
                 concat({std::to_string(r.points), " per unit on ", std::to_string(units),

@@ -51,6 +51,47 @@ timestamp occurred_at(const event& e) {
                       e);
 }
 
+// The request field whose amount an out-of-range refusal names: what the client would change.
+std::string amount_field(const event& e) {
+    return std::visit(overloaded{[](const purchase&) { return std::string("lines"); },
+                                 [](const purchase_return&) { return std::string("lines"); },
+                                 [](const points_payment&) { return std::string("points"); },
+                                 [](const adjustment&) { return std::string("points"); },
+                                 [](const reward_redemption&) { return std::string("reward_id"); },
+                                 [](const custom_event&) { return std::string("type"); },
+                                 [](const auto&) {
+                                     return std::string();
+                                 }},
+                      e);
+}
+
+// Why the member's totals after the event are past max_member_total, if they are. Only the
+// totals an event adds to are checked; balances may be below zero by debts, never by this much.
+std::optional<std::string> past_limits(const member_state& s, const balance& b,
+                                       std::int64_t metric) {
+    const std::pair<const char*, wide_int> totals[] = {
+        {"lifetime spend", s.lifetime_spend},
+        {"lifetime points", s.lifetime_points},
+        {"available balance", b.available},
+        {"pending balance", b.pending},
+        {"balance", static_cast<wide_int>(b.available) + b.pending},
+        {"tier metric", metric},
+    };
+    for (const auto& [name, value] : totals) {
+        if (value > max_member_total || value < -max_member_total) {
+            return std::string("the member's ") + name + " would be past " +
+                   std::to_string(max_member_total);
+        }
+    }
+    for (const auto& [rule_id, used] : s.budget_used) {
+        if (used > max_member_total) {
+            return "the points rule " + rule_id + " paid would be past " +
+                   std::to_string(max_member_total);
+        }
+    }
+    return std::nullopt;
+}
+
 } // namespace
 
 balance balance_at(const member_state& member, timestamp now) {
@@ -182,6 +223,18 @@ tl::expected<outcome, rejection> evaluate(const program::program& p, const membe
     out.tier.after = out.state.tier.tier;
     out.tier.changed = out.tier.before != out.tier.after;
     out.tier.metric = metric_at(p, out.state, at);
+    // What the program grants by itself as time passes or to a referrer is never refused: it
+    // is a program's fixed amount, far inside the room above the limits, and refusing it would
+    // leave the member's due work undone.
+    if (!std::holds_alternative<time_passes>(e) && !std::holds_alternative<referral_reward>(e)) {
+        auto why = cx.out_of_range;
+        if (!why) {
+            why = past_limits(out.state, out.balance_after, out.tier.metric);
+        }
+        if (why) {
+            return tl::unexpected(rejection{rejection_code::out_of_range, amount_field(e), *why});
+        }
+    }
     return out;
 }
 

@@ -62,6 +62,17 @@ std::optional<timestamp> expiry_for(const context& cx, timestamp earned_at) {
 
 } // namespace
 
+points_t award_points(context& cx, wide_int points, const std::string& rule_id) {
+    if (points > max_award_points || points < -max_award_points) {
+        if (!cx.out_of_range) {
+            cx.out_of_range = "rule " + rule_id + " would pay more than " +
+                              std::to_string(max_award_points) + " points at once";
+        }
+        return points > 0 ? max_award_points : -max_award_points;
+    }
+    return static_cast<points_t>(points);
+}
+
 std::int64_t credit(context& cx, points_t points, const std::string& cause, bool qualifying,
                     std::int64_t pending_days, std::string explanation, movement_kind kind) {
     member_state& s = cx.state;

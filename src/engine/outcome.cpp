@@ -37,6 +37,8 @@ std::string to_string(rejection_code code) {
         return "payment_rule";
     case rejection_code::already_done:
         return "already_done";
+    case rejection_code::out_of_range:
+        return "out_of_range";
     }
     return "?";
 }

@@ -1,5 +1,7 @@
 #include "loyalty/engine/rounding.hpp"
 
+#include <cstdint>
+
 namespace loyalty::engine {
 
 namespace {
@@ -34,6 +36,9 @@ std::int64_t round_ratio(wide_int numerator, wide_int denominator, program::roun
     case program::rounding::half_up:
         q += 2 * r >= denominator ? 1 : 0;
         break;
+    }
+    if (q > INT64_MAX) {
+        return negative ? -INT64_MAX : INT64_MAX;
     }
     return static_cast<std::int64_t>(negative ? -q : q);
 }

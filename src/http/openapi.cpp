@@ -643,6 +643,10 @@ json write_operation(const std::string& id, const std::string& summary,
             {"responses", responses}};
 }
 
+const char* const amount_limits_text =
+    "amount-out-of-range: the purchase's lines total more than 10^16 minor units, a rule would "
+    "pay more than 10^16 points at once, or a member total (balance, lifetime spend or points, "
+    "tier metric) would pass 10^18";
 const char* const validation =
     "validation-failed: a field is missing, unknown, of the wrong type or out of range (fields "
     "names it), or the id in the path is invalid";
@@ -775,7 +779,8 @@ json operations() {
         "Event",
         "already-done: the event id was already posted; idempotency-conflict: the event id or "
         "Idempotency-Key was used for a different request",
-        std::string(validation) + "; also an event type the program does not declare",
+        std::string(validation) + "; also an event type the program does not declare; " +
+            amount_limits_text,
         "not-found: no such member");
     add_member_write(paths, "events", "members", std::move(event));
 
@@ -801,7 +806,8 @@ json operations() {
         "adjustment id or Idempotency-Key was used for a different request",
         std::string(validation) +
             "; insufficient-points: a debit beyond the available points when the program "
-            "allows no negative balance",
+            "allows no negative balance; " +
+            amount_limits_text,
         "not-found: no such member");
     add_member_write(paths, "adjustments", "members", std::move(adjust));
 
@@ -825,7 +831,8 @@ json operations() {
         std::string(validation) +
             "; also a currency other than the program's, no lines, duplicate line ids or a "
             "discount above the line's price; too-many-lines: more lines than the server's "
-            "--max-lines (500)",
+            "--max-lines (500); " +
+            amount_limits_text,
         "not-found: no such member");
     purchase["tags"] = json::array({"transactions"});
     paths["/v1/transactions"]["post"] = purchase;
@@ -966,7 +973,8 @@ json operations() {
          {{"200", success("What posting it would do", ref("Outcome"), false)},
           {"422",
            problem_spec(std::string(validation) +
-                        "; too-many-lines: more lines than the server's --max-lines (500)")}}}};
+                        "; too-many-lines: more lines than the server's --max-lines (500); " +
+                        amount_limits_text)}}}};
     add_body_problems(simulate["responses"]);
     paths["/v1/simulate"]["post"] = simulate;
 

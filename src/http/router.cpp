@@ -158,6 +158,9 @@ void fail(call& c, const ledger::error& e) {
                              "Outside the program's payment rules", e.message, fields);
         case engine::rejection_code::already_done:
             return c.problem(status::conflict, "already-done", "Already done", e.message, fields);
+        case engine::rejection_code::out_of_range:
+            return c.problem(status::unprocessable_entity, "amount-out-of-range",
+                             "Past the ledger's limits on amounts", e.message, fields);
         case engine::rejection_code::unknown_record:
             return c.problem(status::not_found, "not-found", "Not found", e.message, fields);
         case engine::rejection_code::invalid_event:

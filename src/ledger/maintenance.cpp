@@ -63,6 +63,8 @@ struct entry_summary {
 //   lot_remaining: no lot holds more than it earned, and only debt lots go below zero; an
 //                  archived lot holds nothing, and is not also open in the record.
 //   member_state:  the record is readable.
+//   totals:        the lifetime figures are neither below zero (a return takes back no more
+//                  than its purchase added) nor past the engine's limit (member_state.hpp).
 //   chain:         each entry points to the member's entry before it, and the member to its
 //                  newest.
 void check_members(connection& db, const report_fn& report) {
@@ -80,6 +82,16 @@ void check_members(connection& db, const report_fn& report) {
         engine::member_state state;
         if (auto decoded = detail::decode_member_record(members.blob(1), state); !decoded) {
             report("member_state", "member " + id + ": " + decoded.error());
+        }
+        for (const auto& [name, total] :
+             {std::pair<const char*, std::int64_t>{"purchases", state.lifetime_purchases},
+              {"spend", state.lifetime_spend},
+              {"points", state.lifetime_points}}) {
+            if (total < 0 || total > engine::max_member_total) {
+                report("totals", "member " + id + ": lifetime " + name + " is " +
+                                     std::to_string(total) + ", outside 0 to " +
+                                     std::to_string(engine::max_member_total));
+            }
         }
         for (const engine::lot& l : state.lots) {
             lots.push_back({l.id, l.earned, l.remaining, false});

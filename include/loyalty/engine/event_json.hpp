@@ -19,6 +19,9 @@ struct purchase_limits {
     static constexpr std::int64_t max_quantity = 1'000'000;
     static constexpr money_t max_unit_price = 10'000'000'000;
     static constexpr money_t max_discount = 10'000'000'000'000;
+    // All lines together, as much as one line may be: checked by the engine
+    // (rejection_code::out_of_range on `lines`), so that a member's totals keep their room.
+    static constexpr money_t max_total = 10'000'000'000'000'000;
     static constexpr std::size_t max_tags = 64; // per line
 };
 
@@ -46,8 +49,8 @@ tl::expected<member_state, rejection> member_from_json(const nlohmann::json& j);
 // "2026-03-14T09:30:00Z" or with an offset "2026-03-14T05:30:00-04:00", from earliest_time to
 // latest_time once in UTC; nothing for other text.
 std::optional<timestamp> parse_rfc3339(std::string_view text);
-
-} // namespace loyalty::engine
 // The same without the range, so that a well-formed time outside it can be told from a
 // malformed one.
 std::optional<timestamp> parse_rfc3339_unbounded(std::string_view text);
+
+} // namespace loyalty::engine

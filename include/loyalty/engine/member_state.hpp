@@ -12,6 +12,15 @@
 
 namespace loyalty::engine {
 
+// Limits on amounts, so that nothing the ledger sums leaves 64 bits (docs/api.md, "Limits"). A
+// member's totals (balance, lifetime spend and points, the tier metric, a rule's budget used)
+// stay within max_member_total, and one rule pays at most max_award_points in one event; an
+// event that would pass either is refused (rejection_code::out_of_range) and changes nothing.
+// One event adds far less than the room 64 bits leave above max_member_total, so the sums that
+// check it are exact.
+inline constexpr std::int64_t max_member_total = 1'000'000'000'000'000'000;
+inline constexpr std::int64_t max_award_points = 10'000'000'000'000'000;
+
 // Points earned together, spent and expiring together. `remaining` only ever decreases except
 // when a redemption is cancelled.
 struct lot {

@@ -89,6 +89,7 @@ enum class rejection_code {
     not_eligible, // tier restriction, validity window, per-member limit
     payment_rule, // step, minimum, maximum share
     already_done, // a redemption cancelled twice, more returned than bought
+    out_of_range, // an amount, or a member total it would make, past the limits (member_state.hpp)
 };
 
 struct rejection {

@@ -504,3 +504,64 @@ TEST_CASE("event, enrollment and referral conditions read their data", "[earn][c
           "condition earn[7].when is false (transaction.eligible_spend is 2100, "
           "member.lifetime.purchases is 0, member.balance.available is 120)");
 }
+
+TEST_CASE("amounts that would leave 64 bits are refused, naming the lines", "[earn]") {
+    // 500 lines each at the line limits: 5 * 10^18, more than one purchase may be.
+    std::vector<purchase_line> lines;
+    for (int i = 0; i < 500; ++i) {
+        lines.push_back(line(std::to_string(i).c_str(), "coffee", 1'000'000, 10'000'000'000));
+    }
+    const member_state m = enrolled_member();
+    auto big = evaluate(sample_program(), m, basket("2026-11-23T15:00:00Z", lines),
+                        at("2026-11-23T15:00:00Z"));
+    REQUIRE_FALSE(big);
+    CHECK(big.error().code == rejection_code::out_of_range);
+    CHECK(big.error().field == "lines");
+    CHECK(big.error().message == "the lines total more than 10000000000000000, the most one "
+                                 "purchase may be (minor units)");
+
+    // One line at its limits is as much as a purchase may be.
+    const purchase most = basket("2026-11-23T15:00:00Z", {lines[0]});
+    outcome o = run(m, most);
+    CHECK(o.state.lifetime_spend == 10'000'000'000'000'000);
+
+    // A member whose totals are near the limit: the purchase that would pass it is refused.
+    member_state near = m;
+    near.lifetime_spend = max_member_total - 10'000'000'000'000'000 + 1;
+    auto spend = evaluate(sample_program(), near, most, most.occurred_at);
+    REQUIRE_FALSE(spend);
+    CHECK(spend.error().code == rejection_code::out_of_range);
+    CHECK(spend.error().field == "lines");
+    CHECK(spend.error().message == "the member's lifetime spend would be past 1000000000000000000");
+    near.lifetime_spend -= 1; // exactly at the limit after it
+    CHECK(evaluate(sample_program(), near, most, most.occurred_at));
+
+    near = m;
+    near.lifetime_points = max_member_total - 1;
+    auto points = evaluate(sample_program(), near, most, most.occurred_at);
+    REQUIRE_FALSE(points);
+    CHECK(points.error().message ==
+          "the member's lifetime points would be past 1000000000000000000");
+
+    // A rule whose rate would pay past what one rule may pay at once.
+    auto generous =
+        test::sample_variant("rate: {points: 2, per: 100}", "rate: {points: 1000000, per: 1}");
+    auto rich = evaluate(*generous, m, most, most.occurred_at);
+    REQUIRE_FALSE(rich);
+    CHECK(rich.error().code == rejection_code::out_of_range);
+    CHECK(rich.error().field == "lines");
+    CHECK(rich.error().message == "rule base would pay more than 10000000000000000 points at once");
+}
+
+TEST_CASE("an adjustment that would take the balance past the limit is refused", "[earn]") {
+    member_state m = enrolled_member();
+    m.lots.push_back({1, max_member_total, max_member_total, at("2026-01-05T15:00:00Z"),
+                      at("2026-01-05T15:00:00Z"), std::nullopt, "adjust", false, true});
+    m.lifetime_points = 0; // only the balance is near its limit
+    adjustment credit{"a-1", 1, "goodwill", "", "", at("2026-11-23T15:00:00Z")};
+    auto r = evaluate(sample_program(), m, credit, credit.occurred_at);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == rejection_code::out_of_range);
+    CHECK(r.error().field == "points");
+    CHECK(r.error().message == "the member's available balance would be past 1000000000000000000");
+}

@@ -1900,3 +1900,30 @@ TEMPLATE_TEST_CASE("router: points pay at most the share of a purchase across it
     // 25 for enrolling, 2,000 credited, 500 paid.
     CHECK(ok_json(a.get("/v1/members/m-sp", a.support), 200)["balance"]["available"] == 1525);
 }
+
+TEMPLATE_TEST_CASE("router: a purchase past the limits on amounts is refused, naming its lines",
+                   "[router]", in_process, over_http) {
+    api a(TestType::kind);
+    a.enroll("m-1");
+    // 500 lines, each within the line limits, total 5 * 10^18 cents: stored, two of them made a
+    // lifetime spend that wrapped below zero.
+    json lines = json::array();
+    for (int i = 0; i < 500; ++i) {
+        lines.push_back(line(std::to_string(i), "BEANS", "beans", 1'000'000, 10'000'000'000));
+    }
+    json purchase = basket("big-1", "m-1");
+    purchase["lines"] = lines;
+    auto before = snapshot::of(a, "m-1");
+    check_problem(a.post("/v1/transactions", a.admin, purchase), 422, "amount-out-of-range",
+                  std::vector<std::string>{"lines"});
+    check_problem(a.post("/v1/simulate", a.admin, purchase), 422, "amount-out-of-range",
+                  std::vector<std::string>{"lines"});
+    check_unchanged(a, before, "m-1");
+
+    // One line at the limits is the most a purchase may be, and is counted exactly.
+    purchase["lines"] = json::array({lines[0]});
+    ok_json(a.post("/v1/transactions", a.admin, purchase), 201);
+    json member = ok_json(a.get("/v1/members/m-1", a.support), 200);
+    CHECK(member["lifetime"]["spend"] == 10'000'000'000'000'000);
+    CHECK(member["balance"]["pending"].get<std::int64_t>() > 0);
+}

@@ -471,6 +471,35 @@ TEST_CASE("pending points mature, rewards and payments spend, cancellations rest
     CHECK(f.verify().empty());
 }
 
+TEST_CASE("member totals stop at their limit instead of wrapping past 64 bits", "[ledger]") {
+    fixture f;
+    enroll(f, "m-big");
+    // Each purchase is one line at the line limits, 10^16 cents: the most a purchase may be.
+    // A hundred of them make a lifetime spend of exactly 10^18, the limit; the next is refused.
+    constexpr money_t most = 10'000'000'000'000'000;
+    for (int i = 0; i < 100; ++i) {
+        auto p = basket("big-" + std::to_string(i), "m-big", 10'000'000'000, f.now(), "coffee",
+                        1'000'000);
+        INFO("purchase " << i);
+        REQUIRE(f.ledger->post_purchase(pos(), p));
+    }
+    CHECK(view(f, "m-big").lifetime_spend == 100 * most);
+    const std::int64_t operations = f.count("operations");
+    auto over = failure(f.ledger->post_purchase(
+        pos(), basket("big-100", "m-big", 10'000'000'000, f.now(), "coffee", 1'000'000)));
+    CHECK(over.code == error_code::rejected);
+    CHECK(over.rejection == engine::rejection_code::out_of_range);
+    CHECK(over.field == "lines");
+    CHECK(over.message == "the member's lifetime spend would be past 1000000000000000000");
+    CHECK(f.count("operations") == operations);
+    auto v = view(f, "m-big");
+    CHECK(v.lifetime_spend == 100 * most);
+    CHECK(v.lifetime_purchases == 100);
+    CHECK(v.lifetime_points > 0);
+    CHECK(v.balance.pending > 0);
+    CHECK(f.verify().empty());
+}
+
 TEST_CASE("payments on one purchase share its maximum, and a cancelled one frees its part",
           "[ledger]") {
     fixture f;
@@ -1226,6 +1255,19 @@ TEST_CASE("verify names a broken invariant", "[ledger]") {
         REQUIRE(found.size() == 1);
         CHECK(found[0].check == "due");
         CHECK(found[0].detail == "member m-1 is due at 2027-06-01T04:00:00Z but has no queue row");
+    }
+    SECTION("lifetime figures below zero or past the limit, as totals that wrapped were") {
+        change_record(f, "m-1", [](engine::member_state& m) {
+            m.lifetime_spend = -8'446'744'073'709'551'616;
+            m.lifetime_points = engine::max_member_total + 1;
+        });
+        auto found = f.verify();
+        REQUIRE(found.size() == 2);
+        CHECK(found[0].check == "totals");
+        CHECK(found[0].detail == "member m-1: lifetime spend is -8446744073709551616, outside 0 to "
+                                 "1000000000000000000");
+        CHECK(found[1].detail == "member m-1: lifetime points is 1000000000000000001, outside 0 to "
+                                 "1000000000000000000");
     }
     SECTION("an unreadable record") {
         f.execute("UPDATE members SET state = x'01'");
