@@ -128,20 +128,24 @@ tl::expected<void, rejection> pay_with_points(context& cx, const points_payment&
     }
     wide_int value_minor = scaled / pay.points;
     wide_int max_value = static_cast<wide_int>(e.purchase_total) * pay.max_share_percent / 100;
-    // Earlier payments on the purchase are valued at today's rate, as this one is: the share
-    // bounds what the purchase was paid with points in all.
-    wide_int paid_before_minor = static_cast<wide_int>(e.paid_before) * pay.value / pay.points;
+    // The share bounds what the purchase was paid with points in all: earlier payments at the
+    // value they were paid at (those from before it was kept at today's rate).
+    wide_int paid_before_minor = static_cast<wide_int>(e.paid_before_value) +
+                                 static_cast<wide_int>(e.paid_before) * pay.value / pay.points;
     if (paid_before_minor + value_minor > max_value) {
-        // The most points, in whole steps, whose value fits under the share with what was paid.
-        wide_int max_points = max_value * pay.points / pay.value - e.paid_before;
-        max_points = max_points < 0 ? 0 : max_points - max_points % pay.step;
+        // The most points, in whole steps, whose value fits under what the share leaves.
+        wide_int room = max_value - paid_before_minor;
+        wide_int max_points = room <= 0 ? 0 : room * pay.points / pay.value;
+        max_points -= max_points % pay.step;
         return refuse(rejection_code::payment_rule, "points",
                       "at most " + std::to_string(pay.max_share_percent) +
                           "% of the purchase may be paid with points: at most " +
                           points_text(p, static_cast<points_t>(max_points)) + " for a " +
                           std::to_string(e.purchase_total) + " purchase" +
-                          (e.paid_before > 0
-                               ? " (" + points_text(p, e.paid_before) + " already paid on it)"
+                          (paid_before_minor > 0
+                               ? " (" +
+                                     std::to_string(static_cast<std::int64_t>(paid_before_minor)) +
+                                     " of it paid with points already)"
                                : std::string()) +
                           ", asked " + std::to_string(e.points));
     }
@@ -160,6 +164,7 @@ tl::expected<void, rejection> pay_with_points(context& cx, const points_payment&
     r.points = e.points;
     r.draws = std::move(*draws);
     r.at = cx.now;
+    r.value = static_cast<std::int64_t>(value_minor);
     cx.state.redemptions.push_back(std::move(r));
     cx.out.points.burned += e.points;
     return {};

@@ -420,6 +420,7 @@ redemption_record read_redemption_record(const json& j, const std::string& path)
     r.voucher_id = o.optional_text("voucher_id");
     r.at = o.time("at");
     r.cancelled = o.boolean("cancelled");
+    r.value = o.optional_integer("value");
     o.finish();
     return r;
 }
@@ -627,6 +628,9 @@ nlohmann::json redemption_record_to_json(const redemption_record& r) {
                 {"cancelled", r.cancelled}};
     if (r.voucher_id) {
         out["voucher_id"] = *r.voucher_id;
+    }
+    if (r.value) {
+        out["value"] = *r.value;
     }
     return out;
 }

@@ -629,7 +629,9 @@ void ledger::pay_with_points_async(request_context who, std::string member_id,
                 event.purchase_total = found[0].second;
                 purchase_store = found[0].first;
             }
-            event.paid_before = st.points_paid_on(member_id, p.transaction_id, purchase_store);
+            auto paid = st.paid_on(member_id, p.transaction_id, purchase_store);
+            event.paid_before_value = paid.value;
+            event.paid_before = paid.points;
             return impl_->apply(st, pv, now, "payment", who, request, *m, event);
         },
         std::move(done));

@@ -365,23 +365,32 @@ store::purchase_totals(const std::string& member_id, const std::string& transact
     return out;
 }
 
-engine::points_t store::points_paid_on(const std::string& member_id,
+store::paid_with_points store::paid_on(const std::string& member_id,
                                        const std::string& transaction_id,
                                        const std::string& store_id) {
-    // Payments are redemptions without a reward; where each was made is in its request.
-    statement& s = cached("SELECT r.points, o.request FROM redemptions r"
+    // Payments are redemptions without a reward; where each was made is in its request, what
+    // it was worth in its record.
+    statement& s = cached("SELECT r.points, o.request, r.record FROM redemptions r"
                           " JOIN operations o ON o.id = r.operation_id"
                           " WHERE r.member_id = ? AND r.reward_id IS NULL AND r.cancelled = 0");
     s.bind(1, member_id);
-    engine::points_t paid = 0;
+    paid_with_points paid;
     while (s.step()) {
         auto request = nlohmann::json::parse(s.text(1), nullptr, false);
         if (!request.is_object() || request.value("transaction_id", "") != transaction_id) {
             continue;
         }
         std::string paid_at = request.value("store_id", "");
-        if (store_id.empty() || paid_at.empty() || paid_at == store_id) {
-            paid += s.integer(0);
+        if (!store_id.empty() && !paid_at.empty() && paid_at != store_id) {
+            continue;
+        }
+        auto record =
+            must(engine::redemption_record_from_json(parse_stored(s.text(2), "redemption")),
+                 "redemption");
+        if (record.value) {
+            paid.value += *record.value;
+        } else {
+            paid.points += s.integer(0);
         }
     }
     s.reset();

@@ -117,11 +117,16 @@ public:
     std::vector<std::pair<std::string, engine::money_t>>
     purchase_totals(const std::string& member_id, const std::string& transaction_id,
                     const std::string& store_id);
-    // The points the member's payments on this transaction id paid, not cancelled ones: those
-    // at `store_id`, and those that named no store (or all, when `store_id` is empty), which
-    // may have been on it.
-    engine::points_t points_paid_on(const std::string& member_id, const std::string& transaction_id,
-                                    const std::string& store_id);
+    // What the member's payments on this transaction id paid, not cancelled ones: those at
+    // `store_id`, and those that named no store (or all, when `store_id` is empty), which may
+    // have been on it. `value`: minor units, of the payments whose value is kept; `points`: the
+    // points of those from before it was kept.
+    struct paid_with_points {
+        std::int64_t value = 0;
+        engine::points_t points = 0;
+    };
+    paid_with_points paid_on(const std::string& member_id, const std::string& transaction_id,
+                             const std::string& store_id);
     std::optional<std::string> redemption_member(const std::string& redemption_id);
     std::optional<std::string> voucher_member(const std::string& voucher_id);
     // Every voucher of the member, oldest first.

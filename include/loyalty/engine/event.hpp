@@ -93,9 +93,12 @@ struct points_payment {
     money_t purchase_total = 0;
     timestamp occurred_at;
     std::string store_id = {}; // the till's store; empty when not known
-    // Points of earlier payments on the same purchase, not cancelled, which the ledger looks up:
-    // the maximum share bounds all of them together, not each payment alone.
-    points_t paid_before = 0;
+    // Earlier payments on the same purchase, not cancelled, which the ledger looks up: the
+    // maximum share bounds all of them together, not each payment alone. Each counts at the
+    // value it was paid at (minor units); payments from before that value was kept count at
+    // today's rate, by their points.
+    std::int64_t paid_before_value = 0;
+    points_t paid_before = 0; // points of the payments without a kept value
 };
 
 struct redemption_cancellation {

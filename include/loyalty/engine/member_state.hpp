@@ -119,6 +119,10 @@ struct redemption_record {
     std::optional<std::string> voucher_id;
     timestamp at;
     bool cancelled = false;
+    // A payment's value in minor units at the program's rate when it was made: the maximum
+    // share counts it at that value, whatever the rate later. Absent in payments made before
+    // it was kept (2026-12-07), and in reward redemptions.
+    std::optional<std::int64_t> value;
 };
 
 struct member_state {

@@ -1,6 +1,7 @@
 // Spending points: rewards, points as payment, cancellations and adjustments, through evaluate().
 #include "loyalty/engine/evaluate.hpp"
 #include "loyalty/engine/local_time.hpp"
+#include "loyalty/engine/state_json.hpp"
 #include "loyalty/program/load.hpp"
 #include "support/member_checks.hpp"
 #include "support/sample_program.hpp"
@@ -266,13 +267,42 @@ TEST_CASE("points as payment: step, minimum and the share of the purchase", "[bu
         CHECK(e.code == rejection_code::payment_rule);
         CHECK(e.field == "points");
         CHECK(e.message == "at most 50% of the purchase may be paid with points: at most 300 "
-                           "leaves for a 1400 purchase (400 leaves already paid on it), asked "
+                           "leaves for a 1400 purchase (400 of it paid with points already), asked "
                            "400");
         second.paid_before = 700; // the share is used up
         second.points = 100;
         CHECK(rejected(evaluate(*p, m, second, now)).message ==
               "at most 50% of the purchase may be paid with points: at most 0 leaves for a 1400 "
-              "purchase (700 leaves already paid on it), asked 100");
+              "purchase (700 of it paid with points already), asked 100");
+    }
+
+    SECTION("earlier payments count at the value they were paid at, not at today's rate") {
+        // 400 leaves paid 2.00 when 200 leaves made a dollar: 5.00 of the 7.00 share is left,
+        // where today's rate would value the 400 leaves at 4.00 and leave 3.00.
+        points_payment second = pay("pay2", 500, 1400, now);
+        second.paid_before_value = 200;
+        CHECK(evaluate(*p, m, second, now));
+        second.points = 600;
+        CHECK(rejected(evaluate(*p, m, second, now)).message ==
+              "at most 50% of the purchase may be paid with points: at most 500 leaves for a "
+              "1400 purchase (200 of it paid with points already), asked 600");
+        // Both kinds together: 200 kept as value, 300 leaves from before it was kept.
+        second.paid_before = 300;
+        second.points = 200;
+        CHECK(evaluate(*p, m, second, now));
+        second.points = 300;
+        CHECK(rejected(evaluate(*p, m, second, now)).code == rejection_code::payment_rule);
+    }
+
+    SECTION("a payment keeps its value in its record") {
+        auto paid = evaluate(*p, m, pay("pay1", 700, 1400, now), now);
+        REQUIRE(paid);
+        REQUIRE(paid->state.redemptions.size() == 1);
+        CHECK(paid->state.redemptions.back().value == 700);
+        auto back =
+            redemption_record_from_json(redemption_record_to_json(paid->state.redemptions.back()));
+        REQUIRE(back);
+        CHECK(back->value == 700);
     }
 
     SECTION("more than the balance") {

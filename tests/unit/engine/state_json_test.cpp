@@ -98,9 +98,10 @@ member_state full_member() {
                              {{3, 300}, {5, 50}},
                              "V-000001",
                              utc(2026_y / 11 / 25, 8),
-                             false});
+                             false,
+                             std::nullopt});
     m.redemptions.push_back(
-        {"pay-1", "", 200, {{3, 200}}, std::nullopt, utc(2026_y / 11 / 26, 12), true});
+        {"pay-1", "", 200, {{3, 200}}, std::nullopt, utc(2026_y / 11 / 26, 12), true, 200});
 
     m.budget_used = {{"coffee_bonus", 10'500}, {"launch_bonus", huge}};
     m.next_lot_id = 6;

@@ -519,8 +519,9 @@ TEST_CASE("payments on one purchase share its maximum, and a cancelled one frees
     CHECK(over.code == error_code::rejected);
     CHECK(over.rejection == engine::rejection_code::payment_rule);
     CHECK(over.field == "points");
-    CHECK(over.message == "at most 50% of the purchase may be paid with points: at most 200 "
-                          "leaves for a 1000 purchase (300 leaves already paid on it), asked 300");
+    CHECK(over.message ==
+          "at most 50% of the purchase may be paid with points: at most 200 "
+          "leaves for a 1000 purchase (300 of it paid with points already), asked 300");
     CHECK(f.count("operations") == operations);
     CHECK(body(payment("sp-2", 200))["points"]["burned"] == 200);
     CHECK(failure(payment("sp-3", 100)).rejection == engine::rejection_code::payment_rule);
