@@ -40,6 +40,19 @@ tl::expected<std::vector<std::string>, rejection> strings(const json* v, const s
     return out;
 }
 
+// The number written with exactly `digits` decimal digits from `at`, or -1 when one is not a
+// digit: the fields of a date and a time.
+int fixed_width_number(std::string_view t, std::size_t at, std::size_t digits) {
+    int value = 0;
+    for (std::size_t i = at; i < at + digits; ++i) {
+        if (t[i] < '0' || t[i] > '9') {
+            return -1;
+        }
+        value = value * 10 + (t[i] - '0');
+    }
+    return value;
+}
+
 } // namespace
 
 // RFC 3339 to the second (docs/api.md), read by hand: "YYYY-MM-DDTHH:MM:SSZ" or with an offset
@@ -53,15 +66,8 @@ std::optional<timestamp> parse_rfc3339_unbounded(std::string_view t) {
     if (t[4] != '-' || t[7] != '-' || t[10] != 'T' || t[13] != ':' || t[16] != ':') {
         return std::nullopt;
     }
-    auto number = [&](std::size_t at, std::size_t digits) -> int {
-        int value = 0;
-        for (std::size_t i = at; i < at + digits; ++i) {
-            if (t[i] < '0' || t[i] > '9') {
-                return -1;
-            }
-            value = value * 10 + (t[i] - '0');
-        }
-        return value;
+    auto number = [&](std::size_t at, std::size_t digits) {
+        return fixed_width_number(t, at, digits);
     };
     int year = number(0, 4), month = number(5, 2), day = number(8, 2);
     int hour = number(11, 2), minute = number(14, 2), second = number(17, 2);
@@ -100,15 +106,8 @@ std::optional<date::year_month_day> parse_full_date(std::string_view t) {
     if (t.size() != 10 || t[4] != '-' || t[7] != '-') {
         return std::nullopt;
     }
-    auto number = [&](std::size_t at, std::size_t digits) -> int {
-        int value = 0;
-        for (std::size_t i = at; i < at + digits; ++i) {
-            if (t[i] < '0' || t[i] > '9') {
-                return -1;
-            }
-            value = value * 10 + (t[i] - '0');
-        }
-        return value;
+    auto number = [&](std::size_t at, std::size_t digits) {
+        return fixed_width_number(t, at, digits);
     };
     int year = number(0, 4), month = number(5, 2), day = number(8, 2);
     if (year < 1 || month < 1 || day < 1) { // year 0 is before every time kept

@@ -41,6 +41,13 @@ const std::string base_rule = R"(earn:
     rate: {points: 1, per: 100}
 )";
 
+// Two tiers, for the checks that name tiers.
+const std::string green_gold = R"(tiers:
+  levels:
+    - {id: green, threshold: 0}
+    - {id: gold, threshold: 500}
+)";
+
 } // namespace
 
 TEST_CASE("the sample program loads with every rule as written", "[load]") {
@@ -577,13 +584,8 @@ TEST_CASE("multipliers that would count twice, take points or never apply are re
 
 TEST_CASE("tier entry benefits that would never be given or ignore their tiers are refused",
           "[load][errors]") {
-    const std::string tiers = R"(tiers:
-  levels:
-    - {id: green, threshold: 0}
-    - {id: gold, threshold: 500}
-)";
     auto with = [&](const std::string& benefit) {
-        return problems(header + tiers + base_rule + "benefits:\n  - id: welcome\n" + benefit);
+        return problems(header + green_gold + base_rule + "benefits:\n  - id: welcome\n" + benefit);
     };
     CHECK(with("    trigger: {tier_entry: gold}\n    grant: {points: 50}\n") == "ok");
     CHECK(with("    trigger: {tier_entry: green}\n    grant: {points: 50}\n") ==
@@ -641,13 +643,9 @@ TEST_CASE("a tier window that is none of the forms lists the rolling one too", "
 
 TEST_CASE("member.tier compared with a tier the program does not have is refused",
           "[load][errors]") {
-    const std::string tiers = R"(tiers:
-  levels:
-    - {id: green, threshold: 0}
-    - {id: gold, threshold: 500}
-)";
     auto with_when = [&](const std::string& when) {
-        return problems(header + tiers + "earn:\n  - id: base\n    on: purchase\n    fixed: 1\n" +
+        return problems(header + green_gold +
+                        "earn:\n  - id: base\n    on: purchase\n    fixed: 1\n" +
                         "    when: " + when + "\n");
     };
     CHECK(with_when(R"({"==": [{var: member.tier}, gold]})") == "ok");
