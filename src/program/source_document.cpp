@@ -102,6 +102,25 @@ bool is_decimal_float(std::string_view s) {
     return at == s.size();
 }
 
+// yaml-cpp's message for a line indented with a tab ("end of map not found", say) does not
+// mention the tab, which YAML forbids in indentation and editors hide.
+std::string tab_indent_hint(std::string_view text) {
+    std::size_t line = 1;
+    bool at_line_start = true;
+    for (char c : text) {
+        if (c == '\n') {
+            ++line;
+            at_line_start = true;
+        } else if (at_line_start && c == '\t') {
+            return " (line " + std::to_string(line) +
+                   " is indented with a tab; YAML indents with spaces only)";
+        } else if (c != ' ') {
+            at_line_start = false;
+        }
+    }
+    return "";
+}
+
 // YAML 1.2 core schema resolution of a plain (unquoted) scalar. JSON numbers, true, false and
 // null are plain scalars too, so JSON files read the same as YAML ones.
 nlohmann::json resolve_plain_scalar(const std::string& text) {
@@ -363,8 +382,8 @@ source_document source_document::parse(std::string_view text, std::string file_n
             root = documents.front();
         }
     } catch (const YAML::Exception& e) {
-        problems.push_back(
-            {doc.file_name_, position_of(text, e.mark), "", "not valid YAML or JSON: " + e.msg});
+        problems.push_back({doc.file_name_, position_of(text, e.mark), "",
+                            "not valid YAML or JSON: " + e.msg + tab_indent_hint(text)});
         return doc;
     }
     document_builder builder(doc, text, problems, limits);

@@ -193,3 +193,16 @@ TEST_CASE("columns count characters, not bytes, on lines with other alphabets", 
     auto json = parse_ok("{\"n\": \"ü\", \"z\": 5}");
     CHECK(json.value_position("z").column == 17);
 }
+
+TEST_CASE("a line indented with a tab is named in the syntax error", "[document]") {
+    diagnostics problems;
+    source_document::parse("a:\n  b: 1\n\tc: 2\n", "tab.yaml", problems);
+    REQUIRE(problems.size() == 1);
+    CHECK(problems.front().message.find(
+              "(line 3 is indented with a tab; YAML indents with spaces only)") !=
+          std::string::npos);
+    problems.clear();
+    source_document::parse("a: [1,\n", "bad.yaml", problems); // no tab: no hint
+    REQUIRE(problems.size() == 1);
+    CHECK(problems.front().message.find("tab") == std::string::npos);
+}
