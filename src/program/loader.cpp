@@ -533,7 +533,10 @@ private:
         if (!logic.is_object() || logic.size() != 1) {
             return;
         }
-        const auto& [op, args] = *logic.items().begin();
+        // By iterator: a structured binding to *items().begin() would refer into a temporary.
+        auto only = logic.begin();
+        const std::string& op = only.key();
+        const json& args = only.value();
         logic::json_path here = at;
         here.emplace_back(op);
         if (args.is_array() && args.size() == 2) {
