@@ -256,20 +256,23 @@ tl::expected<void, rejection> return_purchase(context& cx, const purchase_return
     }
     record.return_ids.push_back(e.return_id);
     // The tier metric loses what the return took back; a return never downgrades by itself.
+    // The loss is dated at the purchase, where its gain is: dated at the return, it would stay
+    // in a rolling window after the purchase left it and count against the member's next year.
+    const timestamp bought_at = record.request.occurred_at;
     switch (p.tiers.metric) {
     case program::tier_metric::qualifying_points:
         if (qualifying_reversed != 0) {
-            s.metric.push_back({cx.now, -qualifying_reversed, e.return_id});
+            s.metric.push_back({bought_at, -qualifying_reversed, e.return_id});
         }
         break;
     case program::tier_metric::eligible_spend:
         if (returned_eligible != 0) {
-            s.metric.push_back({cx.now, -returned_eligible, e.return_id});
+            s.metric.push_back({bought_at, -returned_eligible, e.return_id});
         }
         break;
     case program::tier_metric::purchases:
         if (everything) {
-            s.metric.push_back({cx.now, -1, e.return_id});
+            s.metric.push_back({bought_at, -1, e.return_id});
         }
         break;
     }

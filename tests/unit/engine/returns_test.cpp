@@ -133,6 +133,23 @@ TEST_CASE("a full return reverses every award exactly, even while pending", "[re
     }
 }
 
+TEST_CASE("a return's loss of tier metric leaves the rolling window with its purchase",
+          "[returns][tiers]") {
+    // The sample's metric: qualifying points over a rolling 12 months. A purchase of 2026-03-10
+    // (123 qualifying leaves) returned on 2026-12-01, then 200 leaves earned since.
+    auto p = sample_program_ptr();
+    member_state m = member_after_t1();
+    m.metric.push_back({at(2026, 11, 1), 200, "t2"});
+    timestamp returned_at = at(2026, 12, 1);
+    auto r = evaluate(*p, m, ret("ret1", {}, returned_at), returned_at);
+    REQUIRE(r);
+    CHECK(metric_at(*p, r->state, returned_at) == 200);
+    // A year after the purchase both its gain and its loss are out of the window: the points
+    // of 2026-11 count in full, not less the returned purchase's.
+    CHECK(metric_at(*p, r->state, at(2027, 3, 11)) == 200);
+    CHECK(metric_at(*p, r->state, at(2027, 10, 31)) == 200);
+}
+
 TEST_CASE("returning 1 of 3 units reverses a third of what the line earned", "[returns]") {
     auto p = sample_program_ptr();
     timestamp now = at(2026, 3, 20);
