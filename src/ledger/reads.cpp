@@ -34,8 +34,10 @@ member_view view_of(const program::program& p, const detail::loaded_member& m, t
     v.birthday = s.birthday;
     v.referred_by = s.referred_by;
     v.balance = engine::balance_at(s, now);
+    // Pending points expire with their lot too (pending_days are far shorter than any
+    // expiry): a member told only of the available ones would lose more than they were told.
     for (const engine::lot& l : s.lots) {
-        if (l.remaining <= 0 || l.pending(now) || l.expired(now) || !l.expires_at) {
+        if (l.remaining <= 0 || l.expired(now) || !l.expires_at) {
             continue;
         }
         if (!v.next_expiry || *l.expires_at < *v.next_expiry) {

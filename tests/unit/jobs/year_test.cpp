@@ -305,7 +305,8 @@ TEST_CASE("a year and a half of the sample program, exactly once, across DST", "
     CHECK(rfc(ben.tier.valid_until) == "2027-06-14T16:00:00Z");
     CHECK(y.vouchers_issued("ben", "gold_welcome") == 1);
     CHECK(rfc(ben.next_expiry) == "2027-06-14T16:00:00Z");
-    CHECK(ben.next_expiring_points == std::optional<points_t>(475));
+    // Both his lots: the 475 available and the 2,250 still pending, which expire with them.
+    CHECK(ben.next_expiring_points == std::optional<points_t>(475 + 2250));
     CHECK(y.walk_to(at("2026-06-28T16:00:00Z")) == 1);
     CHECK(y.view("ben").balance.available == 2725);
 

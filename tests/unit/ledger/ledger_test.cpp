@@ -412,6 +412,8 @@ TEST_CASE("pending points mature, rewards and payments spend, cancellations rest
     REQUIRE(f.ledger->post_purchase(pos(), basket("t-1", "m-1", 25000, f.now())));
     CHECK(view(f, "m-1").balance.pending == 500 + 50); // base and big basket
     CHECK(view(f, "m-1").balance.available == 25);     // joining
+    // Pending leaves expire with the others: the soonest expiry counts them.
+    CHECK(view(f, "m-1").next_expiring_points == std::optional<points_t>(575));
 
     f.advance(std::chrono::days{15});
     auto changed = f.ledger->run_due(f.now());
