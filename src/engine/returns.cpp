@@ -37,8 +37,16 @@ struct reversal {
 // from other available lots; what still cannot be taken follows the shortfall policy. Returns
 // the points actually taken (debt included).
 points_t take_back(context& cx, const reversal& r, const std::string& cause,
-                   const std::string& explanation) {
+                   const std::string& head) {
     member_state& s = cx.state;
+    // Each movement's text must match it for a support person: "600 leaves from base" on a
+    // movement of -25 could not. The points from the award's own lot are one movement and say
+    // how many; those drawn elsewhere may come from several lots, each a movement with its own
+    // points, so their text says only what for and from where.
+    auto says = [&](points_t part, const char* from) {
+        return from == nullptr ? head + points_text(cx.program, part) + " from " + r.rule_id + r.why
+                               : head + "for " + r.rule_id + r.why + ", " + from;
+    };
     points_t left = r.points;
     points_t taken_total = 0;
     if (r.lot_id != 0) {
@@ -49,8 +57,8 @@ points_t take_back(context& cx, const reversal& r, const std::string& cause,
             l->remaining -= taken;
             left -= taken;
             taken_total += taken;
-            cx.out.movements.push_back(
-                {movement_kind::reverse, -taken, l->id, cause, explanation, l->pending(cx.now)});
+            cx.out.movements.push_back({movement_kind::reverse, -taken, l->id, cause,
+                                        says(taken, nullptr), l->pending(cx.now)});
         }
     }
     if (left > 0) {
@@ -63,7 +71,9 @@ points_t take_back(context& cx, const reversal& r, const std::string& cause,
         points_t from_others = std::min(left, available);
         if (from_others > 0) {
             // Cannot be refused: no more than what is available.
-            (void)draw(cx, from_others, movement_kind::reverse, cause, explanation, false);
+            (void)draw(cx, from_others, movement_kind::reverse, cause,
+                       says(from_others, "from other points (its own were spent or expired)"),
+                       false);
             left -= from_others;
             taken_total += from_others;
         }
@@ -75,7 +85,8 @@ points_t take_back(context& cx, const reversal& r, const std::string& cause,
             cx.out.points.shortfall += left;
             break;
         case program::shortfall_policy::negative_balance:
-            (void)draw(cx, left, movement_kind::reverse, cause, explanation, true);
+            (void)draw(cx, left, movement_kind::reverse, cause,
+                       says(left, "owed below zero (its own were spent or expired)"), true);
             taken_total += left;
             break;
         }
@@ -239,9 +250,8 @@ tl::expected<void, rejection> return_purchase(context& cx, const purchase_return
     points_t qualifying_reversed = 0;
     points_t unearned = 0; // what the purchase no longer earns, taken back or not
     for (const reversal& r : reversals) {
-        std::string explanation = "return " + e.return_id + " of " + e.transaction_id + ": " +
-                                  points_text(p, r.points) + " from " + r.rule_id + r.why;
-        reversed += take_back(cx, r, e.return_id, explanation);
+        reversed += take_back(cx, r, e.return_id,
+                              "return " + e.return_id + " of " + e.transaction_id + ": ");
         unearned += r.points;
         if (r.qualifying) {
             qualifying_reversed += r.points;

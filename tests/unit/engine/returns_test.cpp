@@ -241,6 +241,20 @@ TEST_CASE("a return after the points were spent", "[returns]") {
         CHECK(remaining(r->state, 4) == 0);
         // The metric loses what the returned units earned, not only what could be taken.
         CHECK(metric_sum(r->state) == 123 - 74);
+        // Each movement says its own points and where they came from.
+        std::vector<std::string> said;
+        for (const movement& mv : r->movements) {
+            said.push_back(std::to_string(mv.points) + " " + mv.explanation);
+        }
+        CHECK(said == std::vector<std::string>{
+                          "-5 return ret1 of t1: 5 leaves from base",
+                          "-2 return ret1 of t1: for base, from other points (its own were "
+                          "spent or expired)",
+                          "-17 return ret1 of t1: for base, from other points (its own were "
+                          "spent or expired)",
+                          "-3 return ret1 of t1: for big_basket (bonus taken back: the "
+                          "remaining spend 2300 is below 3000), from other points (its own "
+                          "were spent or expired)"});
     }
 
     SECTION("negative_balance: the balance goes below zero") {
