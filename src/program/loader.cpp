@@ -219,21 +219,9 @@ private:
             {"calendar_year", tier_window_kind::calendar_year},
             {"enrollment_year", tier_window_kind::enrollment_year},
             {"lifetime", tier_window_kind::lifetime}};
-        if (window->is_string()) {
-            for (const auto& [name, kind] : names) {
-                if (window->get_ref<const std::string&>() == name) {
-                    t.window = kind;
-                    return;
-                }
-            }
+        if (auto kind = named(*window, m.child("window"), names, "{rolling_months: N}")) {
+            t.window = *kind;
         }
-        // The list names the rolling form too, which a plain choice would leave out.
-        std::vector<std::string> options;
-        for (const auto& n : names) {
-            options.push_back(n.first);
-        }
-        options.push_back("{rolling_months: N}");
-        reader_.at_value(m.child("window"), mapping::expected_one_of(options, *window));
     }
 
     void read_points(program& p, const json* node) {
@@ -334,6 +322,28 @@ private:
         p.spend.excluded_skus = x.texts("skus");
     }
 
+    // A value written as one of `names`, or else an error listing every form accepted, the
+    // mapping form the caller reads itself (`other`) last: a plain choice would leave it out.
+    template <class Kind>
+    std::optional<Kind> named(const json& node, const std::string& path,
+                              const std::vector<std::pair<std::string, Kind>>& names,
+                              const char* other) {
+        if (node.is_string()) {
+            for (const auto& [name, kind] : names) {
+                if (node.get_ref<const std::string&>() == name) {
+                    return kind;
+                }
+            }
+        }
+        std::vector<std::string> options;
+        for (const auto& n : names) {
+            options.push_back(n.first);
+        }
+        options.push_back(other);
+        reader_.at_value(path, mapping::expected_one_of(options, node));
+        return std::nullopt;
+    }
+
     std::optional<period> read_period(const json* node, const std::string& path) {
         if (node == nullptr) {
             return std::nullopt;
@@ -351,19 +361,9 @@ private:
             {"calendar_month", period_kind::calendar_month},
             {"calendar_year", period_kind::calendar_year},
             {"lifetime", period_kind::lifetime}};
-        if (node->is_string()) {
-            for (const auto& [name, kind] : names) {
-                if (node->get_ref<const std::string&>() == name) {
-                    return period{kind, 0};
-                }
-            }
+        if (auto kind = named(*node, path, names, "{rolling_days: N}")) {
+            return period{*kind, 0};
         }
-        std::vector<std::string> options;
-        for (const auto& n : names) {
-            options.push_back(n.first);
-        }
-        options.push_back("{rolling_days: N}");
-        reader_.at_value(path, mapping::expected_one_of(options, *node));
         return std::nullopt;
     }
 
