@@ -611,11 +611,7 @@ TEST_CASE("rules that can never pay are refused", "[load][errors]") {
     rate: {points: 0, per: 100}
 )") == "p.yaml:9:20: earn[0].rate.points: a rate of 0 points earns nothing in every tier; "
        "expected more than 0, or tier_rates giving some tier more\n");
-    CHECK(problems(header + R"(tiers:
-  levels:
-    - {id: green, threshold: 0}
-    - {id: gold, threshold: 500}
-earn:
+    CHECK(problems(header + green_gold + R"(earn:
   - id: base
     on: purchase
     rate: {points: 0, per: 100}
