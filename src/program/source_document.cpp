@@ -1,5 +1,7 @@
 #include "loyalty/program/source_document.hpp"
 
+#include "yaml_stream.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <charconv>
@@ -366,20 +368,14 @@ source_document source_document::parse(std::string_view text, std::string file_n
     }
     YAML::Node root;
     try {
-        // All documents, not the first: a program after a `---` would otherwise be ignored
-        // without a word.
-        std::vector<YAML::Node> documents = YAML::LoadAll(std::string(text));
-        for (std::size_t i = 1; i < documents.size(); ++i) {
-            if (!documents[i].IsNull()) {
-                problems.push_back({doc.file_name_, position_of(text, documents[i].Mark()), "",
-                                    "a second YAML document: a program file holds one, and the "
-                                    "first is the program (remove the `---` and what follows, "
-                                    "or merge it into the first)"});
-                return doc;
-            }
-        }
-        if (!documents.empty()) {
-            root = documents.front();
+        // One document, and nothing after it: a program after a `---` would otherwise be
+        // ignored without a word. (Not YAML::LoadAll: yaml_stream.cpp says why.)
+        std::string source(text);
+        root = YAML::Load(source);
+        if (auto stray = detail::after_first_document(source)) {
+            problems.push_back(
+                {doc.file_name_, position_of(text, stray->mark), "", std::move(stray->message)});
+            return doc;
         }
     } catch (const YAML::Exception& e) {
         problems.push_back({doc.file_name_, position_of(text, e.mark), "",

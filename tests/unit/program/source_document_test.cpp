@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <string>
+#include <string_view>
 
 using namespace loyalty::program;
 
@@ -13,6 +14,17 @@ source_document parse_ok(const std::string& text) {
     INFO((problems.empty() ? std::string() : to_string(problems.front())));
     REQUIRE(problems.empty());
     return doc;
+}
+
+// Every diagnostic of parsing `text`, one per line, as a program check prints them.
+std::string document_problems(std::string_view text) {
+    diagnostics problems;
+    (void)source_document::parse(text, "f.yaml", problems);
+    std::string all;
+    for (const auto& d : problems) {
+        all += to_string(d) + "\n";
+    }
+    return all;
 }
 } // namespace
 
@@ -142,30 +154,21 @@ TEST_CASE("documents that are too deep are refused", "[document]") {
 }
 
 TEST_CASE("text that is not UTF-8 and control characters are refused", "[document]") {
-    auto problems_of = [](std::string_view text) {
-        diagnostics problems;
-        auto doc = source_document::parse(text, "f.yaml", problems);
-        std::string all;
-        for (const auto& d : problems) {
-            all += to_string(d) + "\n";
-        }
-        return all;
-    };
-    CHECK(problems_of("a: 1\nb: x\x8f y\n") ==
+    CHECK(document_problems("a: 1\nb: x\x8f y\n") ==
           "f.yaml:2:5: not valid UTF-8: the byte 0x8F is not allowed in a program file\n");
-    CHECK(problems_of("a\xc3\xa9: \xc0\xaf\n") ==
+    CHECK(document_problems("a\xc3\xa9: \xc0\xaf\n") ==
           "f.yaml:1:5: not valid UTF-8: the byte 0xC0 is not allowed in a program file\n");
-    CHECK(problems_of("\xed\xa0\x80: 1\n") ==
+    CHECK(document_problems("\xed\xa0\x80: 1\n") ==
           "f.yaml:1:1: not valid UTF-8: the byte 0xED is not allowed in a program file\n");
     // NUL bytes would make yaml-cpp read the text as UTF-32.
-    CHECK(problems_of(std::string_view("\x01\0\0\0\0\0\0-\n", 9)) ==
+    CHECK(document_problems(std::string_view("\x01\0\0\0\0\0\0-\n", 9)) ==
           "f.yaml:1:1: the control character 0x01 is not allowed in a program file\n");
     // yaml-cpp refuses escapes of lone surrogates itself.
-    CHECK(problems_of("a: \"\\uD800\"\n") ==
+    CHECK(document_problems("a: \"\\uD800\"\n") ==
           "f.yaml:1:11: not valid YAML or JSON: invalid unicode: 55296\n");
     // Tabs, CR LF, a BOM and characters of every length are fine.
-    CHECK(problems_of("\xef\xbb\xbf"
-                      "a:\t\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x8d\xb5\"\r\n") == "");
+    CHECK(document_problems("\xef\xbb\xbf"
+                            "a:\t\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x8d\xb5\"\r\n") == "");
 }
 
 TEST_CASE("a second YAML document is refused at its first line, not ignored", "[document]") {
@@ -180,6 +183,23 @@ TEST_CASE("a second YAML document is refused at its first line, not ignored", "[
     CHECK(problems.empty()); // a marked start and end of one document are fine
     source_document::parse("a: 1\n---\n", "trailing.yaml", problems);
     CHECK(problems.empty()); // an empty second document holds nothing to ignore
+}
+
+TEST_CASE("a comma outside any list or mapping is an error at it, and the check ends",
+          "[document]") {
+    // yaml-cpp 0.7 reads an empty document at such a comma for ever: LoadAll never returned (the
+    // program fuzzer's timeout on ", b"), and Load read the text before it, or nothing.
+    CHECK(document_problems(", b\n") ==
+          "f.yaml:1:1: not valid YAML or JSON: a `,` outside any [ ] or { }\n");
+    CHECK(document_problems("[a], b\n") ==
+          "f.yaml:1:4: not valid YAML or JSON: a `,` outside any [ ] or { }\n");
+    CHECK(document_problems("currency: USD\n---\n, b\n") ==
+          "f.yaml:3:1: not valid YAML or JSON: a `,` outside any [ ] or { }\n");
+    CHECK(document_problems("- a\n,\n") ==
+          "f.yaml:2:1: not valid YAML or JSON: a `,` outside any [ ] or { }\n");
+    // Empty documents, and commas inside lists and mappings, are fine.
+    CHECK(document_problems("---\n---\n---\n") == "");
+    CHECK(document_problems("a: [1, 2]\nb: {c: 1, d: 2}\n") == "");
 }
 
 TEST_CASE("columns count characters, not bytes, on lines with other alphabets", "[document]") {
