@@ -659,6 +659,12 @@ TEMPLATE_TEST_CASE("router: a member's journey through the API, one answer per r
     CHECK(ok_json(a.get("/v1/program", a.pos), 200)["content_hash"] == second_hash);
     check_problem(a.post_text("/v1/program/versions", a.admin, next_text, "application/xml"), 415,
                   "unsupported-media-type");
+    // A stray comma once sent yaml-cpp's LoadAll round for ever, allocating as it went: the check,
+    // open to every role, never answered.
+    auto stray = a.post_text("/v1/program/check", a.pos, ", b\n", "application/yaml");
+    check_problem(stray, 422, "invalid-program");
+    CHECK(json(stray.body())["errors"] == json::parse(R"([{"line": 1, "column": 1, "path": "",
+                           "message": "not valid YAML or JSON: a `,` outside any [ ] or { }"}])"));
 
     json health = ok_json(a.get("/healthz", ""), 200);
     CHECK(health["status"] == "ok");
