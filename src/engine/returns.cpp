@@ -34,8 +34,9 @@ struct reversal {
 };
 
 // Takes `points` back: first from the lot the award credited (even while it is pending), then
-// from other available lots; what still cannot be taken follows the shortfall policy. Returns
-// the points actually taken (debt included).
+// what expired of that lot is set against them (those points are gone already), then from other
+// available lots; what still cannot be taken follows the shortfall policy. Returns the points
+// actually taken (debt included).
 points_t take_back(context& cx, const reversal& r, const std::string& cause,
                    const std::string& head) {
     member_state& s = cx.state;
@@ -52,13 +53,30 @@ points_t take_back(context& cx, const reversal& r, const std::string& cause,
     if (r.lot_id != 0) {
         auto l = std::find_if(s.lots.begin(), s.lots.end(),
                               [&](const lot& x) { return x.id == r.lot_id; });
-        if (l != s.lots.end() && !l->expired(cx.now) && l->remaining > 0) {
+        // Even from a lot past its expiry that time has not yet expired (the run that records
+        // it comes later): what the return takes is then not expired a second time.
+        if (l != s.lots.end() && l->remaining > 0) {
             points_t taken = std::min(left, l->remaining);
             l->remaining -= taken;
             left -= taken;
             taken_total += taken;
-            cx.out.movements.push_back({movement_kind::reverse, -taken, l->id, cause,
-                                        says(taken, nullptr), l->pending(cx.now)});
+            std::string text = says(taken, nullptr);
+            if (l->expired(cx.now)) {
+                text += ", which had expired: they leave its lot, not the balance";
+            }
+            cx.out.movements.push_back(
+                {movement_kind::reverse, -taken, l->id, cause, text, l->pending(cx.now)});
+        }
+        // Points of the award that expired are gone already: taken again from the member's
+        // other points, a purchase returned after its points expired would cost the member
+        // them twice. A movement of no points says so, as a cancelled redemption's does.
+        if (l != s.lots.end() && l->expired_points > 0 && left > 0) {
+            points_t gone = std::min(left, l->expired_points);
+            l->expired_points -= gone;
+            left -= gone;
+            cx.out.movements.push_back({movement_kind::reverse, 0, l->id, cause,
+                                        says(gone, nullptr) + ": expired already, not taken again",
+                                        false});
         }
     }
     if (left > 0) {

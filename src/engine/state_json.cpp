@@ -292,6 +292,7 @@ lot read_lot(const json& j, const std::string& path) {
     l.cause = o.text("cause");
     l.qualifying = o.boolean("qualifying");
     l.matured = o.boolean("matured");
+    l.expired_points = o.optional_integer("expired_points").value_or(0);
     o.finish();
     return l;
 }
@@ -485,6 +486,9 @@ nlohmann::json lot_to_json(const lot& l) {
                 {"matured", l.matured}};
     if (l.expires_at) {
         out["expires_at"] = time_json(*l.expires_at);
+    }
+    if (l.expired_points != 0) {
+        out["expired_points"] = l.expired_points;
     }
     return out;
 }

@@ -108,6 +108,7 @@ void expire_lot(context& cx, lot& l, const std::string& why) {
                     local_month_text(zone, l.earned_at) + ", " + why;
     cx.out.movements.push_back(std::move(m));
     cx.out.points.expired += expired;
+    l.expired_points += expired;
     l.remaining = 0;
 }
 

@@ -442,7 +442,7 @@ std::vector<stored_lot> stored_lots(const std::filesystem::path& database) {
     statement members = db.prepare("SELECT id, state FROM members ORDER BY id");
     statement archive = db.prepare(
         "SELECT lot_id, earned, remaining, earned_at, available_at, expires_at, cause, qualifying,"
-        " matured FROM lots WHERE member_id = ? ORDER BY lot_id");
+        " matured, expired FROM lots WHERE member_id = ? ORDER BY lot_id");
     while (members.step()) {
         std::string id = members.text(0);
         engine::member_state state;

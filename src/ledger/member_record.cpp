@@ -16,7 +16,8 @@ std::int64_t plus(timestamp t, std::int64_t difference) {
 }
 
 constexpr std::uint64_t has_birthday = 1, has_referrer = 2, has_last_activity = 4;
-constexpr std::uint64_t lot_expires = 1, lot_qualifying = 2, lot_matured = 4;
+constexpr std::uint64_t lot_expires = 1, lot_qualifying = 2, lot_matured = 4,
+                        lot_expired_points = 8;
 
 class record_writer {
 public:
@@ -194,11 +195,15 @@ std::string encode_member_record(const engine::member_state& m, bool open_lots_o
         // Relative to when it was earned: a few bytes instead of five.
         w.difference(l.available_at, l.earned_at);
         w.unsigned_number((l.expires_at ? lot_expires : 0) | (l.qualifying ? lot_qualifying : 0) |
-                          (l.matured ? lot_matured : 0));
+                          (l.matured ? lot_matured : 0) |
+                          (l.expired_points != 0 ? lot_expired_points : 0));
         if (l.expires_at) {
             w.difference(*l.expires_at, l.earned_at);
         }
         w.text(l.cause);
+        if (l.expired_points != 0) {
+            w.number(l.expired_points);
+        }
     }
     w.unsigned_number(m.metric.size());
     for (const engine::metric_entry& e : m.metric) {
@@ -281,7 +286,8 @@ tl::expected<void, std::string> decode_member_record(std::string_view record,
         r.field("lots", i, "available_at");
         l.available_at = r.after(l.earned_at);
         r.field("lots", i, "flags");
-        std::uint64_t f = r.flags(lot_expires | lot_qualifying | lot_matured);
+        std::uint64_t f =
+            r.flags(lot_expires | lot_qualifying | lot_matured | lot_expired_points);
         l.qualifying = (f & lot_qualifying) != 0;
         l.matured = (f & lot_matured) != 0;
         if (f & lot_expires) {
@@ -290,6 +296,10 @@ tl::expected<void, std::string> decode_member_record(std::string_view record,
         }
         r.field("lots", i, "cause");
         l.cause = r.text();
+        if (f & lot_expired_points) {
+            r.field("lots", i, "expired_points");
+            l.expired_points = r.number();
+        }
     }
     r.field("metric");
     n = r.count();

@@ -24,8 +24,8 @@
 //      next_voucher_number
 //   varint lot count, each lot:
 //      zz id, earned, remaining, earned_at, available_at - earned_at
-//      varint flags: 1 expires_at, 2 qualifying, 4 matured
-//      [zz expires_at - earned_at] string cause
+//      varint flags: 1 expires_at, 2 qualifying, 4 matured, 8 expired_points
+//      [zz expires_at - earned_at] string cause [zz expired_points]
 //   varint metric count, each: zz at, amount; string cause
 //   varint usage count, each: string rule_id; zz at, times, points
 //   varint purchase time count, each: zz seconds after the previous one (the first after 0)

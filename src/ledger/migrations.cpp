@@ -83,7 +83,7 @@ void copy_members_into_records(connection& db) {
         " FROM members m WHERE id > ? ORDER BY id LIMIT 1000");
     statement open_lots = db.prepare(
         "SELECT lot_id, earned, remaining, earned_at, available_at, expires_at, cause, qualifying,"
-        " matured FROM lots WHERE member_id = ? AND remaining <> 0 ORDER BY lot_id");
+        " matured, 0 FROM lots WHERE member_id = ? AND remaining <> 0 ORDER BY lot_id");
     statement insert = db.prepare(
         "INSERT INTO members_v6 (id, name, email, enrolled_at, tier, tier_since, tier_valid_until,"
         " state, revision, updated_at, due_at, last_entry_id)"

@@ -80,7 +80,8 @@ std::optional<std::int64_t> close_page(std::vector<Row>& rows, std::size_t limit
 bool same_lot(const engine::lot& a, const engine::lot& b) {
     return a.earned == b.earned && a.remaining == b.remaining && a.earned_at == b.earned_at &&
            a.available_at == b.available_at && a.expires_at == b.expires_at && a.cause == b.cause &&
-           a.qualifying == b.qualifying && a.matured == b.matured;
+           a.qualifying == b.qualifying && a.matured == b.matured &&
+           a.expired_points == b.expired_points;
 }
 
 std::optional<std::string> optional_time(const std::optional<timestamp>& t) {
@@ -134,6 +135,7 @@ engine::lot read_lot(const statement& s) {
     l.cause = s.text(6);
     l.qualifying = s.integer(7) != 0;
     l.matured = s.integer(8) != 0;
+    l.expired_points = s.integer(9);
     return l;
 }
 
@@ -288,7 +290,7 @@ void load_lot_ids(store& st, loaded_member& m, const std::vector<std::int64_t>& 
         }
         statement s = st.db().prepare(
             "SELECT lot_id, earned, remaining, earned_at, available_at, expires_at, cause,"
-            " qualifying, matured FROM lots WHERE member_id = ? AND lot_id = ?");
+            " qualifying, matured, expired FROM lots WHERE member_id = ? AND lot_id = ?");
         s.bind(1, m.state.id).bind(2, lot_id);
         if (s.step()) {
             engine::lot l = read_lot(s);
@@ -504,9 +506,9 @@ std::int64_t store::save(const operation_record& op, const loaded_member& before
             continue;
         }
         cached("INSERT INTO lots (member_id, lot_id, earned, remaining, earned_at, available_at,"
-               " expires_at, cause, qualifying, matured) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
-               " ?9, ?10) ON CONFLICT (member_id, lot_id) DO UPDATE SET remaining = ?4,"
-               " expires_at = ?7, matured = ?10")
+               " expires_at, cause, qualifying, matured, expired) VALUES (?1, ?2, ?3, ?4, ?5, ?6,"
+               " ?7, ?8, ?9, ?10, ?11) ON CONFLICT (member_id, lot_id) DO UPDATE SET"
+               " remaining = ?4, expires_at = ?7, matured = ?10, expired = ?11")
             .bind(1, s.id)
             .bind(2, l.id)
             .bind(3, l.earned)
@@ -517,6 +519,7 @@ std::int64_t store::save(const operation_record& op, const loaded_member& before
             .bind(8, l.cause)
             .bind(9, l.qualifying)
             .bind(10, l.matured)
+            .bind(11, l.expired_points)
             .run();
     }
 

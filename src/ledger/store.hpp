@@ -223,7 +223,7 @@ std::string time_text(timestamp t);
 timestamp parse_time(const std::string& text);
 
 // The lot in the current row of a query selecting lot_id, earned, remaining, earned_at,
-// available_at, expires_at, cause, qualifying, matured (in that order).
+// available_at, expires_at, cause, qualifying, matured, expired (in that order).
 engine::lot read_lot(const statement& s);
 
 } // namespace loyalty::ledger::detail

@@ -35,6 +35,10 @@ struct lot {
     // Whether the end of the pending period was recorded in the ledger (a `mature` movement).
     // Lots that were never pending need no such record; see time_driven.cpp.
     bool matured = false;
+    // Points that expired from the lot and that no return has set against what it takes back
+    // yet: returning the purchase does not take them a second time from the member's other
+    // points (returns.cpp).
+    points_t expired_points = 0;
 
     bool pending(timestamp now) const { return now < available_at; }
     bool expired(timestamp now) const { return expires_at && *expires_at <= now; }

@@ -268,6 +268,85 @@ TEST_CASE("a return after the points were spent", "[returns]") {
     }
 }
 
+TEST_CASE("a return after the points expired takes back only what was spent of them",
+          "[returns][expiry]") {
+    // 30 of the 71 base leaves were spent; the rest of the purchase's points expired at
+    // 2026-10-01 04:00. Points that expired are gone already: taken again from the 40 of lot 4,
+    // they cost the member twice (123 to take, 40 taken, a shortfall of 83).
+    auto p = sample_program_ptr();
+    member_state m = member_after_t1();
+    m.lots[0].remaining = 71 - 30;
+    const timestamp now = at(2026, 10, 2);
+    auto expired = evaluate(*p, m, time_passes{now}, now);
+    REQUIRE(expired);
+    REQUIRE(expired->points.expired == 41 + 2 + 50);
+    REQUIRE(expired->balance_after.available == 40);
+
+    SECTION("returned in full: the 30 spent come from other points, nothing else") {
+        auto r = evaluate(*p, expired->state, ret("ret1", {}, now), now);
+        REQUIRE(r);
+        CHECK(r->points.reversed == 30);
+        CHECK(r->points.shortfall == 0);
+        CHECK(r->balance_after.available == 10);
+        CHECK(remaining(r->state, 4) == 10);
+        // The purchase no longer earned anything, expired or not.
+        CHECK(metric_sum(r->state) == 0);
+        CHECK(r->state.lifetime_points == m.lifetime_points - 123);
+        std::vector<std::string> said;
+        for (const movement& mv : r->movements) {
+            said.push_back(std::to_string(mv.points) + " " + mv.explanation);
+        }
+        CHECK(said == std::vector<std::string>{
+                          "0 return ret1 of t1: 2 leaves from bakery: expired already, not taken "
+                          "again",
+                          "0 return ret1 of t1: 41 leaves from base: expired already, not taken "
+                          "again",
+                          "-30 return ret1 of t1: for base, from other points (its own were "
+                          "spent or expired)",
+                          "0 return ret1 of t1: 50 leaves from big_basket (purchase returned in "
+                          "full): expired already, not taken again"});
+    }
+
+    SECTION("in two parts: the expired points are set against the returns once") {
+        // The beans: 24 base and the 50 bonus (the spend falls below $30.00), all of them
+        // among the expired; 17 expired base leaves are left to set against.
+        auto one = evaluate(*p, expired->state, ret("ret1", {{"l3", 1}}, now), now);
+        REQUIRE(one);
+        CHECK(one->points.reversed == 0);
+        CHECK(one->balance_after.available == 40);
+        // The other 47 base leaves: 17 expired, 30 spent; bakery's 2 expired.
+        auto two = evaluate(*p, one->state, ret("ret2", {}, now), now);
+        REQUIRE(two);
+        CHECK(two->points.reversed == 30);
+        CHECK(two->points.shortfall == 0);
+        CHECK(two->balance_after.available == 10);
+    }
+
+    SECTION("before the run that records the expiry, the return takes them from their lots") {
+        auto r = evaluate(*p, m, ret("ret1", {}, now), now);
+        REQUIRE(r);
+        CHECK(r->points.reversed == 41 + 2 + 50 + 30);
+        CHECK(r->balance_after.available == 10);
+        REQUIRE_FALSE(r->movements.empty());
+        CHECK(r->movements[0].explanation ==
+              "return ret1 of t1: 2 leaves from bakery, which had expired: they leave its lot, "
+              "not the balance");
+        // And the run finds nothing left to expire.
+        auto later = evaluate(*p, r->state, time_passes{now}, now);
+        REQUIRE(later);
+        CHECK(later->points.expired == 0);
+        CHECK(later->balance_after.available == 10);
+    }
+
+    SECTION("before the points expired, the same") {
+        const timestamp earlier = at(2026, 9, 30);
+        auto r = evaluate(*p, m, ret("ret1", {}, earlier), earlier);
+        REQUIRE(r);
+        CHECK(r->points.reversed == 41 + 2 + 50 + 30);
+        CHECK(r->balance_after.available == 10);
+    }
+}
+
 TEST_CASE("returns that do not match the purchase are refused", "[returns]") {
     auto p = sample_program_ptr();
     timestamp now = at(2026, 3, 20);

@@ -53,6 +53,7 @@ member_state full_member() {
                               false, false));
     m.lots.push_back(make_lot(5, huge, huge - 1, utc(2026_y / 12 / 1, 23, 0, 59),
                               utc(2028_y / 1 / 1), "adjustment-9", true, false));
+    m.lots.back().expired_points = 7;
 
     m.metric.push_back({utc(2026_y / 11 / 24, 15), 1350, "t-100"});
     m.metric.push_back({utc(2026_y / 11 / 30, 10), -450, "r-1"});
@@ -139,6 +140,7 @@ void check_same(const lot& a, const lot& b) {
     CHECK(a.cause == b.cause);
     CHECK(a.qualifying == b.qualifying);
     CHECK(a.matured == b.matured);
+    CHECK(a.expired_points == b.expired_points);
 }
 
 void check_same(const voucher& a, const voucher& b) {

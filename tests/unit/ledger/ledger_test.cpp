@@ -406,6 +406,70 @@ TEST_CASE("a purchase's record leaves its request to the operation, and an older
     CHECK(current.at(1)["points"]["reversed"] == 60);
 }
 
+namespace {
+
+// m-1 bought for $250.00 (550 leaves, and 25 for joining) on 2026-11-23; on 2027-06-02 all of
+// them have expired, and support has credited 1,000 since.
+void expire_a_purchase(fixture& f) {
+    enroll(f, "m-1");
+    REQUIRE(f.ledger->post_purchase(pos(), basket("t-1", "m-1", 25000, f.now())));
+    f.advance(std::chrono::days{191});
+    REQUIRE(f.ledger->run_due(f.now()));
+    REQUIRE(view(f, "m-1").balance.available == 0);
+    REQUIRE(f.ledger->adjust(pos(), "m-1", credit("a-1", 1000)));
+}
+
+} // namespace
+
+TEST_CASE("a return after the points expired does not take them again", "[ledger][expiry]") {
+    // Points that expired are gone already: a return took them a second time from the member's
+    // other points, here 550 of the 1,000 credited since.
+    fixture f;
+    expire_a_purchase(f);
+    auto first = body(f.ledger->post_return(pos(), {"ret-1", "t-1", "s-1", f.now(), {}}));
+    CHECK(first["points"]["reversed"] == 0);
+    CHECK(view(f, "m-1").balance.available == 1000);
+    // What the return set against them is kept: a second return finds the purchase returned.
+    f.open();
+    CHECK(failure(f.ledger->post_return(pos(), {"ret-2", "t-1", "s-1", f.now(), {}})).rejection ==
+          engine::rejection_code::already_done);
+    CHECK(view(f, "m-1").balance.available == 1000);
+    CHECK(f.text("SELECT SUM(expired) FROM lots WHERE cause IN ('base', 'big_basket')") == "0");
+    CHECK(f.verify().empty());
+}
+
+TEST_CASE("a return in parts after expiry sets what expired against them once, across restarts",
+          "[ledger][expiry]") {
+    fixture f;
+    enroll(f, "m-1");
+    // Two coffees at $150.00: 300 base leaves each, and the 50 bonus; 400 of the 650 spent.
+    REQUIRE(f.ledger->post_purchase(pos(), basket("t-1", "m-1", 15000, f.now(), "coffee", 2)));
+    f.advance(std::chrono::days{15});
+    REQUIRE(f.ledger->run_due(f.now()));
+    REQUIRE(view(f, "m-1").balance.available == 25 + 650);
+    engine::adjustment spend = credit("a-spend", -400);
+    REQUIRE(f.ledger->adjust(test::support_staff(), "m-1", spend));
+    f.advance(std::chrono::days{176});
+    REQUIRE(f.ledger->run_due(f.now()));
+    REQUIRE(view(f, "m-1").balance.available == 0);
+    REQUIRE(f.ledger->adjust(pos(), "m-1", credit("a-1", 1000)));
+    // What expired of the purchase's own lots; the joining 25 may have been spent or expired.
+    const points_t expired =
+        std::stoll(f.text("SELECT SUM(expired) FROM lots WHERE cause IN ('base', 'big_basket')"));
+    REQUIRE(expired > 0);
+
+    // The purchase returned in two parts, with a restart between them, takes back what was
+    // spent of its 650, whichever lots the 400 came from: not what expired a second time.
+    auto one = body(f.ledger->post_return(pos(), {"ret-1", "t-1", "s-1", f.now(), {{"1", 1}}}));
+    f.open();
+    auto two = body(f.ledger->post_return(pos(), {"ret-2", "t-1", "s-1", f.now(), {}}));
+    points_t taken =
+        one["points"]["reversed"].get<points_t>() + two["points"]["reversed"].get<points_t>();
+    CHECK(taken == 650 - expired);
+    CHECK(view(f, "m-1").balance.available == 1000 - taken);
+    CHECK(f.verify().empty());
+}
+
 TEST_CASE("pending points mature, rewards and payments spend, cancellations restore", "[ledger]") {
     fixture f;
     enroll(f, "m-1");
@@ -1539,6 +1603,7 @@ TEST_CASE("migration 7 gives each used voucher the time and purchase of its use"
               "ALTER TABLE vouchers DROP COLUMN used_transaction_id;"
               "ALTER TABLE vouchers DROP COLUMN used_store_id;"
               "DROP INDEX audit_log_activations; DROP INDEX redemptions_payments;"
+              "ALTER TABLE lots DROP COLUMN expired;"
               "DROP INDEX audit_log_member; DROP TABLE profile_changes;"
               "DELETE FROM schema_migrations WHERE version >= 7; COMMIT;");
     f.open(); // migrates 7 and on
@@ -1573,6 +1638,7 @@ TEST_CASE("migration 9 keeps the ids of the profile changes made before it",
     f.execute("BEGIN; DROP TABLE profile_changes; DELETE FROM idempotency_keys;"
               "ALTER TABLE vouchers DROP COLUMN used_store_id;"
               "DROP INDEX audit_log_activations; DROP INDEX redemptions_payments;"
+              "ALTER TABLE lots DROP COLUMN expired;"
               "DELETE FROM schema_migrations WHERE version >= 9; COMMIT;");
     f.open(); // migrates 9
     CHECK(f.count("schema_migrations WHERE version = 9") == 1);
@@ -1585,6 +1651,24 @@ TEST_CASE("migration 9 keeps the ids of the profile changes made before it",
     CHECK(f.verify().empty());
 }
 
+TEST_CASE("migration 15 gives lots closed before it what expired from them",
+          "[ledger][migration][expiry]") {
+    fixture f;
+    expire_a_purchase(f);
+    f.ledger.reset();
+    // The file as schema 14 left it: closed lots without what expired from them.
+    f.execute("BEGIN; ALTER TABLE lots DROP COLUMN expired;"
+              "DELETE FROM schema_migrations WHERE version >= 15; COMMIT;");
+    f.open(); // migrates 15, from the `expire` entries
+    CHECK(f.text("SELECT group_concat(cause || ' ' || expired, ', ') FROM"
+                 " (SELECT cause, expired FROM lots ORDER BY lot_id)") ==
+          "enrollment 25, base 500, big_basket 50");
+    auto returned = body(f.ledger->post_return(pos(), {"ret-1", "t-1", "s-1", f.now(), {}}));
+    CHECK(returned["points"]["reversed"] == 0);
+    CHECK(view(f, "m-1").balance.available == 1000);
+    CHECK(f.verify().empty());
+}
+
 TEST_CASE("a database a newer build wrote is refused, naming both versions",
           "[ledger][migration]") {
     // Migration 13 changes no table: it records that rows leave out what other rows hold, so
@@ -1592,15 +1676,17 @@ TEST_CASE("a database a newer build wrote is refused, naming both versions",
     fixture f;
     enroll(f, "m-1");
     f.ledger.reset();
-    CHECK(f.text("SELECT MAX(version) FROM schema_migrations") == "14");
-    f.execute("INSERT INTO schema_migrations (version, name, applied_at)"
-              " VALUES (15, '0015_future', '2027-01-01T00:00:00Z')");
+    const int latest = std::stoi(f.text("SELECT MAX(version) FROM schema_migrations"));
+    CHECK(latest >= 15);
+    const std::string newer = std::to_string(latest + 1);
+    f.execute("INSERT INTO schema_migrations (version, name, applied_at) VALUES (" + newer +
+              ", 'future', '2027-01-01T00:00:00Z')");
     try {
         f.open();
-        FAIL("a database at schema version 15 was opened");
+        FAIL("a database at schema version " + newer + " was opened");
     } catch (const std::runtime_error& e) {
-        CHECK(std::string(e.what()) ==
-              "the database is at schema version 15, newer than this program's 14");
+        CHECK(std::string(e.what()) == "the database is at schema version " + newer +
+                                           ", newer than this program's " + std::to_string(latest));
     }
 }
 

@@ -44,6 +44,10 @@ member_state full_member() {
                        "adjustment-9", false, true);
     far.available_at = timestamp{seconds{most}};
     m.lots.push_back(far);
+    lot lapsed =
+        make_lot(7, 80, 20, utc(2026_y / 3 / 1), utc(2026_y / 10 / 1), "base_rate", true, true);
+    lapsed.expired_points = 45; // of the 60 that expired, a return set 15 against its points
+    m.lots.push_back(lapsed);
     m.metric.push_back({utc(2026_y / 11 / 24, 15), 1350, "t-100"});
     m.metric.push_back({utc(2026_y / 11 / 30, 10), -450, "r-1"});
     m.usage.push_back({"coffee_bonus", utc(2026_y / 11 / 24, 15), 2, 500});
@@ -54,7 +58,7 @@ member_state full_member() {
     m.lifetime_spend = huge;
     m.lifetime_points = least;
     m.shortfall = most;
-    m.next_lot_id = 7;
+    m.next_lot_id = 8;
     m.next_voucher_number = 3;
     return m;
 }
