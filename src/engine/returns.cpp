@@ -112,6 +112,52 @@ points_t take_back(context& cx, const reversal& r, const std::string& cause,
     return taken_total;
 }
 
+// Whether every unit that earned `rule_id` points on the purchase has been returned.
+bool returned_in_full(const purchase_record& record, const std::string& rule_id) {
+    for (const line_allocation& a : record.lines) {
+        auto points = a.points_by_rule.find(rule_id);
+        if (points == a.points_by_rule.end() || points->second == 0) {
+            continue;
+        }
+        auto returned = record.returned_quantity.find(a.line_id);
+        if (returned == record.returned_quantity.end() || returned->second < a.quantity) {
+            return false;
+        }
+    }
+    return true;
+}
+
+// What the returned units earned no longer counts against the rules' limits: a payout taken back
+// frees its room under a per-member limit (its points at once, the payout itself once nothing of
+// it is left) and gives its points back to the rule's program budget, as a cancelled
+// redemption frees its reward's limit. Otherwise a member who returned a purchase would lose
+// both the points and the room to earn them again, and a budget would run out on points no
+// one kept. The release is dated at the purchase, in the period the payout counted in. What
+// keeps counting is the purchase itself: first_purchase, nth_purchase and referrals count
+// purchases, not payouts.
+void release_limits(context& cx, const purchase_record& record,
+                    const std::vector<reversal>& reversals) {
+    member_state& s = cx.state;
+    const timestamp bought_at = record.request.occurred_at;
+    for (const reversal& r : reversals) {
+        // Only a payout that counted: its usage entry is there, at the purchase's time.
+        bool counted = std::any_of(s.usage.begin(), s.usage.end(), [&](const usage_entry& u) {
+            return u.rule_id == r.rule_id && u.at == bought_at && u.times > 0;
+        });
+        bool bonus = std::find(record.clawed_back.begin(), record.clawed_back.end(), r.rule_id) !=
+                     record.clawed_back.end();
+        if (counted) {
+            std::int64_t times = bonus || returned_in_full(record, r.rule_id) ? 1 : 0;
+            s.usage.push_back({r.rule_id, bought_at, -times, -r.points});
+        }
+        const program::earn_rule* rule = cx.program.find_earn_rule(r.rule_id);
+        auto used = s.budget_used.find(r.rule_id);
+        if (rule != nullptr && rule->limits.budget && used != s.budget_used.end()) {
+            used->second -= std::min(r.points, used->second);
+        }
+    }
+}
+
 } // namespace
 
 tl::expected<void, rejection> return_purchase(context& cx, const purchase_return& e) {
@@ -283,6 +329,7 @@ tl::expected<void, rejection> return_purchase(context& cx, const purchase_return
         record.returned_quantity[line_id] += quantity;
     }
     record.return_ids.push_back(e.return_id);
+    release_limits(cx, record, reversals);
     // The tier metric loses what the return took back; a return never downgrades by itself.
     // The loss is dated at the purchase, where its gain is: dated at the return, it would stay
     // in a rolling window after the purchase left it and count against the member's next year.

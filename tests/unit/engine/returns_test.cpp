@@ -347,6 +347,88 @@ TEST_CASE("a return after the points expired takes back only what was spent of t
     }
 }
 
+namespace {
+
+// A $35.00 basket (a coffee at $5.00, beans at $30.00) at `t`: base, and big_basket's 50.
+purchase basket_at(std::string id, timestamp t) {
+    purchase x;
+    x.transaction_id = std::move(id);
+    x.member_id = "m1";
+    x.store_id = "s1";
+    x.channel = "store";
+    x.currency = "USD";
+    x.occurred_at = t;
+    x.lines = {sold_line("l1", "coffee", 1, 500), sold_line("l2", "beans", 1, 3000)};
+    return x;
+}
+
+points_t awarded(const outcome& o, const std::string& rule_id) {
+    for (const rule_result& r : o.rules) {
+        if (r.id == rule_id) {
+            return r.awarded;
+        }
+    }
+    return 0;
+}
+
+} // namespace
+
+TEST_CASE("a payout a return takes back frees its room under the rule's limits",
+          "[returns][limits]") {
+    member_state m = new_member(sample_program(), {"m1", at(2026, 3, 1), std::nullopt, {}});
+
+    SECTION("per member: once a month, and the month's payout was returned") {
+        auto p = sample_program_ptr();
+        auto t1 = evaluate(*p, m, basket_at("t1", at(2026, 3, 10)), at(2026, 3, 10));
+        REQUIRE(t1);
+        REQUIRE(awarded(*t1, "big_basket") == 50);
+        purchase_return whole{"ret1", "t1", "s1", at(2026, 3, 11), {}};
+        auto returned = evaluate(*p, t1->state, whole, at(2026, 3, 11));
+        REQUIRE(returned);
+        // Bought again in the same month: the bonus pays, once.
+        auto t2 = evaluate(*p, returned->state, basket_at("t2", at(2026, 3, 12)), at(2026, 3, 12));
+        REQUIRE(t2);
+        CHECK(awarded(*t2, "big_basket") == 50);
+        auto t3 = evaluate(*p, t2->state, basket_at("t3", at(2026, 3, 13)), at(2026, 3, 13));
+        REQUIRE(t3);
+        CHECK(awarded(*t3, "big_basket") == 0);
+    }
+
+    SECTION("per member: a partial return that keeps the bonus keeps its payout") {
+        auto p = sample_program_ptr();
+        auto t1 = evaluate(*p, m, basket_at("t1", at(2026, 3, 10)), at(2026, 3, 10));
+        REQUIRE(t1);
+        // The coffee back: $30.00 still reaches the threshold.
+        purchase_return coffee{"ret1", "t1", "s1", at(2026, 3, 11), {{"l1", 1}}};
+        auto returned = evaluate(*p, t1->state, coffee, at(2026, 3, 11));
+        REQUIRE(returned);
+        auto t2 = evaluate(*p, returned->state, basket_at("t2", at(2026, 3, 12)), at(2026, 3, 12));
+        REQUIRE(t2);
+        CHECK(awarded(*t2, "big_basket") == 0);
+    }
+
+    SECTION("a program budget gets back the points no one kept") {
+        auto p = loyalty::test::sample_variant("        - {times: 1, period: calendar_month}",
+                                               "        - {times: 9, period: calendar_month}\n"
+                                               "      budget: 120");
+        auto t1 = evaluate(*p, m, basket_at("t1", at(2026, 3, 10)), at(2026, 3, 10));
+        REQUIRE(t1);
+        auto t2 = evaluate(*p, t1->state, basket_at("t2", at(2026, 3, 10)), at(2026, 3, 10));
+        REQUIRE(t2);
+        CHECK(t2->state.budget_used.at("big_basket") == 100);
+        purchase_return whole{"ret1", "t1", "s1", at(2026, 3, 11), {}};
+        auto returned = evaluate(*p, t2->state, whole, at(2026, 3, 11));
+        REQUIRE(returned);
+        CHECK(returned->state.budget_used.at("big_basket") == 50);
+        auto t3 = evaluate(*p, returned->state, basket_at("t3", at(2026, 3, 12)), at(2026, 3, 12));
+        REQUIRE(t3);
+        CHECK(awarded(*t3, "big_basket") == 50);
+        auto t4 = evaluate(*p, t3->state, basket_at("t4", at(2026, 3, 12)), at(2026, 3, 12));
+        REQUIRE(t4);
+        CHECK(awarded(*t4, "big_basket") == 20);
+    }
+}
+
 TEST_CASE("returns that do not match the purchase are refused", "[returns]") {
     auto p = sample_program_ptr();
     timestamp now = at(2026, 3, 20);
