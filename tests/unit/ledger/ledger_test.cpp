@@ -406,6 +406,25 @@ TEST_CASE("a purchase's record leaves its request to the operation, and an older
     CHECK(current.at(1)["points"]["reversed"] == 60);
 }
 
+TEST_CASE("a return gives its points back to the rule's budget, in the file", "[ledger][limits]") {
+    fixture f;
+    REQUIRE(f.ledger->activate_program(
+        {},
+        test::sample_text_with("        - {times: 1, period: calendar_month}",
+                               "        - {times: 9, period: calendar_month}\n      budget: 120"),
+        "budget.yaml"));
+    enroll(f, "m-1");
+    REQUIRE(f.ledger->post_purchase(pos(), basket("t-1", "m-1", 3500, f.now())));
+    REQUIRE(f.ledger->post_purchase(pos(), basket("t-2", "m-1", 3500, f.now())));
+    CHECK(f.text("SELECT points_used FROM rule_budgets WHERE rule_id = 'big_basket'") == "100");
+    REQUIRE(f.ledger->post_return(pos(), {"ret-1", "t-1", "s-1", f.now(), {}}));
+    f.open();
+    CHECK(f.text("SELECT points_used FROM rule_budgets WHERE rule_id = 'big_basket'") == "50");
+    auto third = body(f.ledger->post_purchase(pos(), basket("t-3", "m-1", 3500, f.now())));
+    CHECK(third["points"]["earned"] == 70 + 50);
+    CHECK(f.verify().empty());
+}
+
 namespace {
 
 // m-1 bought for $250.00 (550 leaves, and 25 for joining) on 2026-11-23; on 2027-06-02 all of
