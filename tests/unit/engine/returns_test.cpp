@@ -11,8 +11,10 @@ using namespace loyalty::engine;
 using loyalty::program::program_ptr;
 using loyalty::test::at;
 using loyalty::test::metric_sum;
+using loyalty::test::outcome_of;
 using loyalty::test::rejected;
 using loyalty::test::remaining;
+using loyalty::test::sample_program;
 using loyalty::test::sample_program_ptr;
 using loyalty::test::sample_text;
 
@@ -375,57 +377,47 @@ points_t awarded(const outcome& o, const std::string& rule_id) {
 
 TEST_CASE("a payout a return takes back frees its room under the rule's limits",
           "[returns][limits]") {
-    member_state m = new_member(sample_program(), {"m1", at(2026, 3, 1), std::nullopt, {}});
+    auto buy = [](const loyalty::program::program& p, const member_state& m, const char* id,
+                  unsigned day) {
+        timestamp t = at(2026, 3, day);
+        return outcome_of(evaluate(p, m, basket_at(id, t), t));
+    };
+    auto give_back = [](const loyalty::program::program& p, const member_state& m,
+                        std::vector<returned_line> lines) {
+        timestamp t = at(2026, 3, 11);
+        return outcome_of(evaluate(p, m, purchase_return{"ret1", "t1", "s1", t, lines}, t));
+    };
+    const member_state m = new_member(sample_program(), {"m1", at(2026, 3, 1), std::nullopt, {}});
 
     SECTION("per member: once a month, and the month's payout was returned") {
-        auto p = sample_program_ptr();
-        auto t1 = evaluate(*p, m, basket_at("t1", at(2026, 3, 10)), at(2026, 3, 10));
-        REQUIRE(t1);
-        REQUIRE(awarded(*t1, "big_basket") == 50);
-        purchase_return whole{"ret1", "t1", "s1", at(2026, 3, 11), {}};
-        auto returned = evaluate(*p, t1->state, whole, at(2026, 3, 11));
-        REQUIRE(returned);
+        const auto& p = sample_program();
+        outcome t1 = buy(p, m, "t1", 10);
+        REQUIRE(awarded(t1, "big_basket") == 50);
         // Bought again in the same month: the bonus pays, once.
-        auto t2 = evaluate(*p, returned->state, basket_at("t2", at(2026, 3, 12)), at(2026, 3, 12));
-        REQUIRE(t2);
-        CHECK(awarded(*t2, "big_basket") == 50);
-        auto t3 = evaluate(*p, t2->state, basket_at("t3", at(2026, 3, 13)), at(2026, 3, 13));
-        REQUIRE(t3);
-        CHECK(awarded(*t3, "big_basket") == 0);
+        outcome t2 = buy(p, give_back(p, t1.state, {}).state, "t2", 12);
+        CHECK(awarded(t2, "big_basket") == 50);
+        CHECK(awarded(buy(p, t2.state, "t3", 13), "big_basket") == 0);
     }
 
     SECTION("per member: a partial return that keeps the bonus keeps its payout") {
-        auto p = sample_program_ptr();
-        auto t1 = evaluate(*p, m, basket_at("t1", at(2026, 3, 10)), at(2026, 3, 10));
-        REQUIRE(t1);
+        const auto& p = sample_program();
+        outcome t1 = buy(p, m, "t1", 10);
         // The coffee back: $30.00 still reaches the threshold.
-        purchase_return coffee{"ret1", "t1", "s1", at(2026, 3, 11), {{"l1", 1}}};
-        auto returned = evaluate(*p, t1->state, coffee, at(2026, 3, 11));
-        REQUIRE(returned);
-        auto t2 = evaluate(*p, returned->state, basket_at("t2", at(2026, 3, 12)), at(2026, 3, 12));
-        REQUIRE(t2);
-        CHECK(awarded(*t2, "big_basket") == 0);
+        outcome returned = give_back(p, t1.state, {{"l1", 1}});
+        CHECK(awarded(buy(p, returned.state, "t2", 12), "big_basket") == 0);
     }
 
     SECTION("a program budget gets back the points no one kept") {
         auto p = loyalty::test::sample_variant("        - {times: 1, period: calendar_month}",
                                                "        - {times: 9, period: calendar_month}\n"
                                                "      budget: 120");
-        auto t1 = evaluate(*p, m, basket_at("t1", at(2026, 3, 10)), at(2026, 3, 10));
-        REQUIRE(t1);
-        auto t2 = evaluate(*p, t1->state, basket_at("t2", at(2026, 3, 10)), at(2026, 3, 10));
-        REQUIRE(t2);
-        CHECK(t2->state.budget_used.at("big_basket") == 100);
-        purchase_return whole{"ret1", "t1", "s1", at(2026, 3, 11), {}};
-        auto returned = evaluate(*p, t2->state, whole, at(2026, 3, 11));
-        REQUIRE(returned);
-        CHECK(returned->state.budget_used.at("big_basket") == 50);
-        auto t3 = evaluate(*p, returned->state, basket_at("t3", at(2026, 3, 12)), at(2026, 3, 12));
-        REQUIRE(t3);
-        CHECK(awarded(*t3, "big_basket") == 50);
-        auto t4 = evaluate(*p, t3->state, basket_at("t4", at(2026, 3, 12)), at(2026, 3, 12));
-        REQUIRE(t4);
-        CHECK(awarded(*t4, "big_basket") == 20);
+        outcome t2 = buy(*p, buy(*p, m, "t1", 10).state, "t2", 10);
+        CHECK(t2.state.budget_used.at("big_basket") == 100);
+        outcome returned = give_back(*p, t2.state, {});
+        CHECK(returned.state.budget_used.at("big_basket") == 50);
+        outcome t3 = buy(*p, returned.state, "t3", 12);
+        CHECK(awarded(t3, "big_basket") == 50);
+        CHECK(awarded(buy(*p, t3.state, "t4", 12), "big_basket") == 20);
     }
 }
 

@@ -32,6 +32,14 @@ inline std::int64_t metric_sum(const engine::member_state& m) {
     return sum;
 }
 
+// The outcome of an evaluation; fails the test when it was refused.
+inline engine::outcome outcome_of(tl::expected<engine::outcome, engine::rejection> r) {
+    if (!r) {
+        FAIL("refused: " << r.error().message);
+    }
+    return std::move(*r);
+}
+
 // Why an evaluation was refused; fails the test when it was not.
 inline engine::rejection rejected(const tl::expected<engine::outcome, engine::rejection>& r) {
     REQUIRE_FALSE(r);
