@@ -10,6 +10,7 @@
 #include <limits>
 #include <set>
 #include <vector>
+#include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/yaml.h>
 
 namespace loyalty::program {
@@ -377,6 +378,11 @@ source_document source_document::parse(std::string_view text, std::string file_n
                 {doc.file_name_, position_of(text, stray->mark), "", std::move(stray->message)});
             return doc;
         }
+    } catch (const YAML::DeepRecursion& e) {
+        // yaml-cpp stops at its own depth (about 500 levels, past ours) and calls it "bad file".
+        problems.push_back({doc.file_name_, position_of(text, e.mark), "",
+                            "nesting deeper than " + std::to_string(limits.max_depth) + " levels"});
+        return doc;
     } catch (const YAML::Exception& e) {
         problems.push_back({doc.file_name_, position_of(text, e.mark), "",
                             "not valid YAML or JSON: " + e.msg + tab_indent_hint(text)});

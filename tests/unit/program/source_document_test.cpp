@@ -153,6 +153,20 @@ TEST_CASE("documents that are too deep are refused", "[document]") {
     CHECK(problems.front().message == "nesting deeper than 50 levels");
 }
 
+TEST_CASE("nesting past yaml-cpp's own depth says so, not \"bad file\"", "[document]") {
+    // yaml-cpp refuses about 500 levels itself, with the message "bad file"; a `when` of 3,000
+    // nested conditions got that.
+    std::string deep = "when: ";
+    for (int i = 0; i < 3000; ++i) {
+        deep += "{\"!\": ";
+    }
+    deep += "true" + std::string(3000, '}') + "\n";
+    std::string said = document_problems(deep);
+    CHECK(said.find("f.yaml:1:") == 0);
+    CHECK(said.find(": nesting deeper than 128 levels\n") != std::string::npos);
+    CHECK(said.find("bad file") == std::string::npos);
+}
+
 TEST_CASE("text that is not UTF-8 and control characters are refused", "[document]") {
     CHECK(document_problems("a: 1\nb: x\x8f y\n") ==
           "f.yaml:2:5: not valid UTF-8: the byte 0x8F is not allowed in a program file\n");
