@@ -43,6 +43,7 @@ struct checked_lot {
     std::int64_t id = 0;
     std::int64_t earned = 0;
     std::int64_t remaining = 0;
+    std::int64_t expired = 0; // what expired and no return has set against its points yet
     bool archived = false;
 };
 
@@ -52,6 +53,7 @@ struct entry_summary {
     std::optional<std::int64_t> newest;
     std::set<std::pair<std::int64_t, std::int64_t>> credits; // (lot, points) of earn and adjust
     std::set<std::int64_t> lots_touched;
+    std::map<std::int64_t, std::int64_t> expired; // points of `expire` entries, by lot
 };
 
 // The checks of each member, in one pass over the members in id order merged with their ledger
@@ -72,8 +74,8 @@ void check_members(connection& db, const report_fn& report) {
     statement entries =
         db.prepare("SELECT member_id, id, previous_id, kind, points, lot_id FROM ledger_entries"
                    " ORDER BY member_id, id");
-    statement archive = db.prepare(
-        "SELECT member_id, lot_id, earned, remaining FROM lots ORDER BY member_id, lot_id");
+    statement archive = db.prepare("SELECT member_id, lot_id, earned, remaining, expired FROM lots"
+                                   " ORDER BY member_id, lot_id");
     bool entries_left = entries.step();
     bool archive_left = archive.step();
     while (members.step()) {
@@ -94,13 +96,14 @@ void check_members(connection& db, const report_fn& report) {
             }
         }
         for (const engine::lot& l : state.lots) {
-            lots.push_back({l.id, l.earned, l.remaining, false});
+            lots.push_back({l.id, l.earned, l.remaining, l.expired_points, false});
         }
         while (archive_left && archive.text(0) < id) {
             archive_left = archive.step(); // lots of no member: the foreign key check reports them
         }
         while (archive_left && archive.text(0) == id) {
-            lots.push_back({archive.integer(1), archive.integer(2), archive.integer(3), true});
+            lots.push_back({archive.integer(1), archive.integer(2), archive.integer(3),
+                            archive.integer(4), true});
             archive_left = archive.step();
         }
         while (entries_left && entries.text(0) < id) {
@@ -127,6 +130,8 @@ void check_members(connection& db, const report_fn& report) {
                 seen.lots_touched.insert(*lot);
                 if (kind == "earn" || kind == "adjust") {
                     seen.credits.emplace(*lot, points);
+                } else if (kind == "expire") {
+                    seen.expired[*lot] -= points;
                 }
             }
             entries_left = entries.step();
@@ -157,6 +162,18 @@ void check_members(connection& db, const report_fn& report) {
                 report("lot_remaining", lot + " holds " + std::to_string(l.remaining) + " of " +
                                             std::to_string(l.earned) +
                                             (l.archived ? " in the archive of closed lots" : ""));
+            }
+        }
+        for (const checked_lot& l : lots) {
+            // A return sets expired points against what it takes back, never more than expired:
+            // more would spare a member points they spent.
+            auto it = seen.expired.find(l.id);
+            std::int64_t by_entries = it == seen.expired.end() ? 0 : it->second;
+            if (l.expired < 0 || l.expired > by_entries) {
+                report("lot_expired", "member " + id + " lot " + std::to_string(l.id) + " keeps " +
+                                          std::to_string(l.expired) +
+                                          " expired points; its expire entries took " +
+                                          std::to_string(by_entries));
             }
         }
         if (held != seen.balance) {
