@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdio>
 #include <limits>
+#include <optional>
 #include <set>
 #include <vector>
 #include <yaml-cpp/depthguard.h>
@@ -227,6 +228,33 @@ std::size_t first_invalid_utf8(std::string_view text) {
     return std::string_view::npos;
 }
 
+// yaml-cpp 0.7 decodes the double-quoted escapes \N and \_ (U+0085, U+00A0) into the single bytes
+// 0x85 and 0xA0 instead of their UTF-8, which nlohmann then refuses to dump (a crash of the
+// checker and of the server's program check, found by the fuzzer). The text it decodes from was
+// checked to be UTF-8 and its other escapes come out as UTF-8, so a lone byte is one of those two
+// and is mended here; nullopt if anything else is ever left invalid.
+std::optional<std::string> decoded_text(const std::string& scalar) {
+    std::size_t bad = first_invalid_utf8(scalar);
+    if (bad == std::string_view::npos) {
+        return scalar;
+    }
+    std::string mended;
+    std::size_t from = 0;
+    while (bad != std::string_view::npos) {
+        auto byte = static_cast<unsigned char>(scalar[from + bad]);
+        if (byte != 0x85 && byte != 0xA0) {
+            return std::nullopt;
+        }
+        mended.append(scalar, from, bad);
+        mended += '\xC2';
+        mended += static_cast<char>(byte);
+        from += bad + 1;
+        bad = first_invalid_utf8(std::string_view(scalar).substr(from));
+    }
+    mended.append(scalar, from);
+    return mended;
+}
+
 // The line and column (in characters) of byte `offset`.
 source_position position_at(std::string_view text, std::size_t offset) {
     source_position at{1, 1};
@@ -288,7 +316,7 @@ public:
         case YAML::NodeType::Undefined:
             return nullptr;
         case YAML::NodeType::Scalar:
-            return scalar(node);
+            return scalar(node, path);
         case YAML::NodeType::Sequence: {
             nlohmann::json array = nlohmann::json::array();
             std::size_t index = 0;
@@ -308,7 +336,12 @@ public:
                                std::string(key.IsMap() ? "mapping" : "list") + " used as a key");
                     continue;
                 }
-                const std::string& name = key.Scalar();
+                auto decoded = decoded_text(key.Scalar());
+                if (!decoded) {
+                    report(position_of(text_, key.Mark()), path, not_utf8);
+                    continue;
+                }
+                const std::string& name = *decoded;
                 std::string child = append_key(path, name);
                 if (object.contains(name)) {
                     report(position_of(text_, key.Mark()), child,
@@ -326,14 +359,21 @@ public:
     }
 
 private:
-    static nlohmann::json scalar(const YAML::Node& node) {
+    nlohmann::json scalar(const YAML::Node& node, const std::string& path) {
+        auto decoded = decoded_text(node.Scalar());
+        if (!decoded) {
+            report(position_of(text_, node.Mark()), path, not_utf8);
+            return nullptr;
+        }
         const std::string& tag = node.Tag();
         // "!" marks a quoted scalar: always text. Core-schema tags written explicitly are honoured.
         if (tag == "!" || tag == "tag:yaml.org,2002:str") {
-            return node.Scalar();
+            return *decoded;
         }
-        return resolve_plain_scalar(node.Scalar());
+        return resolve_plain_scalar(*decoded);
     }
+
+    static constexpr const char* not_utf8 = "not valid UTF-8 once its escapes are read";
 
     void report(source_position at, const std::string& path, std::string message) {
         problems_.push_back({doc_.file_name_, at, path, std::move(message)});

@@ -199,6 +199,23 @@ TEST_CASE("a second YAML document is refused at its first line, not ignored", "[
     CHECK(problems.empty()); // an empty second document holds nothing to ignore
 }
 
+TEST_CASE("the escapes of U+0085 and U+00A0 come out as UTF-8, in values and in keys",
+          "[document]") {
+    // yaml-cpp 0.7 decodes them into the lone bytes 0x85 and 0xA0, which nlohmann refuses to
+    // dump: the checker and the server's program check crashed on a key holding "\\_" (found
+    // by the fuzzer).
+    auto doc = parse_ok("a: \"no\\_break\\Nline\"\n\"k\\_ey\": 1\n");
+    CHECK(doc.root()["a"] == "no\xc2\xa0"
+                             "break\xc2\x85"
+                             "line");
+    CHECK(doc.root().contains("k\xc2\xa0"
+                              "ey"));
+    CHECK(doc.root().dump() == "{\"a\":\"no\xc2\xa0"
+                               "break\xc2\x85"
+                               "line\",\"k\xc2\xa0"
+                               "ey\":1}");
+}
+
 TEST_CASE("a comma outside any list or mapping is an error at it, and the check ends",
           "[document]") {
     // yaml-cpp 0.7 reads an empty document at such a comma for ever: LoadAll never returned (the
