@@ -229,10 +229,10 @@ std::size_t first_invalid_utf8(std::string_view text) {
 }
 
 // yaml-cpp 0.7 decodes the double-quoted escapes \N and \_ (U+0085, U+00A0) into the single bytes
-// 0x85 and 0xA0 instead of their UTF-8, which nlohmann then refuses to dump (a crash of the
-// checker and of the server's program check, found by the fuzzer). The text it decodes from was
-// checked to be UTF-8 and its other escapes come out as UTF-8, so a lone byte is one of those two
-// and is mended here; nullopt if anything else is ever left invalid.
+// 0x85 and 0xA0 instead of their UTF-8, which nlohmann then refuses to dump (`loyalty check`
+// aborted and the server's program check answered 500, found by the fuzzer). The text it decodes
+// from was checked to be UTF-8 and its other escapes come out as UTF-8, so a lone byte is one of
+// those two and is mended here; nullopt if anything else is ever left invalid.
 std::optional<std::string> decoded_text(const std::string& scalar) {
     std::size_t bad = first_invalid_utf8(scalar);
     if (bad == std::string_view::npos) {
