@@ -42,6 +42,28 @@ std::optional<error> from_the_future(timestamp occurred_at, timestamp now) {
     return std::nullopt;
 }
 
+// A purchase or event dated before the program's `late_posting.max_days`: evaluated at its own
+// time, it would rewrite a past that members and support have already seen.
+std::optional<error> outside_posting_window(timestamp occurred_at, timestamp now,
+                                            const program::program& p) {
+    if (auto future = from_the_future(occurred_at, now)) {
+        return future;
+    }
+    if (p.late_posting.max_days && occurred_at < now - date::days{*p.late_posting.max_days}) {
+        auto late = date::floor<date::days>(now - occurred_at);
+        return error{
+            error_code::invalid_request,
+            "occurred_at",
+            "occurred_at is " + std::to_string(late.count()) + " days ago (" +
+                engine::format_rfc3339(occurred_at) + ", now " + engine::format_rfc3339(now) +
+                "); the program takes purchases and events " + "at most " +
+                std::to_string(*p.late_posting.max_days) + " days late (late_posting.max_days)",
+            std::nullopt,
+            {}};
+    }
+    return std::nullopt;
+}
+
 // A write that failed in the database: `unavailable` (503, retry) when the database cannot take
 // writes for now (a full disk, a read-only file, an I/O error), `storage_failure` otherwise.
 error not_stored(const std::exception& e, const std::string& message) {
@@ -436,8 +458,8 @@ void ledger::post_purchase_async(request_context who, engine::purchase p, write_
         who, "purchase", natural, request,
         [this, who, p, request](store& st, const program_version_info& pv,
                                 timestamp now) -> result<applied> {
-            if (auto future = from_the_future(p.occurred_at, now)) {
-                return tl::unexpected(*future);
+            if (auto outside = outside_posting_window(p.occurred_at, now, *pv.program)) {
+                return tl::unexpected(*outside);
             }
             auto m = st.load_member(p.member_id);
             if (!m) {
@@ -517,8 +539,8 @@ void ledger::post_event_async(request_context who, std::string member_id, engine
         who, "event", e.event_id, request,
         [this, who, member_id, e, request](store& st, const program_version_info& pv,
                                            timestamp now) -> result<applied> {
-            if (auto future = from_the_future(e.occurred_at, now)) {
-                return tl::unexpected(*future);
+            if (auto outside = outside_posting_window(e.occurred_at, now, *pv.program)) {
+                return tl::unexpected(*outside);
             }
             auto m = st.load_member(member_id);
             if (!m) {

@@ -63,7 +63,7 @@ public:
         }
         mapping top(reader_, &doc_.root(), "",
                     {"program", "points", "spend", "events", "tiers", "earn", "rewards", "payment",
-                     "benefits", "returns"});
+                     "benefits", "returns", "late_posting"});
         if (!top.valid()) {
             return nullptr;
         }
@@ -82,6 +82,7 @@ public:
         read_payment(p, top.get("payment"));
         read_benefits(p, top);
         read_returns(p, top.get("returns"));
+        read_late_posting(p, top.get("late_posting"));
         check_references(p);
         if (!problems_.empty()) {
             return nullptr;
@@ -996,6 +997,14 @@ private:
                                        {{"record_shortfall", shortfall_policy::record_shortfall},
                                         {"negative_balance", shortfall_policy::negative_balance}})
                 .value_or(shortfall_policy::record_shortfall);
+    }
+
+    void read_late_posting(program& p, const json* node) {
+        mapping m(reader_, node, "late_posting", {"max_days"});
+        if (!m.valid()) {
+            return;
+        }
+        p.late_posting.max_days = m.integer("max_days", 1, max_days, true);
     }
 
     // Earn rules and benefits share one namespace: both are the cause of ledger entries.

@@ -199,6 +199,13 @@ struct returns_policy {
     shortfall_policy shortfall = shortfall_policy::record_shortfall;
 };
 
+// How late a till may post what happened: a purchase or event is evaluated at its own
+// `occurred_at`, so one posted long after rewrites history support can no longer explain (a
+// tier earned a year ago, a limit of a month long closed). Unbounded when empty.
+struct late_posting_policy {
+    std::optional<std::int64_t> max_days; // 24-hour days before the ledger receives it
+};
+
 // The validated program. Built only by the loader (load.hpp); immutable afterwards and shared
 // between threads through std::shared_ptr<const program>.
 class program {
@@ -224,6 +231,7 @@ public:
     payment_policy payment;
     std::vector<benefit> benefits;
     returns_policy returns;
+    late_posting_policy late_posting;
 
     const std::string& source_text() const noexcept { return source_text_; }
     // SHA-256 of the source text, hex: identifies a program version.

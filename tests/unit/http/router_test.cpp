@@ -1863,9 +1863,19 @@ TEMPLATE_TEST_CASE("router: a time before year 1 or after 9999 once in UTC is re
     }
     check_unchanged(a, before, "m-1");
 
-    // The first second of year 1 is inside: stored, read back and returned.
+    // The first second of year 1 is inside the years, but outside the sample program's 60 days
+    // of late posting: refused for that, on the same field.
     json earliest = basket("t-y1", "m-1");
     earliest["occurred_at"] = "0001-01-01T00:01:00+00:01";
+    reply late = a.post("/v1/transactions", a.pos, earliest);
+    check_problem(late, 422, "validation-failed", std::vector<std::string>{"occurred_at"});
+    CHECK(late.body().value("detail", "").find("at most 60 days late") != std::string::npos);
+    check_unchanged(a, before, "m-1");
+    // Under a program without the bound it is stored, read back and returned.
+    ok_json(a.post_text("/v1/program/versions", a.admin,
+                        test::sample_text_with("late_posting:\n  max_days: 60\n", ""),
+                        "application/yaml"),
+            201);
     ok_json(a.post("/v1/transactions", a.pos, earliest), 201);
     ok_json(a.post("/v1/transactions/t-y1/returns", a.pos,
                    {{"return_id", "ret-y1"}, {"store_id", "s-1"}}),

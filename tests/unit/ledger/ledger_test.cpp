@@ -39,6 +39,9 @@ struct fixture {
     std::shared_ptr<std::atomic<std::int64_t>> clock = std::make_shared<std::atomic<std::int64_t>>(
         at("2026-11-23T15:00:00Z").time_since_epoch().count());
     std::unique_ptr<class ledger> ledger;
+    // The program the ledger starts with; a different one from the file's active version is
+    // activated on opening.
+    std::filesystem::path program = test::sample_path();
 
     explicit fixture(std::chrono::microseconds window = std::chrono::microseconds{1000}) {
         open(window);
@@ -57,7 +60,7 @@ struct fixture {
 
     void open(std::chrono::microseconds window = std::chrono::microseconds{1000}) {
         ledger.reset();
-        ledger = std::make_unique<class ledger>(options(window), test::sample_path());
+        ledger = std::make_unique<class ledger>(options(window), program);
     }
 
     void advance(std::chrono::seconds by) { *clock += by.count(); }
@@ -265,6 +268,41 @@ TEST_CASE("refused writes change nothing", "[ledger]") {
     // A refused request is not remembered: once possible, the same request goes through.
     REQUIRE(f.ledger->adjust(pos(), "m-1", credit("a-1", 400)));
     CHECK(f.ledger->redeem_reward(pos(), "m-1", {"r-1", "mug", f.now()}));
+    CHECK(f.verify().empty());
+}
+
+TEST_CASE("a purchase or event dated before the program's late posting bound is refused",
+          "[ledger]") {
+    // The sample program takes purchases and events at most 60 days late.
+    fixture f;
+    enroll(f, "m-1");
+    f.advance(std::chrono::hours{24 * 90});
+    const timestamp bound = f.now() - date::days{60};
+    std::int64_t before = f.writes();
+    error late = failure(f.ledger->post_purchase(
+        pos(), basket("t-1", "m-1", 1000, bound - std::chrono::seconds{1})));
+    CHECK(late.code == error_code::invalid_request);
+    CHECK(late.field == "occurred_at");
+    CHECK(late.message == "occurred_at is 60 days ago (2026-12-23T14:59:59Z, now "
+                          "2027-02-21T15:00:00Z); the program takes purchases and events at "
+                          "most 60 days late (late_posting.max_days)");
+    const engine::custom_event review{
+        "e-1", "review_posted", bound - std::chrono::hours{1}, {{"stars", 5}}};
+    CHECK(failure(f.ledger->post_event(pos(), "m-1", review)).field == "occurred_at");
+    CHECK(f.writes() == before);
+    CHECK(f.count("purchases") == 0);
+    CHECK(view(f, "m-1").lifetime_purchases == 0);
+
+    // At the bound itself it is still on time, and earns as of its own date.
+    CHECK(f.ledger->post_purchase(pos(), basket("t-1", "m-1", 1000, bound)));
+    CHECK(view(f, "m-1").lifetime_purchases == 1);
+
+    // The bound is the active version's: without the section, any date back is taken.
+    REQUIRE(f.ledger->activate_program(
+        {}, test::sample_text_with("late_posting:\n  max_days: 60\n", ""), "unbounded.yaml"));
+    CHECK(f.ledger->post_purchase(pos(), basket("t-2", "m-1", 1000, bound - date::days{20})));
+    CHECK(f.ledger->post_event(pos(), "m-1", review));
+    CHECK(view(f, "m-1").lifetime_purchases == 2);
     CHECK(f.verify().empty());
 }
 
@@ -1452,6 +1490,10 @@ void load_schema5_fixture(fixture& f) {
     f.execute(dump.str());
     REQUIRE(f.count("schema_migrations WHERE version = 5") == 1);
     REQUIRE(f.count("schema_migrations WHERE version = 6") == 0);
+    // Opened with the program it was written under: the sample program has changed since, and
+    // activating a new version would queue every member for reassessment now.
+    f.program = f.dir / "schema5-program.yaml";
+    std::ofstream(f.program) << f.text("SELECT source FROM program_versions WHERE id = 1");
 }
 
 // A text line per row of `sql`, for comparing a file before and after a migration.

@@ -141,7 +141,8 @@ TEST_CASE("the same program written as JSON loads the same", "[load]") {
 TEST_CASE("unknown keys are errors at the key, with a suggestion", "[load][errors]") {
     CHECK(problems(header + base_rule + "teirs:\n  metric: purchases\n") ==
           "p.yaml:10:1: teirs: unknown key \"teirs\"; expected one of: program, points, spend, "
-          "events, tiers, earn, rewards, payment, benefits, returns; did you mean \"tiers\"?\n");
+          "events, tiers, earn, rewards, payment, benefits, returns, late_posting; did you mean "
+          "\"tiers\"?\n");
     CHECK(problems(header + R"(earn:
   - id: base
     on: purchase
@@ -635,6 +636,22 @@ TEST_CASE("a tier window that is none of the forms lists the rolling one too", "
     - {id: green, threshold: 0}
 )") == "p.yaml:11:11: tiers.window: expected one of calendar_year, enrollment_year, lifetime or "
        "{rolling_months: N}, found \"rolling_12_months\"\n");
+}
+
+TEST_CASE("late posting is unbounded unless the program bounds it in days", "[load][errors]") {
+    CHECK_FALSE(load_ok(header + base_rule)->late_posting.max_days.has_value());
+    CHECK(load_ok(header + base_rule + "late_posting:\n  max_days: 60\n")->late_posting.max_days ==
+          60);
+    CHECK(load_ok(sample_text())->late_posting.max_days == 60);
+    CHECK(problems(header + base_rule + "late_posting:\n  max_days: 0\n") ==
+          "p.yaml:11:13: late_posting.max_days: expected a whole number from 1 to 36500, found "
+          "0\n");
+    CHECK(problems(header + base_rule + "late_posting: {}\n") ==
+          "p.yaml:10:15: late_posting: missing required key \"max_days\"\n");
+    CHECK(problems(header + base_rule + "late_posting:\n  max_day: 60\n") ==
+          "p.yaml:11:3: late_posting.max_day: unknown key \"max_day\"; expected one of: "
+          "max_days; did you mean \"max_days\"?\n"
+          "p.yaml:11:3: late_posting: missing required key \"max_days\"\n");
 }
 
 TEST_CASE("member.tier compared with a tier the program does not have is refused",
