@@ -1,5 +1,7 @@
 #include "member_record.hpp"
 
+#include <algorithm>
+#include <array>
 #include <limits>
 
 namespace loyalty::ledger::detail {
@@ -17,7 +19,40 @@ std::int64_t plus(timestamp t, std::int64_t difference) {
 
 constexpr std::uint64_t has_birthday = 1, has_referrer = 2, has_last_activity = 4;
 constexpr std::uint64_t lot_expires = 1, lot_qualifying = 2, lot_matured = 4,
-                        lot_expired_points = 8;
+                        lot_expired_points = 8, lot_spent = 16;
+
+// The names of format 2, most recently used first: writer and reader keep the same list, so a
+// name is 0 and its text the first time (and whenever it has dropped off the list), and its
+// 1-based place on the list after. Bounded, so that neither side searches or allocates much.
+class recent_names {
+public:
+    static constexpr std::size_t capacity = 16;
+
+    // The place of `s` (1-based), or 0 when it is not on the list.
+    std::size_t find(std::string_view s) const {
+        for (std::size_t i = 0; i < size_; ++i) {
+            if (names_[i] == s) {
+                return i + 1;
+            }
+        }
+        return 0;
+    }
+    bool holds(std::size_t at) const { return at >= 1 && at <= size_; }
+    std::string_view at(std::size_t at) const { return names_[at - 1]; }
+    // Moves the name at `at` (or `s`, new, when 0) to the front.
+    void use(std::size_t at, std::string_view s) {
+        std::size_t from = at == 0 ? std::min(size_, capacity - 1) : at - 1;
+        for (std::size_t i = from; i > 0; --i) {
+            names_[i] = names_[i - 1];
+        }
+        names_[0] = s;
+        size_ = std::max(size_, from + 1);
+    }
+
+private:
+    std::array<std::string_view, capacity> names_{};
+    std::size_t size_ = 0;
+};
 
 class record_writer {
 public:
@@ -43,11 +78,22 @@ public:
         unsigned_number(s.size());
         out_ += s;
     }
+    // A rule id or cause: the same few recur on every lot and entry, so a name used lately is
+    // written as its place among them (recent_names).
+    void name(std::string_view s) {
+        std::size_t at = names_.find(s);
+        unsigned_number(at);
+        if (at == 0) {
+            text(s);
+        }
+        names_.use(at, s);
+    }
     std::string take() && { return std::move(out_); }
     void reserve(std::size_t n) { out_.reserve(n); }
 
 private:
     std::string out_;
+    recent_names names_;
 };
 
 // Reads a record front to back; the first error sticks and names the field being read.
@@ -114,7 +160,9 @@ public:
     timestamp time() { return timestamp{std::chrono::seconds{number()}}; }
     // t + a difference written by record_writer::difference.
     timestamp after(timestamp t) { return timestamp{std::chrono::seconds{plus(t, number())}}; }
-    std::string text() {
+    std::string text() { return std::string(text_view()); }
+    // The string's bytes in the record itself.
+    std::string_view text_view() {
         std::uint64_t n = unsigned_number();
         if (failed()) {
             return {};
@@ -123,9 +171,29 @@ public:
             fail("cut short");
             return {};
         }
-        std::string s(in_.substr(at_, n));
+        std::string_view s = in_.substr(at_, n);
         at_ += n;
         return s;
+    }
+    std::string name() {
+        std::size_t at = static_cast<std::size_t>(unsigned_number());
+        if (failed()) {
+            return {};
+        }
+        std::string_view s;
+        if (at == 0) {
+            s = text_view();
+        } else if (names_.holds(at)) {
+            s = names_.at(at);
+        } else {
+            fail("unknown name " + std::to_string(at));
+            return {};
+        }
+        if (failed()) {
+            return {};
+        }
+        names_.use(at, s);
+        return std::string(s);
     }
     // A count of elements that take at least one byte each.
     std::size_t count() {
@@ -151,6 +219,7 @@ private:
     std::size_t index_ = 0;
     const char* name_ = "";
     std::string error_;
+    recent_names names_;
 };
 
 } // namespace
@@ -184,39 +253,55 @@ std::string encode_member_record(const engine::member_state& m, bool open_lots_o
         lots += !open_lots_only || l.remaining != 0 ? 1 : 0;
     }
     w.unsigned_number(lots);
+    // Each lot after the first is written against the one before: ids follow each other, lots
+    // are earned in order, and a program's pending period is the same for most of them.
+    std::int64_t previous_id = 0;
+    timestamp previous_earned{};
+    std::uint64_t previous_pending = 0;
     for (const engine::lot& l : m.lots) {
         if (open_lots_only && l.remaining == 0) {
             continue;
         }
-        w.number(l.id);
+        w.number(static_cast<std::int64_t>(static_cast<std::uint64_t>(l.id) -
+                                           static_cast<std::uint64_t>(previous_id)));
         w.number(l.earned);
-        w.number(l.remaining);
-        w.time(l.earned_at);
-        // Relative to when it was earned: a few bytes instead of five.
-        w.difference(l.available_at, l.earned_at);
         w.unsigned_number((l.expires_at ? lot_expires : 0) | (l.qualifying ? lot_qualifying : 0) |
                           (l.matured ? lot_matured : 0) |
-                          (l.expired_points != 0 ? lot_expired_points : 0));
+                          (l.expired_points != 0 ? lot_expired_points : 0) |
+                          (l.remaining != l.earned ? lot_spent : 0));
+        if (l.remaining != l.earned) {
+            w.number(l.remaining);
+        }
+        w.difference(l.earned_at, previous_earned);
+        std::uint64_t pending = seconds_of(l.available_at) - seconds_of(l.earned_at);
+        w.number(static_cast<std::int64_t>(pending - previous_pending));
         if (l.expires_at) {
             w.difference(*l.expires_at, l.earned_at);
         }
-        w.text(l.cause);
+        w.name(l.cause);
         if (l.expired_points != 0) {
             w.number(l.expired_points);
         }
+        previous_id = l.id;
+        previous_earned = l.earned_at;
+        previous_pending = pending;
     }
     w.unsigned_number(m.metric.size());
+    timestamp previous_at{};
     for (const engine::metric_entry& e : m.metric) {
-        w.time(e.at);
+        w.difference(e.at, previous_at);
         w.number(e.amount);
-        w.text(e.cause);
+        w.name(e.cause);
+        previous_at = e.at;
     }
     w.unsigned_number(m.usage.size());
+    previous_at = timestamp{};
     for (const engine::usage_entry& u : m.usage) {
-        w.text(u.rule_id);
-        w.time(u.at);
+        w.name(u.rule_id);
+        w.difference(u.at, previous_at);
         w.number(u.times);
         w.number(u.points);
+        previous_at = u.at;
     }
     w.unsigned_number(m.purchase_times.size());
     timestamp previous{};
@@ -231,9 +316,12 @@ tl::expected<void, std::string> decode_member_record(std::string_view record,
                                                      engine::member_state& m) {
     record_reader r(record);
     r.field("format");
-    if (std::uint8_t format = r.byte(); !r.failed() && format != member_record_format) {
+    const std::uint8_t format = r.byte();
+    if (!r.failed() && format != member_record_format && format != 1) {
         r.fail("unknown format " + std::to_string(format));
     }
+    // Format 1, before 2026-12-07: every field on its own (rows not written since).
+    const bool first_format = format == 1;
     r.field("flags");
     std::uint64_t flags = r.flags(has_birthday | has_referrer | has_last_activity);
     m.birthday.reset();
@@ -273,21 +361,44 @@ tl::expected<void, std::string> decode_member_record(std::string_view record,
     std::size_t n = r.count();
     m.lots.clear();
     m.lots.reserve(n);
+    std::int64_t previous_id = 0;
+    timestamp previous_earned{};
+    std::uint64_t previous_pending = 0;
     for (std::size_t i = 0; i < n && !r.failed(); ++i) {
         engine::lot& l = m.lots.emplace_back();
         r.field("lots", i, "id");
-        l.id = r.number();
+        l.id = first_format ? r.number()
+                            : static_cast<std::int64_t>(static_cast<std::uint64_t>(previous_id) +
+                                                        static_cast<std::uint64_t>(r.number()));
         r.field("lots", i, "earned");
         l.earned = r.number();
-        r.field("lots", i, "remaining");
-        l.remaining = r.number();
-        r.field("lots", i, "earned_at");
-        l.earned_at = r.time();
-        r.field("lots", i, "available_at");
-        l.available_at = r.after(l.earned_at);
-        r.field("lots", i, "flags");
-        std::uint64_t f =
-            r.flags(lot_expires | lot_qualifying | lot_matured | lot_expired_points);
+        std::uint64_t f = 0;
+        if (first_format) {
+            r.field("lots", i, "remaining");
+            l.remaining = r.number();
+            r.field("lots", i, "earned_at");
+            l.earned_at = r.time();
+            r.field("lots", i, "available_at");
+            l.available_at = r.after(l.earned_at);
+            r.field("lots", i, "flags");
+            f = r.flags(lot_expires | lot_qualifying | lot_matured | lot_expired_points);
+        } else {
+            r.field("lots", i, "flags");
+            f = r.flags(lot_expires | lot_qualifying | lot_matured | lot_expired_points |
+                        lot_spent);
+            l.remaining = l.earned;
+            if (f & lot_spent) {
+                r.field("lots", i, "remaining");
+                l.remaining = r.number();
+            }
+            r.field("lots", i, "earned_at");
+            l.earned_at = r.after(previous_earned);
+            r.field("lots", i, "available_at");
+            std::uint64_t pending = previous_pending + static_cast<std::uint64_t>(r.number());
+            l.available_at = timestamp{
+                std::chrono::seconds{plus(l.earned_at, static_cast<std::int64_t>(pending))}};
+            previous_pending = pending;
+        }
         l.qualifying = (f & lot_qualifying) != 0;
         l.matured = (f & lot_matured) != 0;
         if (f & lot_expires) {
@@ -295,39 +406,45 @@ tl::expected<void, std::string> decode_member_record(std::string_view record,
             l.expires_at = r.after(l.earned_at);
         }
         r.field("lots", i, "cause");
-        l.cause = r.text();
+        l.cause = first_format ? r.text() : r.name();
         if (f & lot_expired_points) {
             r.field("lots", i, "expired_points");
             l.expired_points = r.number();
         }
+        previous_id = l.id;
+        previous_earned = l.earned_at;
     }
     r.field("metric");
     n = r.count();
     m.metric.clear();
     m.metric.reserve(n);
+    timestamp previous_at{};
     for (std::size_t i = 0; i < n && !r.failed(); ++i) {
         engine::metric_entry& e = m.metric.emplace_back();
         r.field("metric", i, "at");
-        e.at = r.time();
+        e.at = first_format ? r.time() : r.after(previous_at);
         r.field("metric", i, "amount");
         e.amount = r.number();
         r.field("metric", i, "cause");
-        e.cause = r.text();
+        e.cause = first_format ? r.text() : r.name();
+        previous_at = e.at;
     }
     r.field("usage");
     n = r.count();
     m.usage.clear();
     m.usage.reserve(n);
+    previous_at = timestamp{};
     for (std::size_t i = 0; i < n && !r.failed(); ++i) {
         engine::usage_entry& u = m.usage.emplace_back();
         r.field("usage", i, "rule_id");
-        u.rule_id = r.text();
+        u.rule_id = first_format ? r.text() : r.name();
         r.field("usage", i, "at");
-        u.at = r.time();
+        u.at = first_format ? r.time() : r.after(previous_at);
         r.field("usage", i, "times");
         u.times = r.number();
         r.field("usage", i, "points");
         u.points = r.number();
+        previous_at = u.at;
     }
     r.field("purchase_times");
     n = r.count();

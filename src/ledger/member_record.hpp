@@ -7,7 +7,7 @@
 // is appended), so it holds all the member's state the engine needs: the open lots (points not
 // yet spent nor expired), the tier metric's contributions, the payouts of limited rules and the
 // purchase times, besides the counters. As JSON with its field names, one lot took about 200
-// bytes and an active member's state spilled over several pages; here a lot takes about 30.
+// bytes and an active member's state spilled over several pages; here a lot takes about 10.
 // docs/ledger.md ("The member row") has the measurements.
 //
 // What the record leaves out lives elsewhere: the id, name, email, enrolment time and tier have
@@ -15,20 +15,30 @@
 // `lots`; vouchers are in `vouchers`; purchase and redemption records in their tables, loaded
 // when an event refers to them; rule budgets are program-wide in `rule_budgets`.
 //
-// Format 1, all integers as LEB128 varints, signed ones zigzag-encoded ("zz"); times are seconds
-// since 1970 (zz), strings a varint length and UTF-8 bytes:
-//   u8 format = 1
+// Format 2, all integers as LEB128 varints, signed ones zigzag-encoded ("zz"); times are seconds
+// since 1970 (zz), strings a varint length and UTF-8 bytes; a "name" (a cause or rule id) is
+// varint 0 and its string the first time, then its 1-based place among the 16 names the record
+// used most recently (each use moves the name to the front; member_record.cpp, recent_names):
+//   u8 format = 2
 //   varint flags: 1 birthday, 2 referred_by, 4 last_activity
 //   [zz birthday, days since 1970] [string referred_by] [zz last_activity]
 //   zz lifetime_purchases, lifetime_spend, lifetime_points, shortfall, next_lot_id,
 //      next_voucher_number
-//   varint lot count, each lot:
-//      zz id, earned, remaining, earned_at, available_at - earned_at
-//      varint flags: 1 expires_at, 2 qualifying, 4 matured, 8 expired_points
-//      [zz expires_at - earned_at] string cause [zz expired_points]
-//   varint metric count, each: zz at, amount; string cause
-//   varint usage count, each: string rule_id; zz at, times, points
+//   varint lot count, each lot, against the lot before it (0, 1970 and 0 for the first):
+//      zz id - the previous id, earned
+//      varint flags: 1 expires_at, 2 qualifying, 4 matured, 8 expired_points, 16 spent
+//      [zz remaining, when spent: it differs from earned]
+//      zz earned_at - the previous earned_at
+//      zz (available_at - earned_at) - the previous lot's (available_at - earned_at)
+//      [zz expires_at - earned_at] name cause [zz expired_points]
+//   varint metric count, each: zz at - the previous at; zz amount; name cause
+//   varint usage count, each: name rule_id; zz at - the previous at; zz times, points
 //   varint purchase time count, each: zz seconds after the previous one (the first after 0)
+// Differences are taken modulo 2^64, so every value round-trips. Format 1 (until 2026-12-07)
+// wrote each lot's id, earned, remaining, earned_at and available_at - earned_at before its
+// flags, every time and string whole; it is still read, and a row is written as format 2 the
+// next time its member changes. The daily member of docs/ledger.md takes 37 KB instead of 93
+// after three years.
 // A record is refused when it is cut short, has bytes left over, an unknown format or flag, or a
 // count larger than the bytes left could hold.
 
@@ -40,7 +50,7 @@
 
 namespace loyalty::ledger::detail {
 
-inline constexpr std::uint8_t member_record_format = 1;
+inline constexpr std::uint8_t member_record_format = 2;
 
 // The record of `m`'s working state, with only the lots that are still open (remaining points
 // other than zero) when `open_lots_only`.
