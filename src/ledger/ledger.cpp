@@ -56,7 +56,7 @@ std::optional<error> outside_posting_window(timestamp occurred_at, timestamp now
             "occurred_at",
             "occurred_at is " + std::to_string(late.count()) + " days ago (" +
                 engine::format_rfc3339(occurred_at) + ", now " + engine::format_rfc3339(now) +
-                "); the program takes purchases and events " + "at most " +
+                "); the program takes purchases and events at most " +
                 std::to_string(*p.late_posting.max_days) + " days late (late_posting.max_days)",
             std::nullopt,
             {}};
