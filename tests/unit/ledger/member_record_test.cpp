@@ -180,8 +180,8 @@ TEST_CASE("records of format 1, written before format 2, still read") {
 TEST_CASE("a name is written once, then by its place among the last 16 used") {
     member_state m;
     m.tier = {"green", utc(2026_y / 1 / 1), std::nullopt};
-    // Twenty distinct causes, used in turn: the first four have dropped off the list of 16 by
-    // the time they come round again and are written whole.
+    // Twenty distinct causes, used in turn: by the time one comes round again nineteen others
+    // were used, so it has dropped off the list of 16 and is written whole each round.
     for (int round = 0; round < 3; ++round) {
         for (int i = 0; i < 20; ++i) {
             m.metric.push_back({utc(2026_y / 2 / 1), i, "cause-" + std::to_string(i)});
@@ -189,7 +189,18 @@ TEST_CASE("a name is written once, then by its place among the last 16 used") {
     }
     m.metric.push_back({utc(2026_y / 2 / 1), 1, "cause-19"});  // the front of the list
     m.usage.push_back({"cause-4", utc(2026_y / 2 / 1), 1, 1}); // the back of it
-    REQUIRE(same(loaded(m, encode_member_record(m))) == same(m));
+    std::string rotating = encode_member_record(m);
+    REQUIRE(same(loaded(m, rotating)) == same(m));
+    auto written_whole = [&](std::string_view name) {
+        std::size_t times = 0;
+        for (auto at = rotating.find(name); at != std::string::npos;
+             at = rotating.find(name, at + 1)) {
+            ++times;
+        }
+        return times;
+    };
+    CHECK(written_whole("cause-4") == 3);  // by place the fourth time
+    CHECK(written_whole("cause-19") == 3); // by place the fourth time
 
     member_state one;
     one.metric.push_back({utc(2026_y / 2 / 1), 5, "base"});
