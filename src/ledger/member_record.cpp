@@ -322,6 +322,12 @@ tl::expected<void, std::string> decode_member_record(std::string_view record,
     }
     // Format 1, before 2026-12-07: every field on its own (rows not written since).
     const bool first_format = format == 1;
+    auto name = [&] {
+        return first_format ? r.text() : r.name();
+    };
+    auto time_after = [&](timestamp previous) {
+        return first_format ? r.time() : r.after(previous);
+    };
     r.field("flags");
     std::uint64_t flags = r.flags(has_birthday | has_referrer | has_last_activity);
     m.birthday.reset();
@@ -406,7 +412,7 @@ tl::expected<void, std::string> decode_member_record(std::string_view record,
             l.expires_at = r.after(l.earned_at);
         }
         r.field("lots", i, "cause");
-        l.cause = first_format ? r.text() : r.name();
+        l.cause = name();
         if (f & lot_expired_points) {
             r.field("lots", i, "expired_points");
             l.expired_points = r.number();
@@ -422,11 +428,11 @@ tl::expected<void, std::string> decode_member_record(std::string_view record,
     for (std::size_t i = 0; i < n && !r.failed(); ++i) {
         engine::metric_entry& e = m.metric.emplace_back();
         r.field("metric", i, "at");
-        e.at = first_format ? r.time() : r.after(previous_at);
+        e.at = time_after(previous_at);
         r.field("metric", i, "amount");
         e.amount = r.number();
         r.field("metric", i, "cause");
-        e.cause = first_format ? r.text() : r.name();
+        e.cause = name();
         previous_at = e.at;
     }
     r.field("usage");
@@ -437,9 +443,9 @@ tl::expected<void, std::string> decode_member_record(std::string_view record,
     for (std::size_t i = 0; i < n && !r.failed(); ++i) {
         engine::usage_entry& u = m.usage.emplace_back();
         r.field("usage", i, "rule_id");
-        u.rule_id = first_format ? r.text() : r.name();
+        u.rule_id = name();
         r.field("usage", i, "at");
-        u.at = first_format ? r.time() : r.after(previous_at);
+        u.at = time_after(previous_at);
         r.field("usage", i, "times");
         u.times = r.number();
         r.field("usage", i, "points");
