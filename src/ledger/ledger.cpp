@@ -42,26 +42,14 @@ std::optional<error> from_the_future(timestamp occurred_at, timestamp now) {
     return std::nullopt;
 }
 
-// A purchase or event dated before the program's `late_posting.max_days`: evaluated at its own
-// time, it would rewrite a past that members and support have already seen.
+// Outside what a till may post: further ahead than clock skew explains, or later than the
+// program allows.
 std::optional<error> outside_posting_window(timestamp occurred_at, timestamp now,
                                             const program::program& p) {
     if (auto future = from_the_future(occurred_at, now)) {
         return future;
     }
-    if (p.late_posting.max_days && occurred_at < now - date::days{*p.late_posting.max_days}) {
-        auto late = date::floor<date::days>(now - occurred_at);
-        return error{
-            error_code::invalid_request,
-            "occurred_at",
-            "occurred_at is " + std::to_string(late.count()) + " days ago (" +
-                engine::format_rfc3339(occurred_at) + ", now " + engine::format_rfc3339(now) +
-                "); the program takes purchases and events at most " +
-                std::to_string(*p.late_posting.max_days) + " days late (late_posting.max_days)",
-            std::nullopt,
-            {}};
-    }
-    return std::nullopt;
+    return detail::posted_too_late(occurred_at, now, p);
 }
 
 // A write that failed in the database: `unavailable` (503, retry) when the database cannot take
@@ -128,6 +116,23 @@ std::string format_of(const std::string& text) {
 }
 
 } // namespace
+
+std::optional<error> detail::posted_too_late(timestamp occurred_at, timestamp now,
+                                             const program::program& p) {
+    if (!p.late_posting.max_days || occurred_at >= now - date::days{*p.late_posting.max_days}) {
+        return std::nullopt;
+    }
+    auto late = date::floor<date::days>(now - occurred_at);
+    return error{error_code::invalid_request,
+                 "occurred_at",
+                 "occurred_at is " + std::to_string(late.count()) + " days ago (" +
+                     engine::format_rfc3339(occurred_at) + ", now " + engine::format_rfc3339(now) +
+                     "); the program takes purchases and events at most " +
+                     std::to_string(*p.late_posting.max_days) +
+                     " days late (late_posting.max_days)",
+                 std::nullopt,
+                 {}};
+}
 
 void ledger::impl::submit(const request_context& who, const std::string& kind,
                           const std::string& natural_key, std::string request, work_fn work,

@@ -25,6 +25,11 @@ inline error no_member(const std::string& id) {
     return error{error_code::not_found, "member_id", "no member " + id, std::nullopt, {}};
 }
 
+// A purchase or event dated further back than the program's `late_posting.max_days` at `now`:
+// refused when posted (ledger.cpp), and by the simulation of posting it (reads.cpp).
+std::optional<error> posted_too_late(timestamp occurred_at, timestamp now,
+                                     const program::program& p);
+
 } // namespace detail
 
 struct ledger::impl {

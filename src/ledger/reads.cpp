@@ -205,6 +205,10 @@ result<program_version_text> ledger::program_version(std::int64_t version_id) co
 
 result<std::string> ledger::simulate_purchase(const engine::purchase& p, timestamp now) const {
     auto pv = active_program();
+    // The outcome posting it would have: none, when posting it would be refused as too late.
+    if (auto late = detail::posted_too_late(p.occurred_at, now, *pv.program)) {
+        return tl::unexpected(*late);
+    }
     try {
         engine::member_state state;
         {

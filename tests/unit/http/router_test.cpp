@@ -1870,12 +1870,17 @@ TEMPLATE_TEST_CASE("router: a time before year 1 or after 9999 once in UTC is re
     reply late = a.post("/v1/transactions", a.pos, earliest);
     check_problem(late, 422, "validation-failed", std::vector<std::string>{"occurred_at"});
     CHECK(late.body().value("detail", "").find("at most 60 days late") != std::string::npos);
+    // Its simulation answers what posting it would: the same refusal, not a quote.
+    reply quote = a.post("/v1/simulate", a.pos, earliest);
+    check_problem(quote, 422, "validation-failed", std::vector<std::string>{"occurred_at"});
+    CHECK(quote.body().value("detail", "") == late.body().value("detail", ""));
     check_unchanged(a, before, "m-1");
     // Under a program without the bound it is stored, read back and returned.
     ok_json(a.post_text("/v1/program/versions", a.admin,
                         test::sample_text_with("late_posting:\n  max_days: 60\n", ""),
                         "application/yaml"),
             201);
+    ok_json(a.post("/v1/simulate", a.pos, earliest), 200);
     ok_json(a.post("/v1/transactions", a.pos, earliest), 201);
     ok_json(a.post("/v1/transactions/t-y1/returns", a.pos,
                    {{"return_id", "ret-y1"}, {"store_id", "s-1"}}),
