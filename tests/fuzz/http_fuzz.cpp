@@ -22,6 +22,7 @@
 // of the answer.
 
 #include "fuzz_support.hpp"
+#include "loyalty/engine/event_json.hpp"
 #include "loyalty/http/metrics.hpp"
 #include "loyalty/http/response_head.hpp"
 #include "loyalty/http/router.hpp"
@@ -100,6 +101,14 @@ struct environment {
         o.database = db;
         o.synchronous_full = false; // durability is not under test here
         o.batch_window = std::chrono::microseconds{0};
+        // The ledger's clock stands still just after the corpus's latest date: the sample program
+        // takes purchases and events at most 60 days late, and the corpus's (2026-01-10 to
+        // 2026-03-11) must stay on time whenever the fuzzer runs, or the writes behind them would
+        // all be refused. It also replays a regression at the time it was found.
+        const engine::timestamp corpus_now = *engine::parse_rfc3339("2026-03-11T02:00:00Z");
+        o.clock = [corpus_now] {
+            return corpus_now;
+        };
         books = std::make_unique<ledger::ledger>(o, std::filesystem::path(LOYALTY_SOURCE_DIR) /
                                                         "config" / "program.yaml");
         program_text = fuzz::read_source_file("config/program.yaml");
