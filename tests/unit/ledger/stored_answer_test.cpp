@@ -41,10 +41,10 @@ TEST_CASE("an answer is kept with its top-level movements emptied, and given bac
     const std::string first = R"({"movements":)" + movements + R"(,"x":1})";
     CHECK(stored_answer(first) == R"({"movements":[],"x":1})");
     CHECK(answer_with_movements(stored_answer(first), movements) == first);
-    const std::string last = R"({"x":[{"movements":[9]}], "movements" : )" + movements + "\n}";
-    CHECK(stored_answer(last) == R"({"x":[{"movements":[9]}], "movements" : [])"
-                                 "\n}");
-    CHECK(answer_with_movements(stored_answer(last), movements) == last);
+    const std::string at_end = R"({"x":[{"movements":[9]}], "movements" : )" + movements + "\n}";
+    CHECK(stored_answer(at_end) == R"({"x":[{"movements":[9]}], "movements" : [])"
+                                   "\n}");
+    CHECK(answer_with_movements(stored_answer(at_end), movements) == at_end);
 }
 
 TEST_CASE("an answer without top-level movements is kept as it is") {
