@@ -86,13 +86,21 @@ int simulate_purchase(const std::string& program_file, const std::string& transa
         }
         now = *parsed;
     }
-    auto result = engine::evaluate(p, member, *purchase, now);
-    if (!result) {
-        nlohmann::json refused = {{"rejected", engine::to_string(result.error().code)},
-                                  {"field", result.error().field},
-                                  {"message", result.error().message}};
+    auto refuse = [&](const engine::rejection& why) {
+        nlohmann::json refused = {{"rejected", engine::to_string(why.code)},
+                                  {"field", why.field},
+                                  {"message", why.message}};
         out << refused.dump(2) << '\n';
         return 1;
+    };
+    // Posted at --now, the purchase meets the program's bound on lateness as the server's would
+    // (without --now it is posted as it happens, never late).
+    if (auto late = engine::too_late_to_post(p, purchase->occurred_at, now)) {
+        return refuse({engine::rejection_code::invalid_event, "occurred_at", std::move(*late)});
+    }
+    auto result = engine::evaluate(p, member, *purchase, now);
+    if (!result) {
+        return refuse(result.error());
     }
     out << engine::to_json(*result, p).dump(2) << '\n';
     return 0;

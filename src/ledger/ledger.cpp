@@ -119,19 +119,11 @@ std::string format_of(const std::string& text) {
 
 std::optional<error> detail::posted_too_late(timestamp occurred_at, timestamp now,
                                              const program::program& p) {
-    if (!p.late_posting.max_days || occurred_at >= now - date::days{*p.late_posting.max_days}) {
+    auto why = engine::too_late_to_post(p, occurred_at, now);
+    if (!why) {
         return std::nullopt;
     }
-    auto late = date::floor<date::days>(now - occurred_at);
-    return error{error_code::invalid_request,
-                 "occurred_at",
-                 "occurred_at is " + std::to_string(late.count()) + " days ago (" +
-                     engine::format_rfc3339(occurred_at) + ", now " + engine::format_rfc3339(now) +
-                     "); the program takes purchases and events at most " +
-                     std::to_string(*p.late_posting.max_days) +
-                     " days late (late_posting.max_days)",
-                 std::nullopt,
-                 {}};
+    return error{error_code::invalid_request, "occurred_at", std::move(*why), std::nullopt, {}};
 }
 
 void ledger::impl::submit(const request_context& who, const std::string& kind,

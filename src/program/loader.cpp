@@ -1193,7 +1193,12 @@ std::string summary(const program& p) {
            "): " + count(p.earn.size(), "earn rule", "earn rules") + ", " +
            count(p.tiers.levels.size(), "tier", "tiers") + ", " +
            count(p.rewards.size(), "reward", "rewards") + ", " +
-           count(p.benefits.size(), "benefit", "benefits");
+           count(p.benefits.size(), "benefit", "benefits") +
+           (p.late_posting.max_days
+                ? ", purchases and events at most " +
+                      count(static_cast<std::size_t>(*p.late_posting.max_days), "day", "days") +
+                      " late"
+                : std::string());
 }
 
 } // namespace loyalty::program

@@ -31,4 +31,11 @@ std::optional<timestamp> next_due(const program::program& p, const member_state&
 // The tier metric in the program's window at `now`.
 std::int64_t metric_at(const program::program& p, const member_state& member, timestamp now);
 
+// Why a purchase or custom event that happened at `occurred_at` may not be posted at `now`: it
+// is more than the program's late_posting.max_days old (an event earns as of its own time, so a
+// receipt found a year later would earn under last year's rules and tiers). Empty when it may;
+// the ledger, POST /v1/simulate and `loyalty simulate --now` refuse with this text alike.
+std::optional<std::string> too_late_to_post(const program::program& p, timestamp occurred_at,
+                                            timestamp now);
+
 } // namespace loyalty::engine

@@ -48,7 +48,7 @@ TEST_CASE("check prints ok and a summary for the sample program", "[cli]") {
     auto r = run({"check", sample});
     CHECK(r.status == 0);
     CHECK(r.out == "ok: Bean & Leaf Rewards (bean-and-leaf, USD, America/New_York): 8 earn rules, "
-                   "3 tiers, 4 rewards, 2 benefits\n");
+                   "3 tiers, 4 rewards, 2 benefits, purchases and events at most 60 days late\n");
     CHECK(r.err.empty());
 }
 
@@ -150,6 +150,30 @@ TEST_CASE("simulate prints the outcome of a purchase and stores nothing", "[cli]
     auto as_gold = run({"simulate", "--program", sample, "--transaction", purchase.path.string(),
                         "--member", gold.path.string()});
     CHECK(nlohmann::json::parse(as_gold.out)["points"]["earned"] == 72);
+}
+
+TEST_CASE("simulate at a later now keeps the program bound on late postings", "[cli]") {
+    temp_file purchase("purchase.json", R"({"transaction_id": "t-1", "member_id": "m-1",
+        "store_id": "s-1", "channel": "app", "occurred_at": "2026-09-01T15:00:00Z",
+        "currency": "USD", "lines": [{"line_id": "1", "sku": "LATTE", "category": "coffee",
+        "quantity": 2, "unit_price": 525}]})");
+    // The sample program takes purchases at most 60 days late: 61 days on, the server would
+    // refuse this one, and so does its simulation.
+    auto late = run({"simulate", "--program", sample, "--transaction", purchase.path.string(),
+                     "--now", "2026-11-01T15:00:01Z"});
+    CHECK(late.status == 1);
+    auto refused = nlohmann::json::parse(late.out);
+    CHECK(refused["rejected"] == "invalid_event");
+    CHECK(refused["field"] == "occurred_at");
+    CHECK(refused["message"] == "occurred_at is 61 days ago (2026-09-01T15:00:00Z, now "
+                                "2026-11-01T15:00:01Z); the program takes purchases and events "
+                                "at most 60 days late (late_posting.max_days)");
+
+    // At exactly 60 days it is taken, and earns as of its own time.
+    auto in_time = run({"simulate", "--program", sample, "--transaction", purchase.path.string(),
+                        "--now", "2026-10-31T15:00:00Z"});
+    CHECK(in_time.status == 0);
+    CHECK(nlohmann::json::parse(in_time.out)["points"]["earned"] == 52);
 }
 
 TEST_CASE("simulate refuses malformed files with the field", "[cli]") {

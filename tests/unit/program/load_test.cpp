@@ -121,7 +121,7 @@ TEST_CASE("the sample program loads with every rule as written", "[load]") {
     CHECK(p->content_hash().size() == 64);
     CHECK(summary(*p) ==
           "Bean & Leaf Rewards (bean-and-leaf, USD, America/New_York): 8 earn rules, "
-          "3 tiers, 4 rewards, 2 benefits");
+          "3 tiers, 4 rewards, 2 benefits, purchases and events at most 60 days late");
 }
 
 TEST_CASE("the same program written as JSON loads the same", "[load]") {
