@@ -37,11 +37,24 @@ std::string describe(const nlohmann::json& value) {
 }
 
 void schema_reader::at_value(const std::string& path, std::string message) {
-    problems_.push_back({doc_.file_name(), doc_.value_position(path), path, std::move(message)});
+    report(path, doc_.value_position(path), doc_.alias_use(path, false), std::move(message));
 }
 
 void schema_reader::at_key(const std::string& path, std::string message) {
-    problems_.push_back({doc_.file_name(), doc_.key_position(path), path, std::move(message)});
+    report(path, doc_.key_position(path), doc_.alias_use(path, true), std::move(message));
+}
+
+void schema_reader::report(const std::string& path, source_position written,
+                           std::optional<source_position> alias, std::string message) {
+    // A mistake in an anchor's text shows wherever an alias uses it: the error stands at the
+    // alias (which rule it broke), and says where the text is.
+    if (alias) {
+        message += " (the alias here brings in the value written at line " +
+                   std::to_string(written.line) + ", column " + std::to_string(written.column) +
+                   ")";
+        written = *alias;
+    }
+    problems_.push_back({doc_.file_name(), written, path, std::move(message)});
 }
 
 std::string mapping::expected_one_of(const std::vector<std::string>& names,
@@ -73,6 +86,13 @@ mapping::mapping(schema_reader& reader, const nlohmann::json* node, std::string 
     }
     for (const auto& [key, value] : node_->items()) {
         if (std::find(allowed_.begin(), allowed_.end(), key) != allowed_.end()) {
+            continue;
+        }
+        if (key == "<<") {
+            // YAML 1.1's merge key, which YAML 1.2 and yaml-cpp do not have: the keys it would
+            // merge are not there, so say so rather than list the keys this mapping takes.
+            reader_.at_key(child(key), "YAML merge keys (<<) are not supported: write the keys "
+                                       "out, or reuse a whole value with an alias (*name)");
             continue;
         }
         std::string message = "unknown key \"" + key + "\"; expected one of: ";

@@ -28,6 +28,9 @@ public:
     std::size_t error_count() const { return problems_.size(); }
 
 private:
+    void report(const std::string& path, source_position written,
+                std::optional<source_position> alias, std::string message);
+
     const source_document& doc_;
     diagnostics& problems_;
 };

@@ -10,6 +10,7 @@
 #include <limits>
 #include <optional>
 #include <set>
+#include <unordered_map>
 #include <vector>
 #include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/yaml.h>
@@ -286,11 +287,19 @@ std::string append_index(const std::string& path, std::size_t index) {
 class document_builder {
 public:
     document_builder(source_document& doc, std::string_view text, diagnostics& problems,
-                     const document_limits& limits)
-        : doc_(doc), text_(text), problems_(problems), limits_(limits) {}
+                     const document_limits& limits, const std::vector<detail::alias_use>& aliases)
+        : doc_(doc), text_(text), problems_(problems), limits_(limits), aliases_(aliases) {
+        for (const auto& alias : aliases_) {
+            anchored_.insert(alias.anchored_pos);
+        }
+    }
 
     // Past a limit the tree is not a program worth validating: the caller reports only the limit.
     bool too_large() const { return too_large_; }
+
+    // Whether every alias of the text was met, in order, where the tree brings its anchor's node
+    // in again; the positions recorded for aliases are only trusted if so.
+    bool aliases_matched() const { return aliases_matched_ && next_alias_ == aliases_.size(); }
 
     nlohmann::json build(const YAML::Node& node, const std::string& path, std::size_t depth) {
         if (++nodes_ > limits_.max_nodes) {
@@ -310,6 +319,7 @@ public:
             }
             return nullptr;
         }
+        copy_scope copy(*this, brought_by_alias(node, &path));
         doc_.marks_[path].value = position_of(text_, node.Mark());
         switch (node.Type()) {
         case YAML::NodeType::Null:
@@ -334,11 +344,15 @@ public:
                     report(position_of(text_, key.Mark()), path,
                            "expected a plain text key, found a " +
                                std::string(key.IsMap() ? "mapping" : "list") + " used as a key");
+                    pass_over(key);
+                    pass_over(entry.second);
                     continue;
                 }
+                (void)brought_by_alias(key, nullptr);
                 auto decoded = decoded_text(key.Scalar());
                 if (!decoded) {
                     report(position_of(text_, key.Mark()), path, not_utf8);
+                    pass_over(entry.second);
                     continue;
                 }
                 const std::string& name = *decoded;
@@ -347,6 +361,7 @@ public:
                     report(position_of(text_, key.Mark()), child,
                            "duplicate key \"" + name + "\"; it was already given at line " +
                                std::to_string(doc_.marks_[child].key.line));
+                    pass_over(entry.second);
                     continue;
                 }
                 doc_.marks_[child].key = position_of(text_, key.Mark());
@@ -359,6 +374,65 @@ public:
     }
 
 private:
+    // yaml-cpp hands an alias's anchored node over as that very node, marks and all, so an
+    // error in it would point at the anchor, far from the rule that uses it. A node met a second
+    // time is such an alias: the one written next in the text, whose position is recorded for
+    // `path` (nullptr: a key, or a part of the file not built). Inside a node brought in again,
+    // nothing is: its own aliases were met where the anchor's node was written.
+    bool brought_by_alias(const YAML::Node& node, const std::string* path) {
+        int pos = node.Mark().pos;
+        if (in_copy_ > 0 || !anchored_.contains(pos)) {
+            return false;
+        }
+        // Never assigned to: assigning a YAML::Node changes the node it refers to.
+        auto [first, inserted] = first_visit_.try_emplace(pos, node);
+        if (inserted || !first->second.is(node)) {
+            return false;
+        }
+        if (next_alias_ < aliases_.size() && aliases_[next_alias_].anchored_pos == pos) {
+            if (path != nullptr) {
+                doc_.alias_uses_[*path] = position_of(text_, aliases_[next_alias_].at);
+            }
+        } else {
+            aliases_matched_ = false;
+        }
+        ++next_alias_;
+        return true;
+    }
+
+    // A part of the file that is not built (a duplicate key's value, say) still holds aliases
+    // and anchors the ones after it are counted from.
+    void pass_over(const YAML::Node& node) {
+        if (brought_by_alias(node, nullptr)) {
+            return;
+        }
+        if (node.IsSequence()) {
+            for (const auto& item : node) {
+                pass_over(item);
+            }
+        } else if (node.IsMap()) {
+            for (const auto& entry : node) {
+                pass_over(entry.first);
+                pass_over(entry.second);
+            }
+        }
+    }
+
+    // While a node brought in by an alias is built, its children are not aliases of their own.
+    class copy_scope {
+    public:
+        copy_scope(document_builder& builder, bool active) : builder_(builder), active_(active) {
+            builder_.in_copy_ += active_ ? 1 : 0;
+        }
+        ~copy_scope() { builder_.in_copy_ -= active_ ? 1 : 0; }
+        copy_scope(const copy_scope&) = delete;
+        copy_scope& operator=(const copy_scope&) = delete;
+
+    private:
+        document_builder& builder_;
+        bool active_;
+    };
+
     nlohmann::json scalar(const YAML::Node& node, const std::string& path) {
         auto decoded = decoded_text(node.Scalar());
         if (!decoded) {
@@ -385,6 +459,12 @@ private:
     const document_limits& limits_;
     std::size_t nodes_ = 0;
     bool too_large_ = false;
+    const std::vector<detail::alias_use>& aliases_;
+    std::set<int> anchored_;                          // where the nodes some alias names start
+    std::unordered_map<int, YAML::Node> first_visit_; // each of them, as first built
+    std::size_t next_alias_ = 0;
+    bool aliases_matched_ = true;
+    int in_copy_ = 0;
 };
 
 source_document source_document::parse(std::string_view text, std::string file_name,
@@ -408,14 +488,16 @@ source_document source_document::parse(std::string_view text, std::string file_n
         return doc;
     }
     YAML::Node root;
+    detail::stream_shape stream;
     try {
         // One document, and nothing after it: a program after a `---` would otherwise be
         // ignored without a word. (Not YAML::LoadAll: yaml_stream.cpp says why.)
         std::string source(text);
         root = YAML::Load(source);
-        if (auto stray = detail::after_first_document(source)) {
-            problems.push_back(
-                {doc.file_name_, position_of(text, stray->mark), "", std::move(stray->message)});
+        stream = detail::read_stream(source);
+        if (stream.stray) {
+            problems.push_back({doc.file_name_, position_of(text, stream.stray->mark), "",
+                                std::move(stream.stray->message)});
             return doc;
         }
     } catch (const YAML::DeepRecursion& e) {
@@ -428,10 +510,13 @@ source_document source_document::parse(std::string_view text, std::string file_n
                             "not valid YAML or JSON: " + e.msg + tab_indent_hint(text)});
         return doc;
     }
-    document_builder builder(doc, text, problems, limits);
+    document_builder builder(doc, text, problems, limits, stream.aliases);
     doc.root_ = builder.build(root, "", 0);
     if (builder.too_large()) {
         doc.root_ = nullptr;
+    }
+    if (!builder.aliases_matched()) {
+        doc.alias_uses_.clear(); // never seen; the anchors' own positions are still right
     }
     return doc;
 }
@@ -454,6 +539,27 @@ source_position source_document::lookup(std::string path, bool want_key) const {
         }
         if (path.empty()) {
             return {};
+        }
+        auto cut = path.find_last_of(".[");
+        path.resize(cut == std::string::npos ? 0 : cut);
+    }
+}
+
+std::optional<source_position> source_document::alias_use(std::string path, bool for_key) const {
+    // An alias's own key is written where it is used; below it, everything is the anchor's.
+    if (for_key) {
+        if (path.empty()) {
+            return std::nullopt;
+        }
+        auto cut = path.find_last_of(".[");
+        path.resize(cut == std::string::npos ? 0 : cut);
+    }
+    while (true) {
+        if (auto it = alias_uses_.find(path); it != alias_uses_.end()) {
+            return it->second;
+        }
+        if (path.empty()) {
+            return std::nullopt;
         }
         auto cut = path.find_last_of(".[");
         path.resize(cut == std::string::npos ? 0 : cut);

@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <sstream>
+#include <unordered_map>
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/parser.h>
 
@@ -9,11 +10,14 @@ namespace loyalty::program::detail {
 
 namespace {
 
-// What one document held: whether it was nothing but a null, and where its first node was.
+// What one document held: whether it was nothing but a null, where its first node was, and
+// its anchors and aliases.
 struct document_shape {
     bool any_node = false;
     bool only_null = true;
     YAML::Mark first;
+    std::unordered_map<YAML::anchor_t, int> anchored_pos;
+    std::vector<alias_use> aliases;
 };
 
 class shape_recorder final : public YAML::EventHandler {
@@ -22,27 +26,36 @@ public:
 
     void OnDocumentStart(const YAML::Mark&) override {}
     void OnDocumentEnd() override {}
-    void OnNull(const YAML::Mark& mark, YAML::anchor_t) override { node(mark, true); }
-    void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override { node(mark, false); }
-    void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
-                  const std::string&) override {
-        node(mark, false);
+    void OnNull(const YAML::Mark& mark, YAML::anchor_t anchor) override {
+        node(mark, true, anchor);
     }
-    void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+    void OnAlias(const YAML::Mark& mark, YAML::anchor_t anchor) override {
+        node(mark, false, YAML::NullAnchor);
+        auto named = shape_.anchored_pos.find(anchor);
+        shape_.aliases.push_back({mark, named == shape_.anchored_pos.end() ? -1 : named->second});
+    }
+    void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
+                  const std::string&) override {
+        node(mark, false, anchor);
+    }
+    void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
                          YAML::EmitterStyle::value) override {
-        node(mark, false);
+        node(mark, false, anchor);
     }
     void OnSequenceEnd() override {}
-    void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+    void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
                     YAML::EmitterStyle::value) override {
-        node(mark, false);
+        node(mark, false, anchor);
     }
     void OnMapEnd() override {}
 
 private:
-    void node(const YAML::Mark& mark, bool is_null) {
+    void node(const YAML::Mark& mark, bool is_null, YAML::anchor_t anchor) {
         if (!shape_.any_node) {
             shape_.first = mark;
+        }
+        if (anchor != YAML::NullAnchor) {
+            shape_.anchored_pos[anchor] = mark.pos;
         }
         shape_.any_node = true;
         shape_.only_null = shape_.only_null && is_null;
@@ -53,7 +66,8 @@ private:
 
 } // namespace
 
-std::optional<stray_content> after_first_document(const std::string& text) {
+stream_shape read_stream(const std::string& text) {
+    stream_shape read;
     std::istringstream in(text);
     YAML::Parser parser(in);
     document_shape previous;
@@ -64,7 +78,10 @@ std::optional<stray_content> after_first_document(const std::string& text) {
         document_shape shape;
         shape_recorder recorder(shape);
         if (!parser.HandleNextDocument(recorder)) {
-            return std::nullopt;
+            return read;
+        }
+        if (index == 0) {
+            read.aliases = std::move(shape.aliases);
         }
         // yaml-cpp 0.7 does not consume a `,` outside any [ ] or { } (", b", "[a], b"): it reads
         // an empty document there, then the same one again for ever, so LoadAll never returns
@@ -74,20 +91,24 @@ std::optional<stray_content> after_first_document(const std::string& text) {
         if (stuck) {
             auto at = static_cast<std::size_t>(shape.first.pos);
             bool comma = shape.first.pos >= 0 && at < text.size() && text[at] == ',';
-            return stray_content{shape.first, std::string("not valid YAML or JSON: ") +
-                                                  (comma ? "a `,` outside any [ ] or { }"
-                                                         : "the parser cannot read on from here")};
+            read.stray =
+                stray_content{shape.first, std::string("not valid YAML or JSON: ") +
+                                               (comma ? "a `,` outside any [ ] or { }"
+                                                      : "the parser cannot read on from here")};
+            return read;
         }
         if (index > 0 && shape.any_node && !shape.only_null) {
-            return stray_content{shape.first,
-                                 "a second YAML document: a program file holds one, and the first "
-                                 "is the program (remove the `---` and what follows, or merge it "
-                                 "into the first)"};
+            read.stray = stray_content{
+                shape.first, "a second YAML document: a program file holds one, and the first "
+                             "is the program (remove the `---` and what follows, or merge it "
+                             "into the first)"};
+            return read;
         }
-        previous = shape;
+        previous = std::move(shape);
     }
-    return stray_content{previous.first,
-                         "not valid YAML or JSON: the parser cannot read on from here"};
+    read.stray = stray_content{previous.first,
+                               "not valid YAML or JSON: the parser cannot read on from here"};
+    return read;
 }
 
 } // namespace loyalty::program::detail

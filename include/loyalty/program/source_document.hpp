@@ -5,6 +5,7 @@
 #include "loyalty/program/diagnostic.hpp"
 
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -35,6 +36,12 @@ public:
     source_position value_position(const std::string& path) const;
     source_position key_position(const std::string& path) const;
 
+    // Where the YAML alias (`*name`) was written that brought the value at `path`, or one
+    // enclosing it, in from its anchor elsewhere in the file; value_position then points into
+    // the anchor's text. nullopt when the value was written where it is used. With `for_key`,
+    // for the key naming `path`, which an alias's own key is not part of.
+    std::optional<source_position> alias_use(std::string path, bool for_key) const;
+
 private:
     struct marks {
         source_position key;
@@ -45,6 +52,7 @@ private:
     std::string file_name_;
     nlohmann::json root_;
     std::unordered_map<std::string, marks> marks_;
+    std::unordered_map<std::string, source_position> alias_uses_; // path -> the alias's position
 
     friend class document_builder;
 };

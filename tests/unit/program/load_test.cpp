@@ -478,6 +478,59 @@ TEST_CASE("an alias bomb is refused instead of expanded", "[load][errors]") {
     CHECK(to_string(loaded.error().front()).find("more than 50000 values") != std::string::npos);
 }
 
+TEST_CASE("a mistake brought in by an alias stands at the alias, naming where it is written",
+          "[load][errors]") {
+    // Lines: header 1-5, `earn:` 6, a 7-10, b 11-14, c 15-17.
+    CHECK(problems(header + R"(earn:
+  - id: a
+    on: purchase
+    when: &big {">=": [{var: total}, 500, 3]}
+    fixed: 1
+  - id: b
+    on: purchase
+    when: *big
+    rate: &rate {points: 1, per: 100, bogus: 2}
+  - id: c
+    on: purchase
+    rate: *rate
+)") == "p.yaml:9:17: earn[0].when[\">=\"]: \">=\" expects exactly 2 arguments, found 3\n"
+       "p.yaml:13:11: earn[1].when[\">=\"]: \">=\" expects exactly 2 arguments, found 3 (the "
+       "alias here brings in the value written at line 9, column 17)\n"
+       "p.yaml:14:39: earn[1].rate.bogus: unknown key \"bogus\"; expected one of: points, "
+       "per\n"
+       "p.yaml:17:11: earn[2].rate.bogus: unknown key \"bogus\"; expected one of: points, "
+       "per (the alias here brings in the value written at line 14, column 39)\n");
+
+    // An anchor in a part that is not read (a repeated key's value) is still counted, and so is
+    // an alias used as a key, so the aliases after them are matched to the right place.
+    CHECK(problems(header + R"(earn:
+  - id: a
+    &on on: purchase
+    fixed: &one 1
+    fixed: &two {points: 1}
+  - id: b
+    *on : purchase
+    fixed: *one
+    limits: {per_member: [{points: *two, period: calendar_month}]}
+)") == "p.yaml:10:5: earn[0].fixed: duplicate key \"fixed\"; it was already given at line 9\n"
+       "p.yaml:14:36: earn[1].limits.per_member[0].points: expected a whole number from 1 "
+       "to 1000000000, found a mapping (the alias here brings in the value written at line "
+       "10, column 12)\n");
+
+    CHECK(problems(header + R"(earn:
+  - &a
+    id: a
+    on: purchase
+    fixed: 1
+  - <<: *a
+    id: b
+)") == "p.yaml:11:5: earn[1][\"<<\"]: YAML merge keys (<<) are not supported: write the "
+       "keys out, or reuse a whole value with an alias (*name)\n"
+       "p.yaml:11:5: earn[1]: missing required key \"on\"\n"
+       "p.yaml:11:5: earn[1]: a rule must say what it earns: expected one of the keys rate, "
+       "per_unit, fixed or multiply\n");
+}
+
 TEST_CASE("limits count times or points in a period", "[load][errors]") {
     CHECK(problems(header + R"(earn:
   - id: base

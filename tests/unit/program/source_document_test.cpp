@@ -128,6 +128,32 @@ TEST_CASE("positions of keys and values are 1-based and follow paths", "[documen
     CHECK(doc.value_position("earn[0].missing").line == 2);
 }
 
+TEST_CASE("a value an alias brings in keeps its anchor's positions and knows the alias",
+          "[document]") {
+    auto doc = parse_ok(R"(shared: &s
+  x: {y: &inner 1}
+  z: *inner
+uses:
+  - *s
+  - plain: 2
+)");
+    // Positions stay where the text is written; the alias is where it was used.
+    CHECK(doc.value_position("uses[0].x.y").line == 2);
+    REQUIRE(doc.alias_use("uses[0].x.y", false));
+    CHECK(doc.alias_use("uses[0].x.y", false)->line == 5);
+    CHECK(doc.alias_use("uses[0].x.y", false)->column == 5);
+    CHECK(doc.alias_use("uses[0]", false)->line == 5);
+    // The key naming a node inside the anchor's text is the anchor's; an alias's own key is not.
+    CHECK(doc.alias_use("uses[0].x", true)->line == 5);
+    CHECK_FALSE(doc.alias_use("uses[0]", true));
+    // An alias inside the anchor's own text is used there; below the outer alias, the outer one
+    // is where the value is used.
+    CHECK(doc.alias_use("shared.z", false)->line == 3);
+    CHECK(doc.alias_use("uses[0].z", false)->line == 5);
+    CHECK_FALSE(doc.alias_use("shared.x", false));
+    CHECK_FALSE(doc.alias_use("uses[1].plain", false));
+}
+
 TEST_CASE("JSON text is read with positions too", "[document]") {
     auto doc = parse_ok("{\n  \"program\": {\"id\": \"shop\",\n\t\"n\": 1.5}\n}\n");
     CHECK(doc.root()["program"]["id"] == "shop");
