@@ -49,9 +49,7 @@ void schema_reader::report(const std::string& path, source_position written,
     // A mistake in an anchor's text shows wherever an alias uses it: the error stands at the
     // alias (which rule it broke), and says where the text is.
     if (alias) {
-        message += " (the alias here brings in the value written at line " +
-                   std::to_string(written.line) + ", column " + std::to_string(written.column) +
-                   ")";
+        message += alias_note(written);
         written = *alias;
     }
     problems_.push_back({doc_.file_name(), written, path, std::move(message)});

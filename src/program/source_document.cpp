@@ -283,6 +283,11 @@ std::string append_index(const std::string& path, std::size_t index) {
     return path + "[" + std::to_string(index) + "]";
 }
 
+std::string alias_note(source_position written) {
+    return " (the alias here brings in the value written at line " + std::to_string(written.line) +
+           ", column " + std::to_string(written.column) + ")";
+}
+
 // Walks the yaml-cpp tree once, building the JSON value and recording marks by path.
 class document_builder {
 public:
@@ -389,11 +394,14 @@ private:
         if (inserted || !first->second.is(node)) {
             return false;
         }
-        if (next_alias_ < aliases_.size() && aliases_[next_alias_].anchored_pos == pos) {
+        if (aliases_matched_ && next_alias_ < aliases_.size() &&
+            aliases_[next_alias_].anchored_pos == pos) {
+            copy_alias_ = position_of(text_, aliases_[next_alias_].at);
             if (path != nullptr) {
-                doc_.alias_uses_[*path] = position_of(text_, aliases_[next_alias_].at);
+                doc_.alias_uses_[*path] = copy_alias_;
             }
         } else {
+            copy_alias_ = {};
             aliases_matched_ = false;
         }
         ++next_alias_;
@@ -450,6 +458,12 @@ private:
     static constexpr const char* not_utf8 = "not valid UTF-8 once its escapes are read";
 
     void report(source_position at, const std::string& path, std::string message) {
+        // Inside a node an alias brought in, `at` is in the anchor's text: the problem stands at
+        // the alias, as the program's own checks do (schema_reader.cpp).
+        if (in_copy_ > 0 && copy_alias_.line != 0) {
+            message += alias_note(at);
+            at = copy_alias_;
+        }
         problems_.push_back({doc_.file_name_, at, path, std::move(message)});
     }
 
@@ -465,6 +479,7 @@ private:
     std::size_t next_alias_ = 0;
     bool aliases_matched_ = true;
     int in_copy_ = 0;
+    source_position copy_alias_; // the alias that brought in the node being built, if known
 };
 
 source_document source_document::parse(std::string_view text, std::string file_name,

@@ -16,6 +16,7 @@
 #include "loyalty/program/diagnostic.hpp"
 #include "loyalty/program/load.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -101,8 +102,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     auto loaded = program::load_program(text, "fuzz.yaml");
     if (!loaded) {
         fuzz::check(!loaded.error().empty(), "a program refused without a diagnostic");
+        // A diagnostic's place is in the text (an alias's, or the anchor's it names).
+        auto lines = static_cast<int>(std::count(text.begin(), text.end(), '\n')) + 1;
         for (const program::diagnostic& d : loaded.error()) {
             fuzz::check(!d.message.empty(), "a diagnostic without a message", d.path);
+            fuzz::check(d.at.line >= 0 && d.at.line <= lines, "a diagnostic outside the text",
+                        program::to_string(d));
             (void)program::to_string(d);
         }
         return 0;

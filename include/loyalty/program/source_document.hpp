@@ -16,6 +16,9 @@ namespace loyalty::program {
 std::string append_key(const std::string& path, std::string_view key);
 std::string append_index(const std::string& path, std::size_t index);
 
+// What a diagnostic reported at an alias adds: where the text it brings in is written.
+std::string alias_note(source_position written);
+
 struct document_limits {
     std::size_t max_nodes = 50'000; // aliases can make a small file expand enormously
     std::size_t max_depth = 128;

@@ -517,6 +517,23 @@ TEST_CASE("a mistake brought in by an alias stands at the alias, naming where it
        "to 1000000000, found a mapping (the alias here brings in the value written at line "
        "10, column 12)\n");
 
+    // A problem the file's reading finds (a repeated key) stands at each alias too.
+    CHECK(problems(header + R"(earn:
+  - id: a
+    on: purchase
+    fixed: &c {points: 1, points: 2}
+  - id: b
+    on: purchase
+    fixed: *c
+)") == "p.yaml:9:12: earn[0].fixed: expected a whole number from 1 to 1000000000, found a "
+       "mapping\n"
+       "p.yaml:9:27: earn[0].fixed.points: duplicate key \"points\"; it was already given at "
+       "line 9\n"
+       "p.yaml:12:12: earn[1].fixed.points: duplicate key \"points\"; it was already given "
+       "at line 9 (the alias here brings in the value written at line 9, column 27)\n"
+       "p.yaml:12:12: earn[1].fixed: expected a whole number from 1 to 1000000000, found a "
+       "mapping (the alias here brings in the value written at line 9, column 12)\n");
+
     CHECK(problems(header + R"(earn:
   - &a
     id: a
