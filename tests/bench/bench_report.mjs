@@ -283,12 +283,26 @@ out.push('');
 out.push('| figure | value | server CPU per request | waited for a core | ratio (same run) | target | |');
 out.push('| --- | ---: | ---: | ---: | --- | --- | --- |');
 out.push(...rows);
-const generators = [get, post, lookups, gc, off, latency].filter(Boolean)
-  .map((r) => r.generator_cpu);
-if (generators.length) {
+// The run whose generator was busiest, and how busy the server was in it: a generator near its
+// whole core beside a server that was not means the generator set that rate; both near theirs
+// (a trivial server is as cheap per request as the generator) means neither had room.
+const generatorRuns = [['the trivial GET', 'ceiling_get', get],
+                       ['the trivial POST', 'ceiling_post', post], ['lookups', 'lookups', lookups],
+                       ['purchases', 'purchases_group_commit', gc],
+                       ['batching off', 'purchases_batching_off', off],
+                       ['the open loop', 'purchase_latency', latency]]
+  .filter(([, , run]) => run && Number.isFinite(run.generator_cpu));
+if (generatorRuns.length) {
+  const [label, name, run] = generatorRuns.reduce((a, b) =>
+    (b[2].generator_cpu > a[2].generator_cpu ? b : a));
+  const sched = serverOf(name);
+  const serverShare = sched && sched.wall_s > 0 ? sched.on_core_s / sched.wall_s : null;
   out.push('');
-  out.push(`Load generator CPU (share of its core): at most ${n(Math.max(...generators), 2)}; ` +
-           'close to 1.00 would mean the generator, not the server, set a rate.');
+  out.push(`Load generator CPU (share of its core): at most ${n(run.generator_cpu, 2)}, in ` +
+           `${label}` + (serverShare === null ? '' : `, whose server was on its core ` +
+           `${n(serverShare, 2)} of the run's time (warm-up and drain included)`) +
+           '; a generator close to 1.00 beside a server well below it would mean the ' +
+           'generator, not the server, set that rate.');
 }
 // The engine's load runs, each with its label under the table and its results' name.
 const engineRuns = [['lookups', 'lookups', lookups], ['purchases', 'purchases_group_commit', gc],
