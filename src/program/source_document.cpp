@@ -409,9 +409,11 @@ private:
     }
 
     // A part of the file that is not built (a duplicate key's value, say) still holds aliases
-    // and anchors the ones after it are counted from.
+    // and anchors the ones after it are counted from. Inside a node an alias brought in there
+    // is nothing to count, and no bound either: an anchor's node may hold an alias of itself, and
+    // outside a copy the first alias met ends the walk.
     void pass_over(const YAML::Node& node) {
-        if (brought_by_alias(node, nullptr)) {
+        if (in_copy_ > 0 || brought_by_alias(node, nullptr)) {
             return;
         }
         if (node.IsSequence()) {

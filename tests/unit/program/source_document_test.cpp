@@ -154,6 +154,18 @@ uses:
     CHECK_FALSE(doc.alias_use("uses[1].plain", false));
 }
 
+TEST_CASE("an anchor that holds an alias of itself, in a part not built, ends the reading",
+          "[document]") {
+    // The repeated key's value is walked for its aliases, not built; inside the alias's copy
+    // that walk once followed *b into itself until the stack ran out.
+    CHECK(document_problems("x: &a {k: 1, k: &b [*b]}\ny: *a\n") ==
+          "f.yaml:1:14: x.k: duplicate key \"k\"; it was already given at line 1\n"
+          "f.yaml:2:4: y.k: duplicate key \"k\"; it was already given at line 1 (the alias here "
+          "brings in the value written at line 1, column 14)\n");
+    CHECK(document_problems("x: {k: 1, k: &b [*b]}\n") ==
+          "f.yaml:1:11: x.k: duplicate key \"k\"; it was already given at line 1\n");
+}
+
 TEST_CASE("JSON text is read with positions too", "[document]") {
     auto doc = parse_ok("{\n  \"program\": {\"id\": \"shop\",\n\t\"n\": 1.5}\n}\n");
     CHECK(doc.root()["program"]["id"] == "shop");
