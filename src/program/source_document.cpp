@@ -270,6 +270,16 @@ source_position position_at(std::string_view text, std::size_t offset) {
     return at;
 }
 
+// The path of the node enclosing `path`'s; false at the root.
+bool to_parent(std::string& path) {
+    if (path.empty()) {
+        return false;
+    }
+    auto cut = path.find_last_of(".[");
+    path.resize(cut == std::string::npos ? 0 : cut);
+    return true;
+}
+
 } // namespace
 
 std::string append_key(const std::string& path, std::string_view key) {
@@ -554,32 +564,24 @@ source_position source_document::lookup(std::string path, bool want_key) const {
                 return m.key;
             }
         }
-        if (path.empty()) {
+        if (!to_parent(path)) {
             return {};
         }
-        auto cut = path.find_last_of(".[");
-        path.resize(cut == std::string::npos ? 0 : cut);
     }
 }
 
 std::optional<source_position> source_document::alias_use(std::string path, bool for_key) const {
     // An alias's own key is written where it is used; below it, everything is the anchor's.
-    if (for_key) {
-        if (path.empty()) {
-            return std::nullopt;
-        }
-        auto cut = path.find_last_of(".[");
-        path.resize(cut == std::string::npos ? 0 : cut);
+    if (for_key && !to_parent(path)) {
+        return std::nullopt;
     }
     while (true) {
         if (auto it = alias_uses_.find(path); it != alias_uses_.end()) {
             return it->second;
         }
-        if (path.empty()) {
+        if (!to_parent(path)) {
             return std::nullopt;
         }
-        auto cut = path.find_last_of(".[");
-        path.resize(cut == std::string::npos ? 0 : cut);
     }
 }
 
