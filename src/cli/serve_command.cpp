@@ -63,6 +63,9 @@ int serve(const serve_options& o, std::ostream& out, std::ostream& err) {
             scheduled.emplace(book, std::chrono::seconds(o.jobs_interval_seconds));
         }
         server.run(true, [&] {
+            // The log is written out in batches: what start-up logged (migrations applied, the
+            // address) goes out before the line that says the server is ready.
+            spdlog::default_logger()->flush();
             out << "loyalty: serving " << book.active_program().name << " ("
                 << book.active_program().content_hash.substr(0, 12) << ") on http://"
                 << options.address << ":" << server.port() << " with " << o.database << std::endl;
