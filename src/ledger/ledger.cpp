@@ -258,6 +258,25 @@ ledger::ledger(ledger_options options, std::optional<std::filesystem::path> prog
     : impl_(std::make_unique<impl>()) {
     impl_->options = std::move(options);
     const auto& path = impl_->options.database;
+    // The program file is read and checked before the database is touched: a wrong path or a
+    // broken program leaves no new, empty database (or folder) behind.
+    std::string file_text;
+    program::program_ptr from_file;
+    if (program_file) {
+        std::ifstream in(*program_file, std::ios::binary);
+        if (!in) {
+            throw std::runtime_error("cannot read the program file " + program_file->string());
+        }
+        std::ostringstream text;
+        text << in.rdbuf();
+        file_text = text.str();
+        auto loaded = program::load_program(file_text, program_file->filename().string());
+        if (!loaded) {
+            throw std::runtime_error("the program " + program_file->string() + " is invalid:\n" +
+                                     describe(loaded.error()));
+        }
+        from_file = *loaded;
+    }
     if (path.has_parent_path()) {
         std::filesystem::create_directories(path.parent_path());
     }
@@ -284,29 +303,18 @@ ledger::ledger(ledger_options options, std::optional<std::filesystem::path> prog
 
     store st(db);
     timestamp at = impl_->now();
-    if (program_file) {
-        std::ifstream in(*program_file, std::ios::binary);
-        if (!in) {
-            throw std::runtime_error("cannot read the program file " + program_file->string());
-        }
-        std::ostringstream text;
-        text << in.rdbuf();
-        auto loaded = program::load_program(text.str(), program_file->filename().string());
-        if (!loaded) {
-            throw std::runtime_error("the program " + program_file->string() + " is invalid:\n" +
-                                     describe(loaded.error()));
-        }
+    if (from_file) {
         auto active = st.active_program();
-        if (!active || active->content_hash != (*loaded)->content_hash()) {
+        if (!active || active->content_hash != from_file->content_hash()) {
             db.execute("BEGIN IMMEDIATE");
-            auto known = st.program_by_hash((*loaded)->content_hash());
+            auto known = st.program_by_hash(from_file->content_hash());
             std::int64_t id = known ? known->id
-                                    : st.insert_program((*loaded)->content_hash(), (*loaded)->name,
-                                                        format_of(text.str()), text.str(), at);
+                                    : st.insert_program(from_file->content_hash(), from_file->name,
+                                                        format_of(file_text), file_text, at);
             st.activate_program(id, at, "startup");
             st.make_everyone_due(at);
             st.audit(at, "startup", "admin", "activate_program", std::nullopt, std::nullopt,
-                     (*loaded)->content_hash());
+                     from_file->content_hash());
             db.execute("COMMIT");
         }
     }

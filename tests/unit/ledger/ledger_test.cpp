@@ -169,6 +169,24 @@ engine::adjustment credit(const std::string& id, points_t points) {
 
 } // namespace
 
+TEST_CASE("a program file that cannot be read or does not validate leaves no database behind",
+          "[ledger]") {
+    test::temp_dir dir;
+    ledger_options o;
+    o.database = dir / "data" / "loyalty.db";
+    CHECK_THROWS_WITH(loyalty::ledger::ledger(o, dir / "missing.yaml"),
+                      "cannot read the program file " + (dir / "missing.yaml").string());
+    {
+        std::ofstream broken(dir / "broken.yaml");
+        broken << "program: {id: shop}\n";
+    }
+    CHECK_THROWS_WITH(loyalty::ledger::ledger(o, dir / "broken.yaml"),
+                      Catch::Matchers::StartsWith("the program " + (dir / "broken.yaml").string() +
+                                                  " is invalid:"));
+    // Neither the file nor its folder was made.
+    CHECK_FALSE(std::filesystem::exists(dir / "data"));
+}
+
 TEST_CASE("enrolling stores the member and answers a retry with the same bytes", "[ledger]") {
     fixture f;
     auto first = f.ledger->enroll(pos(), {"m-1", "Ada", std::nullopt, std::nullopt, std::nullopt});
