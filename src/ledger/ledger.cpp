@@ -260,7 +260,6 @@ ledger::ledger(ledger_options options, std::optional<std::filesystem::path> prog
     const auto& path = impl_->options.database;
     // The program file is read and checked before the database is touched: a wrong path or a
     // broken program leaves no new, empty database (or folder) behind.
-    std::string file_text;
     program::program_ptr from_file;
     if (program_file) {
         std::ifstream in(*program_file, std::ios::binary);
@@ -269,8 +268,7 @@ ledger::ledger(ledger_options options, std::optional<std::filesystem::path> prog
         }
         std::ostringstream text;
         text << in.rdbuf();
-        file_text = text.str();
-        auto loaded = program::load_program(file_text, program_file->filename().string());
+        auto loaded = program::load_program(text.str(), program_file->filename().string());
         if (!loaded) {
             throw std::runtime_error("the program " + program_file->string() + " is invalid:\n" +
                                      describe(loaded.error()));
@@ -310,7 +308,8 @@ ledger::ledger(ledger_options options, std::optional<std::filesystem::path> prog
             auto known = st.program_by_hash(from_file->content_hash());
             std::int64_t id = known ? known->id
                                     : st.insert_program(from_file->content_hash(), from_file->name,
-                                                        format_of(file_text), file_text, at);
+                                                        format_of(from_file->source_text()),
+                                                        from_file->source_text(), at);
             st.activate_program(id, at, "startup");
             st.make_everyone_due(at);
             st.audit(at, "startup", "admin", "activate_program", std::nullopt, std::nullopt,
