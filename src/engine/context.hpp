@@ -17,7 +17,10 @@ namespace loyalty::engine::detail {
 
 struct context {
     const program::program& program;
-    timestamp now;       // when the event happens
+    timestamp now; // when the event happens
+    // When it is recorded (now, or later for a purchase posted late): a lot whose pending
+    // period ended before then is available from the start, as the balance counts it.
+    timestamp posted_at;
     member_state& state; // the member, being changed
     outcome& out;
     // When points credited now expire, once worked out (every lot of an event is credited now,
@@ -37,6 +40,9 @@ std::string concat(std::initializer_list<std::string_view> parts);
 
 // "34 leaves", "1 leaf".
 std::string points_text(const program::program& p, points_t points);
+
+// The local date of `t` in the program's zone, "2026-11-23".
+std::string local_date_text(const date::time_zone* zone, timestamp t);
 
 // Credits a new lot of `points` now: pending for `pending_days`, expiring by the program's
 // policy, recorded as a movement of `kind` (earn, or adjust for staff credits, which are not

@@ -19,6 +19,10 @@ std::string concat(std::initializer_list<std::string_view> parts) {
     return text;
 }
 
+std::string local_date_text(const date::time_zone* zone, timestamp t) {
+    return date::format("%F", date::floor<date::days>(to_local(zone, t)));
+}
+
 std::string points_text(const program::program& p, points_t points) {
     char digits[24];
     char* end = std::to_chars(digits, digits + sizeof digits, points).ptr;
@@ -88,11 +92,20 @@ std::int64_t credit(context& cx, points_t points, const std::string& cause, bool
     l.expires_at = *cx.expiry_of_now;
     l.cause = cause;
     l.qualifying = qualifying;
-    l.matured = !l.pending(cx.now);
+    // Pending as of when it is posted: a purchase posted after its pending period ended earns
+    // points available at once, with nothing left to mature.
+    const bool pending = l.pending(cx.posted_at);
+    l.matured = !pending;
+    if (!pending && l.pending(cx.now)) {
+        explanation = concat({explanation, "; available at once: its ",
+                              std::to_string(pending_days), "-day pending period ended ",
+                              local_date_text(cx.program.time_zone, l.available_at),
+                              ", before it was posted"});
+    }
 
     // A negative balance (a debt lot) is repaid first from what is earned.
     for (lot& debt : s.lots) {
-        if (debt.remaining < 0 && l.remaining > 0 && !l.pending(cx.now)) {
+        if (debt.remaining < 0 && l.remaining > 0 && !pending) {
             points_t repay = std::min(l.remaining, -debt.remaining);
             debt.remaining += repay;
             l.remaining -= repay;
@@ -109,12 +122,12 @@ std::int64_t credit(context& cx, points_t points, const std::string& cause, bool
     m.lot_id = l.id;
     m.cause = cause;
     m.explanation = std::move(explanation);
-    m.pending = l.pending(cx.now);
+    m.pending = pending;
     cx.out.movements.push_back(std::move(m));
     if (kind == movement_kind::earn) {
         cx.out.points.earned += points;
     }
-    if (l.pending(cx.now)) {
+    if (pending) {
         cx.out.points.pending += points;
         if (!cx.out.points.available_from || l.available_at > *cx.out.points.available_from) {
             cx.out.points.available_from = l.available_at;

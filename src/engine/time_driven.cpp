@@ -14,10 +14,6 @@ namespace loyalty::engine::detail {
 
 namespace {
 
-std::string local_date_text(const date::time_zone* zone, timestamp t) {
-    return date::format("%F", date::floor<date::days>(to_local(zone, t)));
-}
-
 std::string local_month_text(const date::time_zone* zone, timestamp t) {
     return date::format("%Y-%m", date::floor<date::days>(to_local(zone, t)));
 }

@@ -88,6 +88,55 @@ TEST_CASE("purchase leaves are pending for 14 days", "[earn]") {
     CHECK(rule(o, "base").reason == "2 per 1.00 USD on 17.45 USD (floor)");
 }
 
+TEST_CASE("a purchase posted after its pending period ended earns leaves available at once",
+          "[earn]") {
+    // Bought on 23 November, pending for 14 days (to 7 December 15:00), posted later.
+    const purchase p = basket("2026-11-23T15:00:00Z", {line("1", "coffee", 1, 1745)});
+    auto posted = [&](const char* now) {
+        auto o = evaluate(sample_program(), enrolled_member(), p, at(now));
+        REQUIRE(o);
+        return *o;
+    };
+
+    // Posted 20 days late: nothing is pending, nothing is left to mature, the answer and the
+    // balance agree, and the explanation says why.
+    outcome late = posted("2026-12-13T15:00:00Z");
+    CHECK(late.points.earned == 34);
+    CHECK(late.points.pending == 0);
+    CHECK_FALSE(late.points.available_from);
+    CHECK(late.balance_after.available == 34);
+    CHECK(late.balance_after.pending == 0);
+    REQUIRE(late.movements.size() == 1);
+    CHECK_FALSE(late.movements[0].pending);
+    CHECK(late.movements[0].explanation ==
+          "34 leaves: 2 leaves per $1 (Gold 3, Reserve 4); available at once: its 14-day pending "
+          "period ended 2026-12-07, before it was posted");
+    REQUIRE(late.state.lots.size() == 1);
+    CHECK(late.state.lots[0].matured);
+    // The lot keeps its own dates: earned on the day of the purchase.
+    CHECK(format_rfc3339(late.state.lots[0].earned_at) == "2026-11-23T15:00:00Z");
+    CHECK(format_rfc3339(late.state.lots[0].available_at) == "2026-12-07T15:00:00Z");
+    // Nothing is due at once: no maturing is left to run (one would be due at the posting).
+    auto due = next_due(sample_program(), late.state, at("2026-12-13T15:00:00Z"));
+    REQUIRE(due);
+    CHECK(*due > at("2026-12-13T15:00:00Z"));
+    auto later = evaluate(sample_program(), late.state, time_passes{at("2026-12-14T15:00:00Z")},
+                          at("2026-12-14T15:00:00Z"));
+    REQUIRE(later);
+    CHECK(later->points.matured == 0);
+
+    // Posted 5 days late, the rest of the period still runs from the purchase's own date; at
+    // the very end of it the leaves are available.
+    outcome early = posted("2026-11-28T15:00:00Z");
+    CHECK(early.points.pending == 34);
+    REQUIRE(early.points.available_from);
+    CHECK(format_rfc3339(*early.points.available_from) == "2026-12-07T15:00:00Z");
+    CHECK(early.movements[0].pending);
+    CHECK(early.movements[0].explanation == "34 leaves: 2 leaves per $1 (Gold 3, Reserve 4)");
+    CHECK(posted("2026-12-07T15:00:00Z").points.pending == 0);
+    CHECK(posted("2026-12-07T14:59:59Z").points.pending == 34);
+}
+
 TEST_CASE("Double Tuesdays double base leaves on Tuesday in New York, across midnight", "[earn]") {
     struct row {
         const char* when;

@@ -324,6 +324,39 @@ TEST_CASE("a purchase or event dated before the program's late posting bound is 
     CHECK(f.verify().empty());
 }
 
+TEST_CASE("a purchase posted after its pending period ended is available at once, with no "
+          "maturing left for the jobs",
+          "[ledger]") {
+    fixture f;
+    enroll(f, "m-1");
+    f.advance(std::chrono::hours{24 * 40});
+    // Bought 36 days ago: its 14 days of pending ended 22 days ago.
+    auto answer =
+        body(f.ledger->post_purchase(pos(), basket("t-1", "m-1", 1000, f.now() - date::days{36})));
+    CHECK(answer["points"]["earned"] == 20);
+    CHECK(answer["points"]["pending"] == 0);
+    CHECK(answer["points"]["available_from"].is_null());
+    CHECK(answer["balance"] == nlohmann::json{{"available", 25 + 20}, {"pending", 0}});
+    REQUIRE(answer["movements"].size() == 1);
+    CHECK(answer["movements"][0]["pending"] == false);
+    const std::string explanation = answer["movements"][0]["explanation"];
+    CHECK_THAT(explanation, Catch::EndsWith("; available at once: its 14-day pending period "
+                                            "ended 2026-12-11, before it was posted"));
+    CHECK(view(f, "m-1").balance.available == 25 + 20);
+    CHECK(view(f, "m-1").balance.pending == 0);
+
+    // The jobs find nothing to mature, and the history says once, with the purchase, that the
+    // leaves were available.
+    CHECK(*f.ledger->run_due(f.now()) == 0);
+    auto page = f.ledger->activity("m-1", 50, std::nullopt);
+    REQUIRE(page);
+    for (const activity_entry& e : page->entries) {
+        CHECK(e.kind != engine::movement_kind::mature);
+        CHECK_FALSE(e.pending);
+    }
+    CHECK(f.verify().empty());
+}
+
 TEST_CASE("returns reverse what the purchase earned, from the stored allocation", "[ledger]") {
     fixture f;
     enroll(f, "m-1");
