@@ -16,8 +16,12 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
 
     std::string program_file;
     auto* check = app.add_subcommand("check", "Validate a program file (YAML or JSON)");
+    std::optional<std::string> check_now;
     check->add_option("FILE", program_file, "The program file")->required();
-    check->callback([&] { status = check_program(program_file, out, err); });
+    check->add_option("--now", check_now,
+                      "The time whose closed rule and reward windows are noted, RFC 3339 "
+                      "(default: the clock's)");
+    check->callback([&] { status = check_program(program_file, check_now, out, err); });
 
     std::string rule_json;
     std::optional<std::string> data_json;

@@ -1,11 +1,25 @@
 #include "loyalty/cli/commands.hpp"
+#include "loyalty/engine/event_json.hpp"
 #include "loyalty/program/load.hpp"
+#include "loyalty/program/schedule_notes.hpp"
 
+#include <chrono>
 #include <ostream>
 
 namespace loyalty::cli {
 
-int check_program(const std::string& file, std::ostream& out, std::ostream& err) {
+int check_program(const std::string& file, const std::optional<std::string>& now_text,
+                  std::ostream& out, std::ostream& err) {
+    auto now = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
+    if (now_text) {
+        auto parsed = engine::parse_rfc3339(*now_text);
+        if (!parsed) {
+            err << "loyalty check: --now: expected an RFC 3339 time such as "
+                   "2026-03-14T09:30:00Z\n";
+            return 2;
+        }
+        now = *parsed;
+    }
     auto loaded = program::load_program_file(file);
     if (!loaded) {
         for (const auto& problem : loaded.error()) {
@@ -16,6 +30,10 @@ int check_program(const std::string& file, std::ostream& out, std::ostream& err)
         return 1;
     }
     out << "ok: " << program::summary(**loaded) << '\n';
+    // Valid, but not doing today what a reader of "ok" might expect: said, not refused.
+    for (const auto& note : program::schedule_notes(**loaded, file, now)) {
+        out << "note: " << program::to_string(note) << '\n';
+    }
     return 0;
 }
 

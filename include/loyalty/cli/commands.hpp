@@ -9,8 +9,11 @@
 
 namespace loyalty::cli {
 
-// `loyalty check FILE`: 0 when the program is valid, 1 with every problem otherwise.
-int check_program(const std::string& file, std::ostream& out, std::ostream& err);
+// `loyalty check FILE [--now TIME]`: 0 when the program is valid, with a note for each earn
+// rule or reward whose window is closed at `now` (the clock's when not given); 1 with every
+// problem otherwise; 2 when --now is not a time.
+int check_program(const std::string& file, const std::optional<std::string>& now_text,
+                  std::ostream& out, std::ostream& err);
 
 // `loyalty logic RULE_JSON [DATA_JSON]`: prints the result as JSON; 2 on invalid input.
 int evaluate_logic(const std::string& rule_json, const std::optional<std::string>& data_json,

@@ -77,6 +77,32 @@ TEST_CASE("check prints every error with its line and exits 1", "[cli]") {
     CHECK(r.err.substr(r.err.rfind('\n', r.err.size() - 2) + 1) == "3 errors in " + f + "\n");
 }
 
+TEST_CASE("check notes a rule whose window has ended, at the time --now gives", "[cli]") {
+    temp_file windowed(
+        "windowed.yaml",
+        loyalty::test::sample_text_with(
+            "    description: Double Tuesdays, base leaves x2\n",
+            "    description: Double Tuesdays, base leaves x2\n    active: {until: 2026-11-30}\n"));
+    const std::string f = windowed.path.string();
+    auto r = run({"check", f, "--now", "2026-12-07T12:00:00Z"});
+    CHECK(r.status == 0);
+    CHECK(r.out == "ok: Bean & Leaf Rewards (bean-and-leaf, USD, America/New_York): 8 earn rules, "
+                   "3 tiers, 4 rewards, 2 benefits, purchases and events at most 60 days late\n"
+                   "note: " +
+                       f +
+                       ":59:21: earn[1].active.until: earn rule double_tuesday ended at the end "
+                       "of 2026-11-30 (America/New_York): it earns only on purchases and events "
+                       "dated before then, posted late (at most 60 days)\n");
+    CHECK(r.err.empty());
+    // Before the end there is nothing to note; a time that is not one is refused.
+    CHECK(run({"check", f, "--now", "2026-11-30T12:00:00Z"}).out.find("note:") ==
+          std::string::npos);
+    auto bad = run({"check", f, "--now", "yesterday"});
+    CHECK(bad.status == 2);
+    CHECK(bad.err == "loyalty check: --now: expected an RFC 3339 time such as "
+                     "2026-03-14T09:30:00Z\n");
+}
+
 TEST_CASE("check on a file that cannot be read", "[cli]") {
     auto r = run({"check", "/nonexistent/program.yaml"});
     CHECK(r.status == 1);
