@@ -465,6 +465,19 @@ json answer_schemas() {
                                      "tiers, 4 rewards, 2 benefits\"")}});
     s["ProgramVersion"]["properties"]["source"] =
         plain("string", "The program text as uploaded (GET /v1/program only)");
+    json schedule_note = answer_object(
+        {{"line", count("1-based")},
+         {"column", count("1-based")},
+         {"path", plain("string", "e.g. earn[1].active.until")},
+         {"message", plain("string", "What the window leaves the rule or reward doing")}});
+    json schedule_notes = {{"type", "array"},
+                           {"items", schedule_note},
+                           {"description", "Earn rules and rewards whose active window is closed "
+                                           "now (ended or not yet begun), in document order: "
+                                           "valid, but not earning or redeemable now"}};
+    s["ProgramVersion"]["properties"]["notes"] = schedule_notes;
+    s["ProgramVersion"]["properties"]["notes"]["description"] =
+        "POST /v1/program/versions only: " + schedule_notes["description"].get<std::string>();
     json activation = answer_object(
         {{"at", time_text("When it was activated")},
          {"actor", plain("string", "Who: an API key's id, cli, or startup (loyalty serve "
@@ -491,7 +504,8 @@ json answer_schemas() {
                        {"program_id", plain("string", "The program's id")},
                        {"name", plain("string", "The program's name")},
                        {"content_hash", plain("string", "SHA-256 of the program text, hex")},
-                       {"summary", plain("string", "What `loyalty check` prints")}});
+                       {"summary", plain("string", "What `loyalty check` prints")},
+                       {"notes", schedule_notes}});
     s["Health"] = answer_object({{"status", {{"type", "string"}, {"const", "ok"}}},
                                  {"program_version", plain("string", "Active content hash")}});
     s["Problem"] = {

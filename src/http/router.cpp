@@ -12,6 +12,7 @@
 #include "loyalty/http/json_log.hpp"
 #include "loyalty/http/openapi.hpp"
 #include "loyalty/ledger/api_keys.hpp"
+#include "loyalty/program/schedule_notes.hpp"
 
 #include <boost/url/parse.hpp>
 #include <fstream>
@@ -795,6 +796,19 @@ nlohmann::json version_json(const ledger::program_version_info& v) {
             {"summary", program::summary(*v.program)}};
 }
 
+// Earn rules and rewards whose window is closed now, as `loyalty check` notes them: valid, but
+// not doing today what "ok" might suggest. Shaped as a program's problems are, without a file.
+nlohmann::json schedule_notes_json(const program::program& p) {
+    nlohmann::json notes = nlohmann::json::array();
+    for (const auto& d : program::schedule_notes(p, "upload", now())) {
+        notes.push_back({{"line", d.at.line},
+                         {"column", d.at.column},
+                         {"path", d.path},
+                         {"message", d.message}});
+    }
+    return notes;
+}
+
 // Who the caller is: a client (the console among them) learns its key's role and store here
 // instead of trying what the key may do.
 void current_key(ledger::ledger&, const router_options&, metrics&, call_ptr c) {
@@ -849,7 +863,8 @@ void check_program(ledger::ledger&, const router_options&, metrics&, call_ptr c)
                                        {"program_id", p.id},
                                        {"name", p.name},
                                        {"content_hash", p.content_hash()},
-                                       {"summary", program::summary(p)}});
+                                       {"summary", program::summary(p)},
+                                       {"notes", schedule_notes_json(p)}});
 }
 
 void post_program(ledger::ledger& l, const router_options&, metrics&, call_ptr c) {
@@ -860,7 +875,9 @@ void post_program(ledger::ledger& l, const router_options&, metrics&, call_ptr c
     if (!v) {
         return fail(*c, v.error());
     }
-    c->json(status::created, version_json(*v));
+    nlohmann::json body = version_json(*v);
+    body["notes"] = schedule_notes_json(*v->program);
+    c->json(status::created, body);
 }
 
 void simulate(ledger::ledger& l, const router_options& o, metrics&, call_ptr c) {

@@ -631,6 +631,7 @@ TEMPLATE_TEST_CASE("router: a member's journey through the API, one answer per r
     CHECK(second_hash != first_hash);
     CHECK(version["program_id"] == "bean-and-leaf");
     CHECK_FALSE(version["activated_at"].is_null());
+    CHECK(version["notes"] == json::array()); // no rule or reward has a window
     program = ok_json(a.get("/v1/program", a.pos), 200);
     CHECK(program["content_hash"] == second_hash);
     CHECK(program["source"] == next_text);
@@ -665,6 +666,23 @@ TEMPLATE_TEST_CASE("router: a member's journey through the API, one answer per r
     check_problem(stray, 422, "invalid-program");
     CHECK(json(stray.body())["errors"] == json::parse(R"([{"line": 1, "column": 1, "path": "",
                            "message": "not valid YAML or JSON: a `,` outside any [ ] or { }"}])"));
+
+    // Valid, with a rule whose window ended long ago and a reward whose window opens far
+    // ahead: both noted where the file says so, nothing stored.
+    std::string windowed = test::sample_text_with(
+        "    description: Double Tuesdays, base leaves x2\n",
+        "    description: Double Tuesdays, base leaves x2\n    active: {until: 2020-01-31}\n");
+    windowed.replace(windowed.find("    cost: 100\n"), 14,
+                     "    cost: 100\n    active: {from: 2999-01-01}\n");
+    json checked =
+        ok_json(a.post_text("/v1/program/check", a.pos, windowed, "application/yaml"), 200);
+    CHECK(checked["notes"] ==
+          json::parse(R"j([{"line": 59, "column": 21, "path": "earn[1].active.until",
+                           "message": "earn rule double_tuesday ended at the end of 2020-01-31 (America/New_York): it can earn nothing any more, as whatever is dated before then is more than 60 days late (late_posting.max_days)"
+},
+                          {"line": 118, "column": 20, "path": "rewards[1].active.from",
+                           "message": "reward brewed_coffee cannot be redeemed before its window opens on 2999-01-01 (America/New_York)"}])j"));
+    CHECK(ok_json(a.get("/v1/program", a.pos), 200)["content_hash"] == second_hash);
 
     json health = ok_json(a.get("/healthz", ""), 200);
     CHECK(health["status"] == "ok");
