@@ -1179,6 +1179,22 @@ function programErrors(r, text) {
   return box;
 }
 
+// Earn rules and rewards whose window is closed now: the program is valid, but they earn or
+// can be redeemed only outside today (the server's `notes`). Null when there are none.
+function programNotes(notes) {
+  if (!Array.isArray(notes) || notes.length === 0) return null;
+  const list = el('ul', { class: 'note-list' });
+  for (const n of notes) {
+    const head = el('p', {});
+    if (n.line > 0) {
+      head.append(el('button', { type: 'button', class: 'link', text: `Line ${n.line}, column ${n.column}`, onclick: () => goToLine(n.line, n.column) }));
+    }
+    if (n.path) head.append(' ', el('code', { text: n.path }));
+    list.append(el('li', { class: 'program-note', 'data-line': String(n.line ?? 0) }, head, el('p', { text: n.message })));
+  }
+  return el('div', { class: 'program-notes' }, el('p', { class: 'hint', text: 'Valid, but closed today:' }), list);
+}
+
 async function checkProgram() {
   const text = $('editor').value;
   const answer = clear($('program-answer'));
@@ -1199,6 +1215,7 @@ async function checkProgram() {
         { class: 'answer ok' },
         el('p', { class: 'answer-head' }, el('strong', { text: 'The program is valid.' }), ' ', el('span', { class: 'meta', text: `(${statusLine(r)})` })),
         el('p', { text: r.data?.summary ?? '' }),
+        programNotes(r.data?.notes),
         el('p', { class: 'hint' }, 'Content hash ', el('code', { text: String(r.data?.content_hash ?? '').slice(0, 12) }), same ? ': the same as the active program.' : ': not the active program.'),
         rawJson(r.data),
       ),
@@ -1231,6 +1248,7 @@ async function activateProgram() {
       { class: 'answer ok' },
       el('p', { class: 'answer-head' }, el('strong', { text: `Activated version #${v.id}: ${v.name}` }), ' ', el('span', { class: 'meta', text: `(${statusLine(r)})` })),
       el('p', { text: v.summary ?? '' }),
+      programNotes(v.notes),
       el('p', { class: 'hint' }, 'Content hash ', el('code', { text: String(v.content_hash ?? '').slice(0, 12) }), ', active since ', timeEl(v.activated_at), '.'),
       rawJson(v),
     ),

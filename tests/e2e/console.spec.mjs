@@ -713,11 +713,26 @@ test('program: every validation error at its line, then a valid check', { timeou
   await page.locator('#editor').press('Control+Enter');
   await page.locator('.program-error').first().getByText('not valid YAML or JSON').waitFor();
 
+  // Valid, with a promotion that ended long ago: said under the summary, at its line.
+  const tuesdayLine = lines.findIndex((l) => l.includes('description: Double Tuesdays')) + 2;
+  await page.locator('#editor').fill(source.replace('description: Double Tuesdays, base leaves x2\n', 'description: Double Tuesdays, base leaves x2\n    active: {until: 2020-01-31}\n'));
+  await page.locator('#check-submit').click();
+  await page.locator('#program-answer .answer-head').getByText('The program is valid.').waitFor();
+  const note = page.locator(`.program-note[data-line="${tuesdayLine}"]`);
+  await note.getByText('earn[1].active.until', { exact: true }).waitFor();
+  await note.getByText('earn rule double_tuesday ended at the end of 2020-01-31 (America/New_York): it can earn nothing any more').waitFor();
+  assert.equal(await page.locator('.program-note').count(), 1);
+  await shot(page, 'program-notes');
+  await note.locator('button').click();
+  const noteCaret = await page.locator('#editor').evaluate((t) => t.value.slice(0, t.selectionStart).split('\n').length);
+  assert.equal(noteCaret, tuesdayLine);
+
   await page.locator('#editor-reset').click();
   await page.locator('#check-submit').click();
   await page.locator('#program-answer .answer-head').getByText('The program is valid.').waitFor();
   await page.locator('#program-answer .hint').getByText('the same as the active program').waitFor();
   assert.equal(await page.locator('#gutter .ln.bad').count(), 0);
+  assert.equal(await page.locator('.program-note').count(), 0);
   await finish(ctx);
 });
 
