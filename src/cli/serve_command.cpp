@@ -5,9 +5,11 @@
 #include "loyalty/http/server.hpp"
 #include "loyalty/jobs/scheduler.hpp"
 #include "loyalty/ledger/ledger.hpp"
+#include "loyalty/program/schedule_notes.hpp"
 
 #include <algorithm>
 #include <charconv>
+#include <chrono>
 #include <ostream>
 #include <sched.h>
 #include <spdlog/spdlog.h>
@@ -57,6 +59,13 @@ int serve(const serve_options& o, std::ostream& out, std::ostream& err) {
         lo.gather_log_writes = !o.log_writes_apart;
         lo.checkpoint_pages = o.checkpoint_pages;
         ledger::ledger book(lo, o.program);
+        // What `loyalty check` would note on the program (a rule whose window has ended, say):
+        // whoever started the server without checking learns it from the log.
+        auto started = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
+        for (const auto& note :
+             program::schedule_notes(*book.active_program().program, o.program, started)) {
+            spdlog::warn("program: {}", program::to_string(note));
+        }
         http::server server(options, book);
         std::optional<jobs::scheduler> scheduled;
         if (o.jobs_interval_seconds > 0) {

@@ -304,9 +304,10 @@ class server_process {
 public:
     server_process(const fs::path& dir, const fs::path& database,
                    const std::vector<std::string>& flags = {}, const std::string& name = "server",
-                   std::optional<user_ids> as_user = std::nullopt)
+                   std::optional<user_ids> as_user = std::nullopt,
+                   const fs::path& program = program_file())
         : out_(dir / (name + ".out")), err_(dir / (name + ".err")),
-          proc_(arguments(database, flags), out_, err_, as_user) {}
+          proc_(arguments(database, flags, program), out_, err_, as_user) {}
 
     // Waits for the line it prints once it listens; false when it ended first or took longer.
     bool wait_ready(milliseconds limit = 20s) {
@@ -339,19 +340,12 @@ public:
 
 private:
     static std::vector<std::string> arguments(const fs::path& database,
-                                              const std::vector<std::string>& flags) {
-        std::vector<std::string> args = {loyalty_binary().string(),
-                                         "serve",
-                                         "--program",
-                                         program_file().string(),
-                                         "--db",
-                                         database.string(),
-                                         "--listen",
-                                         "127.0.0.1:0",
-                                         "--web",
-                                         "",
-                                         "--jobs-interval",
-                                         "0"};
+                                              const std::vector<std::string>& flags,
+                                              const fs::path& program) {
+        std::vector<std::string> args = {
+            loyalty_binary().string(), "serve",    "--program",   program.string(), "--db",
+            database.string(),         "--listen", "127.0.0.1:0", "--web",          "",
+            "--jobs-interval",         "0"};
         args.insert(args.end(), flags.begin(), flags.end());
         return args;
     }
@@ -1969,6 +1963,33 @@ TEST_CASE("ids in bodies refuse control characters, as ids in paths do", "[hosti
                                         purchase_json(id, "m-c", "s-1").dump()))
                   .res.result_int() == 422);
     }
+}
+
+TEST_CASE("a server started on a program with a closed window says so in its log", "[start]") {
+    test::temp_dir dir;
+    std::string text = read_text(program_file());
+    const std::string tuesday = "    description: Double Tuesdays, base leaves x2\n";
+    REQUIRE(text.find(tuesday) != std::string::npos);
+    text.replace(text.find(tuesday), tuesday.size(), tuesday + "    active: {until: 2020-01-31}\n");
+    const fs::path program = dir / "ended.yaml";
+    std::ofstream(program) << text;
+    server_process s(dir.path(), dir / "loyalty.db", {}, "ended", std::nullopt, program);
+    require_ready(s);
+    INFO(s.logs());
+    // One warning, as `loyalty check` prints the note, before the line that says it serves.
+    const std::string out = s.out();
+    const std::string note = "program: " + program.string() +
+                             ":59:21: earn[1].active.until: earn rule double_tuesday ended at "
+                             "the end of 2020-01-31 (America/New_York): it can earn nothing any "
+                             "more, as whatever is dated before then is more than 60 days late "
+                             "(late_posting.max_days)";
+    auto at = out.find(note);
+    REQUIRE(at != std::string::npos);
+    CHECK(out.rfind("\"level\":\"warning\"", at) != std::string::npos);
+    CHECK(at < out.find("loyalty: serving "));
+    CHECK(out.find("earn rule", at + note.size()) == std::string::npos);
+    s.proc().signal(SIGTERM);
+    CHECK(s.proc().wait(10s).has_value());
 }
 
 TEST_CASE("SIGTERM stops the server, idle or with a connection open", "[signal]") {
