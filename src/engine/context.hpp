@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 #include <tl/expected.hpp>
+#include <utility>
 #include <vector>
 
 namespace loyalty::engine::detail {
@@ -23,9 +24,10 @@ struct context {
     timestamp posted_at;
     member_state& state; // the member, being changed
     outcome& out;
-    // When points credited now expire, once worked out (every lot of an event is credited now,
-    // and the time zone arithmetic is not free).
-    std::optional<std::optional<timestamp>> expiry_of_now = std::nullopt;
+    // When points credited now expire, once worked out, by when they become available (every
+    // lot of an event is credited now, most with one pending period, and the time zone
+    // arithmetic is not free).
+    std::optional<std::pair<timestamp, std::optional<timestamp>>> expiry_of_now = std::nullopt;
     // Set when a rule would pay more than max_award_points: evaluate() refuses the event.
     std::optional<std::string> out_of_range = std::nullopt;
 };

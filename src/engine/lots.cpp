@@ -32,7 +32,12 @@ std::string points_text(const program::program& p, points_t points) {
 
 namespace {
 
-std::optional<timestamp> expiry_for(const context& cx, timestamp earned_at) {
+// A lot's expiry under the program's policy. `after` counts from when the points were earned; a
+// yearly date is the first on or after the day they become available, so that points pending
+// across it (a purchase on 30 December, the date 12-31, 14 days pending) are not lost before
+// they could ever be spent.
+std::optional<timestamp> expiry_for(const context& cx, timestamp earned_at,
+                                    timestamp available_at) {
     const program::expiry_rule& x = cx.program.points.expiry;
     const date::time_zone* zone = cx.program.time_zone;
     switch (x.policy) {
@@ -46,7 +51,7 @@ std::optional<timestamp> expiry_for(const context& cx, timestamp earned_at) {
         return earned_at + date::days{x.days};
     case program::expiry_policy::fixed_date: {
         // The next occurrence of the yearly date, at the end of that local day.
-        auto local = date::floor<date::days>(to_local(zone, earned_at));
+        auto local = date::floor<date::days>(to_local(zone, available_at));
         date::year year = date::year_month_day{local}.year();
         for (int i = 0; i < 2; ++i) {
             auto day = date::local_days{(year + date::years{i}) / date::month{x.date.month} /
@@ -86,10 +91,10 @@ std::int64_t credit(context& cx, points_t points, const std::string& cause, bool
     l.remaining = points;
     l.earned_at = cx.now;
     l.available_at = cx.now + date::days{pending_days};
-    if (!cx.expiry_of_now) {
-        cx.expiry_of_now = expiry_for(cx, cx.now);
+    if (!cx.expiry_of_now || cx.expiry_of_now->first != l.available_at) {
+        cx.expiry_of_now = {l.available_at, expiry_for(cx, cx.now, l.available_at)};
     }
-    l.expires_at = *cx.expiry_of_now;
+    l.expires_at = cx.expiry_of_now->second;
     l.cause = cause;
     l.qualifying = qualifying;
     // Pending as of when it is posted: a purchase posted after its pending period ended earns

@@ -137,6 +137,49 @@ TEST_CASE("a purchase posted after its pending period ended earns leaves availab
     CHECK(posted("2026-12-07T14:59:59Z").points.pending == 34);
 }
 
+TEST_CASE("a yearly expiry date counts from when the leaves become available", "[earn]") {
+    // Leaves expire at the end of 31 December, New York time; purchases are pending 14 days.
+    auto loaded = program::load_program(
+        test::sample_text_with("    policy: after\n    months: 6\n    round_to: end_of_month\n",
+                               "    policy: fixed_date\n    date: 12-31\n"),
+        "fixed.yaml");
+    REQUIRE(loaded);
+    const program::program& p = **loaded;
+    auto expiry_of = [&](const member_state& m, const event& e, const char* now) {
+        auto o = evaluate(p, m, e, at(now));
+        REQUIRE(o);
+        REQUIRE_FALSE(o->state.lots.empty());
+        REQUIRE(o->state.lots.back().expires_at);
+        return format_rfc3339(*o->state.lots.back().expires_at);
+    };
+    const char* end_of_2026 = "2027-01-01T05:00:00Z";
+    const char* end_of_2027 = "2028-01-01T05:00:00Z";
+
+    // Available on 24 December: spendable for a week.
+    CHECK(expiry_of(enrolled_member(),
+                    basket("2026-12-10T15:00:00Z", {line("1", "coffee", 1, 1745)}),
+                    "2026-12-10T15:00:00Z") == end_of_2026);
+    // Bought on 30 December, available on 13 January: before, they expired on 31 December
+    // while still pending, and were never spendable at all.
+    purchase late_in_the_year = basket("2026-12-30T15:00:00Z", {line("1", "coffee", 1, 1745)});
+    CHECK(expiry_of(enrolled_member(), late_in_the_year, "2026-12-30T15:00:00Z") == end_of_2027);
+    auto o = evaluate(p, enrolled_member(), late_in_the_year, at("2026-12-30T15:00:00Z"));
+    REQUIRE(o);
+    auto new_year =
+        evaluate(p, o->state, time_passes{at("2027-01-02T12:00:00Z")}, at("2027-01-02T12:00:00Z"));
+    REQUIRE(new_year);
+    CHECK(new_year->points.expired == 0);
+    CHECK(new_year->balance_after.pending == 34);
+    auto available = evaluate(p, new_year->state, time_passes{at("2027-01-13T15:00:00Z")},
+                              at("2027-01-13T15:00:00Z"));
+    REQUIRE(available);
+    CHECK(available->balance_after.available == 34);
+
+    // Leaves available at once (a review) on 30 December expire the next night, as written.
+    custom_event review{"r1", "review_posted", at("2026-12-30T15:00:00Z"), {}};
+    CHECK(expiry_of(enrolled_member(), review, "2026-12-30T15:00:00Z") == end_of_2026);
+}
+
 TEST_CASE("Double Tuesdays double base leaves on Tuesday in New York, across midnight", "[earn]") {
     struct row {
         const char* when;
