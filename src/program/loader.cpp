@@ -84,6 +84,7 @@ public:
         read_returns(p, top.get("returns"));
         read_late_posting(p, top.get("late_posting"));
         check_references(p);
+        check_expiry_outlasts_pending(p);
         if (!problems_.empty()) {
             return nullptr;
         }
@@ -1021,6 +1022,36 @@ private:
     void refer(reference::kind what, const std::string& id, const std::string& path,
                bool at_key = false) {
         references_.push_back({what, id, path, at_key});
+    }
+
+    // Under `after`, a lot's expiry counts from when it was earned: a pending period as long
+    // (or a month as short as 28 days) would let points expire before they could be spent,
+    // every time or on some dates. Said at each pending period that does.
+    void check_expiry_outlasts_pending(const program& p) {
+        const expiry_rule& x = p.points.expiry;
+        if (x.policy != expiry_policy::after || (x.days <= 0 && x.months <= 0)) {
+            return;
+        }
+        const std::int64_t shortest = x.months > 0 ? 28 * x.months : x.days;
+        const std::string expiry = x.months > 0
+                                       ? "points.expiry.months is " + std::to_string(x.months) +
+                                             " (a month can be 28 days)"
+                                       : "points.expiry.days is " + std::to_string(x.days);
+        auto check = [&](std::int64_t pending_days, const std::string& path) {
+            if (pending_days > 0 && pending_days >= shortest) {
+                reader_.at_value(path,
+                                 "points pending for " + std::to_string(pending_days) +
+                                     " days would expire before they could be spent: " + expiry +
+                                     ", counted from when they are earned; make the "
+                                     "pending period shorter than the expiry");
+            }
+        };
+        check(p.points.pending_days, "points.pending_days");
+        for (std::size_t i = 0; i < p.earn.size() && i < earn_paths_.size(); ++i) {
+            if (p.earn[i].pending_days) {
+                check(*p.earn[i].pending_days, earn_paths_[i] + ".pending_days");
+            }
+        }
     }
 
     void check_references(const program& p) {

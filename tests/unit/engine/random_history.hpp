@@ -97,7 +97,10 @@ inline random_program make_program(rng& g) {
                  (chance(g, 50) ? "\n    round_to: end_of_month" : "");
         break;
     case 2:
-        expiry = "policy: after\n    days: " + std::to_string(uniform(g, 3, 60)) +
+        // Longer than the pending period, or the program is refused: points would expire
+        // before they could be spent.
+        expiry = "policy: after\n    days: " +
+                 std::to_string(uniform(g, std::max<std::int64_t>(3, pending + 1), 60)) +
                  (chance(g, 30) ? "\n    round_to: end_of_month" : "");
         break;
     case 3:

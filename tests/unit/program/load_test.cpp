@@ -598,6 +598,37 @@ TEST_CASE("expiry policies take the keys that fit them", "[load][errors]") {
     CHECK(idle->points.expiry.months == 18);
 }
 
+TEST_CASE("an expiry counted from earning that a pending period outlasts is refused",
+          "[load][errors]") {
+    // 14 days pending, 14 days to expire: available and expired at the same instant.
+    CHECK(problems(header + base_rule + R"(points:
+  pending_days: 14
+  expiry: {policy: after, days: 14}
+)") == "p.yaml:11:17: points.pending_days: points pending for 14 days would expire before they "
+       "could be spent: points.expiry.days is 14, counted from when they are earned; make the "
+       "pending period shorter than the expiry\n");
+    // A rule's own pending period, against months: a month can be 28 days (31 January to 28
+    // February).
+    CHECK(problems(header + R"(earn:
+  - id: base
+    on: purchase
+    rate: {points: 1, per: 100}
+    pending_days: 28
+points:
+  expiry: {policy: after, months: 1, round_to: end_of_month}
+)") == "p.yaml:10:19: earn[0].pending_days: points pending for 28 days would expire before they "
+       "could be spent: points.expiry.months is 1 (a month can be 28 days), counted from when "
+       "they are earned; make the pending period shorter than the expiry\n");
+    // One day shorter is fine; so is any pending period under a yearly date (counted from when
+    // points become available) or inactivity.
+    load_ok(header + base_rule +
+            "points:\n  pending_days: 13\n  expiry: {policy: after, days: 14}\n");
+    load_ok(header + base_rule +
+            "points:\n  pending_days: 27\n  expiry: {policy: after, months: 1}\n");
+    load_ok(header + base_rule +
+            "points:\n  pending_days: 400\n  expiry: {policy: fixed_date, date: 12-31}\n");
+}
+
 TEST_CASE("line selectors that select nothing are refused", "[load][errors]") {
     // An empty list was read as no criterion and selected every line.
     CHECK(problems(header + R"(earn:
