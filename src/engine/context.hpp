@@ -22,6 +22,8 @@ struct context {
     // When it is recorded (now, or later for a purchase posted late): a lot whose pending
     // period ended before then is available from the start, as the balance counts it.
     timestamp posted_at;
+    // Lots with this id or above are credited by this event.
+    std::int64_t first_new_lot = 0;
     member_state& state; // the member, being changed
     outcome& out;
     // When points credited now expire, once worked out, by when they become available (every
@@ -45,6 +47,9 @@ std::string points_text(const program::program& p, points_t points);
 
 // The local date of `t` in the program's zone, "2026-11-23".
 std::string local_date_text(const date::time_zone* zone, timestamp t);
+
+// The last local day a lot expiring at `expires_at` (the first instant after it) was usable.
+std::string last_day_text(const date::time_zone* zone, timestamp expires_at);
 
 // Credits a new lot of `points` now: pending for `pending_days`, expiring by the program's
 // policy, recorded as a movement of `kind` (earn, or adjust for staff credits, which are not
@@ -71,6 +76,10 @@ void repay_debts(context& cx);
 // A member holding a tier exempt from expiry keeps every lot until the status ends, from the
 // moment the tier is reached (time_driven.cpp).
 void keep_exempt_lots(context& cx);
+
+// Points an event posted late credited that had expired before it was posted (and that an
+// exempt tier does not keep): their movement says so, and the jobs' next run expires them.
+void note_expired_when_posted(context& cx);
 
 // Payouts of `rule_id` in the period containing now (times, points).
 std::int64_t times_used(const context& cx, const std::string& rule_id, const program::period& p);

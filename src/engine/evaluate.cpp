@@ -124,7 +124,8 @@ tl::expected<outcome, rejection> evaluate(const program::program& p, const membe
     copy_member(out.state, member, e);
     // The event's own time drives the rules (a purchase posted late still earns as of its
     // time); `now` decides what is pending or expired in the summary.
-    detail::context cx{p, occurred_at(e), std::max(now, occurred_at(e)), out.state, out};
+    detail::context cx{
+        p, occurred_at(e), std::max(now, occurred_at(e)), member.next_lot_id, out.state, out};
     out.tier.before = member.tier.tier;
     // Time passing records maturing first, then repays (time_driven.cpp); any other event must
     // see debts repaid by what became available since, before it spends.
@@ -217,6 +218,7 @@ tl::expected<outcome, rejection> evaluate(const program::program& p, const membe
         return tl::unexpected(std::move(result.error()));
     }
     detail::keep_exempt_lots(cx);
+    detail::note_expired_when_posted(cx);
     detail::repay_debts(cx);
     timestamp at = std::max(now, cx.now);
     out.balance_after = balance_at(out.state, at);

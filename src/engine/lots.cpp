@@ -23,6 +23,10 @@ std::string local_date_text(const date::time_zone* zone, timestamp t) {
     return date::format("%F", date::floor<date::days>(to_local(zone, t)));
 }
 
+std::string last_day_text(const date::time_zone* zone, timestamp expires_at) {
+    return local_date_text(zone, expires_at - std::chrono::seconds{1});
+}
+
 std::string points_text(const program::program& p, points_t points) {
     char digits[24];
     char* end = std::to_chars(digits, digits + sizeof digits, points).ptr;
@@ -98,10 +102,12 @@ std::int64_t credit(context& cx, points_t points, const std::string& cause, bool
     l.cause = cause;
     l.qualifying = qualifying;
     // Pending as of when it is posted: a purchase posted after its pending period ended earns
-    // points available at once, with nothing left to mature.
-    const bool pending = l.pending(cx.posted_at);
+    // points available at once, with nothing left to mature. Points that had expired by then
+    // repay no debt (note_expired_when_posted says why).
+    const bool expired = l.expired(cx.posted_at);
+    const bool pending = !expired && l.pending(cx.posted_at);
     l.matured = !pending;
-    if (!pending && l.pending(cx.now)) {
+    if (!expired && !pending && l.pending(cx.now)) {
         explanation = concat({explanation, "; available at once: its ",
                               std::to_string(pending_days), "-day pending period ended ",
                               local_date_text(cx.program.time_zone, l.available_at),
@@ -110,7 +116,7 @@ std::int64_t credit(context& cx, points_t points, const std::string& cause, bool
 
     // A negative balance (a debt lot) is repaid first from what is earned.
     for (lot& debt : s.lots) {
-        if (debt.remaining < 0 && l.remaining > 0 && !pending) {
+        if (debt.remaining < 0 && l.remaining > 0 && !pending && !expired) {
             points_t repay = std::min(l.remaining, -debt.remaining);
             debt.remaining += repay;
             l.remaining -= repay;
@@ -139,6 +145,24 @@ std::int64_t credit(context& cx, points_t points, const std::string& cause, bool
         }
     }
     return l.id;
+}
+
+void note_expired_when_posted(context& cx) {
+    if (cx.posted_at == cx.now) {
+        return;
+    }
+    for (movement& m : cx.out.movements) {
+        if (m.points <= 0 || m.lot_id < cx.first_new_lot) {
+            continue; // not a credit of this event
+        }
+        for (const lot& l : cx.state.lots) {
+            if (l.id == m.lot_id && l.expired(cx.posted_at)) {
+                m.explanation = concat({m.explanation, "; expired ",
+                                        last_day_text(cx.program.time_zone, *l.expires_at),
+                                        ", before it was posted"});
+            }
+        }
+    }
 }
 
 tl::expected<std::vector<lot_draw>, rejection> draw(context& cx, points_t points,
@@ -208,7 +232,9 @@ void repay_debts(context& cx) {
     for (lot& l : s.lots) {
         if (l.remaining < 0) {
             debts.push_back(&l);
-        } else if (l.remaining > 0 && !l.pending(cx.now) && !l.expired(cx.now)) {
+        } else if (l.remaining > 0 && !l.pending(cx.now) && !l.expired(cx.now) &&
+                   !l.expired(cx.posted_at)) {
+            // (Posted late, points that have expired since the event's time repay nothing.)
             usable.push_back(&l);
         }
     }

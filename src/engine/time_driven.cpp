@@ -18,11 +18,6 @@ std::string local_month_text(const date::time_zone* zone, timestamp t) {
     return date::format("%Y-%m", date::floor<date::days>(to_local(zone, t)));
 }
 
-// The last local day a lot expiring at `expires_at` (the first instant after it) was usable.
-std::string last_day_text(const date::time_zone* zone, timestamp expires_at) {
-    return local_date_text(zone, expires_at - std::chrono::seconds{1});
-}
-
 bool holds_exempt_tier(const context& cx) {
     const auto& exempt = cx.program.points.expiry.exempt_tiers;
     return std::find(exempt.begin(), exempt.end(), cx.state.tier.tier) != exempt.end();

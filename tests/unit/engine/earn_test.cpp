@@ -137,6 +137,54 @@ TEST_CASE("a purchase posted after its pending period ended earns leaves availab
     CHECK(posted("2026-12-07T14:59:59Z").points.pending == 34);
 }
 
+TEST_CASE("leaves of a purchase posted after they expired are said to have expired", "[earn]") {
+    // Leaves expire 30 days after they are earned; the program takes purchases 60 days late.
+    auto loaded = program::load_program(
+        test::sample_text_with("    policy: after\n    months: 6\n    round_to: end_of_month\n",
+                               "    policy: after\n    days: 30\n"),
+        "thirty.yaml");
+    REQUIRE(loaded);
+    const program::program& p = **loaded;
+    const purchase bought = basket("2026-11-02T15:00:00Z", {line("1", "coffee", 1, 1745)});
+
+    // Posted 45 days later: earned as of 2 November, expired after 2 December, never spendable.
+    auto late = evaluate(p, enrolled_member(), bought, at("2026-12-17T15:00:00Z"));
+    REQUIRE(late);
+    CHECK(late->points.earned == 34);
+    CHECK(late->points.pending == 0);
+    CHECK(late->balance_after.available == 0);
+    CHECK(late->balance_after.pending == 0);
+    REQUIRE(late->movements.size() == 1);
+    CHECK_FALSE(late->movements[0].pending);
+    CHECK(late->movements[0].explanation ==
+          "34 leaves: 2 leaves per $1 (Gold 3, Reserve 4); expired 2026-12-02, before it was "
+          "posted");
+    // The jobs' next run records the expiry, as for any lot.
+    auto run = evaluate(p, late->state, time_passes{at("2026-12-17T15:00:00Z")},
+                        at("2026-12-17T15:00:00Z"));
+    REQUIRE(run);
+    CHECK(run->points.expired == 34);
+
+    // A debt is not repaid from them: the member still owes it.
+    member_state owing = enrolled_member();
+    lot debt;
+    debt.id = owing.next_lot_id++;
+    debt.remaining = -20;
+    debt.earned_at = at("2026-10-01T15:00:00Z");
+    debt.available_at = debt.earned_at;
+    owing.lots.push_back(debt);
+    auto repaid = evaluate(p, owing, bought, at("2026-12-17T15:00:00Z"));
+    REQUIRE(repaid);
+    CHECK(repaid->state.lots[0].remaining == -20);
+    CHECK(repaid->balance_after.available == -20);
+
+    // Posted in time (20 days late), the same leaves are available, with no such words.
+    auto in_time = evaluate(p, enrolled_member(), bought, at("2026-11-22T15:00:00Z"));
+    REQUIRE(in_time);
+    CHECK(in_time->balance_after.available == 34);
+    CHECK(in_time->movements[0].explanation.find("expired") == std::string::npos);
+}
+
 TEST_CASE("a yearly expiry date counts from when the leaves become available", "[earn]") {
     // Leaves expire at the end of 31 December, New York time; purchases are pending 14 days.
     auto loaded = program::load_program(
