@@ -1,7 +1,7 @@
 #include "loyalty/cli/commands.hpp"
-#include "loyalty/engine/event_json.hpp"
 #include "loyalty/program/load.hpp"
 #include "loyalty/program/schedule_notes.hpp"
+#include "now_option.hpp"
 
 #include <chrono>
 #include <ostream>
@@ -10,15 +10,11 @@ namespace loyalty::cli {
 
 int check_program(const std::string& file, const std::optional<std::string>& now_text,
                   std::ostream& out, std::ostream& err) {
-    auto now = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
-    if (now_text) {
-        auto parsed = engine::parse_rfc3339(*now_text);
-        if (!parsed) {
-            err << "loyalty check: --now: expected an RFC 3339 time such as "
-                   "2026-03-14T09:30:00Z\n";
-            return 2;
-        }
-        now = *parsed;
+    auto now = now_option(
+        now_text, std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()),
+        "check", err);
+    if (!now) {
+        return 2;
     }
     auto loaded = program::load_program_file(file);
     if (!loaded) {
@@ -31,7 +27,7 @@ int check_program(const std::string& file, const std::optional<std::string>& now
     }
     out << "ok: " << program::summary(**loaded) << '\n';
     // Valid, but not doing today what a reader of "ok" might expect: said, not refused.
-    for (const auto& note : program::schedule_notes(**loaded, file, now)) {
+    for (const auto& note : program::schedule_notes(**loaded, file, *now)) {
         out << "note: " << program::to_string(note) << '\n';
     }
     return 0;

@@ -2,6 +2,7 @@
 #include "loyalty/engine/evaluate.hpp"
 #include "loyalty/engine/event_json.hpp"
 #include "loyalty/program/load.hpp"
+#include "now_option.hpp"
 
 #include <fstream>
 #include <ostream>
@@ -76,16 +77,11 @@ int simulate_purchase(const std::string& program_file, const std::string& transa
         member = engine::new_member(
             p, {purchase->member_id, purchase->occurred_at, std::nullopt, std::nullopt});
     }
-    engine::timestamp now = purchase->occurred_at;
-    if (now_text) {
-        auto parsed = engine::parse_rfc3339(*now_text);
-        if (!parsed) {
-            err << "loyalty simulate: --now: expected an RFC 3339 time such as "
-                   "2026-03-14T09:30:00Z\n";
-            return 2;
-        }
-        now = *parsed;
+    auto given = now_option(now_text, purchase->occurred_at, "simulate", err);
+    if (!given) {
+        return 2;
     }
+    const engine::timestamp now = *given;
     auto refuse = [&](const engine::rejection& why) {
         nlohmann::json refused = {{"rejected", engine::to_string(why.code)},
                                   {"field", why.field},

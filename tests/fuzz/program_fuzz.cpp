@@ -15,6 +15,7 @@
 #include "loyalty/engine/evaluate.hpp"
 #include "loyalty/program/diagnostic.hpp"
 #include "loyalty/program/load.hpp"
+#include "loyalty/program/schedule_notes.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -120,6 +121,20 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     fuzz::check(again.has_value(), "a program's own source does not load again");
     fuzz::check((*again)->content_hash() == p.content_hash(), "the content hash changed");
     fuzz::check(program::summary(**again) == summary, "the summary changed", summary);
+
+    // Notes on closed windows, at a time inside most windows a file writes and at both ends of
+    // what a time can be: each at a place in the text, on an earn rule or a reward.
+    auto lines = static_cast<int>(std::count(text.begin(), text.end(), '\n')) + 1;
+    for (auto now : {std::chrono::sys_seconds{std::chrono::seconds{1'796'000'000}},
+                     std::chrono::sys_seconds{std::chrono::seconds{-62'135'596'800}},
+                     std::chrono::sys_seconds{std::chrono::seconds{253'402'300'799}}}) {
+        for (const program::diagnostic& note : program::schedule_notes(p, "fuzz.yaml", now)) {
+            fuzz::check(note.at.line >= 1 && note.at.line <= lines, "a note outside the text",
+                        program::to_string(note));
+            fuzz::check(note.path.rfind("earn[", 0) == 0 || note.path.rfind("rewards[", 0) == 0,
+                        "a note on neither a rule nor a reward", program::to_string(note));
+        }
+    }
 
     live(p);
     return 0;
