@@ -139,12 +139,10 @@ TEST_CASE("a purchase posted after its pending period ended earns leaves availab
 
 TEST_CASE("leaves of a purchase posted after they expired are said to have expired", "[earn]") {
     // Leaves expire 30 days after they are earned; the program takes purchases 60 days late.
-    auto loaded = program::load_program(
-        test::sample_text_with("    policy: after\n    months: 6\n    round_to: end_of_month\n",
-                               "    policy: after\n    days: 30\n"),
-        "thirty.yaml");
-    REQUIRE(loaded);
-    const program::program& p = **loaded;
+    const auto variant_program =
+        test::sample_variant("    policy: after\n    months: 6\n    round_to: end_of_month\n",
+                             "    policy: after\n    days: 30\n");
+    const program::program& p = *variant_program;
     const purchase bought = basket("2026-11-02T15:00:00Z", {line("1", "coffee", 1, 1745)});
 
     // Posted 45 days later: earned as of 2 November, expired after 2 December, never spendable.
@@ -187,12 +185,10 @@ TEST_CASE("leaves of a purchase posted after they expired are said to have expir
 
 TEST_CASE("a yearly expiry date counts from when the leaves become available", "[earn]") {
     // Leaves expire at the end of 31 December, New York time; purchases are pending 14 days.
-    auto loaded = program::load_program(
-        test::sample_text_with("    policy: after\n    months: 6\n    round_to: end_of_month\n",
-                               "    policy: fixed_date\n    date: 12-31\n"),
-        "fixed.yaml");
-    REQUIRE(loaded);
-    const program::program& p = **loaded;
+    const auto variant_program =
+        test::sample_variant("    policy: after\n    months: 6\n    round_to: end_of_month\n",
+                             "    policy: fixed_date\n    date: 12-31\n");
+    const program::program& p = *variant_program;
     auto expiry_of = [&](const member_state& m, const event& e, const char* now) {
         auto o = evaluate(p, m, e, at(now));
         REQUIRE(o);
