@@ -129,6 +129,11 @@ struct call {
 
 using call_ptr = std::shared_ptr<call>;
 
+// A program's problem or note where the file has it, as the program endpoints answer both.
+nlohmann::json diagnostic_json(const program::diagnostic& d) {
+    return {{"line", d.at.line}, {"column", d.at.column}, {"path", d.path}, {"message", d.message}};
+}
+
 // The ledger's errors as HTTP: each code has one status and one problem type.
 void fail(call& c, const ledger::error& e) {
     std::vector<std::string> fields;
@@ -183,10 +188,7 @@ void fail(call& c, const ledger::error& e) {
         nlohmann::json errors = nlohmann::json::array();
         std::vector<std::string> paths;
         for (const auto& d : e.diagnostics) {
-            errors.push_back({{"line", d.at.line},
-                              {"column", d.at.column},
-                              {"path", d.path},
-                              {"message", d.message}});
+            errors.push_back(diagnostic_json(d));
             paths.push_back(d.path);
         }
         body["errors"] = errors;
@@ -797,14 +799,11 @@ nlohmann::json version_json(const ledger::program_version_info& v) {
 }
 
 // Earn rules and rewards whose window is closed now, as `loyalty check` notes them: valid, but
-// not doing today what "ok" might suggest. Shaped as a program's problems are, without a file.
+// not doing today what "ok" might suggest.
 nlohmann::json schedule_notes_json(const program::program& p) {
     nlohmann::json notes = nlohmann::json::array();
     for (const auto& d : program::schedule_notes(p, "upload", now())) {
-        notes.push_back({{"line", d.at.line},
-                         {"column", d.at.column},
-                         {"path", d.path},
-                         {"message", d.message}});
+        notes.push_back(diagnostic_json(d));
     }
     return notes;
 }
