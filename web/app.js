@@ -1042,6 +1042,8 @@ async function loadProgram() {
   add('Activated', timeEl(p.activated_at));
   add('Content hash', el('code', { class: 'hash', text: p.content_hash }));
   add('Summary', p.summary);
+  const notes = programNotes(p.notes, { linked: false });
+  if (notes) add('Closed today', notes);
   $('active-source').textContent = p.source ?? '';
   if (!$('editor').value) {
     $('editor').value = p.source ?? '';
@@ -1180,19 +1182,24 @@ function programErrors(r, text) {
 }
 
 // Earn rules and rewards whose window is closed now: the program is valid, but they earn or
-// can be redeemed only outside today (the server's `notes`). Null when there are none.
-function programNotes(notes) {
+// can be redeemed only outside today (the server's `notes`). Null when there are none. The
+// editor's own text gets its lines as links; the active program's, which the editor may not
+// hold, as text.
+function programNotes(notes, { linked = true } = {}) {
   if (!Array.isArray(notes) || notes.length === 0) return null;
   const list = el('ul', { class: 'note-list' });
   for (const n of notes) {
     const head = el('p', {});
-    if (n.line > 0) {
-      head.append(el('button', { type: 'button', class: 'link', text: `Line ${n.line}, column ${n.column}`, onclick: () => goToLine(n.line, n.column) }));
+    const where = `Line ${n.line}, column ${n.column}`;
+    if (n.line > 0 && linked) {
+      head.append(el('button', { type: 'button', class: 'link', text: where, onclick: () => goToLine(n.line, n.column) }));
+    } else if (n.line > 0) {
+      head.append(el('span', { text: where }));
     }
     if (n.path) head.append(' ', el('code', { text: n.path }));
     list.append(el('li', { class: 'program-note', 'data-line': String(n.line ?? 0) }, head, el('p', { text: n.message })));
   }
-  return el('div', { class: 'program-notes' }, el('p', { class: 'hint', text: 'Valid, but closed today:' }), list);
+  return el('div', { class: 'program-notes' }, linked ? el('p', { class: 'hint', text: 'Valid, but closed today:' }) : null, list);
 }
 
 async function checkProgram() {

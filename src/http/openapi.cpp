@@ -477,7 +477,8 @@ json answer_schemas() {
                                            "valid, but not earning or redeemable now"}};
     s["ProgramVersion"]["properties"]["notes"] = schedule_notes;
     s["ProgramVersion"]["properties"]["notes"]["description"] =
-        "POST /v1/program/versions only: " + schedule_notes["description"].get<std::string>();
+        "GET /v1/program and POST /v1/program/versions: " +
+        schedule_notes["description"].get<std::string>();
     json activation = answer_object(
         {{"at", time_text("When it was activated")},
          {"actor", plain("string", "Who: an API key's id, cli, or startup (loyalty serve "

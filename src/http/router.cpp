@@ -827,6 +827,7 @@ void get_program(ledger::ledger& l, const router_options&, metrics&, call_ptr c)
     auto v = l.active_program();
     nlohmann::json body = version_json(v);
     body["source"] = v.program->source_text();
+    body["notes"] = schedule_notes_json(*v.program);
     c->json(status::ok, body);
 }
 

@@ -788,7 +788,13 @@ test('admin: activate a new program version; invalid ones change nothing', { tim
   // Keep editing: nothing sent.
   await page.locator('#editor-reset').click();
   const source = await page.locator('#editor').inputValue();
-  await page.locator('#editor').fill(source.replace('name: Bean & Leaf Rewards', 'name: Bean & Leaf Rewards E2E'));
+  // Version 2 also ends the double Tuesdays, long ago: the activation and the active program
+  // say so.
+  await page.locator('#editor').fill(
+    source
+      .replace('name: Bean & Leaf Rewards', 'name: Bean & Leaf Rewards E2E')
+      .replace('description: Double Tuesdays, base leaves x2\n', 'description: Double Tuesdays, base leaves x2\n    active: {until: 2020-01-31}\n'),
+  );
   await page.locator('#activate-submit').click();
   await page.locator('#activate-no').click();
   assert.ok(await page.locator('#activate-confirm').isHidden());
@@ -799,9 +805,17 @@ test('admin: activate a new program version; invalid ones change nothing', { tim
   await page.locator('#activate-yes').click();
   await page.locator('#program-answer .answer.ok').getByText('Activated version #2: Bean & Leaf Rewards E2E').waitFor();
   await page.locator('#active-facts dd').getByText('Bean & Leaf Rewards E2E', { exact: true }).waitFor();
+  const ended = 'earn rule double_tuesday ended at the end of 2020-01-31 (America/New_York): it can earn nothing any more';
+  await page.locator('#program-answer .program-note[data-line="59"]').getByText(ended).waitFor();
+  const activeNote = page.locator('#active-facts .program-note[data-line="59"]');
+  await activeNote.getByText(ended).waitFor();
+  await activeNote.getByText('Line 59, column 21', { exact: true }).waitFor();
+  assert.equal(await activeNote.locator('button').count(), 0, 'the active program is not the editor');
   const active = await call('GET', '/v1/program', keys.admin);
   assert.equal(active.id, 2);
   assert.equal(active.name, 'Bean & Leaf Rewards E2E');
+  assert.equal(active.notes.length, 1);
+  assert.equal(active.notes[0].path, 'earn[1].active.until');
   // The activations: the new version first and active, the first one below it, which opens in
   // the editor as it was stored (the way back).
   await page.locator('#version-rows li[data-version="2"][data-active="true"]').waitFor();

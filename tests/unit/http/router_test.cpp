@@ -635,6 +635,7 @@ TEMPLATE_TEST_CASE("router: a member's journey through the API, one answer per r
     program = ok_json(a.get("/v1/program", a.pos), 200);
     CHECK(program["content_hash"] == second_hash);
     CHECK(program["source"] == next_text);
+    CHECK(program["notes"] == json::array());
 
     std::string broken = test::sample_text_with("    cost: 400", "    cost: lots");
     std::size_t broken_line = 1;
@@ -701,6 +702,12 @@ TEMPLATE_TEST_CASE("router: a member's journey through the API, one answer per r
     CHECK(metrics.header("Content-Type").rfind("text/plain", 0) == 0);
     CHECK(metrics.res.body().find("loyalty_http_requests_total") != std::string::npos);
     CHECK(metrics.res.body().find("route=\"/v1/transactions\"") != std::string::npos);
+
+    // Activated, the program with the closed windows says so on upload and whenever it is read.
+    json noted =
+        ok_json(a.post_text("/v1/program/versions", a.admin, windowed, "application/yaml"), 201);
+    CHECK(noted["notes"] == checked["notes"]);
+    CHECK(ok_json(a.get("/v1/program", a.support), 200)["notes"] == checked["notes"]);
 }
 
 namespace {
