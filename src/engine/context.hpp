@@ -78,8 +78,12 @@ void repay_debts(context& cx);
 void keep_exempt_lots(context& cx);
 
 // Points an event posted late credited that had expired before it was posted (and that an
-// exempt tier does not keep): their movement says so, and the jobs' next run expires them.
-void note_expired_when_posted(context& cx);
+// exempt tier does not keep) expire in the same outcome, saying so.
+void expire_when_posted(context& cx);
+
+// Expires what is left of `l` now, recorded as a movement explaining `why` ("expired
+// 2026-09-30").
+void expire_lot(context& cx, lot& l, const std::string& why);
 
 // Payouts of `rule_id` in the period containing now (times, points).
 std::int64_t times_used(const context& cx, const std::string& rule_id, const program::period& p);

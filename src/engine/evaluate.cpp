@@ -218,7 +218,7 @@ tl::expected<outcome, rejection> evaluate(const program::program& p, const membe
         return tl::unexpected(std::move(result.error()));
     }
     detail::keep_exempt_lots(cx);
-    detail::note_expired_when_posted(cx);
+    detail::expire_when_posted(cx);
     detail::repay_debts(cx);
     timestamp at = std::max(now, cx.now);
     out.balance_after = balance_at(out.state, at);

@@ -103,7 +103,7 @@ std::int64_t credit(context& cx, points_t points, const std::string& cause, bool
     l.qualifying = qualifying;
     // Pending as of when it is posted: a purchase posted after its pending period ended earns
     // points available at once, with nothing left to mature. Points that had expired by then
-    // repay no debt (note_expired_when_posted says why).
+    // repay no debt: expire_when_posted expires them.
     const bool expired = l.expired(cx.posted_at);
     const bool pending = !expired && l.pending(cx.posted_at);
     l.matured = !pending;
@@ -147,20 +147,15 @@ std::int64_t credit(context& cx, points_t points, const std::string& cause, bool
     return l.id;
 }
 
-void note_expired_when_posted(context& cx) {
+void expire_when_posted(context& cx) {
     if (cx.posted_at == cx.now) {
         return;
     }
-    for (movement& m : cx.out.movements) {
-        if (m.points <= 0 || m.lot_id < cx.first_new_lot) {
-            continue; // not a credit of this event
-        }
-        for (const lot& l : cx.state.lots) {
-            if (l.id == m.lot_id && l.expired(cx.posted_at)) {
-                m.explanation = concat({m.explanation, "; expired ",
-                                        last_day_text(cx.program.time_zone, *l.expires_at),
-                                        ", before it was posted"});
-            }
+    for (lot& l : cx.state.lots) {
+        if (l.id >= cx.first_new_lot && l.remaining > 0 && l.expired(cx.posted_at)) {
+            expire_lot(cx, l,
+                       concat({"expired ", last_day_text(cx.program.time_zone, *l.expires_at),
+                               ", before it was posted"}));
         }
     }
 }

@@ -87,22 +87,6 @@ void end_tier_statuses(context& cx) {
     }
 }
 
-void expire_lot(context& cx, lot& l, const std::string& why) {
-    const date::time_zone* zone = cx.program.time_zone;
-    points_t expired = l.remaining;
-    movement m;
-    m.kind = movement_kind::expire;
-    m.points = -expired;
-    m.lot_id = l.id;
-    m.cause = l.cause;
-    m.explanation = points_text(cx.program, expired) + " expired: earned " +
-                    local_month_text(zone, l.earned_at) + ", " + why;
-    cx.out.movements.push_back(std::move(m));
-    cx.out.points.expired += expired;
-    l.expired_points += expired;
-    l.remaining = 0;
-}
-
 // Exempt tiers: a member holding one keeps every lot until the status ends. Lots that would
 // expire before then are moved to expire at the end of the status (their points are usable
 // until then, and balance_at agrees); when the status ends without requalifying for an exempt
@@ -263,6 +247,22 @@ void grant_yearly_benefits(context& cx) {
 }
 
 } // namespace
+
+void expire_lot(context& cx, lot& l, const std::string& why) {
+    const date::time_zone* zone = cx.program.time_zone;
+    points_t expired = l.remaining;
+    movement m;
+    m.kind = movement_kind::expire;
+    m.points = -expired;
+    m.lot_id = l.id;
+    m.cause = l.cause;
+    m.explanation = points_text(cx.program, expired) + " expired: earned " +
+                    local_month_text(zone, l.earned_at) + ", " + why;
+    cx.out.movements.push_back(std::move(m));
+    cx.out.points.expired += expired;
+    l.expired_points += expired;
+    l.remaining = 0;
+}
 
 void keep_exempt_lots(context& cx) {
     const program::expiry_rule& x = cx.program.points.expiry;

@@ -137,7 +137,7 @@ TEST_CASE("a purchase posted after its pending period ended earns leaves availab
     CHECK(posted("2026-12-07T14:59:59Z").points.pending == 34);
 }
 
-TEST_CASE("leaves of a purchase posted after they expired are said to have expired", "[earn]") {
+TEST_CASE("leaves of a purchase posted after they expired expire in its answer", "[earn]") {
     // Leaves expire 30 days after they are earned; the program takes purchases 60 days late.
     const auto variant_program =
         test::sample_variant("    policy: after\n    months: 6\n    round_to: end_of_month\n",
@@ -145,23 +145,28 @@ TEST_CASE("leaves of a purchase posted after they expired are said to have expir
     const program::program& p = *variant_program;
     const purchase bought = basket("2026-11-02T15:00:00Z", {line("1", "coffee", 1, 1745)});
 
-    // Posted 45 days later: earned as of 2 November, expired after 2 December, never spendable.
+    // Posted 45 days later: earned as of 2 November, expired after 2 December, never spendable;
+    // the purchase's own answer expires them, saying why.
     auto late = evaluate(p, enrolled_member(), bought, at("2026-12-17T15:00:00Z"));
     REQUIRE(late);
     CHECK(late->points.earned == 34);
     CHECK(late->points.pending == 0);
+    CHECK(late->points.expired == 34);
     CHECK(late->balance_after.available == 0);
     CHECK(late->balance_after.pending == 0);
-    REQUIRE(late->movements.size() == 1);
+    REQUIRE(late->movements.size() == 2);
     CHECK_FALSE(late->movements[0].pending);
-    CHECK(late->movements[0].explanation ==
-          "34 leaves: 2 leaves per $1 (Gold 3, Reserve 4); expired 2026-12-02, before it was "
-          "posted");
-    // The jobs' next run records the expiry, as for any lot.
+    CHECK(late->movements[0].explanation == "34 leaves: 2 leaves per $1 (Gold 3, Reserve 4)");
+    CHECK(late->movements[1].kind == movement_kind::expire);
+    CHECK(late->movements[1].points == -34);
+    CHECK(late->movements[1].lot_id == late->movements[0].lot_id);
+    CHECK(late->movements[1].explanation ==
+          "34 leaves expired: earned 2026-11, expired 2026-12-02, before it was posted");
+    // Nothing is left for the jobs.
     auto run = evaluate(p, late->state, time_passes{at("2026-12-17T15:00:00Z")},
                         at("2026-12-17T15:00:00Z"));
     REQUIRE(run);
-    CHECK(run->points.expired == 34);
+    CHECK(run->movements.empty());
 
     // A debt is not repaid from them: the member still owes it.
     member_state owing = enrolled_member();

@@ -355,6 +355,26 @@ TEST_CASE("a purchase posted after its pending period ended is available at once
         CHECK_FALSE(e.pending);
     }
     CHECK(f.verify().empty());
+
+    // Under an expiry of 30 days, one bought 36 days ago expired before it was posted: the
+    // purchase's own operation expires it, and the balance is as before.
+    REQUIRE(f.ledger->activate_program(
+        {},
+        test::sample_text_with("    policy: after\n    months: 6\n    round_to: end_of_month\n",
+                               "    policy: after\n    days: 30\n"),
+        "thirty.yaml"));
+    auto expired =
+        body(f.ledger->post_purchase(pos(), basket("t-2", "m-1", 1000, f.now() - date::days{36})));
+    CHECK(expired["points"]["earned"] == 20);
+    CHECK(expired["points"]["expired"] == 20);
+    CHECK(expired["balance"] == nlohmann::json{{"available", 25 + 20}, {"pending", 0}});
+    REQUIRE(expired["movements"].size() == 2);
+    CHECK(expired["movements"][1]["kind"] == "expire");
+    const std::string why = expired["movements"][1]["explanation"];
+    CHECK_THAT(why, Catch::EndsWith(", before it was posted"));
+    CHECK(*f.ledger->run_due(f.now()) == 0);
+    CHECK(view(f, "m-1").balance.available == 25 + 20);
+    CHECK(f.verify().empty());
 }
 
 TEST_CASE("returns reverse what the purchase earned, from the stored allocation", "[ledger]") {
