@@ -3,21 +3,20 @@
 #include "loyalty/program/source_document.hpp"
 
 #include <date/date.h>
+#include <optional>
 
 namespace loyalty::program {
 
 namespace {
 
-// `until: 2026-08-31` is kept as the first instant after that day: said back as the user wrote
-// it. Any other time is said as the local time it is.
-std::string window_edge_text(date::local_seconds t, bool is_end) {
-    auto day = date::floor<date::days>(t);
-    if (t == day) {
-        return is_end ? "at the end of " + date::format("%F", day - date::days{1})
-                      : "on " + date::format("%F", day);
-    }
-    return "at " + date::format("%F %R", t);
-}
+// The edge of an `active` window that keeps it closed at some time: its end, passed, or its
+// start, ahead.
+struct closed_edge {
+    bool ended; // the end (`until`) has passed; otherwise the start (`from`) is ahead
+    date::local_seconds at;
+
+    const char* key() const { return ended ? "until" : "from"; }
+};
 
 class note_writer {
 public:
@@ -26,36 +25,32 @@ public:
           doc_(read_again(p, std::move(file_name))) {}
 
     void look_at(std::size_t index, const earn_rule& r) {
-        if (!r.active) {
+        auto edge = closed(r.active);
+        if (!edge) {
             return;
         }
-        std::string path = append_index("earn", index) + ".active";
-        if (r.active->until && *r.active->until <= local_now_) {
-            add(path + ".until",
-                "earn rule " + r.id + " ended " + window_edge_text(*r.active->until, true) + " (" +
-                    program_.time_zone->name() + "): " + after_end(*r.active->until));
-        } else if (r.active->from && local_now_ < *r.active->from) {
-            add(path + ".from",
-                "earn rule " + r.id + " starts " + window_edge_text(*r.active->from, false) + " (" +
-                    program_.time_zone->name() +
-                    "): purchases and events dated before then earn nothing from it");
+        std::string path = append_index("earn", index) + ".active." + edge->key();
+        if (edge->ended) {
+            add(path,
+                "earn rule " + r.id + " ended " + edge_text(*edge) + ": " + after_end(edge->at));
+        } else {
+            add(path, "earn rule " + r.id + " starts " + edge_text(*edge) +
+                          ": purchases and events dated before then earn nothing from it");
         }
     }
 
     void look_at(std::size_t index, const reward& r) {
-        if (!r.active) {
+        auto edge = closed(r.active);
+        if (!edge) {
             return;
         }
-        std::string path = append_index("rewards", index) + ".active";
-        if (r.active->until && *r.active->until <= local_now_) {
-            add(path + ".until", "reward " + r.id +
-                                     " can no longer be redeemed: its window ended " +
-                                     window_edge_text(*r.active->until, true) + " (" +
-                                     program_.time_zone->name() + ")");
-        } else if (r.active->from && local_now_ < *r.active->from) {
-            add(path + ".from", "reward " + r.id + " cannot be redeemed before its window opens " +
-                                    window_edge_text(*r.active->from, false) + " (" +
-                                    program_.time_zone->name() + ")");
+        std::string path = append_index("rewards", index) + ".active." + edge->key();
+        if (edge->ended) {
+            add(path, "reward " + r.id + " can no longer be redeemed: its window ended " +
+                          edge_text(*edge));
+        } else {
+            add(path, "reward " + r.id + " cannot be redeemed before its window opens " +
+                          edge_text(*edge));
         }
     }
 
@@ -66,6 +61,29 @@ private:
     static source_document read_again(const program& p, std::string file_name) {
         diagnostics ignored;
         return source_document::parse(p.source_text(), std::move(file_name), ignored);
+    }
+
+    std::optional<closed_edge> closed(const std::optional<validity>& window) const {
+        if (!window) {
+            return std::nullopt;
+        }
+        if (window->until && *window->until <= local_now_) {
+            return closed_edge{true, *window->until};
+        }
+        if (window->from && local_now_ < *window->from) {
+            return closed_edge{false, *window->from};
+        }
+        return std::nullopt;
+    }
+
+    // `until: 2026-08-31` is kept as the first instant after that day: said back as the user
+    // wrote it. Any other time is said as the local time it is, and the zone with it.
+    std::string edge_text(const closed_edge& e) const {
+        auto day = date::floor<date::days>(e.at);
+        std::string text = e.at != day ? "at " + date::format("%F %R", e.at)
+                           : e.ended   ? "at the end of " + date::format("%F", day - date::days{1})
+                                       : "on " + date::format("%F", day);
+        return text + " (" + program_.time_zone->name() + ")";
     }
 
     // What a rule whose window has ended still does: only purchases and events dated inside
