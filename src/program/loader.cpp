@@ -1026,24 +1026,30 @@ private:
 
     // Under `after`, a lot's expiry counts from when it was earned: a pending period as long
     // (or a month as short as 28 days) would let points expire before they could be spent,
-    // every time or on some dates. Said at each pending period that does.
+    // every time or on some dates. Under `inactivity` the deadline counts from the member's last
+    // activity, and the purchase that earned the points is that activity: a member who buys once
+    // and nothing more loses every point of it while it is still pending. Said at each pending
+    // period that does.
     void check_expiry_outlasts_pending(const program& p) {
         const expiry_rule& x = p.points.expiry;
-        if (x.policy != expiry_policy::after || (x.days <= 0 && x.months <= 0)) {
+        const bool idle = x.policy == expiry_policy::inactivity;
+        if ((x.policy != expiry_policy::after && !idle) || (x.days <= 0 && x.months <= 0)) {
             return;
         }
         const std::int64_t shortest = x.months > 0 ? 28 * x.months : x.days;
-        const std::string expiry = x.months > 0
-                                       ? "points.expiry.months is " + std::to_string(x.months) +
-                                             " (a month can be 28 days)"
-                                       : "points.expiry.days is " + std::to_string(x.days);
+        const std::string expiry =
+            (x.months > 0 ? "points.expiry.months is " + std::to_string(x.months) +
+                                " (a month can be 28 days)"
+                          : "points.expiry.days is " + std::to_string(x.days)) +
+            (idle ? ", counted from the member's last activity, which the purchase itself is"
+                  : ", counted from when they are earned");
         auto check = [&](std::int64_t pending_days, const std::string& path) {
             if (pending_days > 0 && pending_days >= shortest) {
-                reader_.at_value(path,
-                                 "points pending for " + std::to_string(pending_days) +
-                                     " days would expire before they could be spent: " + expiry +
-                                     ", counted from when they are earned; make the "
-                                     "pending period shorter than the expiry");
+                reader_.at_value(path, "points pending for " + std::to_string(pending_days) +
+                                           " days would expire before they could be spent" +
+                                           (idle ? " if the member did nothing else: " : ": ") +
+                                           expiry +
+                                           "; make the pending period shorter than the expiry");
             }
         };
         check(p.points.pending_days, "points.pending_days");

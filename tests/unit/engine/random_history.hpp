@@ -104,7 +104,9 @@ inline random_program make_program(rng& g) {
                  (chance(g, 30) ? "\n    round_to: end_of_month" : "");
         break;
     case 3:
-        expiry = "policy: inactivity\n    days: " + std::to_string(uniform(g, 3, 40));
+        // Longer than the pending period too: the purchase is the activity it counts from.
+        expiry = "policy: inactivity\n    days: " +
+                 std::to_string(uniform(g, std::max<std::int64_t>(3, pending + 1), 40));
         break;
     default:
         expiry = "policy: fixed_date\n    date: \"" +

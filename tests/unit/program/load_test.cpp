@@ -619,10 +619,23 @@ points:
 )") == "p.yaml:10:19: earn[0].pending_days: points pending for 28 days would expire before they "
        "could be spent: points.expiry.months is 1 (a month can be 28 days), counted from when "
        "they are earned; make the pending period shorter than the expiry\n");
+    // Inactivity counts from the member's last activity, and the purchase is that activity: a
+    // member who bought once would lose the points while they were pending.
+    CHECK(problems(header + base_rule + R"(points:
+  pending_days: 30
+  expiry: {policy: inactivity, days: 30}
+)") == "p.yaml:11:17: points.pending_days: points pending for 30 days would expire before they "
+       "could be spent if the member did nothing else: points.expiry.days is 30, counted from "
+       "the member's last activity, which the purchase itself is; make the pending period "
+       "shorter than the expiry\n");
     // One day shorter is fine; so is any pending period under a yearly date (counted from when
-    // points become available) or inactivity.
+    // points become available).
     load_ok(header + base_rule +
             "points:\n  pending_days: 13\n  expiry: {policy: after, days: 14}\n");
+    load_ok(header + base_rule +
+            "points:\n  pending_days: 29\n  expiry: {policy: inactivity, days: 30}\n");
+    load_ok(header + base_rule +
+            "points:\n  pending_days: 27\n  expiry: {policy: inactivity, months: 1}\n");
     load_ok(header + base_rule +
             "points:\n  pending_days: 27\n  expiry: {policy: after, months: 1}\n");
     load_ok(header + base_rule +
