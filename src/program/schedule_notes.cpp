@@ -104,7 +104,12 @@ private:
     }
 
     void add(const std::string& path, std::string message) {
-        source_position at = doc_.alias_use(path, false).value_or(doc_.value_position(path));
+        // At an alias, as a load error there is: the rule it concerns, and where the text is.
+        source_position at = doc_.value_position(path);
+        if (auto alias = doc_.alias_use(path, false)) {
+            message += alias_note(at);
+            at = *alias;
+        }
         notes_.push_back({doc_.file_name(), at, path, std::move(message)});
     }
 

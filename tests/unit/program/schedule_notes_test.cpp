@@ -117,7 +117,8 @@ TEST_CASE("a note on a window brought in by an alias stands at the alias", "[loa
           "late\n"
           "p.yaml:14:13: earn[1].active.until: earn rule spring_app ended at the end of "
           "2026-05-31 (America/New_York): it earns only on purchases and events dated before "
-          "then, posted late\n");
+          "then, posted late (the alias here brings in the value written at line 10, column "
+          "54)\n");
 }
 
 TEST_CASE("notes on a program written in JSON have its lines", "[load]") {
