@@ -4,9 +4,12 @@
 #include "schema_reader.hpp"
 
 #include <algorithm>
+#include <cerrno>
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
+#include <system_error>
 
 namespace loyalty::program {
 
@@ -1213,12 +1216,23 @@ tl::expected<program_ptr, diagnostics> load_program(std::string_view text, std::
 }
 
 tl::expected<program_ptr, diagnostics> load_program_file(const std::filesystem::path& file) {
+    auto unreadable = [&](const std::string& why) {
+        return tl::unexpected(diagnostics{{file.string(), {}, "", "cannot read the file: " + why}});
+    };
+    // A folder opens like a file and reads as nothing: it would be reported as an empty program.
+    std::error_code ec;
+    if (std::filesystem::is_directory(file, ec)) {
+        return unreadable("it is a folder");
+    }
     std::ifstream in(file, std::ios::binary);
     if (!in) {
-        return tl::unexpected(diagnostics{{file.string(), {}, "", "cannot read the file"}});
+        return unreadable(std::generic_category().message(errno));
     }
     std::ostringstream text;
     text << in.rdbuf();
+    if (in.bad()) {
+        return unreadable(std::generic_category().message(errno));
+    }
     return load_program(text.str(), file.string());
 }
 

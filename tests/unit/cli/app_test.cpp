@@ -106,8 +106,12 @@ TEST_CASE("check notes a rule whose window has ended, at the time --now gives", 
 TEST_CASE("check on a file that cannot be read", "[cli]") {
     auto r = run({"check", "/nonexistent/program.yaml"});
     CHECK(r.status == 1);
-    CHECK(r.err == "/nonexistent/program.yaml: cannot read the file\n1 error in "
-                   "/nonexistent/program.yaml\n");
+    CHECK(r.err == "/nonexistent/program.yaml: cannot read the file: No such file or "
+                   "directory\n1 error in /nonexistent/program.yaml\n");
+    // A folder opens like a file and reads as nothing: it is not called an empty program.
+    auto folder = run({"check", "/tmp"});
+    CHECK(folder.status == 1);
+    CHECK(folder.err == "/tmp: cannot read the file: it is a folder\n1 error in /tmp\n");
 }
 
 TEST_CASE("logic evaluates a rule against data", "[cli]") {
