@@ -102,10 +102,11 @@ std::string natural_field(const std::string& kind) {
     throw std::logic_error("no natural key field for a " + kind);
 }
 
+// One diagnostic per line, without a newline after the last: the caller's message ends there.
 std::string describe(const program::diagnostics& all) {
     std::string text;
     for (const auto& d : all) {
-        text += program::to_string(d) + "\n";
+        text += (text.empty() ? "" : "\n") + program::to_string(d);
     }
     return text;
 }
@@ -262,16 +263,11 @@ ledger::ledger(ledger_options options, std::optional<std::filesystem::path> prog
     // broken program leaves no new, empty database (or folder) behind.
     program::program_ptr from_file;
     if (program_file) {
-        std::ifstream in(*program_file, std::ios::binary);
-        if (!in) {
-            throw std::runtime_error("cannot read the program file " + program_file->string());
-        }
-        std::ostringstream text;
-        text << in.rdbuf();
-        auto loaded = program::load_program(text.str(), program_file->filename().string());
+        // Read as `loyalty check` reads it, so the errors name the file as it does.
+        auto loaded = program::load_program_file(*program_file);
         if (!loaded) {
-            throw std::runtime_error("the program " + program_file->string() + " is invalid:\n" +
-                                     describe(loaded.error()));
+            throw std::runtime_error("the program file " + program_file->string() +
+                                     " cannot be used:\n" + describe(loaded.error()));
         }
         from_file = *loaded;
     }

@@ -174,15 +174,22 @@ TEST_CASE("a program file that cannot be read or does not validate leaves no dat
     test::temp_dir dir;
     ledger_options o;
     o.database = dir / "data" / "loyalty.db";
+    const std::string missing = (dir / "missing.yaml").string();
     CHECK_THROWS_WITH(loyalty::ledger::ledger(o, dir / "missing.yaml"),
-                      "cannot read the program file " + (dir / "missing.yaml").string());
+                      "the program file " + missing + " cannot be used:\n" + missing +
+                          ": cannot read the file: No such file or directory");
+    // A folder is not read as an empty program.
+    CHECK_THROWS_WITH(loyalty::ledger::ledger(o, dir.path()),
+                      Catch::Matchers::EndsWith(": cannot read the file: it is a folder"));
     {
         std::ofstream broken(dir / "broken.yaml");
         broken << "program: {id: shop}\n";
     }
+    // The errors name the file as given, as `loyalty check` does.
+    const std::string broken = (dir / "broken.yaml").string();
     CHECK_THROWS_WITH(loyalty::ledger::ledger(o, dir / "broken.yaml"),
-                      Catch::Matchers::StartsWith("the program " + (dir / "broken.yaml").string() +
-                                                  " is invalid:"));
+                      Catch::Matchers::StartsWith("the program file " + broken +
+                                                  " cannot be used:\n" + broken + ":1:"));
     // Neither the file nor its folder was made.
     CHECK_FALSE(std::filesystem::exists(dir / "data"));
 }
