@@ -59,6 +59,10 @@ std::int64_t credit(context& cx, points_t points, const std::string& cause, bool
                     std::int64_t pending_days, std::string explanation,
                     movement_kind kind = movement_kind::earn);
 
+// A lot's expiry under the program's policy (never, when empty; inactivity is decided by the
+// time-driven step as a whole).
+std::optional<timestamp> expiry_for(const context& cx, timestamp earned_at, timestamp available_at);
+
 // Takes `points` from available lots, soonest-expiring first, then oldest, recording one
 // movement of `kind` per lot drawn. Refuses with insufficient_points when the available balance
 // is short, unless `allow_negative`, in which case the rest becomes a negative balance (a debt

@@ -34,8 +34,6 @@ std::string points_text(const program::program& p, points_t points) {
                    points == 1 || points == -1 ? p.points.singular : p.points.name});
 }
 
-namespace {
-
 // A lot's expiry under the program's policy. `after` counts from when the points were earned; a
 // yearly date is the first on or after the day they become available, so that points pending
 // across it (a purchase on 30 December, the date 12-31, 14 days pending) are not lost before
@@ -72,8 +70,6 @@ std::optional<timestamp> expiry_for(const context& cx, timestamp earned_at,
     }
     return std::nullopt;
 }
-
-} // namespace
 
 points_t award_points(context& cx, wide_int points, const std::string& rule_id) {
     if (points > max_award_points || points < -max_award_points) {

@@ -23,6 +23,23 @@ bool holds_exempt_tier(const context& cx) {
     return std::find(exempt.begin(), exempt.end(), cx.state.tier.tier) != exempt.end();
 }
 
+// Builds before 2026-12-07 gave a lot under a yearly date the first date after it was earned,
+// so points pending across the date (bought on 30 December, 12-31, 14 days pending) expired
+// before they could be spent, and such lots are stored that way. Before any of them expires, it
+// takes the date credit() gives it now: the first on or after the day it becomes available.
+// Nothing else leaves a lot expiring before it is available (an expiry after N days that a
+// pending period outlasts does not load), so nothing else is touched.
+void correct_expiry_before_available(context& cx) {
+    if (cx.program.points.expiry.policy != program::expiry_policy::fixed_date) {
+        return;
+    }
+    for (lot& l : cx.state.lots) {
+        if (l.remaining > 0 && l.expires_at && *l.expires_at <= l.available_at) {
+            l.expires_at = expiry_for(cx, l.earned_at, l.available_at);
+        }
+    }
+}
+
 // Pending lots whose pending period is over become available. A lot that was never pending
 // (available at once) needs no mature movement: its earn movement already said so.
 void mature_lots(context& cx) {
@@ -272,10 +289,12 @@ void keep_exempt_lots(context& cx) {
     }
 }
 
-// Order matters: lots mature before they can expire in the same run; statuses are reassessed
-// before expiry so that a member leaving an exempt tier loses the deferred lots at once, and
-// before benefits so that those go to the tier the member holds now.
+// Order matters: a stored expiry is corrected before anything expires; lots mature before they
+// can expire in the same run; statuses are reassessed before expiry so that a member leaving an
+// exempt tier loses the deferred lots at once, and before benefits so that those go to the tier
+// the member holds now.
 tl::expected<void, rejection> pass_time(context& cx, const time_passes&) {
+    correct_expiry_before_available(cx);
     mature_lots(cx);
     end_tier_statuses(cx);
     expire_lots(cx);

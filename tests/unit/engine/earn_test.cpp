@@ -227,6 +227,28 @@ TEST_CASE("a yearly expiry date counts from when the leaves become available", "
     // Leaves available at once (a review) on 30 December expire the next night, as written.
     custom_event review{"r1", "review_posted", at("2026-12-30T15:00:00Z"), {}};
     CHECK(expiry_of(enrolled_member(), review, "2026-12-30T15:00:00Z") == end_of_2026);
+
+    // The same lot as a build before this one stored it, expiring on 31 December while pending:
+    // the jobs' visit at that expiry corrects it instead of expiring it, and the lot is then due
+    // when it becomes available.
+    member_state stored = o->state;
+    stored.lots.back().expires_at = at(end_of_2026);
+    auto visit = evaluate(p, stored, time_passes{at(end_of_2026)}, at(end_of_2026));
+    REQUIRE(visit);
+    CHECK(visit->movements.empty());
+    CHECK(visit->points.expired == 0);
+    CHECK(visit->balance_after.pending == 34);
+    REQUIRE(visit->state.lots.back().expires_at);
+    CHECK(format_rfc3339(*visit->state.lots.back().expires_at) == end_of_2027);
+    CHECK(next_due(p, visit->state, at(end_of_2026)) == at("2027-01-13T15:00:00Z"));
+    // A lot available before its yearly date is not touched, even when the date has passed.
+    member_state spendable = o->state;
+    spendable.lots.back().available_at = at("2026-12-20T15:00:00Z");
+    spendable.lots.back().matured = true;
+    spendable.lots.back().expires_at = at(end_of_2026);
+    auto expired = evaluate(p, spendable, time_passes{at(end_of_2026)}, at(end_of_2026));
+    REQUIRE(expired);
+    CHECK(expired->points.expired == 34);
 }
 
 TEST_CASE("Double Tuesdays double base leaves on Tuesday in New York, across midnight", "[earn]") {
