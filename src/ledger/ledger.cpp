@@ -9,9 +9,7 @@
 #include "member_record.hpp"
 #include "migrations.hpp"
 
-#include <fstream>
 #include <spdlog/spdlog.h>
-#include <sstream>
 #include <stdexcept>
 
 namespace loyalty::ledger {
