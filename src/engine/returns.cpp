@@ -33,68 +33,82 @@ struct reversal {
     std::string why; // for a bonus: why it goes back
 };
 
-// Takes `points` back: first from the lot the award credited (even while it is pending), then
-// what expired of that lot is set against them (those points are gone already), then from other
-// available lots; what still cannot be taken follows the shortfall policy. Returns the points
-// actually taken (debt included).
-points_t take_back(context& cx, const reversal& r, const std::string& cause,
-                   const std::string& head) {
+// What one reversal says in the movements it makes. Each movement's text must match it for a
+// support person: "600 leaves from base" on a movement of -25 could not. The points from the
+// award's own lot are one movement and say how many; those drawn elsewhere may come from several
+// lots, each a movement with its own points, so their text says only what for and from where.
+std::string reversal_text(const context& cx, const reversal& r, const std::string& head,
+                          points_t part, const char* from) {
+    return from == nullptr ? head + points_text(cx.program, part) + " from " + r.rule_id + r.why
+                           : head + "for " + r.rule_id + r.why + ", " + from;
+}
+
+// Takes back what it can of `r` from the lot its award credited (even while it is pending), then
+// sets what expired of that lot against the rest (those points are gone already). Returns what is
+// left to take; `taken` grows by the points taken.
+points_t take_from_own_lot(context& cx, const reversal& r, const std::string& cause,
+                           const std::string& head, points_t& taken) {
     member_state& s = cx.state;
-    // Each movement's text must match it for a support person: "600 leaves from base" on a
-    // movement of -25 could not. The points from the award's own lot are one movement and say
-    // how many; those drawn elsewhere may come from several lots, each a movement with its own
-    // points, so their text says only what for and from where.
-    auto says = [&](points_t part, const char* from) {
-        return from == nullptr ? head + points_text(cx.program, part) + " from " + r.rule_id + r.why
-                               : head + "for " + r.rule_id + r.why + ", " + from;
-    };
     points_t left = r.points;
-    points_t taken_total = 0;
-    if (r.lot_id != 0) {
-        auto l = std::find_if(s.lots.begin(), s.lots.end(),
-                              [&](const lot& x) { return x.id == r.lot_id; });
-        // Even from a lot past its expiry that time has not yet expired (the run that records
-        // it comes later): what the return takes is then not expired a second time.
-        if (l != s.lots.end() && l->remaining > 0) {
-            points_t taken = std::min(left, l->remaining);
-            l->remaining -= taken;
-            left -= taken;
-            taken_total += taken;
-            std::string text = says(taken, nullptr);
-            if (l->expired(cx.now)) {
-                text += ", which had expired: they leave its lot, not the balance";
-            }
-            cx.out.movements.push_back(
-                {movement_kind::reverse, -taken, l->id, cause, text, l->pending(cx.now)});
+    if (r.lot_id == 0) {
+        return left;
+    }
+    auto l =
+        std::find_if(s.lots.begin(), s.lots.end(), [&](const lot& x) { return x.id == r.lot_id; });
+    if (l == s.lots.end()) {
+        return left;
+    }
+    // Even from a lot past its expiry that time has not yet expired (the run that records it
+    // comes later): what the return takes is then not expired a second time.
+    if (l->remaining > 0) {
+        points_t part = std::min(left, l->remaining);
+        l->remaining -= part;
+        left -= part;
+        taken += part;
+        std::string text = reversal_text(cx, r, head, part, nullptr);
+        if (l->expired(cx.now)) {
+            text += ", which had expired: they leave its lot, not the balance";
         }
-        // Points of the award that expired are gone already: taken again from the member's
-        // other points, a purchase returned after its points expired would cost the member
-        // them twice. A movement of no points says so, as a cancelled redemption's does.
-        if (l != s.lots.end() && l->expired_points > 0 && left > 0) {
-            points_t gone = std::min(left, l->expired_points);
-            l->expired_points -= gone;
-            left -= gone;
-            cx.out.movements.push_back({movement_kind::reverse, 0, l->id, cause,
-                                        says(gone, nullptr) + ": expired already, not taken again",
-                                        false});
+        cx.out.movements.push_back(
+            {movement_kind::reverse, -part, l->id, cause, text, l->pending(cx.now)});
+    }
+    // Points of the award that expired are gone already: taken again from the member's other
+    // points, a purchase returned after its points expired would cost the member them twice. A
+    // movement of no points says so, as a cancelled redemption's does.
+    if (l->expired_points > 0 && left > 0) {
+        points_t gone = std::min(left, l->expired_points);
+        l->expired_points -= gone;
+        left -= gone;
+        cx.out.movements.push_back(
+            {movement_kind::reverse, 0, l->id, cause,
+             reversal_text(cx, r, head, gone, nullptr) + ": expired already, not taken again",
+             false});
+    }
+    return left;
+}
+
+// Takes `left` of `r`, which its own lot could not cover, from the member's other available
+// points; what still cannot be taken follows the shortfall policy. Returns the points taken
+// (debt included).
+points_t take_from_others(context& cx, const reversal& r, points_t left, const std::string& cause,
+                          const std::string& head) {
+    member_state& s = cx.state;
+    points_t taken = 0;
+    points_t available = 0;
+    for (const lot& l : s.lots) {
+        if (l.remaining > 0 && !l.pending(cx.now) && !l.expired(cx.now)) {
+            available += l.remaining;
         }
     }
-    if (left > 0) {
-        points_t available = 0;
-        for (const lot& l : s.lots) {
-            if (l.remaining > 0 && !l.pending(cx.now) && !l.expired(cx.now)) {
-                available += l.remaining;
-            }
-        }
-        points_t from_others = std::min(left, available);
-        if (from_others > 0) {
-            // Cannot be refused: no more than what is available.
-            (void)draw(cx, from_others, movement_kind::reverse, cause,
-                       says(from_others, "from other points (its own were spent or expired)"),
-                       false);
-            left -= from_others;
-            taken_total += from_others;
-        }
+    points_t from_others = std::min(left, available);
+    if (from_others > 0) {
+        // Cannot be refused: no more than what is available.
+        (void)draw(cx, from_others, movement_kind::reverse, cause,
+                   reversal_text(cx, r, head, from_others,
+                                 "from other points (its own were spent or expired)"),
+                   false);
+        left -= from_others;
+        taken += from_others;
     }
     if (left > 0) {
         switch (cx.program.returns.shortfall) {
@@ -103,13 +117,36 @@ points_t take_back(context& cx, const reversal& r, const std::string& cause,
             cx.out.points.shortfall += left;
             break;
         case program::shortfall_policy::negative_balance:
-            (void)draw(cx, left, movement_kind::reverse, cause,
-                       says(left, "owed below zero (its own were spent or expired)"), true);
-            taken_total += left;
+            (void)draw(
+                cx, left, movement_kind::reverse, cause,
+                reversal_text(cx, r, head, left, "owed below zero (its own were spent or expired)"),
+                true);
+            taken += left;
             break;
         }
     }
-    return taken_total;
+    return taken;
+}
+
+// Takes every reversal back: first each from its award's own lot, and only then what those
+// could not cover from the member's other points. In one pass per reversal, a rule whose own
+// points were spent drew from the soonest-expiring lot, which could be another rule's own lot on
+// the same purchase, and that rule then said its own were spent when they had been taken for
+// the first. Returns the points taken (debt included).
+points_t take_back(context& cx, const std::vector<reversal>& reversals, const std::string& cause,
+                   const std::string& head) {
+    points_t taken = 0;
+    std::vector<points_t> left;
+    left.reserve(reversals.size());
+    for (const reversal& r : reversals) {
+        left.push_back(take_from_own_lot(cx, r, cause, head, taken));
+    }
+    for (std::size_t i = 0; i < reversals.size(); ++i) {
+        if (left[i] > 0) {
+            taken += take_from_others(cx, reversals[i], left[i], cause, head);
+        }
+    }
+    return taken;
 }
 
 // Whether every unit that earned `rule_id` points on the purchase has been returned.
@@ -310,12 +347,11 @@ tl::expected<void, rejection> return_purchase(context& cx, const purchase_return
         }
     }
 
-    points_t reversed = 0;
+    const points_t reversed = take_back(cx, reversals, e.return_id,
+                                        "return " + e.return_id + " of " + e.transaction_id + ": ");
     points_t qualifying_reversed = 0;
     points_t unearned = 0; // what the purchase no longer earns, taken back or not
     for (const reversal& r : reversals) {
-        reversed += take_back(cx, r, e.return_id,
-                              "return " + e.return_id + " of " + e.transaction_id + ": ");
         unearned += r.points;
         if (r.qualifying) {
             qualifying_reversed += r.points;

@@ -270,6 +270,33 @@ TEST_CASE("a return after the points were spent", "[returns]") {
     }
 }
 
+TEST_CASE("each award of a return is taken from its own lot before any from other points",
+          "[returns]") {
+    // base's own points were spent; bakery's and the bonus's are intact. Taken one award after
+    // the other, base's 71 came from the soonest-expiring lots, which are bakery's and the
+    // bonus's own, and those two then said their own were spent.
+    timestamp now = at(2026, 4, 1);
+    member_state m = member_after_t1();
+    m.lots[0].remaining = 0;
+    auto p = sample_program_ptr();
+    auto r = evaluate(*p, m, ret("ret1", {}, now), now);
+    REQUIRE(r);
+    std::vector<std::string> said;
+    for (const movement& mv : r->movements) {
+        said.push_back(std::to_string(mv.points) + " lot " + std::to_string(mv.lot_id) + " " +
+                       mv.explanation);
+    }
+    CHECK(said ==
+          std::vector<std::string>{
+              "-2 lot 2 return ret1 of t1: 2 leaves from bakery",
+              "-50 lot 3 return ret1 of t1: 50 leaves from big_basket (purchase returned in full)",
+              "-40 lot 4 return ret1 of t1: for base, from other points (its own were spent or "
+              "expired)"});
+    CHECK(r->points.reversed == 92);
+    CHECK(r->points.shortfall == 31);
+    CHECK(r->balance_after.available == 0);
+}
+
 TEST_CASE("a return after the points expired takes back only what was spent of them",
           "[returns][expiry]") {
     // 30 of the 71 base leaves were spent; the rest of the purchase's points expired at
@@ -303,10 +330,10 @@ TEST_CASE("a return after the points expired takes back only what was spent of t
                           "again",
                           "0 return ret1 of t1: 41 leaves from base: expired already, not taken "
                           "again",
-                          "-30 return ret1 of t1: for base, from other points (its own were "
-                          "spent or expired)",
                           "0 return ret1 of t1: 50 leaves from big_basket (purchase returned in "
-                          "full): expired already, not taken again"});
+                          "full): expired already, not taken again",
+                          "-30 return ret1 of t1: for base, from other points (its own were "
+                          "spent or expired)"});
     }
 
     SECTION("in two parts: the expired points are set against the returns once") {
