@@ -1301,8 +1301,11 @@ void router::handle(request req, std::string request_id, respond_fn respond) {
         }
 
         // Present but empty is refused too: a client that meant a key and sent none would
-        // otherwise lose the protection it asked for without a word.
-        if (auto header = c->req.find("Idempotency-Key"); header != c->req.end()) {
+        // otherwise lose the protection it asked for without a word. Only on writes, which are
+        // what it protects: a reader (a health check, say) that sends every header it has must
+        // not be refused for one that means nothing to a read.
+        const bool write = c->req.method() != verb::get && c->req.method() != verb::head;
+        if (auto header = c->req.find("Idempotency-Key"); write && header != c->req.end()) {
             auto key = header->value();
             bool printable =
                 !key.empty() && key.size() <= 255 &&
