@@ -501,18 +501,6 @@ void change_profile(ledger::ledger& l, const router_options&, metrics&, call_ptr
     l.change_profile_async(context_of(*c), c->params[0], std::move(r), written(c));
 }
 
-void member_view(ledger::ledger& l, const router_options&, metrics&, call_ptr c) {
-    auto v = l.member(c->params[0], now(),
-                      c->key_remembered ? std::optional<std::string>(c->key->id) : std::nullopt);
-    if (!v) {
-        if (v.error().code == ledger::error_code::not_found) {
-            c->confirm_key = nullptr; // the read found the key unrevoked, and no such member
-        }
-        return fail(*c, v.error());
-    }
-    c->json(status::ok, ledger::to_json_text(*v, *l.active_program().program));
-}
-
 // A read that takes no query parameters answers one with 422, naming it; true when it did.
 bool refused_parameters(call& c) {
     auto params = c.url.params();
@@ -523,6 +511,21 @@ bool refused_parameters(call& c) {
     c.problem(status::unprocessable_entity, "validation-failed", "Invalid request",
               key + ": unknown parameter", {key});
     return true;
+}
+
+void member_view(ledger::ledger& l, const router_options&, metrics&, call_ptr c) {
+    if (refused_parameters(*c)) {
+        return;
+    }
+    auto v = l.member(c->params[0], now(),
+                      c->key_remembered ? std::optional<std::string>(c->key->id) : std::nullopt);
+    if (!v) {
+        if (v.error().code == ledger::error_code::not_found) {
+            c->confirm_key = nullptr; // the read found the key unrevoked, and no such member
+        }
+        return fail(*c, v.error());
+    }
+    c->json(status::ok, ledger::to_json_text(*v, *l.active_program().program));
 }
 
 void member_vouchers(ledger::ledger& l, const router_options&, metrics&, call_ptr c) {
@@ -575,8 +578,17 @@ struct page_request {
 };
 std::optional<page_request> page_parameters(call& c) {
     page_request page;
+    bool limit_seen = false;
+    bool cursor_seen = false;
     for (auto param : c.url.params()) {
         const std::string& value = param.value;
+        // Given twice, either could be meant: refused, as a body's repeated key is.
+        bool& seen = param.key == "limit" ? limit_seen : cursor_seen;
+        if ((param.key == "limit" || param.key == "cursor") && std::exchange(seen, true)) {
+            c.problem(status::unprocessable_entity, "validation-failed", "Invalid request",
+                      param.key + ": given more than once", {param.key});
+            return std::nullopt;
+        }
         bool digits = !value.empty() && value.size() <= 18 &&
                       value.find_first_not_of("0123456789") == std::string::npos;
         if (param.key == "limit") {
@@ -778,6 +790,10 @@ void rewards(ledger::ledger& l, const router_options&, metrics&, call_ptr c) {
             return c->problem(status::unprocessable_entity, "validation-failed", "Invalid request",
                               param.key + ": unknown or empty parameter", {param.key});
         }
+        if (member_id) {
+            return c->problem(status::unprocessable_entity, "validation-failed", "Invalid request",
+                              "member_id: given more than once", {"member_id"});
+        }
         member_id = param.value;
     }
     auto list = l.rewards(member_id, now());
@@ -824,6 +840,9 @@ void current_key(ledger::ledger&, const router_options&, metrics&, call_ptr c) {
 }
 
 void get_program(ledger::ledger& l, const router_options&, metrics&, call_ptr c) {
+    if (refused_parameters(*c)) {
+        return;
+    }
     auto v = l.active_program();
     nlohmann::json body = version_json(v);
     body["source"] = v.program->source_text();

@@ -1742,6 +1742,35 @@ TEMPLATE_TEST_CASE("router: a return with an empty list of lines is refused, not
     CHECK_FALSE(whole["movements"].empty());
 }
 
+TEMPLATE_TEST_CASE("router: a read refuses a query parameter it does not take, or one given twice",
+                   "[router][query]", in_process, over_http) {
+    api a(TestType::kind);
+    a.enroll("m-1");
+    struct asked {
+        const char* target;
+        const char* field;
+    } rows[] = {
+        {"/v1/members/m-1?x=1", "x"},
+        {"/v1/program?x=1", "x"},
+        {"/v1/members/m-1/tier-history?x=1", "x"},
+        {"/v1/members/m-1/activity?x=1", "x"},
+        {"/v1/members/m-1/activity?limit=1&limit=2", "limit"},
+        {"/v1/members/m-1/audit?cursor=1&cursor=2", "cursor"},
+        {"/v1/rewards?member_id=m-1&member_id=m-2", "member_id"},
+    };
+    for (const asked& r : rows) {
+        INFO(r.target);
+        check_problem(a.get(r.target, a.admin), 422, "validation-failed",
+                      std::vector<std::string>{r.field});
+    }
+    // Without them, each is answered.
+    for (const char* target : {"/v1/members/m-1", "/v1/program", "/v1/members/m-1/activity?limit=1",
+                               "/v1/rewards?member_id=m-1"}) {
+        INFO(target);
+        CHECK(a.get(target, a.admin).status() == 200);
+    }
+}
+
 TEMPLATE_TEST_CASE("router: an empty Idempotency-Key is refused, as one too long is",
                    "[router][idempotency]", in_process, over_http) {
     api a(TestType::kind);
