@@ -76,7 +76,11 @@ public:
         read_events(p, top);
         read_tiers(p, top.get("tiers"));
         for (const auto& level : p.tiers.levels) {
-            tier_ids_.push_back(level.id);
+            if (level.id.empty()) {
+                tier_unread_ = true; // its id did not read, and says so
+            } else {
+                tier_ids_.push_back(level.id);
+            }
         }
         read_points(p, top.get("points"));
         read_spend(p, top.get("spend"));
@@ -136,6 +140,8 @@ private:
                 } else {
                     p.event_types.push_back(*type);
                 }
+            } else {
+                event_type_unread_ = true;
             }
         }
     }
@@ -520,8 +526,9 @@ private:
             return name == "member.tier";
         };
         auto check = [&](const json& literal, const logic::json_path& where) {
-            if (literal.is_string() && std::find(tier_ids_.begin(), tier_ids_.end(),
-                                                 literal.get<std::string>()) == tier_ids_.end()) {
+            if (!tier_unread_ && literal.is_string() &&
+                std::find(tier_ids_.begin(), tier_ids_.end(), literal.get<std::string>()) ==
+                    tier_ids_.end()) {
                 reader_.at_value(render(path, where),
                                  unknown("tier", literal.get<std::string>(), tier_ids_) +
                                      " (member.tier is always one of them)");
@@ -1064,16 +1071,29 @@ private:
     }
 
     void check_references(const program& p) {
+        // An id that did not read (its own error says why) is left out of the lists; and while
+        // one of a kind did not read, a reference to that kind that matches no other is not
+        // reported: it most likely names the one whose id is wrong ("Gold" for gold), and
+        // every use of it would repeat the one mistake.
         std::vector<std::string> tiers, rules, rewards;
+        bool unread_tier = false, unread_rule = false, unread_reward = false;
+        auto keep = [](std::vector<std::string>& list, bool& unread, const std::string& id) {
+            if (id.empty()) {
+                unread = true;
+            } else {
+                list.push_back(id);
+            }
+        };
         for (const auto& t : p.tiers.levels) {
-            tiers.push_back(t.id);
+            keep(tiers, unread_tier, t.id);
         }
         for (const auto& r : p.earn) {
-            rules.push_back(r.id);
+            keep(rules, unread_rule, r.id);
         }
         for (const auto& r : p.rewards) {
-            rewards.push_back(r.id);
+            keep(rewards, unread_reward, r.id);
         }
+
         // Multipliers: their targets exist, are not multipliers, and fire on the same trigger.
         for (std::size_t i = 0; i < p.earn.size(); ++i) {
             const earn_rule& r = p.earn[i];
@@ -1088,7 +1108,9 @@ private:
                     // Each listing multiplies again: twice would be x4 for a "x2" rule.
                     reader_.at_value(path, "\"" + *listed + "\" is listed twice");
                 } else if (target == nullptr) {
-                    reader_.at_value(path, unknown("earn rule", r.multiply.rules[j], rules));
+                    if (!unread_rule) {
+                        reader_.at_value(path, unknown("earn rule", r.multiply.rules[j], rules));
+                    }
                 } else if (target->kind == earn_kind::multiply) {
                     reader_.at_value(path, "\"" + target->id +
                                                "\" is itself a multiplier; a "
@@ -1108,21 +1130,25 @@ private:
         for (const reference& ref : references_) {
             const std::vector<std::string>* known = nullptr;
             const char* noun = "";
+            bool unread = false;
             switch (ref.what) {
             case reference::kind::tier:
                 known = &tiers;
                 noun = "tier";
+                unread = unread_tier;
                 break;
             case reference::kind::reward:
                 known = &rewards;
                 noun = "reward";
+                unread = unread_reward;
                 break;
             case reference::kind::event_type:
                 known = &p.event_types;
                 noun = "event type";
+                unread = event_type_unread_;
                 break;
             }
-            if (std::find(known->begin(), known->end(), ref.id) == known->end()) {
+            if (!unread && std::find(known->begin(), known->end(), ref.id) == known->end()) {
                 std::string message = unknown(noun, ref.id, *known);
                 if (ref.what == reference::kind::event_type) {
                     message += "; list the event types the program accepts under events:";
@@ -1154,8 +1180,10 @@ private:
     std::map<std::string, std::string> rule_ids_;
     std::vector<std::string> earn_paths_;
     std::vector<reference> references_;
+    bool event_type_unread_ = false;        // an entry of events: that is not an id
     const date::time_zone* zone_ = nullptr; // the program's, once read
     std::vector<std::string> tier_ids_;     // the program's, once read
+    bool tier_unread_ = false;              // a tier whose id is not one: see check_references
 };
 
 program::program(passkey, std::string source_text, std::string content_hash)

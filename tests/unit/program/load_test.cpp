@@ -308,6 +308,45 @@ benefits:
        "p.yaml:25:21: benefits[0].grant.reward: unknown reward \"latte\"; none are defined\n");
 }
 
+TEST_CASE("an id that is not one is reported once, not again at every use of it",
+          "[load][errors]") {
+    // "Gold" is not an id: said at the id. Its uses (a rate, a condition) name the tier it was
+    // meant to be, and are not reported as unknown tiers in a list with a blank; so for an event
+    // type.
+    CHECK(problems(header + R"(tiers:
+  levels:
+    - {id: green, threshold: 0}
+    - {id: Gold, threshold: 500}
+events: [Review-Posted]
+earn:
+  - id: base
+    on: purchase
+    rate: {points: 1, per: 100}
+    tier_rates:
+      gold: {points: 2, per: 100}
+  - id: gold_bonus
+    on: purchase
+    when: {"==": [{"var": "member.tier"}, "gold"]}
+    fixed: 5
+  - id: review
+    on: event
+    event: review-posted
+    fixed: 5
+)") == "p.yaml:9:12: tiers.levels[1].id: expected an id (lowercase letters, digits, '_' or '-', "
+       "at most 64), found \"Gold\"\n"
+       "p.yaml:10:10: events[0]: expected an id (lowercase letters, digits, '_' or '-', at most "
+       "64), found \"Review-Posted\"\n");
+    // With every id readable, the same uses are unknown tiers and event types, as before.
+    CHECK(problems(header + green_gold + R"(earn:
+  - id: base
+    on: purchase
+    rate: {points: 1, per: 100}
+    tier_rates:
+      golden: {points: 2, per: 100}
+)") == "p.yaml:15:7: earn[0].tier_rates.golden: unknown tier \"golden\"; expected one of: green, "
+       "gold\n");
+}
+
 TEST_CASE("a rule earns in exactly one way that fits its trigger", "[load][errors]") {
     CHECK(problems(header + R"(earn:
   - id: base
