@@ -5,6 +5,7 @@
 #include "loyalty/engine/local_time.hpp"
 #include "loyalty/ledger/ledger.hpp"
 
+#include <filesystem>
 #include <ostream>
 
 namespace loyalty::cli {
@@ -20,6 +21,12 @@ int run_jobs(const std::string& database, const std::optional<std::string>& prog
             return 2;
         }
         at = *parsed;
+    }
+    // The ledger would create a mistyped file, migrate it and then find no program in it.
+    if (!std::filesystem::exists(database)) {
+        err << "no database at " << database << "; `loyalty serve --db " << database
+            << "` makes it\n";
+        return 2;
     }
     try {
         ledger::ledger_options options;

@@ -314,7 +314,7 @@ ledger::ledger(ledger_options options, std::optional<std::filesystem::path> prog
     auto active = st.active_program();
     if (!active) {
         throw std::runtime_error("no program is active in " + path.string() +
-                                 "; start with a program file");
+                                 "; start with a program file (--program FILE)");
     }
     auto loaded = program::load_program(active->source, "active program");
     if (!loaded) {

@@ -3,6 +3,7 @@
 #include "loyalty/ledger/ledger.hpp"
 #include "support/sample_program.hpp"
 
+#include <algorithm>
 #include <array>
 #include <catch2/catch.hpp>
 #include <chrono>
@@ -112,6 +113,50 @@ TEST_CASE("check on a file that cannot be read", "[cli]") {
     auto folder = run({"check", "/tmp"});
     CHECK(folder.status == 1);
     CHECK(folder.err == "/tmp: cannot read the file: it is a folder\n1 error in /tmp\n");
+}
+
+TEST_CASE("keys and jobs refuse a database that is not there, and keys refuse bad text", "[cli]") {
+    const auto dir =
+        std::filesystem::temp_directory_path() / ("loyalty-cli-keys-" + std::to_string(::getpid()));
+    std::filesystem::remove_all(dir);
+    const std::string missing = (dir / "typo" / "loyalty.db").string();
+    // Listing, revoking and running the jobs on a mistyped file create nothing.
+    for (const std::vector<std::string>& args :
+         {std::vector<std::string>{"keys", "list", "--db", missing},
+          std::vector<std::string>{"keys", "revoke", "key_0123456789ab", "--db", missing},
+          std::vector<std::string>{"jobs", "run", "--db", missing}}) {
+        INFO(args[0] << " " << args[1]);
+        auto r = run(args);
+        CHECK(r.status == 2);
+        CHECK(r.err ==
+              "no database at " + missing + "; `loyalty serve --db " + missing + "` makes it\n");
+    }
+    CHECK_FALSE(std::filesystem::exists(dir));
+    // A key pasted where its id belongs is refused without being written back.
+    auto pasted = run({"keys", "revoke", "lk_0123456789abcdef", "--db", missing});
+    CHECK(pasted.status == 2);
+    CHECK(pasted.err.find("lk_0123456789abcdef") == std::string::npos);
+    CHECK(pasted.err.find("not its id") != std::string::npos);
+    // A store id a purchase could not send, or a name that would break the list's lines.
+    CHECK(run({"keys", "create", "--db", missing, "--role", "pos", "--store", ""}).status == 2);
+    CHECK(
+        run({"keys", "create", "--db", missing, "--role", "pos", "--store", std::string(257, 's')})
+            .status == 2);
+    CHECK(run({"keys", "create", "--db", missing, "--role", "admin", "--name", "a\nb"}).status ==
+          2);
+    CHECK_FALSE(std::filesystem::exists(dir));
+    // Creating a key makes the file, and says so; on the file it made, nothing more is said.
+    auto first = run({"keys", "create", "--db", missing, "--role", "admin", "--name", "me"});
+    CHECK(first.status == 0);
+    CHECK(first.err.find("note: " + missing + " did not exist and was created") !=
+          std::string::npos);
+    auto second = run({"keys", "create", "--db", missing, "--role", "pos", "--store", "s-1"});
+    CHECK(second.status == 0);
+    CHECK(second.err.find("note:") == std::string::npos);
+    auto listed = run({"keys", "list", "--db", missing});
+    CHECK(listed.status == 0);
+    CHECK(std::count(listed.out.begin(), listed.out.end(), '\n') == 2);
+    std::filesystem::remove_all(dir);
 }
 
 TEST_CASE("logic evaluates a rule against data", "[cli]") {
