@@ -31,6 +31,7 @@ int run_jobs(const std::string& database, const std::optional<std::string>& prog
     try {
         ledger::ledger_options options;
         options.database = database;
+        options.program_activated_by = "cli";
         // Writes made while rehearsing a future date are dated then, like the work itself.
         options.clock = [at] {
             return at;

@@ -115,6 +115,7 @@ int seed_members(const seed_options& o, std::ostream& out, std::ostream& err) {
         ledger::ledger_options lo;
         lo.database = o.database;
         lo.synchronous_full = false;
+        lo.program_activated_by = "cli";
         lo.max_batch = o.batch;
         lo.max_queue = 4 * o.batch;
         ledger::ledger book(lo, o.program);

@@ -304,10 +304,10 @@ ledger::ledger(ledger_options options, std::optional<std::filesystem::path> prog
                                     : st.insert_program(from_file->content_hash(), from_file->name,
                                                         format_of(from_file->source_text()),
                                                         from_file->source_text(), at);
-            st.activate_program(id, at, "startup");
+            st.activate_program(id, at, impl_->options.program_activated_by);
             st.make_everyone_due(at);
-            st.audit(at, "startup", "admin", "activate_program", std::nullopt, std::nullopt,
-                     from_file->content_hash());
+            st.audit(at, impl_->options.program_activated_by, "admin", "activate_program",
+                     std::nullopt, std::nullopt, from_file->content_hash());
             db.execute("COMMIT");
         }
     }

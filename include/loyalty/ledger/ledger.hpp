@@ -64,6 +64,9 @@ struct ledger_options {
     int checkpoint_pages = 100;
     // The time of each write; the system clock unless a test sets it.
     std::function<timestamp()> clock;
+    // Who the audit log names when the program file given to the constructor is activated:
+    // "startup" for `loyalty serve --program`, "cli" for other commands (`jobs run --program`).
+    std::string program_activated_by = "startup";
 };
 
 // Who asks, for the audit log and for scoping client idempotency keys.

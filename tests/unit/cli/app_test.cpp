@@ -156,6 +156,19 @@ TEST_CASE("keys and jobs refuse a database that is not there, and keys refuse ba
     auto listed = run({"keys", "list", "--db", missing});
     CHECK(listed.status == 0);
     CHECK(std::count(listed.out.begin(), listed.out.end(), '\n') == 2);
+    // On the file that exists, jobs run with a program activates it, and the audit log names
+    // the command line, not a server's start-up.
+    auto jobs = run({"jobs", "run", "--db", missing, "--program", sample});
+    CHECK(jobs.status == 0);
+    {
+        loyalty::ledger::ledger_options o;
+        o.database = missing;
+        loyalty::ledger::ledger book(o);
+        auto page = book.program_activations(10, std::nullopt);
+        REQUIRE(page);
+        REQUIRE(page->activations.size() == 1);
+        CHECK(page->activations[0].actor == "cli");
+    }
     std::filesystem::remove_all(dir);
 }
 
