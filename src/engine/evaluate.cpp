@@ -182,6 +182,10 @@ tl::expected<outcome, rejection> evaluate(const program::program& p, const membe
                 out.event_type = "voucher_use";
                 out.event =
                     echo({{"voucher_id", x.voucher_id}, {"transaction_id", x.transaction_id}});
+                // Used without a purchase: null, as the member's vouchers show the use.
+                if (x.transaction_id.empty()) {
+                    out.event["transaction_id"] = nullptr;
+                }
                 if (!x.store_id.empty()) {
                     out.event["store_id"] = x.store_id;
                 }
