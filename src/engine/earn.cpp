@@ -603,9 +603,12 @@ tl::expected<void, rejection> earn_purchase(context& cx, const purchase& e) {
             continue;
         }
         if (r.nth) {
+            // Every purchase of the period, those dated after this one included (it may be
+            // posted late): the rule pays once when the period holds its nth purchase.
             timestamp from = period_start(r.nth->per, p.time_zone, cx.now);
+            timestamp to = period_end(r.nth->per, p.time_zone, cx.now);
             auto count = std::count_if(s.purchase_times.begin(), s.purchase_times.end(),
-                                       [&](timestamp t) { return t >= from && t <= cx.now; });
+                                       [&](timestamp t) { return t >= from && t < to; });
             if (count != r.nth->n) {
                 a.result.reason = "purchase " + std::to_string(count) + " in the " +
                                   program::to_string(r.nth->per) + ", the rule pays on purchase " +
@@ -713,7 +716,8 @@ tl::expected<void, rejection> earn_purchase(context& cx, const purchase& e) {
 
     s.lifetime_purchases += 1;
     s.lifetime_spend += eligible_spend;
-    s.last_activity = cx.now;
+    // A purchase posted late is activity when it happened, never later than what came before.
+    s.last_activity = std::max(s.last_activity.value_or(cx.now), cx.now);
     if (p.tiers.metric == program::tier_metric::eligible_spend) {
         s.metric.push_back({cx.now, eligible_spend, e.transaction_id});
     } else if (p.tiers.metric == program::tier_metric::purchases) {
@@ -747,8 +751,9 @@ tl::expected<void, rejection> earn_purchase(context& cx, const purchase& e) {
             continue;
         }
         timestamp from = period_start(b.nth->per, p.time_zone, cx.now);
+        timestamp to = period_end(b.nth->per, p.time_zone, cx.now);
         auto count = std::count_if(s.purchase_times.begin(), s.purchase_times.end(),
-                                   [&](timestamp t) { return t >= from && t <= cx.now; });
+                                   [&](timestamp t) { return t >= from && t < to; });
         if (count == b.nth->n && times_used(cx, b.id, b.once_per.value_or(b.nth->per)) == 0) {
             grant_benefit(cx, b);
         }
@@ -781,7 +786,7 @@ tl::expected<void, rejection> earn_event(context& cx, const custom_event& e) {
     if (nlohmann::json member = member_data(needs, cx); !member.is_null()) {
         data["member"] = std::move(member);
     }
-    cx.state.last_activity = cx.now;
+    cx.state.last_activity = std::max(cx.state.last_activity.value_or(cx.now), cx.now);
     earn_fixed(cx, data, earn_trigger::event, e.type, e.type + " posted");
     return {};
 }

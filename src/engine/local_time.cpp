@@ -62,6 +62,29 @@ timestamp period_start(const program::period& p, const date::time_zone* zone, ti
     return timestamp{seconds{std::numeric_limits<std::int32_t>::min()}};
 }
 
+timestamp period_end(const program::period& p, const date::time_zone* zone, timestamp t) {
+    auto day = date::floor<date::days>(to_local(zone, t));
+    date::year_month_day ymd{day};
+    switch (p.kind) {
+    case program::period_kind::day:
+        return to_instant(zone, date::local_seconds{day + date::days{1}});
+    case program::period_kind::calendar_week: {
+        auto monday = day - (date::weekday{day} - date::Monday);
+        return to_instant(zone, date::local_seconds{monday + date::days{7}});
+    }
+    case program::period_kind::calendar_month:
+        return end_of_local_month(zone, t);
+    case program::period_kind::calendar_year:
+        return to_instant(zone, date::local_seconds{date::local_days{(ymd.year() + date::years{1}) /
+                                                                     date::January / 1}});
+    case program::period_kind::rolling_days:
+        return t + date::days{p.days};
+    case program::period_kind::lifetime:
+        break;
+    }
+    return timestamp{seconds{std::numeric_limits<std::int32_t>::max()}};
+}
+
 timestamp end_of_local_month(const date::time_zone* zone, timestamp t) {
     date::year_month_day ymd{date::floor<date::days>(to_local(zone, t))};
     auto next = ymd.year() / ymd.month() / 1;

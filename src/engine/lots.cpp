@@ -251,11 +251,15 @@ void repay_debts(context& cx) {
     }
 }
 
+// Counted over the whole period containing now, payouts dated after now included: an event
+// posted late comes after them, and counting only those before it would let a limit pay twice
+// in one period.
 std::int64_t times_used(const context& cx, const std::string& rule_id, const program::period& p) {
     timestamp from = period_start(p, cx.program.time_zone, cx.now);
+    timestamp to = period_end(p, cx.program.time_zone, cx.now);
     std::int64_t times = 0;
     for (const usage_entry& u : cx.state.usage) {
-        if (u.rule_id == rule_id && u.at >= from && u.at <= cx.now) {
+        if (u.rule_id == rule_id && u.at >= from && u.at < to) {
             times += u.times;
         }
     }
@@ -264,9 +268,10 @@ std::int64_t times_used(const context& cx, const std::string& rule_id, const pro
 
 points_t points_used(const context& cx, const std::string& rule_id, const program::period& p) {
     timestamp from = period_start(p, cx.program.time_zone, cx.now);
+    timestamp to = period_end(p, cx.program.time_zone, cx.now);
     points_t points = 0;
     for (const usage_entry& u : cx.state.usage) {
-        if (u.rule_id == rule_id && u.at >= from && u.at <= cx.now) {
+        if (u.rule_id == rule_id && u.at >= from && u.at < to) {
             points += u.points;
         }
     }

@@ -31,6 +31,12 @@ timestamp to_instant(const date::time_zone* zone, date::local_seconds local);
 // The first instant of the period that contains `t`; the beginning of time for lifetime.
 timestamp period_start(const program::period& p, const date::time_zone* zone, timestamp t);
 
+// The first instant after the period that contains `t`; the end of time for lifetime. A rolling
+// window has no end of its own: `t` plus its length, so that what is counted from
+// period_start to here holds every payout any window through `t` could hold (a purchase posted
+// late is counted against payouts dated after it as well as before).
+timestamp period_end(const program::period& p, const date::time_zone* zone, timestamp t);
+
 // The instant `months` local months after `t` (clamped to the month's last day), optionally moved
 // to the end of that local month (the first instant of the next month).
 timestamp add_local_months(const date::time_zone* zone, timestamp t, std::int64_t months,

@@ -188,6 +188,90 @@ TEST_CASE("leaves of a purchase posted after they expired expire in its answer",
     CHECK(in_time->movements[0].explanation.find("expired") == std::string::npos);
 }
 
+TEST_CASE("a purchase or event posted late counts against payouts dated after it in its period",
+          "[earn][late]") {
+    const program::program& p = sample_program();
+    auto post = [&](const member_state& m, const auto& e, const char* now) {
+        auto o = evaluate(p, m, e, at(now));
+        INFO((o ? "" : o.error().message));
+        REQUIRE(o);
+        return *o;
+    };
+    // big_basket pays once a calendar month. Paid on 10 December; a till offline for a week
+    // then posts a basket from 3 December: the month has had its payout.
+    outcome first =
+        post(enrolled_member(), basket("2026-12-10T15:00:00Z", {line("1", "coffee", 1, 3500)}),
+             "2026-12-10T15:00:00Z");
+    CHECK(rule_points(first, "big_basket") == 50);
+    outcome late = post(first.state, basket("2026-12-03T15:00:00Z", {line("1", "coffee", 1, 3500)}),
+                        "2026-12-10T16:00:00Z");
+    CHECK(rule_points(late, "big_basket") == 0);
+    CHECK(rule(late, "big_basket").reason.find("limit reached: 1 per calendar month, used 1") !=
+          std::string::npos);
+    // A basket from November is another month's, and pays.
+    outcome november =
+        post(late.state, basket("2026-11-28T15:00:00Z", {line("1", "coffee", 1, 3500)}),
+             "2026-12-10T17:00:00Z");
+    CHECK(rule_points(november, "big_basket") == 50);
+
+    // Reviews pay twice a month: two on 10 December, then one dated 1 December pays nothing.
+    member_state m = enrolled_member();
+    for (const char* id : {"r1", "r2"}) {
+        m = post(m, custom_event{id, "review_posted", at("2026-12-10T15:00:00Z"), {}},
+                 "2026-12-10T15:00:00Z")
+                .state;
+    }
+    outcome third = post(m, custom_event{"r3", "review_posted", at("2026-12-01T15:00:00Z"), {}},
+                         "2026-12-10T16:00:00Z");
+    CHECK(third.points.earned == 0);
+}
+
+TEST_CASE("an nth-purchase rule pays once when its period holds the nth purchase, however late",
+          "[earn][late]") {
+    const auto variant = test::sample_variant("  - id: enrollment\n", R"(  - id: second_visit
+    on: purchase
+    fixed: 30
+    nth_purchase: {n: 2, period: calendar_month}
+
+  - id: enrollment
+)");
+    const program::program& p = *variant;
+    auto post = [&](const member_state& m, const char* when, const char* now) {
+        auto o = evaluate(p, m, basket(when, {line("1", "coffee", 1, 500)}), at(now));
+        REQUIRE(o);
+        return *o;
+    };
+    outcome one = post(enrolled_member(), "2026-12-01T15:00:00Z", "2026-12-01T15:00:00Z");
+    CHECK(rule_points(one, "second_visit") == 0);
+    outcome two = post(one.state, "2026-12-05T15:00:00Z", "2026-12-05T15:00:00Z");
+    CHECK(rule_points(two, "second_visit") == 30);
+    // Dated between them, posted after: the month's second purchase has been paid already.
+    outcome three = post(two.state, "2026-12-03T15:00:00Z", "2026-12-06T15:00:00Z");
+    CHECK(rule_points(three, "second_visit") == 0);
+    CHECK(rule(three, "second_visit").reason ==
+          "purchase 3 in the calendar month, the rule pays on purchase 2");
+}
+
+TEST_CASE("a purchase posted late never moves the last activity back", "[earn][late]") {
+    const program::program& p = sample_program();
+    auto o = evaluate(p, enrolled_member(),
+                      basket("2026-12-05T15:00:00Z", {line("1", "coffee", 1, 500)}),
+                      at("2026-12-05T15:00:00Z"));
+    REQUIRE(o);
+    REQUIRE(o->state.last_activity);
+    CHECK(format_rfc3339(*o->state.last_activity) == "2026-12-05T15:00:00Z");
+    auto late = evaluate(p, o->state, basket("2026-10-25T15:00:00Z", {line("1", "coffee", 1, 500)}),
+                         at("2026-12-06T15:00:00Z"));
+    REQUIRE(late);
+    REQUIRE(late->state.last_activity);
+    CHECK(format_rfc3339(*late->state.last_activity) == "2026-12-05T15:00:00Z");
+    auto event = evaluate(p, late->state,
+                          custom_event{"r1", "review_posted", at("2026-11-01T15:00:00Z"), {}},
+                          at("2026-12-06T16:00:00Z"));
+    REQUIRE(event);
+    CHECK(format_rfc3339(*event->state.last_activity) == "2026-12-05T15:00:00Z");
+}
+
 TEST_CASE("a yearly expiry date counts from when the leaves become available", "[earn]") {
     // Leaves expire at the end of 31 December, New York time; purchases are pending 14 days.
     const auto variant_program =
