@@ -225,6 +225,29 @@ tl::expected<void, rejection> cancel_redemption(context& cx, const redemption_ca
                                         " not restored, their lot expired since",
                                     false});
     }
+    // A return that could not take back points this member had spent recorded a shortfall
+    // (returns.shortfall: record_shortfall). Spent points that come back settle it first:
+    // otherwise returning a purchase and then cancelling what its points bought hands back the
+    // returned purchase's points, where cancelling first and returning after leaves nothing.
+    if (restored > 0 && s.shortfall > 0) {
+        points_t available = 0;
+        for (const lot& l : s.lots) {
+            if (!l.pending(cx.now) && !l.expired(cx.now)) {
+                available += l.remaining;
+            }
+        }
+        points_t settled = std::min({restored, s.shortfall, std::max<points_t>(available, 0)});
+        if (settled > 0) {
+            // Cannot be refused: no more than what is available.
+            (void)draw(cx, settled, movement_kind::reverse, r.redemption_id,
+                       "cancelled redemption " + r.redemption_id +
+                           ": set against the shortfall of returns, points spent of purchases "
+                           "returned since",
+                       false);
+            s.shortfall -= settled;
+            cx.out.points.reversed += settled;
+        }
+    }
     r.cancelled = true;
     if (v != nullptr) {
         v->cancelled = true;

@@ -297,6 +297,45 @@ TEST_CASE("each award of a return is taken from its own lot before any from othe
     CHECK(r->balance_after.available == 0);
 }
 
+TEST_CASE("returning a purchase, then cancelling what its points bought, leaves what the other "
+          "order leaves",
+          "[returns]") {
+    // 163 leaves: the purchase's 123 and 40 from elsewhere. A brewed coffee (100) takes the
+    // purchase's soonest-expiring leaves; the whole purchase is then returned and the coffee
+    // cancelled, in one order and the other.
+    const timestamp now = at(2026, 4, 1);
+    auto p = sample_program_ptr();
+    auto step = [&](const member_state& m, const auto& e) {
+        auto o = evaluate(*p, m, e, now);
+        INFO((o ? "" : o.error().message));
+        REQUIRE(o);
+        return *o;
+    };
+    const reward_redemption coffee{"red1", "brewed_coffee", now};
+    const redemption_cancellation cancel{"red1", now};
+    outcome bought = step(member_after_t1(), coffee);
+    REQUIRE(bought.balance_after.available == 63);
+
+    outcome cancelled_first = step(step(bought.state, cancel).state, ret("ret1", {}, now));
+    CHECK(cancelled_first.balance_after.available == 40);
+    CHECK(cancelled_first.state.shortfall == 0);
+
+    outcome returned = step(bought.state, ret("ret1", {}, now));
+    CHECK(returned.balance_after.available == 0);
+    CHECK(returned.state.shortfall == 60);
+    // The 100 leaves come back, and 60 of them settle the shortfall the return recorded.
+    outcome returned_first = step(returned.state, cancel);
+    CHECK(returned_first.points.restored == 100);
+    CHECK(returned_first.points.reversed == 60);
+    CHECK(returned_first.balance_after.available == 40);
+    CHECK(returned_first.state.shortfall == 0);
+    points_t moved = 0;
+    for (const movement& mv : returned_first.movements) {
+        moved += mv.points;
+    }
+    CHECK(moved == 40);
+}
+
 TEST_CASE("a return after the points expired takes back only what was spent of them",
           "[returns][expiry]") {
     // 30 of the 71 base leaves were spent; the rest of the purchase's points expired at
