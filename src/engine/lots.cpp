@@ -283,9 +283,12 @@ voucher& issue_voucher(context& cx, const std::string& reward_id,
     voucher v;
     v.id = cx.state.id + "-v" + std::to_string(cx.state.next_voucher_number++);
     v.reward_id = reward_id;
-    v.issued_at = cx.now;
-    v.valid_until = validity.until_end_of_month ? end_of_local_month(cx.program.time_zone, cx.now)
-                                                : cx.now + date::days{validity.days.value_or(30)};
+    // Issued when it reaches the member: a benefit of a purchase posted late is not dated back
+    // to the purchase, where its days of validity could have run out before anyone saw it.
+    v.issued_at = cx.posted_at;
+    v.valid_until = validity.until_end_of_month
+                        ? end_of_local_month(cx.program.time_zone, cx.posted_at)
+                        : cx.posted_at + date::days{validity.days.value_or(30)};
     v.cause = cause;
     cx.out.vouchers.push_back(v);
     cx.state.vouchers.push_back(v);

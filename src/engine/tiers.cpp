@@ -53,9 +53,12 @@ void grant_benefit(context& cx, const program::benefit& b) {
     cx.state.usage.push_back({b.id, cx.now, 1, b.grant.points});
 }
 
-void upgrade_tier(context& cx) {
+namespace {
+
+// Upgrades to the level the metric at `at` supports, if it is higher, from `at`.
+void upgrade_at(context& cx, timestamp at) {
     const program::tier_policy& t = cx.program.tiers;
-    std::int64_t metric = metric_at(cx.program, cx.state, cx.now);
+    std::int64_t metric = metric_at(cx.program, cx.state, at);
     std::size_t supported = t.level_for(metric);
     auto current = t.index_of(cx.state.tier.tier);
     std::size_t current_index = current.value_or(0);
@@ -63,11 +66,11 @@ void upgrade_tier(context& cx) {
         return;
     }
     cx.state.tier.tier = t.levels[supported].id;
-    cx.state.tier.since = cx.now;
+    cx.state.tier.since = at;
     cx.state.tier.valid_until = std::nullopt;
     if (t.status_months > 0) {
         cx.state.tier.valid_until =
-            add_local_months(cx.program.time_zone, cx.now, t.status_months, false) +
+            add_local_months(cx.program.time_zone, at, t.status_months, false) +
             date::days{t.grace_days};
     }
     // Entering a tier grants its entry benefits; skipping a level grants those of every level
@@ -81,6 +84,19 @@ void upgrade_tier(context& cx) {
                 grant_benefit(cx, b);
             }
         }
+    }
+}
+
+} // namespace
+
+// As of the event's time, then as of its posting: a purchase posted late counts in the metric of
+// its own time, where what came after it is not yet counted, and in today's, where it is. A
+// member whose metric reaches a threshold only with both (a late purchase of $100 beside one of
+// $175 made since) reaches it when the purchase is posted, not at the next event.
+void upgrade_tier(context& cx) {
+    upgrade_at(cx, cx.now);
+    if (cx.posted_at > cx.now) {
+        upgrade_at(cx, cx.posted_at);
     }
 }
 

@@ -252,6 +252,44 @@ TEST_CASE("an nth-purchase rule pays once when its period holds the nth purchase
           "purchase 3 in the calendar month, the rule pays on purchase 2");
 }
 
+TEST_CASE("a purchase posted late upgrades at its posting when only today's metric reaches the "
+          "threshold",
+          "[earn][late]") {
+    const program::program& p = sample_program();
+    // 400 qualifying leaves on 10 December (350 base, 50 big_basket): Gold needs 500.
+    auto first = evaluate(p, enrolled_member(),
+                          basket("2026-12-10T15:00:00Z", {line("1", "coffee", 1, 17500)}),
+                          at("2026-12-10T15:00:00Z"));
+    REQUIRE(first);
+    CHECK(first->state.tier.tier == "green");
+    // A basket from 3 December posted an hour later: 200 more. Counted on 3 December the metric
+    // is 200; counted now it is 600, and the member is Gold from the posting.
+    auto late =
+        evaluate(p, first->state, basket("2026-12-03T15:00:00Z", {line("1", "coffee", 1, 10000)}),
+                 at("2026-12-10T16:00:00Z"));
+    REQUIRE(late);
+    CHECK(late->tier.changed);
+    CHECK(late->state.tier.tier == "gold");
+    CHECK(format_rfc3339(late->state.tier.since) == "2026-12-10T16:00:00Z");
+    REQUIRE(late->vouchers.size() == 1);
+    CHECK(late->vouchers[0].reward_id == "handcrafted_drink");
+}
+
+TEST_CASE("a tier's welcome voucher earned by a purchase posted late runs from its posting",
+          "[earn][late]") {
+    // 600 leaves on 26 October, posted 45 days later: Gold from the purchase, as its metric
+    // said then; the voucher reaches the member now, with its 30 days ahead of it.
+    auto o = evaluate(sample_program(), enrolled_member(),
+                      basket("2026-10-26T15:00:00Z", {line("1", "coffee", 1, 30000)}),
+                      at("2026-12-10T15:00:00Z"));
+    REQUIRE(o);
+    CHECK(o->state.tier.tier == "gold");
+    CHECK(format_rfc3339(o->state.tier.since) == "2026-10-26T15:00:00Z");
+    REQUIRE(o->vouchers.size() == 1);
+    CHECK(format_rfc3339(o->vouchers[0].issued_at) == "2026-12-10T15:00:00Z");
+    CHECK(format_rfc3339(o->vouchers[0].valid_until) == "2027-01-09T15:00:00Z");
+}
+
 TEST_CASE("a purchase posted late never moves the last activity back", "[earn][late]") {
     const program::program& p = sample_program();
     auto o = evaluate(p, enrolled_member(),
