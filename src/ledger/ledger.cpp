@@ -648,6 +648,13 @@ void ledger::pay_with_points_async(request_context who, std::string member_id,
                 }
                 event.purchase_total = found[0].second;
                 purchase_store = found[0].first;
+            } else if (auto found = st.purchase_totals(member_id, p.transaction_id, p.store_id);
+                       found.size() == 1) {
+                // A total the till sends may include what the posted lines do not (tax, say),
+                // but never widens the share points may pay beyond the purchase as posted: the
+                // smaller of the two bounds it.
+                event.purchase_total = std::min(event.purchase_total, found[0].second);
+                purchase_store = found[0].first;
             }
             auto paid = st.paid_on(member_id, p.transaction_id, purchase_store);
             event.paid_before_value = paid.value;

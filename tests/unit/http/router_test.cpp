@@ -1253,6 +1253,12 @@ TEMPLATE_TEST_CASE("router: points pay for the purchase of the till's store, nev
     check_problem(a.post(target, store_key, payment("pay-1", 1000)), 422, "payment-rule",
                   std::vector<std::string>{"points"});
     check_unchanged(a, before, "m-1");
+    // A total sent larger than the purchase as posted does not widen the share.
+    json widened = payment("pay-1", 1000);
+    widened["purchase_total"] = 100000;
+    check_problem(a.post(target, store_key, widened), 422, "payment-rule",
+                  std::vector<std::string>{"points"});
+    check_unchanged(a, before, "m-1");
     json paid = ok_json(a.post(target, store_key, payment("pay-1", 600)), 201);
     CHECK(paid["event"]["store_id"] == "s-1");
     CHECK(paid["points"]["burned"] == 600);
