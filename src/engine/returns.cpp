@@ -253,6 +253,11 @@ tl::expected<void, rejection> return_purchase(context& cx, const purchase_return
                 return refuse(rejection_code::invalid_event, at + ".line_id",
                               "purchase " + e.transaction_id + " has no line " + rl.line_id);
             }
+            // As in a purchase: a line named twice is a mistake of the till's, not a sum.
+            if (returning.count(rl.line_id) != 0) {
+                return refuse(rejection_code::invalid_event, at + ".line_id",
+                              "line " + rl.line_id + " is named twice in this return");
+            }
             if (rl.quantity < 1) {
                 return refuse(rejection_code::invalid_event, at + ".quantity",
                               "the quantity returned must be at least 1, got " +

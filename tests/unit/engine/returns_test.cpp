@@ -529,10 +529,12 @@ TEST_CASE("returns that do not match the purchase are refused", "[returns]") {
     elsewhere.store_id = "s2";
     CHECK(rejected(evaluate(*p, m, elsewhere, now)).code == rejection_code::unknown_record);
 
-    // The same line twice in one return counts both.
-    rejection split = rejected(evaluate(*p, m, ret("ret1", {{"l1", 2}, {"l1", 2}}, now), now));
+    // The same line twice in one return is refused, as in a purchase, even when the two
+    // quantities together would fit.
+    rejection split = rejected(evaluate(*p, m, ret("ret1", {{"l1", 1}, {"l1", 1}}, now), now));
     CHECK(split.code == rejection_code::invalid_event);
-    CHECK(split.field == "lines[1].quantity");
+    CHECK(split.field == "lines[1].line_id");
+    CHECK(split.message == "line l1 is named twice in this return");
 
     // Nothing changed by the refusals.
     CHECK(remaining(m, 1) == 71);
