@@ -11,6 +11,22 @@ namespace loyalty::engine {
 
 namespace {
 
+// A birthday after the program's local date tomorrow (a day of slack for members in zones
+// ahead of the program's) is a typing mistake, and would grant nothing for years.
+tl::expected<void, rejection> check_birthday(const program::program& p,
+                                             const std::optional<date::year_month_day>& birthday,
+                                             timestamp now) {
+    if (!birthday) {
+        return {};
+    }
+    auto today = date::floor<date::days>(to_local(p.time_zone, now));
+    if (date::local_days{*birthday} > today + date::days{1}) {
+        return tl::unexpected(rejection{rejection_code::invalid_event, "birthday",
+                                        date::format("%F", *birthday) + " is in the future"});
+    }
+    return {};
+}
+
 template <class... Ts>
 struct overloaded : Ts... {
     using Ts::operator()...;
@@ -157,6 +173,9 @@ tl::expected<outcome, rejection> evaluate(const program::program& p, const membe
             [&](const enrollment& x) {
                 out.event_type = "enrollment";
                 out.event = echo({{"member_id", x.member_id}});
+                if (auto bad = check_birthday(p, x.birthday, now); !bad) {
+                    return bad;
+                }
                 return detail::enroll(cx, x);
             },
             [&](const reward_redemption& x) {
@@ -202,6 +221,9 @@ tl::expected<outcome, rejection> evaluate(const program::program& p, const membe
                 // A birthday moved within a year grants its benefit once all the same: the
                 // benefit counts its grants per year of the occasion (time_driven.cpp).
                 if (x.sets_birthday) {
+                    if (auto bad = check_birthday(p, x.birthday, now); !bad) {
+                        return bad;
+                    }
                     cx.state.birthday = x.birthday;
                 }
                 return {};

@@ -398,8 +398,14 @@ tl::expected<date::year_month_day, engine::rejection> birthday_of(const nlohmann
     auto ymd =
         b.is_string() ? engine::parse_full_date(b.get_ref<const std::string&>()) : std::nullopt;
     if (!ymd) {
+        // Written as a date, but none the calendar has (30 February): said so, not the format.
+        const std::string text = b.is_string() ? b.get<std::string>() : std::string();
+        bool shaped = text.size() == 10 && text[4] == '-' && text[7] == '-' &&
+                      std::all_of(text.begin(), text.end(),
+                                  [](char ch) { return ch == '-' || (ch >= '0' && ch <= '9'); });
         return tl::unexpected(engine::rejection{engine::rejection_code::invalid_event, "birthday",
-                                                "expected a date YYYY-MM-DD"});
+                                                shaped ? text + " is not a day of the calendar"
+                                                       : "expected a date YYYY-MM-DD"});
     }
     return *ymd;
 }

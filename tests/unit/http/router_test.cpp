@@ -1016,8 +1016,19 @@ TEMPLATE_TEST_CASE("router: support corrects a profile, the view shows it, a til
                   "validation-failed", std::vector<std::string>{"name"});
     json bad_date = fix;
     bad_date["birthday"] = "1990-02-30";
-    check_problem(a.post(target, a.support, bad_date), 422, "validation-failed",
+    auto bad_date_reply = a.post(target, a.support, bad_date);
+    check_problem(bad_date_reply, 422, "validation-failed", std::vector<std::string>{"birthday"});
+    CHECK(bad_date_reply.body().value("detail", "") ==
+          "birthday: 1990-02-30 is not a day of the calendar");
+    // A birthday in the future is a typing mistake, here as at enrollment.
+    json future = fix;
+    future["birthday"] = "2999-01-01";
+    check_problem(a.post(target, a.support, future), 422, "validation-failed",
                   std::vector<std::string>{"birthday"});
+    check_problem(a.post("/v1/members", a.admin,
+                         {{"member_id", "m-unborn"}, {"name", "Ada"}, {"birthday", "2999-01-01"}}),
+                  422, "validation-failed", std::vector<std::string>{"birthday"});
+    check_problem(a.get("/v1/members/m-unborn", a.admin), 404, "not-found");
     json no_reason = fix;
     no_reason.erase("reason");
     check_problem(a.post(target, a.support, no_reason), 422, "validation-failed",
