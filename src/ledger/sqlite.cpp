@@ -58,6 +58,14 @@ connection::connection(const std::string& path, mode m, const char* vfs) {
     sqlite3_extended_result_codes(raw, 1);
     // Readers wait for a checkpoint or the writer briefly instead of failing with SQLITE_BUSY.
     sqlite3_busy_timeout(raw, 5000);
+    // SQLite reads the file at the first statement: a file that is not a database failed in
+    // whichever that was, its SQL in the message. Said here, once, naming the file. (Any other
+    // failure of this read shows again where it matters.)
+    if (sqlite3_exec(raw, "SELECT 1 FROM sqlite_master LIMIT 1", nullptr, nullptr, nullptr) ==
+        SQLITE_NOTADB) {
+        throw std::runtime_error("reading " + path +
+                                 ": not a SQLite database (nor one of this program's)");
+    }
 }
 
 void connection::execute(std::string_view sql) {

@@ -132,6 +132,21 @@ TEST_CASE("keys and jobs refuse a database that is not there, and keys refuse ba
               "no database at " + missing + "; `loyalty serve --db " + missing + "` makes it\n");
     }
     CHECK_FALSE(std::filesystem::exists(dir));
+    // A file that is not a database is named as such, not by the first statement that read it.
+    {
+        temp_file garbage("not-a-db", std::string(4096, 'x'));
+        for (const std::vector<std::string>& args :
+             {std::vector<std::string>{"verify", "--db", garbage.path.string()},
+              std::vector<std::string>{"keys", "list", "--db", garbage.path.string()}}) {
+            INFO(args[0]);
+            auto r = run(args);
+            CHECK(r.status != 0);
+            CHECK(r.err.find("reading " + garbage.path.string() +
+                             ": not a SQLite database (nor one of this program's)") !=
+                  std::string::npos);
+            CHECK(r.err.find("SELECT") == std::string::npos);
+        }
+    }
     // A key pasted where its id belongs is refused without being written back.
     auto pasted = run({"keys", "revoke", "lk_0123456789abcdef", "--db", missing});
     CHECK(pasted.status == 2);
