@@ -638,10 +638,14 @@ server_core::server_core(server_options o, ledger::ledger& ledger)
       ioc(static_cast<int>(std::max(1u, options.threads))), strand(asio::make_strand(ioc)),
       acceptor(strand), accept_timer(strand), shutdown_timer(strand) {
     error_code ec;
-    auto address = asio::ip::make_address(options.address, ec);
+    // localhost, as the README's curl examples call it, is the loopback; other names are not
+    // looked up (a listen address that depends on DNS is one that can change under a server).
+    asio::ip::address address = asio::ip::make_address(
+        options.address == "localhost" ? std::string("127.0.0.1") : options.address, ec);
     if (ec) {
         throw std::runtime_error("invalid listen address '" + options.address +
-                                 "': " + ec.message());
+                                 "': expected an IP address such as 127.0.0.1 or 0.0.0.0, or "
+                                 "localhost");
     }
     tcp::endpoint endpoint(address, options.port);
     auto fail = [&](const char* what) {
