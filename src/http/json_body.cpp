@@ -1,5 +1,6 @@
 #include "loyalty/http/json_body.hpp"
 
+#include <algorithm>
 #include <optional>
 #include <unordered_set>
 #include <vector>
@@ -29,6 +30,30 @@ std::string body_field_path(const std::vector<open_body_container>& open,
     }
     return path + (path.empty() ? "" : ".") + repeated;
 }
+
+// Reads through a text nlohmann found malformed, only to learn where: its SAX interface reports
+// the position without throwing (the request path does not use exceptions for bad input).
+struct error_position : nlohmann::json_sax<nlohmann::json> {
+    std::size_t bytes_read = 0; // up to and including the byte that broke the text
+
+    bool null() override { return true; }
+    bool boolean(bool) override { return true; }
+    bool number_integer(number_integer_t) override { return true; }
+    bool number_unsigned(number_unsigned_t) override { return true; }
+    bool number_float(number_float_t, const string_t&) override { return true; }
+    bool string(string_t&) override { return true; }
+    bool binary(binary_t&) override { return true; }
+    bool start_object(std::size_t) override { return true; }
+    bool key(string_t&) override { return true; }
+    bool end_object() override { return true; }
+    bool start_array(std::size_t) override { return true; }
+    bool end_array() override { return true; }
+    bool parse_error(std::size_t position, const std::string&,
+                     const nlohmann::detail::exception&) override {
+        bytes_read = position;
+        return false;
+    }
+};
 
 } // namespace
 
@@ -85,7 +110,16 @@ tl::expected<nlohmann::json, body_error> parse_json_body(std::string_view text) 
     auto body = nlohmann::json::parse(text, track, false);
     // The whole text is still read, so a syntax error anywhere wins over the depth, as before.
     if (body.is_discarded()) {
-        return tl::unexpected(body_error{body_problem::malformed, {}});
+        error_position where;
+        nlohmann::json::sax_parse(text, &where);
+        std::size_t end = std::min(where.bytes_read, text.size());
+        std::string_view before = text.substr(0, end);
+        auto newline = before.rfind('\n');
+        std::size_t line =
+            1 + static_cast<std::size_t>(std::count(before.begin(), before.end(), '\n'));
+        std::size_t column = newline == std::string_view::npos ? end : end - newline - 1;
+        return tl::unexpected(
+            body_error{body_problem::malformed, {}, line, std::max<std::size_t>(column, 1)});
     }
     if (too_deep) {
         return tl::unexpected(body_error{body_problem::too_deep, {}});

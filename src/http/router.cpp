@@ -242,8 +242,12 @@ std::optional<nlohmann::json> json_body(call& c) {
     }
     auto body = parse_json_body(c.req.body());
     if (!body && body.error().problem == body_problem::malformed) {
+        const body_error& e = body.error();
         c.problem(status::bad_request, "malformed-json", "Malformed JSON",
-                  "the body is not valid JSON");
+                  "the body is not valid JSON" +
+                      (e.line > 0 ? " (line " + std::to_string(e.line) + ", column " +
+                                        std::to_string(e.column) + ")"
+                                  : std::string()));
         return std::nullopt;
     }
     if (!body && body.error().problem == body_problem::repeated_key) {

@@ -20,6 +20,9 @@ struct body_error {
     // For repeated_key, the key's path, as the validation errors name fields:
     // `lines[0].quantity`.
     std::string field;
+    // For malformed, where the text stops being JSON (1-based; the column counts bytes).
+    std::size_t line = 0;
+    std::size_t column = 0;
 };
 
 // `text` parsed without exceptions, tracking the deepest container as it goes. A key given twice

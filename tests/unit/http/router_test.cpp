@@ -1761,6 +1761,25 @@ TEMPLATE_TEST_CASE("router: a return with an empty list of lines is refused, not
     CHECK_FALSE(whole["movements"].empty());
 }
 
+TEMPLATE_TEST_CASE("router: malformed JSON is answered with where it stops being JSON", "[router]",
+                   in_process, over_http) {
+    api a(TestType::kind);
+    struct sent {
+        std::string body;
+        std::string detail;
+    } rows[] = {
+        {"{\n  \"member_id\": \"m-2\",\n  x\n}", "the body is not valid JSON (line 3, column 3)"},
+        {R"({"member_id": )", "the body is not valid JSON (line 1, column 14)"},
+        {"", "the body is not valid JSON (line 1, column 1)"},
+    };
+    for (const sent& r : rows) {
+        INFO(r.body);
+        auto reply = a.post_text("/v1/members", a.admin, r.body);
+        check_problem(reply, 400, "malformed-json");
+        CHECK(reply.body().value("detail", "") == r.detail);
+    }
+}
+
 TEMPLATE_TEST_CASE("router: a read refuses a query parameter it does not take, or one given twice",
                    "[router][query]", in_process, over_http) {
     api a(TestType::kind);
