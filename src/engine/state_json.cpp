@@ -155,11 +155,11 @@ bool read_boolean(const json& v, const std::string& path) {
 
 timestamp read_time(const json& v, const std::string& path) {
     if (!v.is_string()) {
-        fail(path, "expected an RFC 3339 time such as 2026-11-24T15:00:00Z");
+        fail(path, "expected an RFC 3339 time to the second, such as 2026-11-24T15:00:00Z");
     }
     auto parsed = parse_rfc3339(v.get_ref<const std::string&>());
     if (!parsed) {
-        fail(path, "expected an RFC 3339 time such as 2026-11-24T15:00:00Z");
+        fail(path, "expected an RFC 3339 time to the second, such as 2026-11-24T15:00:00Z");
     }
     return *parsed;
 }

@@ -429,12 +429,15 @@ TEST_CASE("malformed member states are refused with the field's path", "[state_j
     CHECK(state_error([](json& j) {
               j["lifetime_spend"] = std::numeric_limits<std::uint64_t>::max();
           }) == "lifetime_spend: expected a whole number");
-    CHECK(state_error([](json& j) { j["redemptions"][0]["at"] = "2026-13-01T00:00:00Z"; }) ==
-          "redemptions[0].at: expected an RFC 3339 time such as 2026-11-24T15:00:00Z");
-    CHECK(state_error([](json& j) { j["purchase_times"][1] = "yesterday"; }) ==
-          "purchase_times[1]: expected an RFC 3339 time such as 2026-11-24T15:00:00Z");
-    CHECK(state_error([](json& j) { j["tier"]["valid_until"] = nullptr; }) ==
-          "tier.valid_until: expected an RFC 3339 time such as 2026-11-24T15:00:00Z");
+    CHECK(
+        state_error([](json& j) { j["redemptions"][0]["at"] = "2026-13-01T00:00:00Z"; }) ==
+        "redemptions[0].at: expected an RFC 3339 time to the second, such as 2026-11-24T15:00:00Z");
+    CHECK(
+        state_error([](json& j) { j["purchase_times"][1] = "yesterday"; }) ==
+        "purchase_times[1]: expected an RFC 3339 time to the second, such as 2026-11-24T15:00:00Z");
+    CHECK(
+        state_error([](json& j) { j["tier"]["valid_until"] = nullptr; }) ==
+        "tier.valid_until: expected an RFC 3339 time to the second, such as 2026-11-24T15:00:00Z");
     CHECK(state_error([](json& j) { j["birthday"] = "1990-02-30"; }) ==
           "birthday: expected a date YYYY-MM-DD");
     CHECK(state_error([](json& j) { j["vouchers"][1]["redeemed"] = 0; }) ==
@@ -470,7 +473,7 @@ TEST_CASE("malformed records are refused with the field's path", "[state_json]")
     v["issued_at"] = "2026-11-25 08:00:00";
     REQUIRE_FALSE(voucher_from_json(v));
     CHECK(voucher_from_json(v).error() ==
-          "issued_at: expected an RFC 3339 time such as 2026-11-24T15:00:00Z");
+          "issued_at: expected an RFC 3339 time to the second, such as 2026-11-24T15:00:00Z");
 
     json p = purchase_record_to_json(m.purchases[0]);
     p["request"]["lines"][0]["tags"][1] = 7;
