@@ -65,6 +65,12 @@ int simulate_purchase(const std::string& program_file, const std::string& transa
             return 2;
         }
         member = std::move(*parsed);
+        // Another member's file beside this purchase is a mix-up of files, not a what-if.
+        if (member.id != purchase->member_id) {
+            err << "loyalty simulate: " << *member_file << ": id: member \"" << member.id
+                << "\", but the purchase is member \"" << purchase->member_id << "\"'s\n";
+            return 2;
+        }
         if (member.tier.tier.empty()) {
             member.tier.tier = p.tiers.levels.front().id;
         } else if (p.tiers.find(member.tier.tier) == nullptr) {

@@ -253,6 +253,15 @@ TEST_CASE("simulate prints the outcome of a purchase and stores nothing", "[cli]
     auto as_gold = run({"simulate", "--program", sample, "--transaction", purchase.path.string(),
                         "--member", gold.path.string()});
     CHECK(nlohmann::json::parse(as_gold.out)["points"]["earned"] == 72);
+
+    // Another member's file beside the purchase is refused, naming both.
+    temp_file other("other.json", R"({"id": "m-9", "enrolled_at": "2026-01-05T15:00:00Z"})");
+    auto mixed = run({"simulate", "--program", sample, "--transaction", purchase.path.string(),
+                      "--member", other.path.string()});
+    CHECK(mixed.status == 2);
+    CHECK(mixed.err == "loyalty simulate: " + other.path.string() +
+                           ": id: member \"m-9\", but the purchase is member \"m-1\"'s\n");
+    CHECK(mixed.out.empty());
 }
 
 TEST_CASE("simulate at a later now keeps the program bound on late postings", "[cli]") {
