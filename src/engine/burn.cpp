@@ -230,12 +230,7 @@ tl::expected<void, rejection> cancel_redemption(context& cx, const redemption_ca
     // otherwise returning a purchase and then cancelling what its points bought hands back the
     // returned purchase's points, where cancelling first and returning after leaves nothing.
     if (restored > 0 && s.shortfall > 0) {
-        points_t available = 0;
-        for (const lot& l : s.lots) {
-            if (!l.pending(cx.now) && !l.expired(cx.now)) {
-                available += l.remaining;
-            }
-        }
+        const points_t available = balance_at(s, cx.now).available;
         points_t settled = std::min({restored, s.shortfall, std::max<points_t>(available, 0)});
         if (settled > 0) {
             // Cannot be refused: no more than what is available.
