@@ -1,11 +1,11 @@
 // `loyalty jobs run`.
 
+#include "existing_database.hpp"
 #include "loyalty/cli/commands.hpp"
 #include "loyalty/engine/event_json.hpp"
 #include "loyalty/engine/local_time.hpp"
 #include "loyalty/ledger/ledger.hpp"
 
-#include <filesystem>
 #include <ostream>
 
 namespace loyalty::cli {
@@ -22,10 +22,7 @@ int run_jobs(const std::string& database, const std::optional<std::string>& prog
         }
         at = *parsed;
     }
-    // The ledger would create a mistyped file, migrate it and then find no program in it.
-    if (!std::filesystem::exists(database)) {
-        err << "no database at " << database << "; `loyalty serve --db " << database
-            << "` makes it\n";
+    if (database_missing(database, err)) {
         return 2;
     }
     try {

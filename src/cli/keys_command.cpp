@@ -1,5 +1,6 @@
 // `loyalty keys create|list|revoke`.
 
+#include "existing_database.hpp"
 #include "loyalty/cli/commands.hpp"
 #include "loyalty/engine/local_time.hpp"
 #include "loyalty/ledger/api_keys.hpp"
@@ -18,16 +19,6 @@ bool plain_text(const std::string& text, std::size_t most) {
     return text.size() <= most && std::none_of(text.begin(), text.end(), [](char ch) {
                return static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f;
            });
-}
-
-// A mistyped --db would otherwise be created, empty, and a key listed or revoked there would
-// leave the real database as it was without a word.
-bool database_missing(const std::string& database, std::ostream& err) {
-    if (std::filesystem::exists(database)) {
-        return false;
-    }
-    err << "no database at " << database << "; `loyalty serve --db " << database << "` makes it\n";
-    return true;
 }
 
 } // namespace
