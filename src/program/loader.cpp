@@ -1075,8 +1075,9 @@ private:
         // one of a kind did not read, a reference to that kind that matches no other is not
         // reported: it most likely names the one whose id is wrong ("Gold" for gold), and
         // every use of it would repeat the one mistake.
-        std::vector<std::string> tiers, rules, rewards;
-        bool unread_tier = false, unread_rule = false, unread_reward = false;
+        // The tiers' are tier_ids_ and tier_unread_, kept as the tiers were read.
+        std::vector<std::string> rules, rewards;
+        bool unread_rule = false, unread_reward = false;
         auto keep = [](std::vector<std::string>& list, bool& unread, const std::string& id) {
             if (id.empty()) {
                 unread = true;
@@ -1084,9 +1085,6 @@ private:
                 list.push_back(id);
             }
         };
-        for (const auto& t : p.tiers.levels) {
-            keep(tiers, unread_tier, t.id);
-        }
         for (const auto& r : p.earn) {
             keep(rules, unread_rule, r.id);
         }
@@ -1133,9 +1131,9 @@ private:
             bool unread = false;
             switch (ref.what) {
             case reference::kind::tier:
-                known = &tiers;
+                known = &tier_ids_;
                 noun = "tier";
-                unread = unread_tier;
+                unread = tier_unread_;
                 break;
             case reference::kind::reward:
                 known = &rewards;
