@@ -72,7 +72,10 @@ tl::expected<void, rejection> redeem_reward(context& cx, const reward_redemption
     auto draws = draw(cx, reward->cost, movement_kind::burn, reward->id,
                       reward->name + ": " + points_text(p, reward->cost), false);
     if (!draws) {
-        return tl::unexpected(std::move(draws.error()));
+        // The request has no points field: what costs too much is the reward it names.
+        rejection short_of_points = std::move(draws.error());
+        short_of_points.field = "reward_id";
+        return tl::unexpected(std::move(short_of_points));
     }
     // Copy the id: the reference into state.vouchers dies with the next push_back.
     std::string voucher_id = issue_voucher(cx, reward->id, reward->voucher, e.redemption_id).id;

@@ -147,6 +147,8 @@ TEST_CASE("a redemption without enough points is refused and changes nothing", "
     rejection e = rejected(r);
     CHECK(e.code == rejection_code::insufficient_points);
     CHECK(e.message == "needs 400 leaves, has 350 leaves available");
+    // The request names a reward, not points: the reward is what costs too much.
+    CHECK(e.field == "reward_id");
     CHECK(remaining(m, 1) == 100);
     CHECK(m.redemptions.empty());
     CHECK(m.vouchers.empty());

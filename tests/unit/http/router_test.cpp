@@ -1407,7 +1407,7 @@ TEMPLATE_TEST_CASE("router: refused requests answer with their exact problem and
          422, "validation-failed", fields{"lines[0].quantity"}},
         {"not enough points", verb::post, "/v1/members/m-1/redemptions", json_type,
          json{{"redemption_id", "red-9"}, {"reward_id", "mug"}}.dump(), 422, "insufficient-points",
-         std::nullopt},
+         fields{"reward_id"}},
         {"unknown reward", verb::post, "/v1/members/m-1/redemptions", json_type,
          json{{"redemption_id", "red-9"}, {"reward_id", "yacht"}}.dump(), 422, "validation-failed",
          fields{"reward_id"}},
