@@ -163,16 +163,23 @@ tl::expected<std::vector<lot_draw>, rejection> draw(context& cx, points_t points
     member_state& s = cx.state;
     std::vector<lot*> usable;
     points_t available = 0;
+    points_t owed = 0;
     for (lot& l : s.lots) {
         if (l.remaining > 0 && !l.pending(cx.now) && !l.expired(cx.now)) {
             usable.push_back(&l);
             available += l.remaining;
+        } else if (l.remaining < 0) {
+            owed -= l.remaining;
         }
     }
     if (available < points && !allow_negative) {
-        return tl::unexpected(rejection{rejection_code::insufficient_points, "points",
-                                        "needs " + points_text(cx.program, points) + ", has " +
-                                            points_text(cx.program, available) + " available"});
+        // A member below zero sees a negative balance: "0 available" alone would not match it.
+        std::string detail = "needs " + points_text(cx.program, points) + ", has " +
+                             points_text(cx.program, available) + " available";
+        if (owed > 0) {
+            detail += " and owes " + points_text(cx.program, owed);
+        }
+        return tl::unexpected(rejection{rejection_code::insufficient_points, "points", detail});
     }
     // Soonest-expiring first (never-expiring last), then oldest, then lowest id.
     std::sort(usable.begin(), usable.end(), [](const lot* a, const lot* b) {

@@ -139,6 +139,20 @@ TEST_CASE("pending and expired lots are not spent", "[burn]") {
     CHECK(remaining(ok->state, 1) == 500);
 }
 
+TEST_CASE("a member below zero is told what is owed, not only that nothing is available",
+          "[burn]") {
+    auto p = sample_program_ptr();
+    member_state m = member_without_lots();
+    timestamp now = at(2026, 4, 10);
+    // A return under negative_balance left 40 owed: the member's balance reads -40.
+    lot debt = make_lot(1, 0, at(2026, 3, 1), std::nullopt);
+    debt.remaining = -40;
+    m.lots.push_back(debt);
+    rejection e = rejected(evaluate(*p, m, redeem("r1", "espresso_shot", now), now));
+    CHECK(e.code == rejection_code::insufficient_points);
+    CHECK(e.message == "needs 25 leaves, has 0 leaves available and owes 40 leaves");
+}
+
 TEST_CASE("a redemption without enough points is refused and changes nothing", "[burn]") {
     auto p = sample_program_ptr();
     const member_state m = member_with_lots();
