@@ -1,6 +1,7 @@
 #include "loyalty/cli/commands.hpp"
 #include "loyalty/engine/evaluate.hpp"
 #include "loyalty/engine/event_json.hpp"
+#include "loyalty/engine/local_time.hpp"
 #include "loyalty/program/load.hpp"
 #include "now_option.hpp"
 
@@ -88,6 +89,16 @@ int simulate_purchase(const std::string& program_file, const std::string& transa
         return 2;
     }
     const engine::timestamp now = *given;
+    // Posted before it happened, the purchase would be evaluated against a clock that has not
+    // reached it: its points pending from a time before they were earned. The server refuses
+    // such a posting, and its quote uses the later of the two; a --now this early is a slip.
+    if (now < purchase->occurred_at) {
+        err << "loyalty simulate: --now: " << engine::format_rfc3339(now)
+            << " is before the purchase's occurred_at ("
+            << engine::format_rfc3339(purchase->occurred_at)
+            << "); a purchase is posted when or after it happens\n";
+        return 2;
+    }
     auto refuse = [&](const engine::rejection& why) {
         nlohmann::json refused = {{"rejected", engine::to_string(why.code)},
                                   {"field", why.field},

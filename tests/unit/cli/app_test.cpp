@@ -286,6 +286,15 @@ TEST_CASE("simulate at a later now keeps the program bound on late postings", "[
                         "--now", "2026-10-31T15:00:00Z"});
     CHECK(in_time.status == 0);
     CHECK(nlohmann::json::parse(in_time.out)["points"]["earned"] == 52);
+
+    // Before the purchase happened it cannot be posted: a slip of --now, said so.
+    auto early = run({"simulate", "--program", sample, "--transaction", purchase.path.string(),
+                      "--now", "2026-08-31T15:00:00Z"});
+    CHECK(early.status == 2);
+    CHECK(early.out.empty());
+    CHECK(early.err == "loyalty simulate: --now: 2026-08-31T15:00:00Z is before the purchase's "
+                       "occurred_at (2026-09-01T15:00:00Z); a purchase is posted when or after "
+                       "it happens\n");
 }
 
 TEST_CASE("simulate refuses malformed files with the field", "[cli]") {
