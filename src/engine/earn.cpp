@@ -327,6 +327,7 @@ void apply_multipliers(context& cx, std::vector<award>& awards) {
                 continue;
             }
             points_t extra_total = 0;
+            wide_int extra_exact = 0; // in hundredths of a point: the extras before rounding
             std::vector<points_t> extra_by_line;
             std::string detail;
             for (const std::string& target_id : r.multiply.rules) {
@@ -336,6 +337,7 @@ void apply_multipliers(context& cx, std::vector<award>& awards) {
                 }
                 award& target = awards[t];
                 points_t on = wanted == program::stacking::additive ? target.points : running[t];
+                extra_exact += static_cast<wide_int>(on) * (r.multiply.percent - 100);
                 points_t extra =
                     award_points(cx,
                                  round_ratio(static_cast<wide_int>(on) * (r.multiply.percent - 100),
@@ -360,14 +362,16 @@ void apply_multipliers(context& cx, std::vector<award>& awards) {
             m.by_line = std::move(extra_by_line);
             m.result.rounded = extra_total;
             std::string percent = std::to_string(r.multiply.percent);
-            m.result.exact =
-                concat({percent, "% of ", detail.empty() ? "nothing" : std::string_view(detail)});
+            // As a rate rule's: the number before rounding (each target's extra is rounded on
+            // its own, so `rounded` is the sum of those).
+            m.result.exact = exact_text(extra_exact, 100);
             m.result.reason =
                 detail.empty()
                     ? "none of its rules earned anything"
                     : concat({"x", percent, "% on ", detail, " (", rounding_name(r.round), ")"});
             if (detail.empty()) {
                 m.result.matched = false;
+                m.result.exact.clear();
             }
         }
     }
@@ -666,6 +670,7 @@ tl::expected<void, rejection> earn_purchase(context& cx, const purchase& e) {
                         units == 1 ? " unit" : " units", failure.empty() ? "" : "; ", failure});
             if (units == 0) {
                 a.result.matched = false;
+                a.result.exact.clear(); // as every rule that did not match
                 a.result.reason = "no line matched" + (failure.empty() ? "" : ": " + failure);
             }
             break;
@@ -731,11 +736,12 @@ tl::expected<void, rejection> earn_purchase(context& cx, const purchase& e) {
             if (r.on != earn_trigger::referral) {
                 continue;
             }
-            rule_result result{r.id, false, "", std::to_string(r.points), 0, 0};
+            rule_result result{r.id, false, "", "", 0, 0};
             if (auto why = not_applicable(cx, r, data)) {
                 result.reason = *why;
             } else {
                 result.matched = true;
+                result.exact = std::to_string(r.points);
                 result.rounded = result.awarded = r.points;
                 result.reason = "first purchase of a member referred by " + *s.referred_by;
                 cx.out.referrals.push_back({*s.referred_by, r.id, r.points, r.qualifying,

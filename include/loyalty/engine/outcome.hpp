@@ -28,7 +28,7 @@ struct rule_result {
     std::string id;
     bool matched = false;
     std::string reason;   // "condition false: transaction.local.weekday is 3, not 2"
-    std::string exact;    // the exact rational before rounding, e.g. "20.98"
+    std::string exact;    // the points before rounding, e.g. "20.98"; empty when not matched
     points_t rounded = 0; // after the rule's rounding (and multipliers)
     points_t awarded = 0; // after limits
 };

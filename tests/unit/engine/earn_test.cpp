@@ -393,6 +393,37 @@ TEST_CASE("Double Tuesdays double base leaves on Tuesday in New York, across mid
     }
 }
 
+TEST_CASE("every rule's exact is the number before rounding, and empty when it did not match",
+          "[earn]") {
+    // Tuesdays pay base x1.5 here: 34 base leaves (34.9 exactly) give 17 more, exactly.
+    const auto p = test::sample_variant("      percent: 200\n", "      percent: 150\n");
+    auto tuesday = evaluate(*p, enrolled_member(),
+                            basket("2026-11-24T15:00:00Z", {line("1", "coffee", 1, 1745)}),
+                            at("2026-11-24T15:00:00Z"));
+    REQUIRE(tuesday);
+    CHECK(rule(*tuesday, "base").exact == "34.9");
+    CHECK(rule(*tuesday, "double_tuesday").exact == "17");
+    CHECK(rule(*tuesday, "double_tuesday").rounded == 17);
+    // 35 base leaves: 17.5 more before the floor.
+    auto more = evaluate(*p, enrolled_member(),
+                         basket("2026-11-24T15:00:00Z", {line("1", "coffee", 1, 1750)}),
+                         at("2026-11-24T15:00:00Z"));
+    REQUIRE(more);
+    CHECK(rule(*more, "double_tuesday").exact == "17.5");
+    CHECK(rule(*more, "double_tuesday").rounded == 17);
+    CHECK(rule(*more, "double_tuesday").awarded == 17);
+
+    // A Monday: the multiplier, the bakery rule (no bakery line) and big_basket did not match.
+    auto monday =
+        run(enrolled_member(), basket("2026-11-23T15:00:00Z", {line("1", "coffee", 1, 1745)}));
+    for (const char* id : {"double_tuesday", "bakery", "big_basket", "app_orders"}) {
+        INFO(id);
+        CHECK_FALSE(rule(monday, id).matched);
+        CHECK(rule(monday, id).exact.empty());
+        CHECK(rule(monday, id).rounded == 0);
+    }
+}
+
 TEST_CASE("gift cards earn nothing and count toward nothing", "[earn]") {
     auto o = run(enrolled_member(), basket("2026-11-23T15:00:00Z", {line("1", "gift_card", 1, 5000),
                                                                     line("2", "coffee", 1, 500)}));
