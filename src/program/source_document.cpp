@@ -1,5 +1,6 @@
 #include "loyalty/program/source_document.hpp"
 
+#include "flow_brackets.hpp"
 #include "yaml_stream.hpp"
 
 #include <algorithm>
@@ -270,6 +271,29 @@ source_position position_at(std::string_view text, std::size_t offset) {
     return at;
 }
 
+// Text yaml-cpp cannot read, at the place to fix: a bracket never closed is reported where it
+// was opened, with where the parser gave up, rather than only at the end of the file.
+diagnostic unreadable(const std::string& file_name, std::string_view text,
+                      const YAML::Exception& e) {
+    source_position at = position_of(text, e.mark);
+    char opener = e.msg == YAML::ErrorMsg::END_OF_MAP_FLOW   ? '{'
+                  : e.msg == YAML::ErrorMsg::END_OF_SEQ_FLOW ? '['
+                                                             : '\0';
+    std::size_t until = e.mark.pos < 0 ? text.size() : static_cast<std::size_t>(e.mark.pos);
+    if (opener != '\0') {
+        if (auto open = detail::unclosed_bracket(text, until, opener)) {
+            bool at_end = until >= text.size();
+            return {file_name, position_at(text, *open), "",
+                    std::string("not valid YAML or JSON: this ") + opener + " is never closed (" +
+                        (at_end ? std::string("the file ends")
+                                : "the parser gave up at line " + std::to_string(at.line) +
+                                      ", column " + std::to_string(at.column)) +
+                        " without its " + (opener == '{' ? "}" : "]") + ")"};
+        }
+    }
+    return {file_name, at, "", "not valid YAML or JSON: " + e.msg + tab_indent_hint(text)};
+}
+
 // The path of the node enclosing `path`'s; false at the root.
 bool to_parent(std::string& path) {
     if (path.empty()) {
@@ -533,8 +557,7 @@ source_document source_document::parse(std::string_view text, std::string file_n
                             "nesting deeper than " + std::to_string(limits.max_depth) + " levels"});
         return doc;
     } catch (const YAML::Exception& e) {
-        problems.push_back({doc.file_name_, position_of(text, e.mark), "",
-                            "not valid YAML or JSON: " + e.msg + tab_indent_hint(text)});
+        problems.push_back(unreadable(doc.file_name_, text, e));
         return doc;
     }
     document_builder builder(doc, text, problems, limits, stream.aliases);

@@ -492,7 +492,8 @@ TEST_CASE("the three errors of the issue are all reported, in order, with lines"
 
 TEST_CASE("syntax errors carry their position", "[load][errors]") {
     CHECK(problems("program:\n  id: [shop\n") ==
-          "p.yaml:3:1: not valid YAML or JSON: end of sequence flow not found\n");
+          "p.yaml:2:7: not valid YAML or JSON: this [ is never closed (the file ends without its "
+          "])\n");
     CHECK(problems("{\"program\": {\"id\": \"shop\",}\n", "p.json").find("p.json:") == 0);
     CHECK(problems("", "empty.yaml") ==
           "empty.yaml: the file is empty; a program needs at least the keys program and earn\n");

@@ -254,6 +254,27 @@ TEST_CASE("the escapes of U+0085 and U+00A0 come out as UTF-8, in values and in 
                                "ey\":1}");
 }
 
+TEST_CASE("a bracket never closed is reported where it was opened", "[document]") {
+    // yaml-cpp gives up at the end of the file, or at the next key: lines from the bracket.
+    CHECK(document_problems("name: x\nrules: {\n") ==
+          "f.yaml:2:8: not valid YAML or JSON: this { is never closed (the file ends without its "
+          "})\n");
+    CHECK(document_problems("program: {id: x, name: y\nearn:\n  - id: a\n") ==
+          "f.yaml:1:10: not valid YAML or JSON: this { is never closed (the parser gave up at "
+          "line 2, column 5 without its })\n");
+    CHECK(document_problems("program:\n  id: x\n  tags: [a, b\nearn: []\n") ==
+          "f.yaml:3:9: not valid YAML or JSON: this [ is never closed (the parser gave up at "
+          "line 4, column 5 without its ])\n");
+    // JSON: the innermost one open, the list, not the object around it.
+    CHECK(document_problems("{\"program\": {\"id\": \"x\"},\n \"earn\": [\n") ==
+          "f.yaml:2:10: not valid YAML or JSON: this [ is never closed (the file ends without its "
+          "])\n");
+    // Brackets inside quotes, comments and plain scalars are not counted; closed ones are.
+    CHECK(document_problems("a: \"{[\"\nb: 'x[''y'  # c {\nc: u{v}\nd: [1, {e: \"]\"}\n") ==
+          "f.yaml:4:4: not valid YAML or JSON: this [ is never closed (the file ends without its "
+          "])\n");
+}
+
 TEST_CASE("a comma outside any list or mapping is an error at it, and the check ends",
           "[document]") {
     // yaml-cpp 0.7 reads an empty document at such a comma for ever: LoadAll never returned (the
