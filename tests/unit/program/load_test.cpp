@@ -2,6 +2,9 @@
 #include "support/sample_program.hpp"
 
 #include <catch2/catch.hpp>
+#include <fstream>
+#include <regex>
+#include <sstream>
 using namespace loyalty::program;
 using loyalty::test::sample_text;
 
@@ -823,4 +826,30 @@ TEST_CASE("member.tier compared with a tier the program does not have is refused
     CHECK(with_when(R"({and: [{in: [{var: member.tier}, [gold, Gold]]}]})") ==
           "p.yaml:14:51: earn[0].when.and[0].in[1][1]: unknown tier \"Gold\"; expected one of: "
           "green, gold (member.tier is always one of them)\n");
+}
+
+TEST_CASE("the API guide's examples carry the sample program's content hash", "[load][docs]") {
+    // A reader compares the hash of their own server with the guide's: a stale one says the
+    // guide describes another program.
+    std::ifstream in(std::string(LOYALTY_SOURCE_DIR) + "/docs/api.md");
+    REQUIRE(in);
+    std::ostringstream text;
+    text << in.rdbuf();
+    const std::string guide = text.str();
+    const std::string& hash = loyalty::test::sample_program().content_hash();
+    std::regex full("[0-9a-f]{64}");
+    int seen = 0;
+    for (auto it = std::sregex_iterator(guide.begin(), guide.end(), full);
+         it != std::sregex_iterator(); ++it, ++seen) {
+        CHECK(it->str() == hash);
+    }
+    CHECK(seen >= 3);
+    // Shortened, beside the sample's name.
+    std::regex shortened(R"re("content_hash": "([0-9a-f]{8})…", "name": "Bean & Leaf Rewards")re");
+    int short_seen = 0;
+    for (auto it = std::sregex_iterator(guide.begin(), guide.end(), shortened);
+         it != std::sregex_iterator(); ++it, ++short_seen) {
+        CHECK((*it)[1].str() == hash.substr(0, 8));
+    }
+    CHECK(short_seen >= 2);
 }
