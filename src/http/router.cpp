@@ -13,6 +13,7 @@
 #include "loyalty/http/openapi.hpp"
 #include "loyalty/ledger/api_keys.hpp"
 #include "loyalty/program/schedule_notes.hpp"
+#include "loyalty/program/utf8.hpp"
 
 #include <boost/url/parse.hpp>
 #include <fstream>
@@ -1101,7 +1102,10 @@ std::string bearer_secret(const request& req) {
 }
 
 bool valid_id(const std::string& id) {
-    if (id.empty() || id.size() > max_id_bytes) {
+    // Ids are written into JSON (the stored request, the audit, the answer), which is UTF-8: a
+    // stray byte from %FF would fail there, after the request was taken.
+    if (id.empty() || id.size() > max_id_bytes ||
+        program::first_invalid_utf8(id) != std::string_view::npos) {
         return false;
     }
     return std::none_of(id.begin(), id.end(), [](char ch) {
@@ -1324,7 +1328,7 @@ void router::handle(request req, std::string request_id, respond_fn respond) {
                 return c->problem(status::unprocessable_entity, "validation-failed",
                                   "Invalid request",
                                   name + ": at most " + std::to_string(max_id_bytes) +
-                                      " bytes, without control characters",
+                                      " bytes of UTF-8, without control characters",
                                   {name});
             }
         }
