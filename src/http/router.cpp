@@ -512,13 +512,25 @@ void change_profile(ledger::ledger& l, const router_options&, metrics&, call_ptr
     l.change_profile_async(context_of(*c), c->params[0], std::move(r), written(c));
 }
 
+// The query's parameters, without the empty pieces of "?" or "limit=5&": nothing was given
+// there, as a form or a client that joins parameters with "&" leaves them.
+std::vector<boost::urls::param> query_params(const call& c) {
+    std::vector<boost::urls::param> given;
+    for (auto param : c.url.params()) {
+        if (!param.key.empty() || param.has_value) {
+            given.push_back(std::move(param));
+        }
+    }
+    return given;
+}
+
 // A read that takes no query parameters answers one with 422, naming it; true when it did.
 bool refused_parameters(call& c) {
-    auto params = c.url.params();
+    auto params = query_params(c);
     if (params.empty()) {
         return false;
     }
-    std::string key = (*params.begin()).key;
+    std::string key = params.front().key;
     c.problem(status::unprocessable_entity, "validation-failed", "Invalid request",
               key + ": unknown parameter", {key});
     return true;
@@ -591,7 +603,7 @@ std::optional<page_request> page_parameters(call& c) {
     page_request page;
     bool limit_seen = false;
     bool cursor_seen = false;
-    for (auto param : c.url.params()) {
+    for (const auto& param : query_params(c)) {
         const std::string& value = param.value;
         // Given twice, either could be meant: refused, as a body's repeated key is.
         bool& seen = param.key == "limit" ? limit_seen : cursor_seen;
@@ -796,7 +808,7 @@ void adjust(ledger::ledger& l, const router_options&, metrics&, call_ptr c) {
 
 void rewards(ledger::ledger& l, const router_options&, metrics&, call_ptr c) {
     std::optional<std::string> member_id;
-    for (auto param : c->url.params()) {
+    for (const auto& param : query_params(*c)) {
         if (param.key != "member_id" || param.value.empty()) {
             return c->problem(status::unprocessable_entity, "validation-failed", "Invalid request",
                               param.key + ": unknown or empty parameter", {param.key});

@@ -589,6 +589,13 @@ TEMPLATE_TEST_CASE("router: a member's journey through the API, one answer per r
             "/v1/members/m-1/activity?limit=2&cursor=" + page["next_cursor"].get<std::string>();
     }
     CHECK(paged == entries);
+    // The empty pieces of "?" and a trailing "&" give nothing: they are no unknown parameter.
+    CHECK(ok_json(a.get("/v1/members/m-1/activity?limit=500&", a.support), 200) == all);
+    CHECK(ok_json(a.get("/v1/members/m-1/activity?", a.support), 200)["entries"].size() ==
+          std::min<std::size_t>(entries.size(), 50));
+    CHECK(ok_json(a.get("/v1/members/m-1?", a.support), 200)["member_id"] == "m-1");
+    check_problem(a.get("/v1/members/m-1?=1", a.support), 422, "validation-failed",
+                  std::vector<std::string>{""});
 
     // The catalog, with what this member can redeem now (325 available).
     json rewards = ok_json(a.get("/v1/rewards?member_id=m-1", a.pos), 200);
