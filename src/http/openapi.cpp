@@ -1098,8 +1098,8 @@ json build() {
            "validation-failed naming it. Errors are "
            "application/problem+json. Any request may also be answered by the server itself: "
            "400 bad-http or bad-target, 404 route-not-found, 405 method-not-allowed, 413 "
-           "body-too-large, 431 headers-too-large, 503 too-many-connections (with "
-           "Retry-After)."}}},
+           "body-too-large, 431 headers-too-large, 501 unsupported-transfer-coding, 503 "
+           "too-many-connections (with Retry-After)."}}},
         {"servers", {{{"url", "http://127.0.0.1:8080"}, {"description", "loyalty serve"}}}},
         {"tags",
          {{{"name", "system"}},

@@ -5,6 +5,7 @@
 #include "loyalty/http/server.hpp"
 
 #include "loyalty/http/json_log.hpp"
+#include "loyalty/http/request_head.hpp"
 #include "loyalty/http/response_head.hpp"
 
 #include <array>
@@ -340,14 +341,14 @@ private:
         if (ec) {
             return on_read_error(ec);
         }
-        // RFC 9112 6.3: with Transfer-Encoding but not chunked last, the length is unknown.
-        if (parser_->get().count(beast_http::field::transfer_encoding) != 0 &&
-            !parser_->chunked()) {
-            return send_problem(beast_http::status::bad_request, "bad_http", "bad-http",
-                                "Malformed HTTP request",
-                                "Transfer-Encoding other than chunked is not supported.",
-                                beast_http::error::bad_transfer_encoding);
+        if (auto refused = refuse_request_head(parser_->get())) {
+            return send_problem(refused->status, "bad_http", refused->type, refused->title,
+                                refused->detail, {});
         }
+        // Beast adds a chunked body's trailer fields to the header: counted now, they can be
+        // told apart when the body has been read.
+        const auto& head = parser_->get();
+        header_fields_ = static_cast<std::size_t>(std::distance(head.begin(), head.end()));
         if (parser_->is_done()) {
             return handle_request();
         }
@@ -425,6 +426,15 @@ private:
     }
 
     void handle_request() {
+        // Trailer fields would be read as headers (an Authorization the proxy in front never saw
+        // as one, say): RFC 9110 6.5.1 lets a field be merged only when its definition allows
+        // it, and nothing here needs one.
+        if (const auto& read = parser_->get();
+            static_cast<std::size_t>(std::distance(read.begin(), read.end())) != header_fields_) {
+            return send_problem(
+                beast_http::status::bad_request, "bad_http", "bad-http", "Malformed HTTP request",
+                "Trailer fields are not accepted; send every field in the header.", {});
+        }
         request req = parser_->release();
         parser_.reset();
         auto client_id = req[request_id_header];
@@ -545,7 +555,7 @@ private:
         head_ = false;
         server_.measurements.limit_hit(limit);
         log(spdlog::level::info, "request refused", ec,
-            {{"limit", limit}, {"status", static_cast<unsigned>(status)}});
+            {{"limit", limit}, {"status", static_cast<unsigned>(status)}, {"detail", detail}});
         keep_alive_ = false;
         response res = problem(version_, false, status, type, title, detail);
         res.set(request_id_header, request_id_);
@@ -616,6 +626,7 @@ private:
     const strand_type strand_; // the connection's strand, stream_'s executor
     beast::flat_buffer buffer_;
     std::optional<beast_http::request_parser<beast_http::string_body>> parser_;
+    std::size_t header_fields_ = 0; // the fields of the request's header, trailers not counted
     std::optional<beast_http::response<beast_http::empty_body>> continue_;
     std::optional<response> response_;
     std::string head_text_; // response_'s status line and fields, while it is written

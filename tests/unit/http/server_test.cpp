@@ -402,6 +402,90 @@ TEST_CASE("server: malformed HTTP gets 400 and the connection is closed", "[serv
                Catch::Contains("loyalty_http_limit_hits_total{limit=\"bad_http\"} 3\n"));
 }
 
+TEST_CASE("server: trailer fields are refused, never read as headers", "[server]") {
+    // Beast adds a chunked body's trailer to the header fields: an Authorization (or an
+    // Idempotency-Key) in the trailer was used as if a proxy in front had seen it as a header.
+    fresh_server s;
+    const std::string body = nlohmann::json{{"member_id", "m-trailer"}}.dump();
+    char size[16];
+    std::snprintf(size, sizeof size, "%zx", body.size());
+    for (const std::string& trailer :
+         {"Authorization: Bearer " + s.secret, std::string("X-Anything: 1")}) {
+        INFO(trailer);
+        raw_client c(s.port());
+        c.send(
+            "POST /v1/members HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n" +
+            std::string(
+                trailer.rfind("Auth", 0) == 0 ? "" : "Authorization: Bearer " + s.secret + "\r\n") +
+            "Transfer-Encoding: chunked\r\n\r\n" + size + "\r\n" + body + "\r\n0\r\n" + trailer +
+            "\r\n\r\n");
+        auto res = c.response();
+        CHECK(res.result() == bhttp::status::bad_request);
+        CHECK(problem_type(res) == "bad-http");
+        CHECK_THAT(res.body(), Catch::Contains("Trailer fields are not accepted"));
+        CHECK(closed(c.wait_closed(3s)));
+    }
+    // Nothing was enrolled; without a trailer the same request is.
+    raw_client c(s.port());
+    c.send(get("/v1/members/m-trailer", "Authorization: Bearer " + s.secret + "\r\n"));
+    CHECK(c.response().result() == bhttp::status::not_found);
+    c.send("POST /v1/members HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+           "Authorization: Bearer " +
+           s.secret + "\r\nTransfer-Encoding: chunked\r\n\r\n" + size + "\r\n" + body +
+           "\r\n0\r\n\r\n");
+    CHECK(c.response().result() == bhttp::status::created);
+}
+
+TEST_CASE("server: a header that could be read two ways is refused", "[server]") {
+    fresh_server s;
+    const std::string auth = "Authorization: Bearer " + s.secret + "\r\n";
+    struct row {
+        std::string request;
+        bhttp::status status;
+        std::string type;
+        std::string detail;
+    } rows[] = {
+        // A coding this server cannot decode: the body would be read as if it were not encoded.
+        {"POST /v1/members HTTP/1.1\r\nHost: x\r\n" + auth +
+             "Content-Type: application/json\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
+         bhttp::status::not_implemented, "unsupported-transfer-coding",
+         "Transfer-Encoding: gzip is not supported"},
+        {"POST /v1/members HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, chunked\r\n\r\n",
+         bhttp::status::bad_request, "bad-http", "chunked is applied once"},
+        {"POST /v1/members HTTP/1.0\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n",
+         bhttp::status::bad_request, "bad-http", "HTTP/1.0"},
+        {"GET /healthz HTTP/1.1\r\n\r\n", bhttp::status::bad_request, "bad-http",
+         "one Host header field; this one has 0"},
+        {"GET /healthz HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", bhttp::status::bad_request,
+         "bad-http", "this one has 2"},
+        {"GET /v1/members/m-1 HTTP/1.1\r\nHost: a\r\n" + auth + auth + "\r\n",
+         bhttp::status::bad_request, "bad-http", "Authorization is given more than once"},
+        {"POST /v1/members HTTP/1.1\r\nHost: a\r\n" + auth +
+             "Idempotency-Key: k1\r\nIdempotency-Key: k2\r\nContent-Type: application/json\r\n"
+             "Content-Length: 2\r\n\r\n{}",
+         bhttp::status::bad_request, "bad-http", "Idempotency-Key is given more than once"},
+        {"POST /v1/members HTTP/1.1\r\nHost: a\r\n" + auth +
+             "Content-Type: application/json\r\nContent-Type: text/plain\r\n"
+             "Content-Length: 2\r\n\r\n{}",
+         bhttp::status::bad_request, "bad-http", "Content-Type is given more than once"},
+    };
+    for (const row& r : rows) {
+        INFO(r.request);
+        raw_client c(s.port());
+        c.send(r.request);
+        auto res = c.response();
+        CHECK(res.result() == r.status);
+        CHECK(problem_type(res) == r.type);
+        CHECK_THAT(res.body(), Catch::Contains(r.detail));
+        CHECK_FALSE(res.keep_alive());
+        CHECK(closed(c.wait_closed(3s)));
+    }
+    // HTTP/1.0 needs no Host; one is still enough.
+    raw_client c(s.port());
+    c.send("GET /healthz HTTP/1.0\r\n\r\n");
+    CHECK(c.response().result() == bhttp::status::ok);
+}
+
 TEST_CASE("server: a Transfer-Encoding other than a final chunked is refused, not smuggled",
           "[server]") {
     fresh_server s;
