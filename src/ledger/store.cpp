@@ -824,9 +824,16 @@ stored_program read_program(statement& s) {
 } // namespace
 
 std::optional<stored_program> store::active_program() {
-    statement& s = cached("SELECT id, content_hash, name, format, source, activated_at"
-                          " FROM program_versions WHERE activated_at IS NOT NULL"
-                          " ORDER BY activated_at DESC, id DESC LIMIT 1");
+    // The version of the newest activation in the audit log, as GET /v1/program/versions
+    // says. activated_at alone could not tell two activations in one second apart: a rollback
+    // to an older version right after a new one left the new one in use by `jobs run`.
+    // (Activations older than their audit entries: the latest activated_at.)
+    statement& s =
+        cached("SELECT id, content_hash, name, format, source, activated_at"
+               " FROM program_versions WHERE activated_at IS NOT NULL"
+               " ORDER BY content_hash IS (SELECT detail FROM audit_log WHERE id ="
+               " (SELECT MAX(id) FROM audit_log WHERE action = 'activate_program')) DESC,"
+               " activated_at DESC, id DESC LIMIT 1");
     std::optional<stored_program> found;
     if (s.step()) {
         found = read_program(s);

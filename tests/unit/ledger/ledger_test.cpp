@@ -524,11 +524,14 @@ TEST_CASE("a purchase's record leaves its request to the operation, and an older
 
 TEST_CASE("a return gives its points back to the rule's budget, in the file", "[ledger][limits]") {
     fixture f;
-    REQUIRE(f.ledger->activate_program(
-        {},
+    const std::string budget =
         test::sample_text_with("        - {times: 1, period: calendar_month}",
-                               "        - {times: 9, period: calendar_month}\n      budget: 120"),
-        "budget.yaml"));
+                               "        - {times: 9, period: calendar_month}\n      budget: 120");
+    REQUIRE(f.ledger->activate_program({}, budget, "budget.yaml"));
+    // Reopened on the same program: a server restarted as it was started. (Reopened on the
+    // sample, that would be activated again, and its limit of once a month apply.)
+    f.program = f.dir / "budget.yaml";
+    std::ofstream(f.program) << budget;
     enroll(f, "m-1");
     REQUIRE(f.ledger->post_purchase(pos(), basket("t-1", "m-1", 3500, f.now())));
     REQUIRE(f.ledger->post_purchase(pos(), basket("t-2", "m-1", 3500, f.now())));
@@ -1217,6 +1220,25 @@ TEST_CASE("a revoked API key reads and writes nothing from the moment it is revo
     CHECK_FALSE(*again);
     // A key never found is not remembered.
     CHECK_FALSE(f.ledger->remembered_api_key("lk_not_a_key"));
+}
+
+TEST_CASE("a rollback in the same second as the activation it undoes stays in use after a restart",
+          "[ledger]") {
+    // activated_at has whole seconds: the newer version (higher id) won a tie on it, and a
+    // ledger opened without a program file (`loyalty jobs run`) used the version rolled back.
+    fixture f;
+    auto original = f.ledger->active_program();
+    auto v2 = f.ledger->activate_program(
+        {}, test::sample_text_with("rate: {points: 2, per: 100}", "rate: {points: 3, per: 100}"),
+        "v2.yaml");
+    REQUIRE(v2);
+    auto back = f.ledger->activate_program({}, test::sample_text(), "program.yaml");
+    REQUIRE(back);
+    CHECK(back->id == original.id);
+    f.ledger.reset();
+    loyalty::ledger::ledger reopened(f.options(std::chrono::microseconds{1000}));
+    CHECK(reopened.active_program().id == original.id);
+    CHECK(reopened.active_program().content_hash == original.content_hash);
 }
 
 TEST_CASE("program versions are validated, stored once and recorded by outcomes", "[ledger]") {
