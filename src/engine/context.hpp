@@ -117,4 +117,8 @@ tl::expected<void, rejection> use_voucher(context& cx, const voucher_use& e);
 tl::expected<void, rejection> adjust(context& cx, const adjustment& e);
 tl::expected<void, rejection> pass_time(context& cx, const time_passes& e);
 
+// Before any other event: a tier status that ended by the event's time is reassessed, so that
+// the event is decided at the tier the member holds then.
+void catch_up(context& cx);
+
 } // namespace loyalty::engine::detail

@@ -146,6 +146,9 @@ tl::expected<outcome, rejection> evaluate(const program::program& p, const membe
     // Time passing records maturing first, then repays (time_driven.cpp); any other event must
     // see debts repaid by what became available since, before it spends.
     if (!std::holds_alternative<time_passes>(e)) {
+        if (!std::holds_alternative<enrollment>(e)) {
+            detail::catch_up(cx);
+        }
         detail::repay_debts(cx);
     }
 

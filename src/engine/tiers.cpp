@@ -31,13 +31,19 @@ std::int64_t metric_at(const program::program& p, const member_state& member, ti
     case program::tier_window_kind::lifetime:
         break;
     }
+    // A rolling window is the time since `from`: what happened exactly a window ago has left
+    // it. A calendar or enrollment year begins at its first instant, which is in it: a purchase
+    // at local midnight on 1 January, or the enrollment bonus at enrollment, counts that year.
+    const bool starts_inside = t.window != program::tier_window_kind::rolling_months;
     std::int64_t metric = 0;
     for (const metric_entry& m : member.metric) {
-        if (m.at > from && m.at <= now) {
+        if ((m.at > from || (starts_inside && m.at == from)) && m.at <= now) {
             metric += m.amount;
         }
     }
-    return metric;
+    // Returns subtract in the unit their purchase was counted in; after a version that changed
+    // the metric's unit they can subtract more than the window holds in the new one.
+    return std::max<std::int64_t>(metric, 0);
 }
 
 namespace detail {

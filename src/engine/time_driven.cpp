@@ -293,13 +293,29 @@ void keep_exempt_lots(context& cx) {
 // can expire in the same run; statuses are reassessed before expiry so that a member leaving an
 // exempt tier loses the deferred lots at once, and before benefits so that those go to the tier
 // the member holds now.
+// After the statuses, an upgrade: the metric may support more than the status that ended left
+// (a new program version with lower thresholds, activated since), and a member whose metric
+// reaches a threshold holds the tier, as after any event.
 tl::expected<void, rejection> pass_time(context& cx, const time_passes&) {
     correct_expiry_before_available(cx);
     mature_lots(cx);
     end_tier_statuses(cx);
+    upgrade_tier(cx);
     expire_lots(cx);
     grant_yearly_benefits(cx);
     return {};
+}
+
+// Lots carry their own dates, and every balance reads them, so maturing and dated expiry need
+// no run of the jobs before an event to be right. A tier is a label until its status is
+// reassessed: after the status's end, an event would earn at the old tier's rates (and spend
+// from an exempt tier's deferred lots) until the jobs ran. So a status that ended by the event's
+// time is reassessed first, as the jobs would have done it; the event's outcome shows the change.
+void catch_up(context& cx) {
+    const tier_status& status = cx.state.tier;
+    if (status.valid_until && *status.valid_until <= cx.now) {
+        end_tier_statuses(cx);
+    }
 }
 
 } // namespace loyalty::engine::detail

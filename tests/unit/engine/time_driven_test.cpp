@@ -283,6 +283,88 @@ TEST_CASE("downgrade one_level: at most one level down when a status ends", "[ti
     CHECK(out.state.tier.valid_until == utc(2028_y / 1 / 10, 15));
 }
 
+TEST_CASE("an event after a status ended is decided at the tier the member holds then, before "
+          "the jobs run",
+          "[time]") {
+    // Gold until 2027-01-10 15:00 with nothing in the window then: Green from that moment. A
+    // purchase the next day, before any run of the jobs, earned at Gold's 3 per $1.
+    const auto& p = sample_program();
+    auto m = member(p, utc(2025_y / 1 / 5, 15));
+    timestamp until = utc(2027_y / 1 / 10, 15);
+    set_tier(m, "gold", utc(2026_y / 1 / 10, 15), until);
+    engine::purchase buy;
+    buy.transaction_id = "t1";
+    buy.member_id = "m1";
+    buy.store_id = "s1";
+    buy.currency = "USD";
+    buy.occurred_at = utc(2027_y / 1 / 11, 15); // a Monday
+    buy.lines.push_back({"1", "BEANS", "beans", 1, 10000, 0, {}});
+    auto out = engine::evaluate(p, m, buy, buy.occurred_at);
+    REQUIRE(out);
+    CHECK(out->tier.before == "gold");
+    CHECK(out->state.tier.tier == "green");
+    CHECK(out->tier.changed);
+    CHECK(out->state.tier.since == until);
+    // Green's 2 per $1 on $100, and the $30 basket's 50.
+    CHECK(out->points.earned == 250);
+
+    SECTION("the purchase that lifts the metric over Gold's threshold again upgrades at once") {
+        buy.lines[0].unit_price = 30000; // 600 base leaves, Green's rate
+        auto again = engine::evaluate(p, m, buy, buy.occurred_at);
+        REQUIRE(again);
+        CHECK(again->state.tier.tier == "gold");
+        CHECK(again->state.tier.since == buy.occurred_at);
+        CHECK_FALSE(again->tier.changed); // Gold before, Gold after: a new status
+    }
+}
+
+TEST_CASE("a calendar or enrollment year counts from its first instant, a rolling window not",
+          "[time]") {
+    auto calendar =
+        sample_variant("  window:\n    rolling_months: 12\n", "  window: calendar_year\n");
+    auto m = member(*calendar, utc(2026_y / 6 / 1));
+    const timestamp new_year = utc(2027_y / 1 / 1, 5); // midnight in New York
+    m.metric.push_back({new_year, 40, "t1"});
+    m.metric.push_back({new_year - seconds{1}, 7, "t0"});
+    CHECK(engine::metric_at(*calendar, m, new_year) == 40);
+    CHECK(engine::metric_at(*calendar, m, new_year - seconds{1}) == 7);
+
+    auto enrollment =
+        sample_variant("  window:\n    rolling_months: 12\n", "  window: enrollment_year\n");
+    auto e = member(*enrollment, utc(2026_y / 6 / 1, 15));
+    e.metric.push_back({utc(2026_y / 6 / 1, 15), 25, "enrollment"});
+    CHECK(engine::metric_at(*enrollment, e, utc(2026_y / 6 / 1, 15)) == 25);
+
+    // Twelve months back to the second: out of a rolling window.
+    const auto& rolling = sample_program();
+    auto r = member(rolling, utc(2025_y / 1 / 1));
+    r.metric.push_back({utc(2025_y / 6 / 1, 15), 30, "t"});
+    CHECK(engine::metric_at(rolling, r, utc(2026_y / 6 / 1, 15)) == 0);
+    CHECK(engine::metric_at(rolling, r, utc(2026_y / 6 / 1, 15) - seconds{1}) == 30);
+}
+
+TEST_CASE("the tier metric never counts below zero", "[time]") {
+    // Contributions counted in points, then a return counted in cents by a version that changed
+    // the metric to eligible spend.
+    const auto& p = sample_program();
+    auto m = member(p, utc(2026_y / 1 / 5));
+    m.metric.push_back({utc(2026_y / 3 / 1), 555, "t1"});
+    m.metric.push_back({utc(2026_y / 3 / 1), -24000, "r1"});
+    CHECK(engine::metric_at(p, m, utc(2026_y / 4 / 1)) == 0);
+}
+
+TEST_CASE("a run of the jobs upgrades a member whose metric supports a higher tier", "[time]") {
+    // A program version with a lower Gold threshold makes every member due; a member whose
+    // metric now reaches it is Gold at that run, not at their next purchase.
+    auto p = sample_variant("      threshold: 500", "      threshold: 100");
+    auto m = member(*p, utc(2026_y / 1 / 5, 15));
+    m.metric.push_back({utc(2026_y / 6 / 1), 175, "base"});
+    auto out = pass(*p, m, utc(2026_y / 7 / 1));
+    CHECK(out.state.tier.tier == "gold");
+    CHECK(out.tier.changed);
+    CHECK(out.state.tier.since == utc(2026_y / 7 / 1));
+}
+
 TEST_CASE("a Gold member gets the birthday drink in the birthday month, once a year", "[time]") {
     const auto& p = sample_program();
     auto m = member(p, utc(2025_y / 1 / 5, 15), 1990_y / 3 / 22);
