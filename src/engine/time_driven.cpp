@@ -129,30 +129,47 @@ void defer_exempt_expiry(context& cx) {
     }
 }
 
+// Under `inactivity` expiry, when everything held expires unless the member is active again.
+timestamp inactivity_deadline(const context& cx) {
+    const program::expiry_rule& x = cx.program.points.expiry;
+    timestamp since = cx.state.last_activity.value_or(cx.state.enrolled_at);
+    return x.months > 0 ? add_local_months(cx.program.time_zone, since, x.months, false)
+                        : since + date::days{x.days};
+}
+
+// Lots keep the expiry they were earned under: a program version with another policy applies to
+// points earned from then on. A dated lot under `never` or `inactivity` was earned under an
+// earlier version's dates; every balance stops counting it at that date, so it expires then,
+// with its movement, rather than staying neither spendable nor expired.
+void expire_dated_lots(context& cx) {
+    for (lot& l : cx.state.lots) {
+        if (l.remaining > 0 && l.expired(cx.now)) {
+            expire_lot(cx, l, "expired " + last_day_text(cx.program.time_zone, *l.expires_at));
+        }
+    }
+}
+
 void expire_lots(context& cx) {
     const program::expiry_rule& x = cx.program.points.expiry;
     const date::time_zone* zone = cx.program.time_zone;
     if (x.policy == program::expiry_policy::never) {
+        expire_dated_lots(cx);
         return;
     }
     if (holds_exempt_tier(cx)) {
         if (x.policy != program::expiry_policy::inactivity) {
             defer_exempt_expiry(cx);
             // What expired before the status began, and was not deferred, expires now.
-            for (lot& l : cx.state.lots) {
-                if (l.remaining > 0 && l.expired(cx.now)) {
-                    expire_lot(cx, l, "expired " + last_day_text(zone, *l.expires_at));
-                }
-            }
+            expire_dated_lots(cx);
         }
         // Inactivity: nothing expires while exempt; after the status ends the deadline has
         // passed and everything expires at the next run.
         return;
     }
     if (x.policy == program::expiry_policy::inactivity) {
+        expire_dated_lots(cx);
         timestamp since = cx.state.last_activity.value_or(cx.state.enrolled_at);
-        timestamp deadline = x.months > 0 ? add_local_months(zone, since, x.months, false)
-                                          : since + date::days{x.days};
+        timestamp deadline = inactivity_deadline(cx);
         if (deadline > cx.now) {
             return;
         }
@@ -168,11 +185,7 @@ void expire_lots(context& cx) {
         }
         return;
     }
-    for (lot& l : cx.state.lots) {
-        if (l.remaining > 0 && l.expired(cx.now)) {
-            expire_lot(cx, l, "expired " + last_day_text(zone, *l.expires_at));
-        }
-    }
+    expire_dated_lots(cx);
 }
 
 // How many times `benefit_id` was granted in the period that contains `t` (not the one that

@@ -512,6 +512,29 @@ TEST_CASE("inactivity expiry: everything expires after months without activity",
     CHECK(pass(*p, out.state, utc(2026_y / 5 / 1)).movements.empty());
 }
 
+TEST_CASE("a lot keeps the expiry it was earned under when a version without one follows",
+          "[time]") {
+    // Earned under `after` (expiring at the end of 2026-09-30), then the program says `never`:
+    // the lot stopped counting in every balance at its date, but nothing expired it, so the
+    // member held points neither spendable nor expired, with no entry saying why.
+    auto never = sample_variant("    policy: after\n    months: 6\n    round_to: "
+                                "end_of_month\n    exempt_tiers: [reserve]\n",
+                                "    policy: never\n");
+    auto m = member(*never, utc(2026_y / 3 / 1));
+    add_lot(*never, m, 100, utc(2026_y / 3 / 14, 15));
+    auto before = pass(*never, m, utc(2026_y / 9 / 30, 12));
+    CHECK(of_kind(before, engine::movement_kind::expire).empty());
+    CHECK(before.balance_after.available == 100);
+    auto out = pass(*never, before.state, utc(2026_y / 10 / 2));
+    auto expired = of_kind(out, engine::movement_kind::expire);
+    REQUIRE(expired.size() == 1);
+    CHECK(expired[0].points == -100);
+    CHECK(out.balance_after.available == 0);
+    CHECK(out.state.lots[0].remaining == 0);
+    // Points earned from then on do not expire.
+    CHECK(engine::next_due(*never, out.state, utc(2026_y / 10 / 2)) == std::nullopt);
+}
+
 TEST_CASE("running time twice changes nothing the second time", "[time]") {
     const auto& p = sample_program();
     auto m = member(p, utc(2025_y / 1 / 5, 15), 1990_y / 3 / 22);
