@@ -46,6 +46,36 @@ std::int64_t metric_at(const program::program& p, const member_state& member, ti
     return std::max<std::int64_t>(metric, 0);
 }
 
+// A status ends at valid_until and is reassessed on the metric at that instant. Several may have
+// ended since the last look: each is reassessed in turn, each new status starting where the
+// previous one ended (not at now), so the dates do not drift with the time the jobs happen to
+// run.
+tier_status tier_status_at(const program::program& p, const member_state& member, timestamp now) {
+    const program::tier_policy& t = p.tiers;
+    tier_status status = member.tier;
+    while (status.valid_until && *status.valid_until <= now && !t.levels.empty()) {
+        timestamp ended = *status.valid_until;
+        std::size_t current = t.index_of(status.tier).value_or(0);
+        std::size_t supported = t.level_for(metric_at(p, member, ended));
+        std::size_t next = supported;
+        if (t.downgrade == program::downgrade_rule::one_level && current > 0) {
+            next = std::max(supported, current - 1);
+        }
+        status.tier = t.levels[next].id;
+        status.since = ended;
+        // The lowest tier is every member's by default; it has nothing to lose, so it never
+        // ends. A status that ends by itself is always longer than zero months, so the loop
+        // ends.
+        if (next == 0 || t.status_months <= 0) {
+            status.valid_until = std::nullopt;
+        } else {
+            status.valid_until = add_local_months(p.time_zone, ended, t.status_months, false) +
+                                 date::days{t.grace_days};
+        }
+    }
+    return status;
+}
+
 namespace detail {
 
 void grant_benefit(context& cx, const program::benefit& b) {

@@ -74,34 +74,8 @@ void mature_lots(context& cx) {
     }
 }
 
-// The member's status ends at valid_until and is reassessed on the metric at that instant.
-// Several periods may have passed since the last run: each is reassessed in turn, each new
-// status starting where the previous one ended (not at now), so the dates do not drift with
-// the time the job happens to run.
 void end_tier_statuses(context& cx) {
-    const program::tier_policy& t = cx.program.tiers;
-    tier_status& status = cx.state.tier;
-    while (status.valid_until && *status.valid_until <= cx.now && !t.levels.empty()) {
-        timestamp ended = *status.valid_until;
-        std::size_t current = t.index_of(status.tier).value_or(0);
-        std::size_t supported = t.level_for(metric_at(cx.program, cx.state, ended));
-        std::size_t next = supported;
-        if (t.downgrade == program::downgrade_rule::one_level && current > 0) {
-            next = std::max(supported, current - 1);
-        }
-        status.tier = t.levels[next].id;
-        status.since = ended;
-        // The lowest tier is every member's by default; it has nothing to lose, so it never
-        // ends. A status that ends by itself is always longer than zero months, so the loop
-        // ends.
-        if (next == 0 || t.status_months <= 0) {
-            status.valid_until = std::nullopt;
-        } else {
-            status.valid_until =
-                add_local_months(cx.program.time_zone, ended, t.status_months, false) +
-                date::days{t.grace_days};
-        }
-    }
+    cx.state.tier = tier_status_at(cx.program, cx.state, cx.now);
 }
 
 // Exempt tiers: a member holding one keeps every lot until the status ends. Lots that would

@@ -47,16 +47,18 @@ member_view view_of(const program::program& p, const detail::loaded_member& m, t
             *v.next_expiring_points += l.remaining;
         }
     }
-    v.tier = s.tier;
+    // A status that ended is shown as the jobs will leave it, as the member's next event sees
+    // it: not as the tier that ended, with a valid_until in the past.
+    v.tier = engine::tier_status_at(p, s, now);
     v.metric = engine::metric_at(p, s, now);
-    if (auto at = p.tiers.index_of(s.tier.tier); at && *at + 1 < p.tiers.levels.size()) {
+    if (auto at = p.tiers.index_of(v.tier.tier); at && *at + 1 < p.tiers.levels.size()) {
         const program::tier_level& next = p.tiers.levels[*at + 1];
         v.next_tier = next_tier_progress{next.id, next.threshold,
                                          std::max<std::int64_t>(0, next.threshold - v.metric)};
     }
-    if (s.tier.valid_until) {
-        if (const program::tier_level* current = p.tiers.find(s.tier.tier)) {
-            std::int64_t at_end = engine::metric_at(p, s, *s.tier.valid_until);
+    if (v.tier.valid_until) {
+        if (const program::tier_level* current = p.tiers.find(v.tier.tier)) {
+            std::int64_t at_end = engine::metric_at(p, s, *v.tier.valid_until);
             v.keep_tier = tier_keep{current->threshold, at_end,
                                     std::max<std::int64_t>(0, current->threshold - at_end)};
         }

@@ -31,6 +31,11 @@ std::optional<timestamp> next_due(const program::program& p, const member_state&
 // The tier metric in the program's window at `now`.
 std::int64_t metric_at(const program::program& p, const member_state& member, timestamp now);
 
+// The member's tier status at `now`: the stored one, or when it has ended by then, what the
+// jobs make of it: reassessed on the metric at its end (and again for each status that ended
+// since). What the member view shows before the jobs' visit, and what an event is decided at.
+tier_status tier_status_at(const program::program& p, const member_state& member, timestamp now);
+
 // Why a purchase or custom event that happened at `occurred_at` may not be posted at `now`: it
 // is more than the program's late_posting.max_days old (an event earns as of its own time, so a
 // receipt found a year later would earn under last year's rules and tiers). Empty when it may;

@@ -862,6 +862,13 @@ TEST_CASE("the tier history names each change, its metric and what made it", "[l
     // Gold lasts 12 months, and what earned it has left the window by then.
     const timestamp status_end = *view(f, "m-1").tier.valid_until;
     *f.clock = status_end.time_since_epoch().count();
+    // Before the jobs' visit the view shows the status as the visit will leave it, not Gold
+    // with a valid_until in the past.
+    const auto before_jobs = view(f, "m-1");
+    CHECK(before_jobs.tier.tier == "green");
+    CHECK(before_jobs.tier.since == status_end);
+    CHECK_FALSE(before_jobs.tier.valid_until);
+    CHECK_FALSE(before_jobs.keep_tier);
     REQUIRE(f.ledger->run_due(f.now()));
     REQUIRE(view(f, "m-1").tier.tier == "green");
 
