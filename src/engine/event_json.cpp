@@ -60,34 +60,52 @@ int fixed_width_number(std::string_view t, std::size_t at, std::size_t digits) {
 // locale-aware stream each time and overflows on some malformed offsets
 // (tests/fuzz/regressions/requests/rfc3339-*), so it never sees untrusted text.
 std::optional<timestamp> parse_rfc3339_unbounded(std::string_view t) {
-    if (t.size() != 20 && t.size() != 25) {
+    if (t.size() < 20) {
         return std::nullopt;
     }
-    if (t[4] != '-' || t[7] != '-' || t[10] != 'T' || t[13] != ':' || t[16] != ':') {
+    // After the seconds: a fraction (tills send one: JavaScript's toISOString writes
+    // milliseconds), dropped as times are kept to the second, then Z or an offset. RFC 3339
+    // (5.6) allows a lowercase t and z.
+    std::string_view zone = t.substr(19);
+    if (zone.front() == '.') {
+        std::size_t digits = 1;
+        while (digits < zone.size() && zone[digits] >= '0' && zone[digits] <= '9') {
+            ++digits;
+        }
+        if (digits == 1 || digits > 10) { // one to nine digits: to the nanosecond
+            return std::nullopt;
+        }
+        zone.remove_prefix(digits);
+    }
+    if (zone.size() != 1 && zone.size() != 6) {
         return std::nullopt;
     }
-    auto number = [&](std::size_t at, std::size_t digits) {
-        return fixed_width_number(t, at, digits);
+    if (t[4] != '-' || t[7] != '-' || (t[10] != 'T' && t[10] != 't') || t[13] != ':' ||
+        t[16] != ':') {
+        return std::nullopt;
+    }
+    auto number = [&](std::string_view text, std::size_t at, std::size_t digits) {
+        return fixed_width_number(text, at, digits);
     };
-    int year = number(0, 4), month = number(5, 2), day = number(8, 2);
-    int hour = number(11, 2), minute = number(14, 2), second = number(17, 2);
+    int year = number(t, 0, 4), month = number(t, 5, 2), day = number(t, 8, 2);
+    int hour = number(t, 11, 2), minute = number(t, 14, 2), second = number(t, 17, 2);
     if (year < 0 || month < 1 || day < 1 || hour < 0 || hour > 23 || minute < 0 || minute > 59 ||
         second < 0 || second > 59) {
         return std::nullopt;
     }
     std::chrono::minutes offset{0};
-    if (t.size() == 20) {
-        if (t[19] != 'Z') {
+    if (zone.size() == 1) {
+        if (zone[0] != 'Z' && zone[0] != 'z') {
             return std::nullopt;
         }
     } else {
-        int offset_hours = number(20, 2), offset_minutes = number(23, 2);
-        if ((t[19] != '+' && t[19] != '-') || t[22] != ':' || offset_hours < 0 ||
+        int offset_hours = number(zone, 1, 2), offset_minutes = number(zone, 4, 2);
+        if ((zone[0] != '+' && zone[0] != '-') || zone[3] != ':' || offset_hours < 0 ||
             offset_hours > 23 || offset_minutes < 0 || offset_minutes > 59) {
             return std::nullopt;
         }
         offset = std::chrono::hours{offset_hours} + std::chrono::minutes{offset_minutes};
-        if (t[19] == '-') {
+        if (zone[0] == '-') {
             offset = -offset;
         }
     }
