@@ -618,14 +618,17 @@ std::int64_t store::save(const operation_record& op, const loaded_member& before
     }
 
     if (after.tier.changed || enrolling) {
+        // Dated when the new status began, with the metric that decided it: a status the jobs
+        // (or a later event) found ended changed at its end, and a late purchase's upgrade at
+        // the purchase, not when the operation was written.
         cached("INSERT INTO tier_history (member_id, at, tier_before, tier_after, metric,"
                " operation_id) VALUES (?, ?, ?, ?, ?, ?)")
             .bind(1, s.id)
-            .bind(2, at)
+            .bind(2, enrolling ? at : time_text(s.tier.since))
             .bind(3, enrolling ? std::optional<std::string>()
                                : std::optional<std::string>(after.tier.before))
             .bind(4, after.tier.after)
-            .bind(5, after.tier.metric)
+            .bind(5, enrolling ? after.tier.metric : after.tier.metric_at_change)
             .bind(6, operation_id)
             .run();
     }

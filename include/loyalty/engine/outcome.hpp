@@ -56,6 +56,11 @@ struct tier_change {
     std::string after;
     bool changed = false;
     std::int64_t metric = 0;
+    // When changed: the metric as of the new status's start (state.tier.since), which decided
+    // it. A status that ended is reassessed on the metric at its end, and a late purchase's
+    // upgrade dates from the purchase: the metric after the event may count more. Not part of
+    // the outcome's JSON; the tier history records it.
+    std::int64_t metric_at_change = 0;
 };
 
 // Points the event earns for another member: the referrer, on a friend's first purchase.

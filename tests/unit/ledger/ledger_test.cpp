@@ -852,6 +852,30 @@ TEST_CASE("a voucher is used once, whatever is retried, restarted or cancelled",
     CHECK(f.verify().empty());
 }
 
+TEST_CASE("a status the next purchase finds ended is in the history at its end, with the metric "
+          "that ended it",
+          "[ledger]") {
+    fixture f;
+    enroll(f, "m-1");
+    REQUIRE(f.ledger->post_purchase(pos(), basket("t-1", "m-1", 25000, f.now())));
+    const timestamp status_end = *view(f, "m-1").tier.valid_until;
+    // A day after the end, before any run of the jobs: a $10 purchase.
+    *f.clock = (status_end + std::chrono::hours{24}).time_since_epoch().count();
+    auto out = body(f.ledger->post_purchase(pos(), basket("t-2", "m-1", 1000, f.now())));
+    CHECK(out["tier"]["before"] == "gold");
+    CHECK(out["tier"]["after"] == "green");
+    CHECK(out["points"]["earned"] == 20); // Green's 2 per $1, not Gold's 3
+    auto history = f.ledger->tier_history("m-1");
+    REQUIRE(history);
+    REQUIRE(history->changes.size() == 3);
+    const tier_history_entry& down = history->changes[0];
+    CHECK(down.at == status_end);
+    CHECK(down.after == "green");
+    CHECK(down.metric == 0); // at the end: the $10's 20 came after it
+    CHECK(down.operation == "purchase");
+    CHECK(view(f, "m-1").metric == 20);
+}
+
 TEST_CASE("the tier history names each change, its metric and what made it", "[ledger]") {
     fixture f;
     enroll(f, "m-1");
