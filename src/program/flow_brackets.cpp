@@ -34,8 +34,9 @@ bool value_can_start(std::string_view text, std::size_t i, bool in_flow) {
 
 } // namespace
 
-std::optional<std::size_t> unclosed_bracket(std::string_view text, std::size_t until, char opener) {
-    std::vector<std::size_t> open; // offsets of the brackets open, innermost last
+text_shape scan_text(std::string_view text, std::size_t until) {
+    text_shape shape; // shape.open: offsets of the brackets open, innermost last
+    std::vector<std::size_t>& open = shape.open;
     until = std::min(until, text.size());
     for (std::size_t i = 0; i < until; ++i) {
         char c = text[i];
@@ -46,9 +47,13 @@ std::optional<std::size_t> unclosed_bracket(std::string_view text, std::size_t u
             }
         } else if ((c == '"' || c == '\'') && value_can_start(text, i, in_flow)) {
             // A quoted scalar, to its closing quote ('' is a quote inside single quotes).
+            std::size_t start = i;
+            bool across_lines = false;
             for (++i; i < until; ++i) {
                 if (c == '"' && text[i] == '\\') {
                     ++i;
+                } else if (text[i] == '\n') {
+                    across_lines = true;
                 } else if (text[i] == c) {
                     if (c == '\'' && i + 1 < until && text[i + 1] == '\'') {
                         ++i;
@@ -57,16 +62,16 @@ std::optional<std::size_t> unclosed_bracket(std::string_view text, std::size_t u
                     }
                 }
             }
+            if (across_lines && !shape.quote_across_lines) {
+                shape.quote_across_lines = start;
+            }
         } else if ((c == '{' || c == '[') && (in_flow || value_can_start(text, i, in_flow))) {
             open.push_back(i);
         } else if ((c == '}' || c == ']') && in_flow) {
             open.pop_back();
         }
     }
-    if (open.empty() || text[open.back()] != opener) {
-        return std::nullopt;
-    }
-    return open.back();
+    return shape;
 }
 
 } // namespace loyalty::program::detail

@@ -6,13 +6,22 @@
 #include <cstddef>
 #include <optional>
 #include <string_view>
+#include <vector>
 
 namespace loyalty::program::detail {
 
-// The byte offset of the innermost `opener` ('{' or '[') still open at byte `until` of `text`,
-// or nullopt when the innermost open bracket there is another kind, or none is open. A light
-// scan, not a parser: it skips quoted scalars and comments, and takes a bracket in block context
-// only where a value can start, so `url: a{b}` opens nothing.
-std::optional<std::size_t> unclosed_bracket(std::string_view text, std::size_t until, char opener);
+struct text_shape {
+    // The byte offsets of the brackets ('{' or '[') still open, innermost last.
+    std::vector<std::size_t> open;
+    // The first quoted scalar whose text runs over a line break: legal in YAML, rare in a
+    // program, and what a closing quote left out looks like to the parser, which then gives up
+    // lines later.
+    std::optional<std::size_t> quote_across_lines;
+};
+
+// The shape of `text` up to byte `until`. A light scan, not a parser: it skips quoted scalars
+// and comments, and takes a bracket or a quote in block context only where a value can start,
+// so `url: a{b}` opens nothing and `Bob's` starts no quote.
+text_shape scan_text(std::string_view text, std::size_t until);
 
 } // namespace loyalty::program::detail

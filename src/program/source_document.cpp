@@ -229,8 +229,10 @@ source_position position_at(std::string_view text, std::size_t offset) {
     return at;
 }
 
-// Text yaml-cpp cannot read, at the place to fix: a bracket never closed is reported where it
-// was opened, with where the parser gave up, rather than only at the end of the file.
+// Text yaml-cpp cannot read, at the place to fix. yaml-cpp says "end of map flow not found"
+// wherever a `{...}` stops making sense: a bracket never closed (then reported where it was
+// opened, not at the end of the file) or a missing comma (then at the parser's place, naming
+// the bracket it was in).
 diagnostic unreadable(const std::string& file_name, std::string_view text,
                       const YAML::Exception& e) {
     source_position at = position_of(text, e.mark);
@@ -238,18 +240,46 @@ diagnostic unreadable(const std::string& file_name, std::string_view text,
                   : e.msg == YAML::ErrorMsg::END_OF_SEQ_FLOW ? '['
                                                              : '\0';
     std::size_t until = e.mark.pos < 0 ? text.size() : static_cast<std::size_t>(e.mark.pos);
-    if (opener != '\0') {
-        if (auto open = detail::unclosed_bracket(text, until, opener)) {
-            bool at_end = until >= text.size();
-            return {file_name, position_at(text, *open), "",
-                    std::string("not valid YAML or JSON: this ") + opener + " is never closed (" +
-                        (at_end ? std::string("the file ends")
-                                : "the parser gave up at line " + std::to_string(at.line) +
-                                      ", column " + std::to_string(at.column)) +
-                        " without its " + (opener == '{' ? "}" : "]") + ")"};
-        }
+    auto shape = detail::scan_text(text, until);
+    const auto& open = shape.open;
+    // A } or ] that is not the innermost bracket's partner: that one was left open.
+    if (e.msg == YAML::ErrorMsg::FLOW_END && !open.empty() && until < text.size() &&
+        (text[until] == '}' || text[until] == ']') &&
+        (text[until] == '}') != (text[open.back()] == '{')) {
+        return {file_name, position_at(text, open.back()), "",
+                std::string("not valid YAML or JSON: this ") + text[open.back()] +
+                    " is not closed before the " + text[until] + " at line " +
+                    std::to_string(at.line) + ", column " + std::to_string(at.column) +
+                    " (is its " + (text[open.back()] == '{' ? "}" : "]") + " missing?)"};
     }
-    return {file_name, at, "", "not valid YAML or JSON: " + e.msg + tab_indent_hint(text)};
+    if (opener == '\0' || open.empty() || text[open.back()] != opener) {
+        if (shape.quote_across_lines) {
+            source_position quote = position_at(text, *shape.quote_across_lines);
+            return {file_name, quote, "",
+                    "not valid YAML or JSON: this quoted text runs on over line breaks, and the "
+                    "parser gave up at line " +
+                        std::to_string(at.line) + ", column " + std::to_string(at.column) + " (" +
+                        e.msg + "): is its closing quote missing?"};
+        }
+        return {file_name, at, "", "not valid YAML or JSON: " + e.msg + tab_indent_hint(text)};
+    }
+    const std::size_t bracket = open.back();
+    const std::string closer = opener == '{' ? "}" : "]";
+    auto at_end = detail::scan_text(text, text.size()).open;
+    if (std::find(at_end.begin(), at_end.end(), bracket) != at_end.end()) {
+        return {file_name, position_at(text, bracket), "",
+                std::string("not valid YAML or JSON: this ") + opener + " is never closed (" +
+                    (until >= text.size()
+                         ? std::string("the file ends")
+                         : "the parser gave up at line " + std::to_string(at.line) + ", column " +
+                               std::to_string(at.column)) +
+                    " without its " + closer + ")"};
+    }
+    source_position from = position_at(text, bracket);
+    return {file_name, at, "",
+            "not valid YAML or JSON: expected a , or " + closer + " here, in the " + opener +
+                " opened at line " + std::to_string(from.line) + ", column " +
+                std::to_string(from.column) + " (a comma missing before this?)"};
 }
 
 // The path of the node enclosing `path`'s; false at the root.

@@ -275,6 +275,31 @@ TEST_CASE("a bracket never closed is reported where it was opened", "[document]"
           "])\n");
 }
 
+TEST_CASE("a missing comma is reported where the parser stopped, naming the bracket it was in",
+          "[document]") {
+    // yaml-cpp says "end of map flow not found" there too: the bracket is closed later, so
+    // "never closed" would send the reader to the wrong place.
+    CHECK(document_problems("{\"a\": {\"b\": 1\n  \"c\": 2},\n \"d\": 3}\n") ==
+          "f.yaml:2:6: not valid YAML or JSON: expected a , or } here, in the { opened at line 1, "
+          "column 7 (a comma missing before this?)\n");
+    CHECK(document_problems("when: {\"==\": [{\"var\": \"x\"} \"app\"]}\n") ==
+          "f.yaml:1:28: not valid YAML or JSON: expected a , or ] here, in the [ opened at line 1, "
+          "column 14 (a comma missing before this?)\n");
+}
+
+TEST_CASE("a closing quote left out is reported at the quote", "[document]") {
+    CHECK(document_problems("a: 1\nname: \"Bean & Leaf\nb: 2\nc:\n  d: 3\n  e: \"x\"\n") ==
+          "f.yaml:2:7: not valid YAML or JSON: this quoted text runs on over line breaks, and the "
+          "parser gave up at line 6, column 7 (end of map not found): is its closing quote "
+          "missing?\n");
+}
+
+TEST_CASE("a bracket left open inside another is reported where it was opened", "[document]") {
+    CHECK(document_problems("{\"r\": [\n  {\"id\": \"x\", \"cost\": 5\n  {\"id\": \"y\"}\n]}\n") ==
+          "f.yaml:2:3: not valid YAML or JSON: this { is not closed before the ] at line 4, column "
+          "1 (is its } missing?)\n");
+}
+
 TEST_CASE("a comma outside any list or mapping is an error at it, and the check ends",
           "[document]") {
     // yaml-cpp 0.7 reads an empty document at such a comma for ever: LoadAll never returned (the
