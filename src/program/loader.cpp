@@ -1,3 +1,4 @@
+#include "constant_conditions.hpp"
 #include "loyalty/program/condition_data.hpp"
 #include "loyalty/program/content_hash.hpp"
 #include "loyalty/program/load.hpp"
@@ -443,7 +444,8 @@ private:
     }
 
     std::optional<condition> read_condition(const json* node, const std::string& path,
-                                            condition_scope scope) {
+                                            condition_scope scope,
+                                            const detail::known_values& known_values) {
         if (node == nullptr) {
             return std::nullopt;
         }
@@ -477,6 +479,13 @@ private:
                                        "such as {\"==\": [{\"var\": \"transaction.channel\"}, "
                                        "\"app\"]}" +
                                        (node->is_string() ? " (text is not read as one)" : ""));
+            return std::nullopt;
+        }
+        auto constant = detail::constant_parts(*node, known_values);
+        for (const auto& part : constant) {
+            reader_.at_value(render(path, part.where), part.message);
+        }
+        if (!constant.empty()) {
             return std::nullopt;
         }
         return condition{std::move(*compiled), path};
@@ -695,7 +704,8 @@ private:
                                 : r.on == earn_trigger::event    ? condition_scope::event
                                 : r.on == earn_trigger::referral ? condition_scope::referral
                                                                  : condition_scope::enrollment;
-        r.when = read_condition(m.get("when"), m.child("when"), scope);
+        const detail::known_values known{p.currency.code, r.event_type};
+        r.when = read_condition(m.get("when"), m.child("when"), scope, known);
 
         if (m.has("lines")) {
             if (on && !(purchase && (r.kind == earn_kind::rate || r.kind == earn_kind::per_unit))) {
@@ -710,7 +720,8 @@ private:
                 s.categories = l.texts("categories");
                 s.skus = l.texts("skus");
                 s.tags = l.texts("tags");
-                s.when = read_condition(l.get("when"), l.child("when"), condition_scope::line);
+                s.when =
+                    read_condition(l.get("when"), l.child("when"), condition_scope::line, known);
                 if (!l.has("categories") && !l.has("skus") && !l.has("tags") && !l.has("when")) {
                     reader_.at_value(l.path(), "expected categories, skus, tags or when");
                 }

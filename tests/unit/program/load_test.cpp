@@ -450,6 +450,59 @@ TEST_CASE("a condition that reads no data is refused, saying what it always is",
               .find("p.yaml:11:13: earn[0].lines.when: this condition reads no data") == 0);
 }
 
+TEST_CASE("a part of a condition that gives one answer whatever the data is refused where it is",
+          "[load][errors]") {
+    auto with_when = [](const std::string& when) {
+        return problems(header + "earn:\n  - id: base\n    on: purchase\n    fixed: 1\n    when: " +
+                        when + "\n");
+    };
+    // "app or web" with the second comparison left out: every purchase would pay.
+    CHECK(with_when(R"({"or": [{"==": [{"var": "transaction.channel"}, "app"]}, "web"]})") ==
+          "p.yaml:10:68: earn[0].when.or[1]: this part of the or reads no data, so it is always "
+          "true (text is not read as a condition; a comparison such as {\"==\": [{\"var\": "
+          "\"transaction.channel\"}, \"web\"]} is)\n");
+    // A comparison that forgot its var: the rule would never pay.
+    CHECK(
+        with_when(
+            R"({"and": [{"==": ["transaction.channel", "app"]}, {">=": [{"var": "transaction.total"}, 100]}]})") ==
+        "p.yaml:10:20: earn[0].when.and[0]: this part of the and reads no data, so it is always "
+        "false; a var is missing?\n");
+    // Values the data never has.
+    for (const char* never : {R"({"==": [{"var": "transaction.local.weekday"}, "Tuesday"]})",
+                              R"({"==": [{"var": "transaction.local.weekday"}, 8]})",
+                              R"({"===": [{"var": "transaction.local.weekday"}, "2"]})",
+                              R"({">=": [{"var": "transaction.local.hour"}, 24]})",
+                              R"({"==": [{"var": "transaction.local.month"}, 13]})",
+                              R"({"==": [{"var": "transaction.currency"}, "EUR"]})",
+                              R"({"in": [{"var": "transaction.currency"}, ["usd", "EUR"]]})"}) {
+        INFO(never);
+        CHECK(with_when(never).find("so this comparison is always false") != std::string::npos);
+    }
+    // Always true does no harm where it stands: the rule applies as it would without it.
+    CHECK(with_when(R"({"<": [{"var": "transaction.local.hour"}, 24]})") == "ok");
+    // What can go either way is fine: loose equality reads "2" as 2, as json-logic-js does.
+    for (
+        const char* fine :
+        {R"({"==": [{"var": "transaction.local.weekday"}, "2"]})",
+         R"({"<": [{"var": "transaction.local.hour"}, 12]})",
+         R"({"==": [{"var": "transaction.currency"}, "USD"]})",
+         R"({"or": [{"==": [{"var": "transaction.channel"}, "app"]}, {"==": [{"var": "transaction.channel"}, "web"]}]})",
+         R"({"!": {"==": [{"var": "transaction.channel"}, "app"]}})"}) {
+        INFO(fine);
+        CHECK(with_when(fine) == "ok");
+    }
+    // An event rule's condition on its own event type.
+    CHECK(problems(header + R"(events: [review_posted]
+earn:
+  - id: reviews
+    on: event
+    event: review_posted
+    fixed: 5
+    when: {"==": [{"var": "event.type"}, "review"]}
+)") == "p.yaml:12:11: earn[0].when: event.type is always the rule's event, \"review_posted\", "
+       "so this comparison is always false\n");
+}
+
 TEST_CASE("names given to missing are checked like those of var", "[load][errors]") {
     CHECK(problems(header + R"(earn:
   - id: base
