@@ -93,6 +93,7 @@ public:
         read_late_posting(p, top.get("late_posting"));
         check_references(p);
         check_expiry_outlasts_pending(p);
+        check_tiers_reachable(p);
         if (!problems_.empty()) {
             return nullptr;
         }
@@ -1079,6 +1080,23 @@ private:
                 check(*p.earn[i].pending_days, earn_paths_[i] + ".pending_days");
             }
         }
+    }
+
+    // Tiers measured on qualifying points, and no rule that earns any: every tier above the
+    // first would be out of every member's reach, without a word.
+    void check_tiers_reachable(const program& p) {
+        const tier_policy& t = p.tiers;
+        if (t.metric != tier_metric::qualifying_points || t.levels.size() < 2 || p.earn.empty() ||
+            std::any_of(p.earn.begin(), p.earn.end(),
+                        [](const earn_rule& r) { return r.qualifying; })) {
+            return;
+        }
+        reader_.at_value("tiers.metric",
+                         "the tiers are measured on qualifying points, and every earn rule says "
+                         "qualifying: false, so no member can reach " +
+                             (t.levels[1].name.empty() ? t.levels[1].id : t.levels[1].name) +
+                             "; let some rules qualify, or measure on eligible_spend or "
+                             "purchases");
     }
 
     void check_references(const program& p) {

@@ -906,3 +906,24 @@ TEST_CASE("the API guide's examples carry the sample program's content hash", "[
     }
     CHECK(short_seen >= 2);
 }
+
+TEST_CASE("tiers on qualifying points with no rule that qualifies are an error", "[load][errors]") {
+    std::string text = loyalty::test::sample_text();
+    for (auto at = text.find("    on: "); at != std::string::npos;
+         at = text.find("    on: ", at + 1)) {
+        text.insert(at, "    qualifying: false\n");
+        at += 22;
+    }
+    auto loaded = load_program(text, "p.yaml");
+    REQUIRE_FALSE(loaded);
+    REQUIRE(loaded.error().size() == 1);
+    CHECK(loaded.error()[0].path == "tiers.metric");
+    CHECK(loaded.error()[0].message ==
+          "the tiers are measured on qualifying points, and every earn rule says qualifying: "
+          "false, so no member can reach Gold; let some rules qualify, or measure on "
+          "eligible_spend or purchases");
+    // One rule that qualifies is enough.
+    auto first = text.find("    qualifying: false\n");
+    text.erase(first, 22);
+    CHECK(load_program(text, "p.yaml"));
+}
