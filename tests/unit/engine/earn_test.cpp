@@ -653,7 +653,7 @@ TEST_CASE("the same input always gives the same outcome", "[earn]") {
 namespace {
 
 const char* every_name =
-    R"({"and": [false, {"var": "transaction.id"}, {"var": "transaction.store_id"}, {"var": "transaction.channel"}, {"var": "transaction.currency"}, {"var": "transaction.occurred_at"}, {"var": "transaction.total"}, {"var": "transaction.eligible_spend"}, {"var": "transaction.quantity"}, {"var": "transaction.line_count"}, {"var": "transaction.categories"}, {"var": "transaction.skus"}, {"var": "transaction.tags"}, {"var": "transaction.tags.1"}, {"var": "transaction.local.date"}, {"var": "transaction.local.year"}, {"var": "transaction.local.month"}, {"var": "transaction.local.day"}, {"var": "transaction.local.weekday"}, {"var": "transaction.local.hour"}, {"var": "transaction.local.minute"}, {"var": "member.id"}, {"var": "member.tier"}, {"var": "member.tier_since"}, {"var": "member.tier_until"}, {"var": "member.metric"}, {"var": "member.enrolled_at"}, {"var": "member.birthday"}, {"var": "member.referred_by"}, {"var": "member.balance.available"}, {"var": "member.balance.pending"}, {"var": "member.lifetime.purchases"}, {"var": "member.lifetime.spend"}, {"var": "member.lifetime.points"}, {"var": "member.days_enrolled"}]})";
+    R"({"and": [{"!": {"var": "transaction.id"}}, {"var": "transaction.id"}, {"var": "transaction.store_id"}, {"var": "transaction.channel"}, {"var": "transaction.currency"}, {"var": "transaction.occurred_at"}, {"var": "transaction.total"}, {"var": "transaction.eligible_spend"}, {"var": "transaction.quantity"}, {"var": "transaction.line_count"}, {"var": "transaction.categories"}, {"var": "transaction.skus"}, {"var": "transaction.tags"}, {"var": "transaction.tags.1"}, {"var": "transaction.local.date"}, {"var": "transaction.local.year"}, {"var": "transaction.local.month"}, {"var": "transaction.local.day"}, {"var": "transaction.local.weekday"}, {"var": "transaction.local.hour"}, {"var": "transaction.local.minute"}, {"var": "member.id"}, {"var": "member.tier"}, {"var": "member.tier_since"}, {"var": "member.tier_until"}, {"var": "member.metric"}, {"var": "member.enrolled_at"}, {"var": "member.birthday"}, {"var": "member.referred_by"}, {"var": "member.balance.available"}, {"var": "member.balance.pending"}, {"var": "member.lifetime.purchases"}, {"var": "member.lifetime.spend"}, {"var": "member.lifetime.points"}, {"var": "member.days_enrolled"}]})";
 
 const char* app_orders_when = R"({"==": [{"var": "transaction.channel"}, "app"]})";
 
@@ -792,11 +792,11 @@ TEST_CASE("event, enrollment and referral conditions read their data", "[earn][c
     auto p = variant("    event: review_posted\n    fixed: 5",
                      R"(    event: review_posted
     fixed: 5
-    when: {"and": [{"var": "event.id"}, {"var": "event.type"}, {"var": "event.occurred_at"}, {"var": "event.attributes.stars"}, {"var": "event.local"}, {"var": "member.balance"}, {"var": "member.birthday"}, false]})",
+    when: {"and": [{"var": "event.id"}, {"var": "event.type"}, {"var": "event.occurred_at"}, {"var": "event.attributes.stars"}, {"var": "event.local"}, {"var": "member.balance"}, {"var": "member.birthday"}, {"!": {"var": "event.id"}}]})",
                      "    on: enrollment\n    fixed: 25",
                      R"(    on: enrollment
     fixed: 25
-    when: {"and": [{"var": "member.tier"}, {"var": "member.days_enrolled"}, {"var": "member.referred_by"}, {"var": "member.tier_until"}, false]})");
+    when: {"and": [{"var": "member.tier"}, {"var": "member.days_enrolled"}, {"var": "member.referred_by"}, {"var": "member.tier_until"}, {"!": {"var": "member.tier"}}]})");
     custom_event review{"e1", "review_posted", at("2026-11-24T15:05:00Z"), {{"stars", 4}}};
     auto o = evaluate(*p, seasoned_member(), review, review.occurred_at);
     CHECK(rule_of(o, "reviews").reason ==
@@ -811,7 +811,7 @@ TEST_CASE("event, enrollment and referral conditions read their data", "[earn][c
           R"(member.referred_by is "m1", member.tier_until is null))");
     auto r = test::sample_variant("    on: referral\n    fixed: 100", R"(    on: referral
     fixed: 100
-    when: {"and": [{"var": "transaction.eligible_spend"}, {"var": "member.lifetime.purchases"}, {"var": "member.balance.available"}, false]})");
+    when: {"and": [{"var": "transaction.eligible_spend"}, {"var": "member.lifetime.purchases"}, {"var": "member.balance.available"}, {"!": {"var": "transaction.eligible_spend"}}]})");
     // Seen on the friend's first purchase, as the friend was before it.
     member_state referred = seasoned_member();
     referred.lifetime_purchases = 0;
