@@ -172,6 +172,19 @@ private:
                                                    {"one_level", downgrade_rule::one_level}})
                 .value_or(downgrade_rule::to_metric);
         t.grace_days = m.integer("grace_days", 0, max_days).value_or(0);
+        // Both apply when a status ends, which without status_months it never does.
+        if (t.status_months == 0) {
+            for (const char* key : {"downgrade", "grace_days"}) {
+                if (m.has(key)) {
+                    reader_.at_key(m.child(key),
+                                   std::string(key) +
+                                       " applies when a status ends, and without status_months "
+                                       "(or with 0) a status never ends; expected status_months "
+                                       "too, or no " +
+                                       key);
+                }
+            }
+        }
 
         const json* levels = m.list("levels", true);
         if (levels == nullptr) {
@@ -522,6 +535,40 @@ private:
         };
         check_excluded("categories", p.spend.excluded_categories, "category");
         check_excluded("skus", p.spend.excluded_skus, "SKU");
+        // A space at either end, or a character nobody sees, makes a value that looks like the
+        // one a till sends and never equals it.
+        for (const char* key : {"categories", "skus", "tags"}) {
+            const json* items = l.get(key);
+            if (items == nullptr || !items->is_array()) {
+                continue;
+            }
+            for (std::size_t i = 0; i < items->size(); ++i) {
+                const json& item = (*items)[i];
+                if (!item.is_string()) {
+                    continue;
+                }
+                if (auto why = invisible_part(item.get_ref<const std::string&>())) {
+                    reader_.at_value(append_index(l.child(key), i),
+                                     "\"" + item.get<std::string>() + "\" " + *why +
+                                         ", so it never equals what a till sends");
+                }
+            }
+        }
+    }
+
+    // Why `text` holds something a reader does not see: a space at an end, a zero-width or
+    // no-break space.
+    static std::optional<std::string> invisible_part(const std::string& text) {
+        if (!text.empty() && (text.front() == ' ' || text.back() == ' ' || text.front() == '\t' ||
+                              text.back() == '\t')) {
+            return "has a space at its start or end";
+        }
+        for (const char* hidden : {"\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00a0"}) {
+            if (text.find(hidden) != std::string::npos) {
+                return "holds an invisible character (a zero-width or no-break space)";
+            }
+        }
+        return std::nullopt;
     }
 
     // `member.tier` compared with a tier id the program does not have is never equal: a
@@ -888,6 +935,16 @@ private:
         pay.step = m.integer("step", 1, max_points).value_or(pay.points);
         pay.minimum = m.integer("minimum", 0, max_points).value_or(0);
         pay.max_share_percent = m.integer("max_share_percent", 1, 100).value_or(100);
+        // Points are used in steps: a minimum between two steps is the next step up, not what
+        // the file says.
+        if (m.has("minimum") && pay.minimum % pay.step != 0) {
+            reader_.at_value(m.child("minimum"),
+                             "points are used in steps of " + std::to_string(pay.step) +
+                                 ", so the least a member can use is " +
+                                 std::to_string((pay.minimum / pay.step + 1) * pay.step) +
+                                 ", not " + std::to_string(pay.minimum) +
+                                 "; expected a multiple of step");
+        }
     }
 
     void read_benefits(program& p, const mapping& top) {

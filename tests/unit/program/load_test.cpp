@@ -927,3 +927,44 @@ TEST_CASE("tiers on qualifying points with no rule that qualifies are an error",
     text.erase(first, 22);
     CHECK(load_program(text, "p.yaml"));
 }
+
+TEST_CASE("settings that a program's other settings make meaningless are errors", "[load][errors]") {
+    // A payment minimum between two steps: the least a member can use is the next step.
+    auto payment = load_program(
+        loyalty::test::sample_text_with("  step: 100\n", "  step: 100\n  minimum: 150\n"),
+        "p.yaml");
+    REQUIRE_FALSE(payment);
+    CHECK(payment.error()[0].path == "payment.minimum");
+    CHECK(payment.error()[0].message ==
+          "points are used in steps of 100, so the least a member can use is 200, not 150; "
+          "expected a multiple of step");
+    CHECK(load_program(
+        loyalty::test::sample_text_with("  step: 100\n", "  step: 100\n  minimum: 200\n"),
+        "p.yaml"));
+
+    // A downgrade rule or grace days for a status that never ends.
+    auto tiers = load_program(
+        loyalty::test::sample_text_with("  status_months: 12\n",
+                                        "  downgrade: one_level\n  grace_days: 30\n"),
+        "p.yaml");
+    REQUIRE_FALSE(tiers);
+    REQUIRE(tiers.error().size() == 2);
+    CHECK(tiers.error()[0].path == "tiers.downgrade");
+    CHECK(tiers.error()[1].path == "tiers.grace_days");
+    CHECK(tiers.error()[1].message ==
+          "grace_days applies when a status ends, and without status_months (or with 0) a status "
+          "never ends; expected status_months too, or no grace_days");
+
+    // A category with a space at its end, or a zero-width space inside.
+    for (const char* category : {"\"bakery \"", "\"bak\\u200Bery\""}) {
+        INFO(category);
+        auto lines = load_program(loyalty::test::sample_text_with(
+                                      "categories: [bakery]", std::string("categories: [") +
+                                                                  category + "]"),
+                                  "p.yaml");
+        REQUIRE_FALSE(lines);
+        CHECK(lines.error()[0].path == "earn[2].lines.categories[0]");
+        CHECK(lines.error()[0].message.find("so it never equals what a till sends") !=
+              std::string::npos);
+    }
+}
