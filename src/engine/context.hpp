@@ -91,6 +91,9 @@ void expire_lot(context& cx, lot& l, const std::string& why);
 
 // Payouts of `rule_id` in the period containing now (times, points).
 std::int64_t times_used(const context& cx, const std::string& rule_id, const program::period& p);
+// The same, in the period that contains `at`.
+std::int64_t times_used_at(const context& cx, const std::string& rule_id, const program::period& p,
+                           timestamp at);
 points_t points_used(const context& cx, const std::string& rule_id, const program::period& p);
 
 // Issues a voucher for `reward_id`, valid per `validity` from now.
@@ -103,6 +106,11 @@ void upgrade_tier(context& cx);
 
 // Grants one benefit now (points or a voucher) and records its use.
 void grant_benefit(context& cx, const program::benefit& b);
+// Recording its use at `at`, where the benefit counts once per period.
+void grant_benefit(context& cx, const program::benefit& b, timestamp at);
+
+// Tier-entry benefits for entering every level above `from` up to `to`, at `at`.
+void grant_entry_benefits(context& cx, std::size_t from, std::size_t to, timestamp at);
 
 // The steps, one per kind of event.
 tl::expected<void, rejection> earn_purchase(context& cx, const purchase& e);

@@ -262,8 +262,13 @@ void repay_debts(context& cx) {
 // posted late comes after them, and counting only those before it would let a limit pay twice
 // in one period.
 std::int64_t times_used(const context& cx, const std::string& rule_id, const program::period& p) {
-    timestamp from = period_start(p, cx.program.time_zone, cx.now);
-    timestamp to = period_end(p, cx.program.time_zone, cx.now);
+    return times_used_at(cx, rule_id, p, cx.now);
+}
+
+std::int64_t times_used_at(const context& cx, const std::string& rule_id, const program::period& p,
+                           timestamp at) {
+    timestamp from = period_start(p, cx.program.time_zone, at);
+    timestamp to = period_end(p, cx.program.time_zone, at);
     std::int64_t times = 0;
     for (const usage_entry& u : cx.state.usage) {
         if (u.rule_id == rule_id && u.at >= from && u.at < to) {

@@ -79,6 +79,10 @@ tier_status tier_status_at(const program::program& p, const member_state& member
 namespace detail {
 
 void grant_benefit(context& cx, const program::benefit& b) {
+    grant_benefit(cx, b, cx.now);
+}
+
+void grant_benefit(context& cx, const program::benefit& b, timestamp at) {
     if (!b.grant.reward.empty()) {
         issue_voucher(cx, b.grant.reward, b.grant.validity, b.id);
     } else {
@@ -86,7 +90,24 @@ void grant_benefit(context& cx, const program::benefit& b) {
                points_text(cx.program, b.grant.points) + ": " +
                    (b.description.empty() ? b.id : b.description));
     }
-    cx.state.usage.push_back({b.id, cx.now, 1, b.grant.points});
+    cx.state.usage.push_back({b.id, at, 1, b.grant.points});
+}
+
+// The tier-entry benefits of every level above `from` up to `to`, entered at `at`: a benefit
+// granted once per period counts in the period of the entry (a late purchase's upgrade dates
+// from its posting, a status end's from the end), not of the event's own time.
+void grant_entry_benefits(context& cx, std::size_t from, std::size_t to, timestamp at) {
+    const program::tier_policy& t = cx.program.tiers;
+    for (std::size_t level = from + 1; level <= to && level < t.levels.size(); ++level) {
+        for (const program::benefit& b : cx.program.benefits) {
+            if (b.trigger == program::benefit_trigger::tier_entry && b.tier == t.levels[level].id) {
+                if (b.once_per && times_used_at(cx, b.id, *b.once_per, at) > 0) {
+                    continue;
+                }
+                grant_benefit(cx, b, at);
+            }
+        }
+    }
 }
 
 namespace {
@@ -111,16 +132,7 @@ void upgrade_at(context& cx, timestamp at) {
     }
     // Entering a tier grants its entry benefits; skipping a level grants those of every level
     // passed (a Green member jumping to Reserve also becomes Gold on the way).
-    for (std::size_t level = current_index + 1; level <= supported; ++level) {
-        for (const program::benefit& b : cx.program.benefits) {
-            if (b.trigger == program::benefit_trigger::tier_entry && b.tier == t.levels[level].id) {
-                if (b.once_per && times_used(cx, b.id, *b.once_per) > 0) {
-                    continue;
-                }
-                grant_benefit(cx, b);
-            }
-        }
-    }
+    grant_entry_benefits(cx, current_index, supported, at);
 }
 
 } // namespace

@@ -75,7 +75,15 @@ void mature_lots(context& cx) {
 }
 
 void end_tier_statuses(context& cx) {
+    const program::tier_policy& t = cx.program.tiers;
+    std::size_t before = t.index_of(cx.state.tier.tier).value_or(0);
     cx.state.tier = tier_status_at(cx.program, cx.state, cx.now);
+    // Reassessed to a higher tier than it held (thresholds lowered since, or one_level's
+    // floor): entering it grants its entry benefits, as an upgrade does.
+    std::size_t after = t.index_of(cx.state.tier.tier).value_or(0);
+    if (after > before) {
+        grant_entry_benefits(cx, before, after, cx.state.tier.since);
+    }
 }
 
 // Exempt tiers: a member holding one keeps every lot until the status ends. Lots that would

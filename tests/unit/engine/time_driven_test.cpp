@@ -353,6 +353,62 @@ TEST_CASE("the tier metric never counts below zero", "[time]") {
     CHECK(engine::metric_at(p, m, utc(2026_y / 4 / 1)) == 0);
 }
 
+TEST_CASE("a tier-entry benefit once a year counts a late purchase's upgrade in the year of its "
+          "posting",
+          "[time]") {
+    auto p = sample_variant("    trigger: {tier_entry: gold}\n",
+                            "    trigger: {tier_entry: gold}\n    once_per: calendar_year\n");
+    auto m = member(*p, utc(2026_y / 1 / 5, 15));
+    // Gold in November 2026 (its welcome drink then), back to Green in December.
+    m.usage.push_back({"gold_welcome", utc(2026_y / 11 / 5, 15), 1, 0});
+    // 415 qualifying leaves on 18 January 2027; then a purchase of 25 December 2026, posted on
+    // the 20th, brings 200 more: 615 only counting both, so Gold from the posting, in 2027.
+    m.metric.push_back({utc(2027_y / 1 / 18, 15), 415, "n2"});
+    m.purchase_times.push_back(utc(2027_y / 1 / 18, 15));
+    engine::purchase late;
+    late.transaction_id = "n3";
+    late.member_id = "m1";
+    late.store_id = "s1";
+    late.currency = "USD";
+    late.occurred_at = utc(2026_y / 12 / 25, 15);
+    late.lines.push_back({"1", "BEANS", "beans", 1, 10000, 0, {}});
+    const timestamp posted = utc(2027_y / 1 / 20, 15);
+    auto out = engine::evaluate(*p, m, late, posted);
+    REQUIRE(out);
+    CHECK(out->state.tier.tier == "gold");
+    CHECK(out->state.tier.since == posted);
+    REQUIRE(out->vouchers.size() == 1); // 2027's welcome drink
+    CHECK(out->vouchers[0].reward_id == "handcrafted_drink");
+    CHECK(out->state.usage.back().at == posted);
+}
+
+TEST_CASE("a status reassessed to a higher tier grants that tier's entry benefits", "[time]") {
+    // Gold until 2027-01-10; a version with Reserve from 550 (and a welcome for it) finds 700 in
+    // the window then.
+    std::string text = loyalty::test::sample_text();
+    auto replace = [&](const std::string& from, const std::string& to) {
+        auto at = text.find(from);
+        REQUIRE(at != std::string::npos);
+        text.replace(at, from.size(), to);
+    };
+    replace("      threshold: 2500", "      threshold: 550");
+    replace("benefits:\n", "benefits:\n  - id: reserve_welcome\n    trigger: {tier_entry: "
+                           "reserve}\n    grant: {points: 1000}\n");
+    auto loaded = program::load_program(text, "reserve.yaml");
+    REQUIRE(loaded);
+    const program::program& p = **loaded;
+    auto m = member(p, utc(2025_y / 1 / 5, 15));
+    set_tier(m, "gold", utc(2026_y / 1 / 10, 15), utc(2027_y / 1 / 10, 15));
+    m.metric.push_back({utc(2026_y / 6 / 1), 700, "base"});
+    auto out = pass(p, m, utc(2027_y / 1 / 11));
+    CHECK(out.state.tier.tier == "reserve");
+    CHECK(out.tier.changed);
+    CHECK(out.points.earned == 1000);
+    REQUIRE_FALSE(out.state.usage.empty());
+    CHECK(out.state.usage.back().rule_id == "reserve_welcome");
+    CHECK(out.state.usage.back().at == utc(2027_y / 1 / 10, 15));
+}
+
 TEST_CASE("a run of the jobs upgrades a member whose metric supports a higher tier", "[time]") {
     // A program version with a lower Gold threshold makes every member due; a member whose
     // metric now reaches it is Gold at that run, not at their next purchase.
