@@ -111,14 +111,6 @@ void defer_exempt_expiry(context& cx) {
     }
 }
 
-// Under `inactivity` expiry, when everything held expires unless the member is active again.
-timestamp inactivity_deadline(const context& cx) {
-    const program::expiry_rule& x = cx.program.points.expiry;
-    timestamp since = cx.state.last_activity.value_or(cx.state.enrolled_at);
-    return x.months > 0 ? add_local_months(cx.program.time_zone, since, x.months, false)
-                        : since + date::days{x.days};
-}
-
 // Lots keep the expiry they were earned under: a program version with another policy applies to
 // points earned from then on. A dated lot under `never` or `inactivity` was earned under an
 // earlier version's dates; every balance stops counting it at that date, so it expires then,
@@ -151,7 +143,7 @@ void expire_lots(context& cx) {
     if (x.policy == program::expiry_policy::inactivity) {
         expire_dated_lots(cx);
         timestamp since = cx.state.last_activity.value_or(cx.state.enrolled_at);
-        timestamp deadline = inactivity_deadline(cx);
+        timestamp deadline = *inactivity_deadline(cx.program, cx.state);
         if (deadline > cx.now) {
             return;
         }
@@ -316,6 +308,17 @@ void catch_up(context& cx) {
 } // namespace loyalty::engine::detail
 
 namespace loyalty::engine {
+
+std::optional<timestamp> inactivity_deadline(const program::program& p,
+                                             const member_state& member) {
+    const program::expiry_rule& x = p.points.expiry;
+    if (x.policy != program::expiry_policy::inactivity) {
+        return std::nullopt;
+    }
+    timestamp since = member.last_activity.value_or(member.enrolled_at);
+    return x.months > 0 ? add_local_months(p.time_zone, since, x.months, false)
+                        : since + date::days{x.days};
+}
 
 std::optional<timestamp> next_due(const program::program& p, const member_state& member,
                                   timestamp now) {

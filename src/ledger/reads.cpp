@@ -50,6 +50,28 @@ member_view view_of(const program::program& p, const detail::loaded_member& m, t
     // A status that ended is shown as the jobs will leave it, as the member's next event sees
     // it: not as the tier that ended, with a valid_until in the past.
     v.tier = engine::tier_status_at(p, s, now);
+    // Under inactivity expiry no lot carries the date: everything held expires together at the
+    // deadline, which the view shows as the next expiry, and past it, as the jobs will leave
+    // the balance.
+    const auto& exempt = p.points.expiry.exempt_tiers;
+    if (auto deadline = engine::inactivity_deadline(p, s);
+        deadline && std::find(exempt.begin(), exempt.end(), v.tier.tier) == exempt.end()) {
+        engine::points_t held = 0;
+        for (const engine::lot& l : s.lots) {
+            if (l.remaining <= 0 || l.expired(now) || l.earned_at > *deadline) {
+                continue;
+            }
+            if (*deadline <= now) {
+                (l.pending(now) ? v.balance.pending : v.balance.available) -= l.remaining;
+            } else {
+                held += l.remaining;
+            }
+        }
+        if (*deadline > now && held > 0 && (!v.next_expiry || *deadline < *v.next_expiry)) {
+            v.next_expiry = deadline;
+            v.next_expiring_points = held;
+        }
+    }
     v.metric = engine::metric_at(p, s, now);
     if (auto at = p.tiers.index_of(v.tier.tier); at && *at + 1 < p.tiers.levels.size()) {
         const program::tier_level& next = p.tiers.levels[*at + 1];

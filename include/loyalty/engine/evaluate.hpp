@@ -36,6 +36,11 @@ std::int64_t metric_at(const program::program& p, const member_state& member, ti
 // since). What the member view shows before the jobs' visit, and what an event is decided at.
 tier_status tier_status_at(const program::program& p, const member_state& member, timestamp now);
 
+// Under `inactivity` expiry, when everything the member holds expires unless they are active
+// again (their last activity, or enrollment, plus the program's period); nullopt under any
+// other policy.
+std::optional<timestamp> inactivity_deadline(const program::program& p, const member_state& member);
+
 // Why a purchase or custom event that happened at `occurred_at` may not be posted at `now`: it
 // is more than the program's late_posting.max_days old (an event earns as of its own time, so a
 // receipt found a year later would earn under last year's rules and tiers). Empty when it may;

@@ -876,6 +876,39 @@ TEST_CASE("a status the next purchase finds ended is in the history at its end, 
     CHECK(view(f, "m-1").metric == 20);
 }
 
+TEST_CASE("under inactivity expiry the view shows the deadline, and past it the balance the jobs "
+          "will leave",
+          "[ledger]") {
+    fixture f;
+    REQUIRE(f.ledger->activate_program(
+        {},
+        test::sample_text_with("    policy: after\n    months: 6\n    round_to: end_of_month\n",
+                               "    policy: inactivity\n    months: 2\n"),
+        "inactive.yaml"));
+    enroll(f, "m-1");
+    REQUIRE(f.ledger->post_purchase(pos(), basket("t-1", "m-1", 1000, f.now())));
+    const timestamp bought = f.now();
+    // Everything held expires two months after the purchase, unless the member is active again.
+    auto v = view(f, "m-1");
+    REQUIRE(v.next_expiry);
+    CHECK(*v.next_expiry == engine::add_local_months(f.ledger->active_program().program->time_zone,
+                                                     bought, 2, false));
+    CHECK(v.next_expiring_points == v.balance.available + v.balance.pending);
+    const engine::points_t held = v.balance.available + v.balance.pending;
+    CHECK(held > 0);
+    // Past the deadline, before the jobs' visit: nothing left to spend, as after it.
+    *f.clock = (*v.next_expiry + std::chrono::hours{1}).time_since_epoch().count();
+    auto late = view(f, "m-1");
+    CHECK(late.balance.available == 0);
+    CHECK(late.balance.pending == 0);
+    CHECK_FALSE(late.next_expiry);
+    REQUIRE(f.ledger->run_due(f.now()));
+    auto after = view(f, "m-1");
+    CHECK(after.balance.available == 0);
+    CHECK(after.balance.pending == 0);
+    CHECK(f.verify().empty());
+}
+
 TEST_CASE("the tier history names each change, its metric and what made it", "[ledger]") {
     fixture f;
     enroll(f, "m-1");
