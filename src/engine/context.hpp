@@ -129,4 +129,9 @@ tl::expected<void, rejection> pass_time(context& cx, const time_passes& e);
 // the event is decided at the tier the member holds then.
 void catch_up(context& cx);
 
+// Under inactivity expiry past the deadline, expires what was held at it: before an event (in
+// catch_up), and after one that is not activity and brought back points earned before it (a
+// cancelled redemption's).
+void settle_inactivity(context& cx);
+
 } // namespace loyalty::engine::detail

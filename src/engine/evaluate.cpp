@@ -121,6 +121,25 @@ balance balance_at(const member_state& member, timestamp now) {
     return b;
 }
 
+member_state caught_up(const program::program& p, const member_state& member, timestamp now) {
+    outcome scratch;
+    scratch.state = member;
+    detail::context cx{p, now, now, member.next_lot_id, scratch.state, scratch};
+    detail::catch_up(cx);
+    detail::keep_exempt_lots(cx);
+    return std::move(scratch.state);
+}
+
+balance balance_at(const program::program& p, const member_state& member, timestamp now) {
+    // Most members have nothing to catch up: no copy then.
+    bool status_ended = member.tier.valid_until && *member.tier.valid_until <= now;
+    auto deadline = inactivity_deadline(p, member);
+    if (!status_ended && !(deadline && *deadline <= now)) {
+        return balance_at(member, now);
+    }
+    return balance_at(caught_up(p, member, now), now);
+}
+
 member_state new_member(const program::program& p, const enrollment& e) {
     member_state m;
     m.id = e.member_id;
@@ -248,6 +267,9 @@ tl::expected<outcome, rejection> evaluate(const program::program& p, const membe
     }
     detail::keep_exempt_lots(cx);
     detail::expire_when_posted(cx);
+    if (!std::holds_alternative<time_passes>(e)) {
+        detail::settle_inactivity(cx);
+    }
     detail::repay_debts(cx);
     timestamp at = std::max(now, cx.now);
     out.balance_after = balance_at(out.state, at);

@@ -123,9 +123,28 @@ void expire_dated_lots(context& cx) {
     }
 }
 
+// Under inactivity expiry, once the deadline has passed, everything held at it expires then;
+// points that came later (a benefit, say) are not activity but are not forfeited retroactively
+// either.
+void expire_inactive(context& cx) {
+    auto deadline = inactivity_deadline(cx.program, cx.state);
+    if (!deadline || *deadline > cx.now) {
+        return;
+    }
+    const date::time_zone* zone = cx.program.time_zone;
+    timestamp since = cx.state.last_activity.value_or(cx.state.enrolled_at);
+    for (lot& l : cx.state.lots) {
+        if (l.remaining > 0 && l.earned_at <= *deadline) {
+            l.expires_at = *deadline;
+            expire_lot(cx, l,
+                       "no activity since " + local_date_text(zone, since) + ", expired " +
+                           last_day_text(zone, *deadline));
+        }
+    }
+}
+
 void expire_lots(context& cx) {
     const program::expiry_rule& x = cx.program.points.expiry;
-    const date::time_zone* zone = cx.program.time_zone;
     if (x.policy == program::expiry_policy::never) {
         expire_dated_lots(cx);
         return;
@@ -142,21 +161,7 @@ void expire_lots(context& cx) {
     }
     if (x.policy == program::expiry_policy::inactivity) {
         expire_dated_lots(cx);
-        timestamp since = cx.state.last_activity.value_or(cx.state.enrolled_at);
-        timestamp deadline = *inactivity_deadline(cx.program, cx.state);
-        if (deadline > cx.now) {
-            return;
-        }
-        // Everything held at the deadline expires then; points that came later (a benefit,
-        // say) are not activity but are not forfeited retroactively either.
-        for (lot& l : cx.state.lots) {
-            if (l.remaining > 0 && l.earned_at <= deadline) {
-                l.expires_at = deadline;
-                expire_lot(cx, l,
-                           "no activity since " + local_date_text(zone, since) + ", expired " +
-                               last_day_text(zone, deadline));
-            }
-        }
+        expire_inactive(cx);
         return;
     }
     expire_dated_lots(cx);
@@ -302,6 +307,16 @@ void catch_up(context& cx) {
     const tier_status& status = cx.state.tier;
     if (status.valid_until && *status.valid_until <= cx.now) {
         end_tier_statuses(cx);
+    }
+    // Likewise an inactivity deadline, which no lot carries: an event after it (a purchase is
+    // activity) would otherwise keep points that expired at it, and a redemption spend them.
+    settle_inactivity(cx);
+}
+
+void settle_inactivity(context& cx) {
+    if (cx.program.points.expiry.policy == program::expiry_policy::inactivity &&
+        !holds_exempt_tier(cx)) {
+        expire_inactive(cx);
     }
 }
 

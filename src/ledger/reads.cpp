@@ -33,7 +33,7 @@ member_view view_of(const program::program& p, const detail::loaded_member& m, t
     v.enrolled_at = s.enrolled_at;
     v.birthday = s.birthday;
     v.referred_by = s.referred_by;
-    v.balance = engine::balance_at(s, now);
+    v.balance = engine::balance_at(p, s, now);
     // Pending points expire with their lot too (pending_days are far shorter than any
     // expiry): a member told only of the available ones would lose more than they were told.
     for (const engine::lot& l : s.lots) {
@@ -51,23 +51,18 @@ member_view view_of(const program::program& p, const detail::loaded_member& m, t
     // it: not as the tier that ended, with a valid_until in the past.
     v.tier = engine::tier_status_at(p, s, now);
     // Under inactivity expiry no lot carries the date: everything held expires together at the
-    // deadline, which the view shows as the next expiry, and past it, as the jobs will leave
-    // the balance.
+    // deadline, which the view shows as the next expiry (past it, the balance is without them).
     const auto& exempt = p.points.expiry.exempt_tiers;
     if (auto deadline = engine::inactivity_deadline(p, s);
-        deadline && std::find(exempt.begin(), exempt.end(), v.tier.tier) == exempt.end()) {
+        deadline && *deadline > now &&
+        std::find(exempt.begin(), exempt.end(), v.tier.tier) == exempt.end()) {
         engine::points_t held = 0;
         for (const engine::lot& l : s.lots) {
-            if (l.remaining <= 0 || l.expired(now) || l.earned_at > *deadline) {
-                continue;
-            }
-            if (*deadline <= now) {
-                (l.pending(now) ? v.balance.pending : v.balance.available) -= l.remaining;
-            } else {
+            if (l.remaining > 0 && !l.expired(now)) {
                 held += l.remaining;
             }
         }
-        if (*deadline > now && held > 0 && (!v.next_expiry || *deadline < *v.next_expiry)) {
+        if (held > 0 && (!v.next_expiry || *deadline < *v.next_expiry)) {
             v.next_expiry = deadline;
             v.next_expiring_points = held;
         }

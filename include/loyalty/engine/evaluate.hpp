@@ -20,6 +20,14 @@ member_state new_member(const program::program& p, const enrollment& e);
 
 // Available and pending points at `now`.
 balance balance_at(const member_state& member, timestamp now);
+// The same, as the program sees it: what an event at `now` finds (caught_up). What the member
+// view shows.
+balance balance_at(const program::program& p, const member_state& member, timestamp now);
+
+// The member as an event at `now` finds them, before it acts: a tier status that ended by then
+// reassessed (with an exempt tier's lots kept for a renewed status), and past an `inactivity`
+// deadline what was held at it expired. The jobs' visit records the same.
+member_state caught_up(const program::program& p, const member_state& member, timestamp now);
 
 // When time_passes next has something to do for this member, after `now`: pending points
 // maturing, lots expiring, the tier status ending, and, for programs with birthday or

@@ -568,6 +568,40 @@ TEST_CASE("inactivity expiry: everything expires after months without activity",
     CHECK(pass(*p, out.state, utc(2026_y / 5 / 1)).movements.empty());
 }
 
+TEST_CASE("an event after an inactivity deadline finds the points expired, before the jobs run",
+          "[time]") {
+    // No lot carries the deadline: before, a purchase a day after it (before the jobs' visit)
+    // was activity that kept the 100 leaves, and a redemption could spend them.
+    auto p = sample_variant("policy: after\n    months: 6\n    round_to: end_of_month",
+                            "policy: inactivity\n    months: 12");
+    auto m = member(*p, utc(2025_y / 1 / 5, 15));
+    add_lot(*p, m, 40, utc(2025_y / 3 / 1, 15)).expires_at = std::nullopt;
+    add_lot(*p, m, 60, utc(2025_y / 4 / 1, 15)).expires_at = std::nullopt;
+    m.lots[0].matured = m.lots[1].matured = true;
+    m.last_activity = utc(2025_y / 4 / 1, 15);
+    const timestamp after_deadline = utc(2026_y / 4 / 2, 15);
+    CHECK(engine::balance_at(*p, m, after_deadline).available == 0);
+    CHECK(engine::balance_at(m, after_deadline).available == 100); // what the lots alone say
+
+    engine::purchase buy;
+    buy.transaction_id = "t1";
+    buy.member_id = "m1";
+    buy.store_id = "s1";
+    buy.currency = "USD";
+    buy.occurred_at = after_deadline;
+    buy.lines.push_back({"1", "BEANS", "beans", 1, 1000, 0, {}});
+    auto bought = engine::evaluate(*p, m, buy, after_deadline);
+    REQUIRE(bought);
+    CHECK(bought->points.expired == 100);
+    CHECK(of_kind(*bought, engine::movement_kind::expire).size() == 2);
+    CHECK(bought->balance_after.available == 0); // the purchase's 20 are pending
+
+    auto redeemed = engine::evaluate(
+        *p, m, engine::reward_redemption{"r1", "espresso_shot", after_deadline}, after_deadline);
+    REQUIRE_FALSE(redeemed);
+    CHECK(redeemed.error().code == engine::rejection_code::insufficient_points);
+}
+
 TEST_CASE("a lot keeps the expiry it was earned under when a version without one follows",
           "[time]") {
     // Earned under `after` (expiring at the end of 2026-09-30), then the program says `never`:
