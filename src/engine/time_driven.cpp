@@ -307,6 +307,9 @@ void catch_up(context& cx) {
     const tier_status& status = cx.state.tier;
     if (status.valid_until && *status.valid_until <= cx.now) {
         end_tier_statuses(cx);
+        // A renewed exempt status keeps the lots that were to expire at its old end: before
+        // the event spends, not only after it (a redemption found them expired).
+        keep_exempt_lots(cx);
     }
     // Likewise an inactivity deadline, which no lot carries: an event after it (a purchase is
     // activity) would otherwise keep points that expired at it, and a redemption spend them.

@@ -222,6 +222,26 @@ TEST_CASE("a Reserve member who requalifies keeps the leaves for another status"
     CHECK(out.state.lots[0].expires_at == utc(2028_y / 3 / 14, 13, 30));
 }
 
+TEST_CASE("a Reserve member who requalifies can spend the kept leaves before the jobs run",
+          "[time]") {
+    // The same member, redeeming a day after the status's end with no run since: the status is
+    // renewed before the redemption, and so are the leaves it keeps.
+    const auto& p = sample_program();
+    auto m = member(p, utc(2025_y / 1 / 5, 15));
+    timestamp reserve_until = utc(2027_y / 3 / 14, 13, 30);
+    add_lot(p, m, 2600, utc(2026_y / 3 / 14, 13, 30)).expires_at = reserve_until;
+    m.lots[0].matured = true;
+    set_tier(m, "reserve", utc(2026_y / 3 / 14, 13, 30), reserve_until);
+    m.metric.push_back({utc(2027_y / 2 / 1), 2500, "base"});
+    const timestamp day_after = utc(2027_y / 3 / 15);
+    CHECK(engine::balance_at(p, m, day_after).available == 2600);
+    auto out = engine::evaluate(p, m, engine::reward_redemption{"r1", "mug", day_after}, day_after);
+    REQUIRE(out);
+    CHECK(out->points.burned == 400);
+    CHECK(out->balance_after.available == 2200);
+    CHECK(out->state.tier.valid_until == utc(2028_y / 3 / 14, 13, 30));
+}
+
 TEST_CASE("a tier status ends: requalification starts a new status where the old ended", "[time]") {
     const auto& p = sample_program();
     auto m = member(p, utc(2025_y / 1 / 5, 15));
