@@ -126,7 +126,6 @@ member_state caught_up(const program::program& p, const member_state& member, ti
     scratch.state = member;
     detail::context cx{p, now, now, member.next_lot_id, scratch.state, scratch};
     detail::catch_up(cx);
-    detail::keep_exempt_lots(cx);
     return std::move(scratch.state);
 }
 

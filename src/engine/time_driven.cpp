@@ -19,8 +19,7 @@ std::string local_month_text(const date::time_zone* zone, timestamp t) {
 }
 
 bool holds_exempt_tier(const context& cx) {
-    const auto& exempt = cx.program.points.expiry.exempt_tiers;
-    return std::find(exempt.begin(), exempt.end(), cx.state.tier.tier) != exempt.end();
+    return cx.program.points.expiry.exempts(cx.state.tier.tier);
 }
 
 // Builds before 2026-12-07 gave a lot under a yearly date the first date after it was earned,

@@ -52,10 +52,8 @@ member_view view_of(const program::program& p, const detail::loaded_member& m, t
     v.tier = engine::tier_status_at(p, s, now);
     // Under inactivity expiry no lot carries the date: everything held expires together at the
     // deadline, which the view shows as the next expiry (past it, the balance is without them).
-    const auto& exempt = p.points.expiry.exempt_tiers;
     if (auto deadline = engine::inactivity_deadline(p, s);
-        deadline && *deadline > now &&
-        std::find(exempt.begin(), exempt.end(), v.tier.tier) == exempt.end()) {
+        deadline && *deadline > now && !p.points.expiry.exempts(v.tier.tier)) {
         engine::points_t held = 0;
         for (const engine::lot& l : s.lots) {
             if (l.remaining > 0 && !l.expired(now)) {

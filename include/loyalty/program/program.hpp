@@ -6,6 +6,7 @@
 #include "loyalty/program/calendar.hpp"
 #include "loyalty/program/currency.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <date/tz.h>
@@ -105,6 +106,11 @@ struct expiry_rule {
     bool round_to_end_of_month = false;
     month_day_rule date{}; // fixed_date: every year on this local date, end of day
     std::vector<std::string> exempt_tiers;
+
+    // Whether a member holding `tier` keeps every point while they hold it.
+    bool exempts(const std::string& tier) const {
+        return std::find(exempt_tiers.begin(), exempt_tiers.end(), tier) != exempt_tiers.end();
+    }
 };
 
 struct points_policy {

@@ -219,9 +219,7 @@ bool counted(const loyalty::program::program& p, const member_state& m, const lo
              timestamp now) {
     member_state found = caught_up(p, m, now);
     auto deadline = inactivity_deadline(p, found);
-    const auto& exempt = p.points.expiry.exempt_tiers;
-    bool inactive = deadline && *deadline <= now &&
-                    std::find(exempt.begin(), exempt.end(), found.tier.tier) == exempt.end();
+    bool inactive = deadline && *deadline <= now && !p.points.expiry.exempts(found.tier.tier);
     for (const lot& c : found.lots) {
         if (c.id == l.id) {
             return !c.expired(now) && !(inactive && c.earned_at <= *deadline);
