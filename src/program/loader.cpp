@@ -583,12 +583,15 @@ private:
             return name == "member.tier";
         };
         auto check = [&](const json& literal, const logic::json_path& where) {
-            if (!tier_unread_ && literal.is_string() &&
-                std::find(tier_ids_.begin(), tier_ids_.end(), literal.get<std::string>()) ==
-                    tier_ids_.end()) {
+            if (tier_unread_ || literal.is_object() || literal.is_array()) {
+                return;
+            }
+            // A number is loosely equal to the text of its digits, so 2 finds a tier "2".
+            std::string text = literal.is_string() ? literal.get<std::string>() : literal.dump();
+            if (std::find(tier_ids_.begin(), tier_ids_.end(), text) == tier_ids_.end()) {
                 reader_.at_value(render(path, where),
-                                 unknown("tier", literal.get<std::string>(), tier_ids_) +
-                                     " (member.tier is always one of them)");
+                                 unknown("tier", text, tier_ids_) +
+                                     " (member.tier is always one of them, as text)");
             }
         };
         if (logic.is_array()) {
@@ -610,6 +613,7 @@ private:
         here.emplace_back(op);
         if (args.is_array() && args.size() == 2) {
             static const std::set<std::string> equalities{"==", "===", "!=", "!=="};
+            static const std::set<std::string> orderings{"<", "<=", ">", ">="};
             for (std::size_t side = 0; side < 2; ++side) {
                 if (!is_tier_var(args[side])) {
                     continue;
@@ -618,6 +622,9 @@ private:
                 other.emplace_back(1 - side);
                 if (equalities.contains(op)) {
                     check(args[1 - side], other);
+                } else if (orderings.contains(op)) {
+                    reader_.at_value(render(path, here),
+                                     tier_ordering_mistake(op, side, args[1 - side]));
                 } else if (op == "in" && side == 0 && args[1].is_array()) {
                     for (std::size_t k = 0; k < args[1].size(); ++k) {
                         auto item = other;
@@ -628,6 +635,38 @@ private:
             }
         }
         check_tier_literals(args, path, here);
+    }
+
+    // `member.tier` under <, <=, > or >= compares tier ids as text ("gold" < "silver"), not by
+    // the tiers' order: "silver and above" would pay by the alphabet. What to write instead.
+    std::string tier_ordering_mistake(const std::string& op, std::size_t tier_side,
+                                      const json& other) const {
+        std::string said = "member.tier is a tier id, and " + op +
+                           " compares ids as text, not by the tiers' order";
+        auto at = other.is_string()
+                      ? std::find(tier_ids_.begin(), tier_ids_.end(), other.get<std::string>())
+                      : tier_ids_.end();
+        if (tier_unread_ || at == tier_ids_.end()) {
+            return said + "; list the tiers meant with {\"in\": [{\"var\": \"member.tier\"}, "
+                          "[...]]}";
+        }
+        // Read as "member.tier OP other": with the tier on the right, the comparison turns.
+        bool above = (op[0] == '>') == (tier_side == 0);
+        bool inclusive = op.size() == 2;
+        auto from = above ? (inclusive ? at : at + 1) : tier_ids_.begin();
+        auto to = above ? tier_ids_.end() : (inclusive ? at + 1 : at);
+        json meant = json::array();
+        for (auto it = from; it < to; ++it) {
+            meant.push_back(*it);
+        }
+        if (meant.empty()) {
+            return said + "; no tier is " + (above ? "above" : "below") + " \"" + *at + "\"";
+        }
+        json written = {{"in", json::array({json{{"var", "member.tier"}}, meant})}};
+        std::string which = above
+                                ? (inclusive ? "from \"" + *at + "\" up" : "above \"" + *at + "\"")
+                                : (inclusive ? "up to \"" + *at + "\"" : "below \"" + *at + "\"");
+        return said + "; for the tiers " + which + " write " + written.dump();
     }
 
     std::optional<earn_rate> read_rate(const json* node, const std::string& path) {

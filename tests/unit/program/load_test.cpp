@@ -875,10 +875,52 @@ TEST_CASE("member.tier compared with a tier the program does not have is refused
     CHECK(with_when(R"({in: [{var: member.tier}, [green, gold]]})") == "ok");
     CHECK(with_when(R"({"!==": [platinum, {var: member.tier}]})") ==
           "p.yaml:14:20: earn[0].when[\"!==\"][0]: unknown tier \"platinum\"; expected one of: "
-          "green, gold (member.tier is always one of them)\n");
+          "green, gold (member.tier is always one of them, as text)\n");
     CHECK(with_when(R"({and: [{in: [{var: member.tier}, [gold, Gold]]}]})") ==
           "p.yaml:14:51: earn[0].when.and[0].in[1][1]: unknown tier \"Gold\"; expected one of: "
-          "green, gold (member.tier is always one of them)\n");
+          "green, gold (member.tier is always one of them, as text)\n");
+}
+
+TEST_CASE("member.tier compared with a number or ordered by < and > is refused", "[load][errors]") {
+    // "Silver and above" written as >= silver compares the ids as text: gold < silver, so gold
+    // members would not earn. A number is never a tier id unless one is spelt with its digits.
+    auto with_when = [&](const std::string& when) {
+        return problems(header + "tiers:\n  levels:\n    - {id: green, threshold: 0}\n" +
+                        "    - {id: silver, threshold: 500}\n    - {id: gold, threshold: 1000}\n" +
+                        "earn:\n  - id: base\n    on: purchase\n    fixed: 1\n" +
+                        "    when: " + when + "\n");
+    };
+    CHECK(with_when(R"({">=": [{var: member.tier}, silver]})") ==
+          "p.yaml:15:18: earn[0].when[\">=\"]: member.tier is a tier id, and >= compares ids as "
+          "text, not by the tiers' order; for the tiers from \"silver\" up write "
+          "{\"in\":[{\"var\":\"member.tier\"},[\"silver\",\"gold\"]]}\n");
+    CHECK(
+        with_when(R"({"<": [{var: member.tier}, gold]})") ==
+        "p.yaml:15:17: earn[0].when[\"<\"]: member.tier is a tier id, and < compares ids as text, "
+        "not by the tiers' order; for the tiers below \"gold\" write "
+        "{\"in\":[{\"var\":\"member.tier\"},[\"green\",\"silver\"]]}\n");
+    // With the tier on the right, "green < member.tier" is the tiers above green.
+    CHECK(
+        with_when(R"({"<": [green, {var: member.tier}]})") ==
+        "p.yaml:15:17: earn[0].when[\"<\"]: member.tier is a tier id, and < compares ids as text, "
+        "not by the tiers' order; for the tiers above \"green\" write "
+        "{\"in\":[{\"var\":\"member.tier\"},[\"silver\",\"gold\"]]}\n");
+    CHECK(
+        with_when(R"({">": [{var: member.tier}, gold]})") ==
+        "p.yaml:15:17: earn[0].when[\">\"]: member.tier is a tier id, and > compares ids as text, "
+        "not by the tiers' order; no tier is above \"gold\"\n");
+    CHECK(with_when(R"({"<=": [{var: member.tier}, 2]})") ==
+          "p.yaml:15:18: earn[0].when[\"<=\"]: member.tier is a tier id, and <= compares ids as "
+          "text, "
+          "not by the tiers' order; list the tiers meant with {\"in\": [{\"var\": "
+          "\"member.tier\"}, [...]]}\n");
+    CHECK(with_when(R"({"==": [{var: member.tier}, 2]})") ==
+          "p.yaml:15:39: earn[0].when[\"==\"][1]: unknown tier \"2\"; expected one of: green, "
+          "silver, gold (member.tier is always one of them, as text)\n");
+    CHECK(with_when(R"({"!=": [{var: member.tier}, null]})") ==
+          "p.yaml:15:39: earn[0].when[\"!=\"][1]: unknown tier \"null\"; expected one of: "
+          "green, silver, gold (member.tier is always one of them, as text)\n");
+    CHECK(with_when(R"({in: [{var: member.tier}, [silver, gold]]})") == "ok");
 }
 
 TEST_CASE("the API guide's examples carry the sample program's content hash", "[load][docs]") {
@@ -928,7 +970,8 @@ TEST_CASE("tiers on qualifying points with no rule that qualifies are an error",
     CHECK(load_program(text, "p.yaml"));
 }
 
-TEST_CASE("settings that a program's other settings make meaningless are errors", "[load][errors]") {
+TEST_CASE("settings that a program's other settings make meaningless are errors",
+          "[load][errors]") {
     // A payment minimum between two steps: the least a member can use is the next step.
     auto payment = load_program(
         loyalty::test::sample_text_with("  step: 100\n", "  step: 100\n  minimum: 150\n"),
@@ -943,10 +986,10 @@ TEST_CASE("settings that a program's other settings make meaningless are errors"
         "p.yaml"));
 
     // A downgrade rule or grace days for a status that never ends.
-    auto tiers = load_program(
-        loyalty::test::sample_text_with("  status_months: 12\n",
-                                        "  downgrade: one_level\n  grace_days: 30\n"),
-        "p.yaml");
+    auto tiers =
+        load_program(loyalty::test::sample_text_with("  status_months: 12\n",
+                                                     "  downgrade: one_level\n  grace_days: 30\n"),
+                     "p.yaml");
     REQUIRE_FALSE(tiers);
     REQUIRE(tiers.error().size() == 2);
     CHECK(tiers.error()[0].path == "tiers.downgrade");
@@ -958,10 +1001,10 @@ TEST_CASE("settings that a program's other settings make meaningless are errors"
     // A category with a space at its end, or a zero-width space inside.
     for (const char* category : {"\"bakery \"", "\"bak\\u200Bery\""}) {
         INFO(category);
-        auto lines = load_program(loyalty::test::sample_text_with(
-                                      "categories: [bakery]", std::string("categories: [") +
-                                                                  category + "]"),
-                                  "p.yaml");
+        auto lines =
+            load_program(loyalty::test::sample_text_with(
+                             "categories: [bakery]", std::string("categories: [") + category + "]"),
+                         "p.yaml");
         REQUIRE_FALSE(lines);
         CHECK(lines.error()[0].path == "earn[2].lines.categories[0]");
         CHECK(lines.error()[0].message.find("so it never equals what a till sends") !=
