@@ -1,5 +1,6 @@
 #include "constant_conditions.hpp"
 
+#include <algorithm>
 #include <optional>
 #include <set>
 
@@ -24,6 +25,11 @@ json integers(int from, int to) {
 }
 
 std::optional<value_range> range_of(std::string_view name, const known_values& known) {
+    for (const auto& f : known.fixed) {
+        if (f.name == name) {
+            return value_range{{f.value}, f.value.dump() + " " + f.why};
+        }
+    }
     auto local = [&](std::string_view field) {
         return name == "transaction.local." + std::string(field) ||
                name == "event.local." + std::string(field);
@@ -100,7 +106,8 @@ public:
                                                        "<=", ">",   ">=", "in"};
         if (logical.contains(op)) {
             operands_of(op, args, here);
-        } else if (comparisons.contains(op) && compared_with_range(node, at)) {
+        } else if (comparisons.contains(op) &&
+                   (compared_with_range(node, at) || compared_with_excluded(op, args, here))) {
             return; // said once, for the whole comparison
         }
         // Scoped operations (map, filter, some...) read their elements, not the data: their
@@ -183,6 +190,56 @@ private:
         found.push_back({at, name + " is always " + range->said + ", so this comparison is " +
                                  answer_text(*first)});
         return true;
+    }
+
+    // line.category or line.sku equal to (or in a list with) a value the program excludes from
+    // spend: such a line is never eligible, so this part never holds for a line the rule reads.
+    bool compared_with_excluded(const std::string& op, const json& args,
+                                const logic::json_path& here) {
+        static const std::set<std::string> equalities{"==", "==="};
+        if (!args.is_array() || args.size() != 2 || (!equalities.contains(op) && op != "in")) {
+            return false;
+        }
+        bool said = false;
+        for (std::size_t side = 0; side < 2; ++side) {
+            const json& var = args[side];
+            if (!var.is_object() || var.size() != 1 || !var.contains("var") ||
+                !var["var"].is_string() || (op == "in" && side != 0)) {
+                continue;
+            }
+            const std::string& name = var["var"].get_ref<const std::string&>();
+            const auto* excluded = name == "line.category" ? &known_.excluded_categories
+                                   : name == "line.sku"    ? &known_.excluded_skus
+                                                           : nullptr;
+            if (excluded == nullptr) {
+                continue;
+            }
+            auto literal_at = here;
+            literal_at.emplace_back(1 - side);
+            const json& other = args[1 - side];
+            auto check = [&](const json& literal, const logic::json_path& where) {
+                if (literal.is_string() &&
+                    std::find(excluded->begin(), excluded->end(), literal.get<std::string>()) !=
+                        excluded->end()) {
+                    found.push_back(
+                        {where, "\"" + literal.get<std::string>() + "\" is excluded from spend (" +
+                                    (name == "line.category" ? "spend.exclude.categories"
+                                                             : "spend.exclude.skus") +
+                                    "), so no line this condition reads has it"});
+                    said = true;
+                }
+            };
+            if (op == "in" && other.is_array()) {
+                for (std::size_t k = 0; k < other.size(); ++k) {
+                    auto item = literal_at;
+                    item.emplace_back(k);
+                    check(other[k], item);
+                }
+            } else if (op != "in") {
+                check(other, literal_at);
+            }
+        }
+        return said;
     }
 
     const known_values& known_;

@@ -14,10 +14,21 @@
 
 namespace loyalty::program::detail {
 
+// A name that has one value wherever the rule reads it, and why.
+struct fixed_value {
+    std::string name; // "member.lifetime.purchases"
+    nlohmann::json value;
+    std::string why; // "before a member's first purchase"
+};
+
 // The values some data always has, as far as the program knows them.
 struct known_values {
     std::string_view currency;   // the program's: every purchase is in it
     std::string_view event_type; // the rule's event, for a rule with on: event; else empty
+    std::vector<fixed_value> fixed;
+    // Lines of these are never eligible, so a line condition never sees them.
+    std::vector<std::string> excluded_categories;
+    std::vector<std::string> excluded_skus;
 };
 
 struct constant_part {

@@ -669,6 +669,35 @@ private:
         return said + "; for the tiers " + which + " write " + written.dump();
     }
 
+    // What a rule's condition always finds of the member, by when the rule is evaluated: at
+    // enrollment nothing has happened yet; a referral or first-purchase rule runs before the
+    // member's first purchase. A comparison no such value can make true never pays.
+    std::vector<detail::fixed_value> fixed_member_values(earn_trigger on,
+                                                         bool first_purchase) const {
+        std::vector<detail::fixed_value> out;
+        if (on == earn_trigger::enrollment) {
+            const std::string why = "when a member enrolls (nothing has happened yet)";
+            for (const char* name :
+                 {"member.balance.available", "member.balance.pending", "member.lifetime.purchases",
+                  "member.lifetime.spend", "member.lifetime.points", "member.metric",
+                  "member.days_enrolled"}) {
+                out.push_back({name, 0, why});
+            }
+            if (!tier_unread_ && !tier_ids_.empty()) {
+                out.push_back({"member.tier", tier_ids_.front(),
+                               "when a member enrolls (the lowest tier, where members start)"});
+            }
+        } else if (on == earn_trigger::referral || first_purchase) {
+            const std::string why =
+                on == earn_trigger::referral
+                    ? "for a referral rule (it runs on the friend's first purchase, before it)"
+                    : "for a first_purchase rule (it runs before the member's first purchase)";
+            out.push_back({"member.lifetime.purchases", 0, why});
+            out.push_back({"member.lifetime.spend", 0, why});
+        }
+        return out;
+    }
+
     std::optional<earn_rate> read_rate(const json* node, const std::string& path) {
         mapping m(reader_, node, path, {"points", "per"});
         if (!m.valid()) {
@@ -791,8 +820,12 @@ private:
                                 : r.on == earn_trigger::event    ? condition_scope::event
                                 : r.on == earn_trigger::referral ? condition_scope::referral
                                                                  : condition_scope::enrollment;
-        const detail::known_values known{p.currency.code, r.event_type};
+        detail::known_values known{p.currency.code, r.event_type, {}, {}, {}};
+        const json* first = m.get("first_purchase");
+        known.fixed = fixed_member_values(r.on, first != nullptr && *first == true);
         r.when = read_condition(m.get("when"), m.child("when"), scope, known);
+        known.excluded_categories = p.spend.excluded_categories;
+        known.excluded_skus = p.spend.excluded_skus;
 
         if (m.has("lines")) {
             if (on && !(purchase && (r.kind == earn_kind::rate || r.kind == earn_kind::per_unit))) {

@@ -766,6 +766,65 @@ earn:
        "(spend.exclude.skus), so its lines never earn from this rule\n");
 }
 
+TEST_CASE("conditions on what a member cannot have yet, or on excluded lines, are refused",
+          "[load][errors]") {
+    // At enrollment nothing has happened; a referral or first-purchase rule runs before the
+    // first purchase; an excluded line is never read by a line condition. Each of these
+    // comparisons would make its rule pay nobody, without a word.
+    CHECK(problems(header + R"(spend:
+  exclude:
+    categories: [gift_card]
+    skus: [GC-50]
+tiers:
+  levels:
+    - {id: green, threshold: 0}
+    - {id: gold, threshold: 500}
+earn:
+  - id: welcome
+    on: enrollment
+    fixed: 100
+    when: {">": [{var: member.lifetime.purchases}, 0]}
+  - id: welcome_gold
+    on: enrollment
+    fixed: 100
+    when: {"==": [{var: member.tier}, gold]}
+  - id: welcome_green
+    on: enrollment
+    fixed: 100
+    when: {"==": [{var: member.tier}, green]}
+  - id: friend
+    on: referral
+    fixed: 100
+    when: {">=": [{var: member.lifetime.spend}, 5000]}
+  - id: first
+    on: purchase
+    fixed: 100
+    first_purchase: true
+    when: {and: [{">=": [{var: member.lifetime.purchases}, 1]}, {"==": [{var: transaction.channel}, app]}]}
+  - id: cards
+    on: purchase
+    per_unit: 1
+    lines:
+      when: {or: [{"==": [{var: line.category}, gift_card]}, {in: [{var: line.sku}, [A1, GC-50]]}]}
+  - id: later
+    on: purchase
+    fixed: 5
+    when: {">": [{var: member.lifetime.purchases}, 0]}
+)") == "p.yaml:18:11: earn[0].when: member.lifetime.purchases is always 0 when a member enrolls "
+       "(nothing has happened yet), so this comparison is always false\n"
+       "p.yaml:22:11: earn[1].when: member.tier is always \"green\" when a member enrolls (the "
+       "lowest tier, where members start), so this comparison is always false\n"
+       "p.yaml:30:11: earn[3].when: member.lifetime.spend is always 0 for a referral rule (it "
+       "runs on the friend's first purchase, before it), so this comparison is always false\n"
+       "p.yaml:35:18: earn[4].when.and[0]: member.lifetime.purchases is always 0 for a "
+       "first_purchase rule (it runs before the member's first purchase), so this comparison "
+       "is always false\n"
+       "p.yaml:40:49: earn[5].lines.when.or[0][\"==\"][1]: \"gift_card\" is excluded from "
+       "spend (spend.exclude.categories), so no line this condition reads has it\n"
+       "p.yaml:40:90: earn[5].lines.when.or[1].in[1][1]: \"GC-50\" is excluded from spend "
+       "(spend.exclude.skus), so no line this condition reads has it\n");
+}
+
 TEST_CASE("multipliers that would count twice, take points or never apply are refused",
           "[load][errors]") {
     const std::string events = "events: [photo, review_posted]\n";
