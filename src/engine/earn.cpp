@@ -621,6 +621,14 @@ tl::expected<void, rejection> earn_purchase(context& cx, const purchase& e) {
                 continue;
             }
         }
+        if (r.kind == earn_kind::fixed && totals.total == 0) {
+            // A bonus for the purchase needs something paid for: a till posting free samples
+            // or a voided basket at $0 would otherwise collect it once per receipt.
+            a.result.reason = "nothing was paid for (the purchase's total is " +
+                              money_text(p, totals.total) + ")";
+            awards.push_back(std::move(a));
+            continue;
+        }
         a.result.matched = true;
         switch (r.kind) {
         case earn_kind::rate: {

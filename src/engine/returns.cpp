@@ -305,13 +305,19 @@ tl::expected<void, rejection> return_purchase(context& cx, const purchase_return
     money_t remaining_eligible = original_eligible - earlier_eligible - returned_eligible;
 
     bool everything = true;
+    money_t paid_left = 0; // what the units still kept cost
     for (const purchase_line& l : record.request.lines) {
         auto it = returning.find(l.line_id);
         std::int64_t now = it == returning.end() ? 0 : it->second;
-        if (already_returned(l.line_id) + now < l.quantity) {
+        std::int64_t kept = l.quantity - already_returned(l.line_id) - now;
+        if (kept > 0) {
             everything = false;
+            paid_left += l.amount() - share(l.amount(), 0, l.quantity - kept, l.quantity);
         }
     }
+    // Keeping only what cost nothing (a free bag) is returning everything that was paid for: a
+    // bonus for the purchase would otherwise stay with a basket worth $0, which earns none.
+    const bool nothing_paid_left = !everything && paid_left == 0;
 
     // Per-line points go back to the lot their award credited.
     std::vector<reversal> reversals;
@@ -342,11 +348,13 @@ tl::expected<void, rejection> return_purchase(context& cx, const purchase_return
         }
         bool below = a.min_spend && remaining_eligible < *a.min_spend &&
                      p.returns.bonus_clawback == program::clawback_policy::recompute;
-        if (everything || below) {
+        if (everything || nothing_paid_left || below) {
             std::string why = everything ? " (purchase returned in full)"
-                                         : " (bonus taken back: the remaining spend " +
-                                               std::to_string(remaining_eligible) + " is below " +
-                                               std::to_string(*a.min_spend) + ")";
+                              : nothing_paid_left
+                                  ? " (nothing paid for remains of the purchase)"
+                                  : " (bonus taken back: the remaining spend " +
+                                        std::to_string(remaining_eligible) + " is below " +
+                                        std::to_string(*a.min_spend) + ")";
             reversals.push_back({a.rule_id, a.points, a.lot_id, a.qualifying, why});
             clawed.push_back(a.rule_id);
         }

@@ -434,6 +434,20 @@ TEST_CASE("gift cards earn nothing and count toward nothing", "[earn]") {
     CHECK(o.state.purchases.back().lines[1].points_by_rule.at("base") == 10);
 }
 
+TEST_CASE("a purchase that cost nothing earns no bonus for the purchase", "[earn]") {
+    // A till posting a free sample at $0 would otherwise collect app_orders once per receipt.
+    auto o =
+        run(enrolled_member(), basket("2026-11-23T15:00:00Z", {line("1", "coffee", 1, 0)}, "app"));
+    CHECK(rule_points(o, "app_orders") == 0);
+    CHECK(rule(o, "app_orders").reason ==
+          "nothing was paid for (the purchase's total is 0.00 USD)");
+    CHECK_FALSE(rule(o, "app_orders").matched);
+    CHECK(o.points.earned == 0);
+    auto paid =
+        run(enrolled_member(), basket("2026-11-23T15:00:00Z", {line("1", "coffee", 1, 1)}, "app"));
+    CHECK(rule_points(paid, "app_orders") == 10);
+}
+
 TEST_CASE("bakery items earn one leaf per unit", "[earn]") {
     auto o = run(enrolled_member(), basket("2026-11-23T15:00:00Z", {line("1", "bakery", 3, 250),
                                                                     line("2", "coffee", 2, 300)}));

@@ -221,6 +221,36 @@ TEST_CASE("recompute takes the bonus back when the remaining spend falls below i
     CHECK(explained);
 }
 
+TEST_CASE("keeping only a free line takes a bonus for the purchase back as a full return",
+          "[returns]") {
+    // With keep, only a full return takes big_basket back: a free bag left unreturned must not
+    // keep it for a basket that cost nothing.
+    auto p = with_returns("  bonus_clawback: keep\n");
+    member_state m = member_after_t1();
+    m.purchases[0].request.lines.push_back(sold_line("l4", "bags", 1, 0));
+    m.purchases[0].lines.push_back({"l4", 1, 0, {}});
+    timestamp now = at(2026, 3, 20);
+    auto r = evaluate(*p, m, ret("ret1", {{"l1", 3}, {"l2", 2}}, now), now);
+    REQUIRE(r);
+    CHECK(r->points.reversed == 31 + 16 + 2);
+    CHECK(remaining(r->state, 3) == 50); // $12.00 of beans is still kept
+    auto last = evaluate(*p, r->state, ret("ret2", {{"l3", 1}}, now), now);
+    REQUIRE(last);
+    CHECK(last->points.reversed == 24 + 50);
+    CHECK(remaining(last->state, 3) == 0);
+    CHECK(last->state.purchases[0].clawed_back == std::vector<std::string>{"big_basket"});
+    bool explained = false;
+    for (const movement& mv : last->movements) {
+        explained = explained || mv.explanation.find("big_basket (nothing paid for remains") !=
+                                     std::string::npos;
+    }
+    CHECK(explained);
+    // Returning the bag afterwards takes nothing a second time.
+    auto bag = evaluate(*p, last->state, ret("ret3", {{"l4", 1}}, now), now);
+    REQUIRE(bag);
+    CHECK(bag->points.reversed == 0);
+}
+
 TEST_CASE("a return after the points were spent", "[returns]") {
     timestamp now = at(2026, 4, 1);
     member_state m = member_after_t1();
