@@ -600,6 +600,10 @@ function renderMember(m) {
 
   $('m-available').textContent = fmtInt(m.balance?.available);
   $('m-pending').textContent = fmtInt(m.balance?.pending);
+  // Owed: what returns could not take back, the points having been spent already.
+  const owed = $('m-owed');
+  owed.hidden = !(m.balance?.owed > 0);
+  owed.textContent = owed.hidden ? '' : `Owes ${points(m.balance.owed, unit)}: returned purchases' points that had been spent. Points spent that come back (a cancelled redemption) settle it first.`;
   const expiry = clear($('m-expiry'));
   if (m.next_expiry) {
     expiry.append(`Next to expire: ${points(m.next_expiry.points, unit)} on `, timeEl(m.next_expiry.at));

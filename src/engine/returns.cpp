@@ -115,6 +115,13 @@ points_t take_from_others(context& cx, const reversal& r, points_t left, const s
         case program::shortfall_policy::record_shortfall:
             s.shortfall += left;
             cx.out.points.shortfall += left;
+            // A movement of no points, so the history says what the return could not take and
+            // that the member owes it (balance.owed), as it says what expired already.
+            cx.out.movements.push_back(
+                {movement_kind::reverse, 0, 0, cause,
+                 reversal_text(cx, r, head, left, nullptr) +
+                     ": spent already, not taken; owed until points spent come back",
+                 false});
             break;
         case program::shortfall_policy::negative_balance:
             (void)draw(

@@ -319,8 +319,12 @@ json member_view_schema() {
          {"birthday", nullable({{"type", "string"}, {"format", "date"}})},
          {"referred_by", nullable(plain("string", ""))},
          {"unit", plain("string", "The points' name")},
-         {"balance", answer_object({{"available", count("Points usable now")},
-                                    {"pending", count("Points not yet available")}})},
+         {"balance",
+          answer_object({{"available", count("Points usable now")},
+                         {"owed", count("Points returns could not take back, having been spent "
+                                        "(returns.shortfall: record_shortfall); points spent "
+                                        "that come back settle it first")},
+                         {"pending", count("Points not yet available")}})},
          {"next_expiry",
           answer_object({{"points", nullable(count("Points expiring soonest, together"))},
                          {"at", nullable(time_text("When they expire"))}})},

@@ -34,6 +34,7 @@ member_view view_of(const program::program& p, const detail::loaded_member& m, t
     v.birthday = s.birthday;
     v.referred_by = s.referred_by;
     v.balance = engine::balance_at(p, s, now);
+    v.owed = s.shortfall;
     // Pending points expire with their lot too (pending_days are far shorter than any
     // expiry): a member told only of the available ones would lose more than they were told.
     for (const engine::lot& l : s.lots) {
@@ -383,7 +384,10 @@ nlohmann::json to_json(const member_view& v, const program::program& p) {
                                     : nlohmann::json(nullptr)},
             {"referred_by", optional_value(v.referred_by)},
             {"unit", p.points.name},
-            {"balance", {{"available", v.balance.available}, {"pending", v.balance.pending}}},
+            {"balance",
+             {{"available", v.balance.available},
+              {"owed", v.owed},
+              {"pending", v.balance.pending}}},
             {"next_expiry",
              {{"points", optional_value(v.next_expiring_points)},
               {"at", optional_time(v.next_expiry)}}},
@@ -417,6 +421,7 @@ std::string to_json_text(const member_view& v, const program::program& p) {
     w.key("balance")
         .begin_object()
         .field("available", v.balance.available)
+        .field("owed", v.owed)
         .field("pending", v.balance.pending)
         .end_object();
     w.key("birthday");

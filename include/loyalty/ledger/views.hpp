@@ -38,6 +38,9 @@ struct member_view {
     std::optional<date::year_month_day> birthday;
     std::optional<std::string> referred_by;
     engine::balance balance;
+    // What returns could not take back, the points having been spent (returns.shortfall:
+    // record_shortfall): points spent that come back, a cancelled redemption's, settle it first.
+    points_t owed = 0;
     std::optional<points_t> next_expiring_points; // the points expiring soonest, together
     std::optional<timestamp> next_expiry;
     engine::tier_status tier;

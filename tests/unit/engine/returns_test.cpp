@@ -286,7 +286,10 @@ TEST_CASE("a return after the points were spent", "[returns]") {
                           "spent or expired)",
                           "-3 return ret1 of t1: for big_basket (bonus taken back: the "
                           "remaining spend 2300 is below 3000), from other points (its own "
-                          "were spent or expired)"});
+                          "were spent or expired)",
+                          "0 return ret1 of t1: 47 leaves from big_basket (bonus taken back: the "
+                          "remaining spend 2300 is below 3000): spent already, not taken; owed "
+                          "until points spent come back"});
     }
 
     SECTION("negative_balance: the balance goes below zero") {
@@ -321,7 +324,9 @@ TEST_CASE("each award of a return is taken from its own lot before any from othe
               "-2 lot 2 return ret1 of t1: 2 leaves from bakery",
               "-50 lot 3 return ret1 of t1: 50 leaves from big_basket (purchase returned in full)",
               "-40 lot 4 return ret1 of t1: for base, from other points (its own were spent or "
-              "expired)"});
+              "expired)",
+              "0 lot 0 return ret1 of t1: 31 leaves from base: spent already, not taken; owed "
+              "until points spent come back"});
     CHECK(r->points.reversed == 92);
     CHECK(r->points.shortfall == 31);
     CHECK(r->balance_after.available == 0);

@@ -475,7 +475,7 @@ TEMPLATE_TEST_CASE("router: a member's journey through the API, one answer per r
     CHECK(member["member_id"] == "m-1");
     CHECK(member["name"] == "Ada");
     CHECK(member["birthday"] == "1990-05-17");
-    CHECK(member["balance"] == json{{"available", 25}, {"pending", earned}});
+    CHECK(member["balance"] == json{{"available", 25}, {"owed", 0}, {"pending", earned}});
     CHECK(member["tier"]["id"] == "green");
     CHECK(member["lifetime"]["purchases"] == 1);
     CHECK(member["lifetime"]["spend"] == 1300);
@@ -526,7 +526,8 @@ TEMPLATE_TEST_CASE("router: a member's journey through the API, one answer per r
     CHECK(cancelled["points"]["restored"] == 100);
     CHECK(cancelled["balance"]["available"] == 325);
     member = ok_json(a.get("/v1/members/m-1", a.support), 200);
-    CHECK(member["balance"] == json{{"available", 325}, {"pending", earned - 10 * factor}});
+    CHECK(member["balance"] ==
+          json{{"available", 325}, {"owed", 0}, {"pending", earned - 10 * factor}});
     CHECK(member["vouchers"].empty());
 
     // Activity, newest first, whole and in pages of two that chain by cursor.

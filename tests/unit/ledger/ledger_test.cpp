@@ -687,6 +687,38 @@ TEST_CASE("pending points mature, rewards and payments spend, cancellations rest
     CHECK(f.verify().empty());
 }
 
+TEST_CASE("what a return could not take back shows as owed, in the view and the history",
+          "[ledger]") {
+    fixture f;
+    enroll(f, "m-1");
+    REQUIRE(f.ledger->post_purchase(pos(), basket("t-1", "m-1", 25000, f.now())));
+    f.advance(std::chrono::days{15});
+    REQUIRE(f.ledger->run_due(f.now()));
+    REQUIRE(view(f, "m-1").balance.available == 575);
+    REQUIRE(f.ledger->redeem_reward(pos(), "m-1", {"r-1", "mug", f.now()}));
+    // 175 left of 575; the return takes back 550, so 375 are owed.
+    auto returned = body(f.ledger->post_return(pos(), {"ret-1", "t-1", "s-1", f.now(), {}}));
+    CHECK(returned["points"]["shortfall"] == 375);
+    auto v = view(f, "m-1");
+    CHECK(v.balance.available == 0);
+    CHECK(v.owed == 375);
+    auto page = f.ledger->activity("m-1", 20, std::nullopt);
+    REQUIRE(page);
+    bool told = false;
+    for (const activity_entry& e : page->entries) {
+        told = told || (e.operation == "return" && e.points == 0 &&
+                        e.explanation.ends_with(": spent already, not taken; owed until points "
+                                                "spent come back"));
+    }
+    CHECK(told);
+    // Cancelling what the points bought settles it first.
+    auto cancelled = body(f.ledger->cancel_redemption(pos(), {"r-1", f.now()}));
+    CHECK(cancelled["points"]["restored"] == 400);
+    CHECK(view(f, "m-1").owed == 0);
+    CHECK(view(f, "m-1").balance.available == 25);
+    CHECK(f.verify().empty());
+}
+
 TEST_CASE("member totals stop at their limit instead of wrapping past 64 bits", "[ledger]") {
     fixture f;
     enroll(f, "m-big");
