@@ -451,7 +451,17 @@ void ledger::post_purchase_async(request_context who, engine::purchase p, write_
                                         "a purchase needs a store id and a transaction id")));
     }
     std::string request = engine::purchase_text(p);
-    std::string natural = p.store_id + "/" + p.transaction_id;
+    // The store's id is escaped so that the first '/' always ends it: "eu" with "12/2026-1" and
+    // "eu/12" with "2026-1" were one key, and the second purchase was refused as the first's
+    // retry. Ids without '/' or '%' keep the key they always had, so answers stored before
+    // still replay.
+    std::string natural;
+    natural.reserve(p.store_id.size() + p.transaction_id.size() + 1);
+    for (char c : p.store_id) {
+        natural += c == '%' ? std::string_view("%25") : c == '/' ? "%2F" : std::string_view(&c, 1);
+    }
+    natural += '/';
+    natural += p.transaction_id;
     impl_->submit(
         who, "purchase", natural, request,
         [this, who, p, request](store& st, const program_version_info& pv,

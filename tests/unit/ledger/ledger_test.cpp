@@ -1069,6 +1069,35 @@ TEST_CASE("a profile change corrects name, email and birthday, audited and once"
     CHECK(f.verify().empty());
 }
 
+TEST_CASE("purchases whose store and transaction ids differ are never one another's retry",
+          "[ledger]") {
+    // Joined with '/', "eu" + "12/2026-1" and "eu/12" + "2026-1" read the same.
+    fixture f;
+    enroll(f, "m-1");
+    enroll(f, "m-2");
+    enroll(f, "m-3");
+    auto at_store = [&](std::string store, std::string id, std::string member) {
+        engine::purchase p = basket(std::move(id), std::move(member), 1000, f.now());
+        p.store_id = std::move(store);
+        return f.ledger->post_purchase(pos(), p);
+    };
+    auto first = at_store("eu", "12/2026-1", "m-1");
+    REQUIRE(first);
+    auto second = at_store("eu/12", "2026-1", "m-2");
+    REQUIRE(second);
+    CHECK_FALSE(second->replayed);
+    auto third = at_store("eu%2F12", "2026-1", "m-3");
+    REQUIRE(third);
+    CHECK_FALSE(third->replayed);
+    CHECK(f.count("purchases") == 3);
+    // Each still replays as itself.
+    auto again = at_store("eu/12", "2026-1", "m-2");
+    REQUIRE(again);
+    CHECK(again->replayed);
+    CHECK(again->body == second->body);
+    CHECK(f.verify().empty());
+}
+
 TEST_CASE("every write keeps its id for good, after its idempotency key is forgotten", "[ledger]") {
     // Idempotency keys answer a retry with the first answer for 30 days (the retention); after
     // that, each kind of write is refused by its own id as already done, never applied again.
