@@ -231,9 +231,13 @@ json request_schemas() {
         {"additionalProperties", false}};
     s["Cancellation"] = {
         {"type", "object"},
-        {"maxProperties", 0},
+        {"properties",
+         {{"member_id",
+           optional_text("The member the redemption must be of: another member's is not found "
+                         "(a console open on one member cannot cancel another's)")},
+          {"reason", optional_text("Why, kept in the audit log")}}},
         {"additionalProperties", false},
-        {"description", "An empty body, or an empty object sent as application/json"}};
+        {"description", "An empty body, an empty object, or the optional terms"}};
     return s;
 }
 
@@ -875,8 +879,9 @@ json operations() {
         "Natural key: the redemption id. Recorded in the audit log.", "Cancellation",
         "already-done: the redemption was already cancelled (or its voucher used); "
         "idempotency-conflict: the Idempotency-Key was used for a different request",
-        "validation-failed: the body has fields, or the id in the path is invalid",
-        "not-found: no such redemption");
+        "validation-failed: an unknown field, a member_id or reason that is not a string of at "
+        "most 256 bytes, or the id in the path is invalid",
+        "not-found: no such redemption, or none of member_id");
     add_post_on_id(paths, "/v1/redemptions/{redemption_id}/cancel", "RedemptionId",
                    std::move(cancel));
 

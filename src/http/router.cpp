@@ -753,17 +753,33 @@ void redeem(ledger::ledger& l, const router_options&, metrics&, call_ptr c) {
 }
 
 void cancel(ledger::ledger& l, const router_options&, metrics&, call_ptr c) {
+    ledger::cancellation_terms terms;
     if (!c->req.body().empty()) {
         auto body = json_body(*c);
         if (!body) {
             return;
         }
-        engine::json_fields f(*body, "", {});
+        engine::json_fields f(*body, "", {"member_id", "reason"});
         if (auto bad = f.check()) {
             return invalid(*c, *bad);
         }
+        for (auto [key, into] :
+             {std::pair{"member_id", &terms.member_id}, std::pair{"reason", &terms.reason}}) {
+            if (f.get(key) == nullptr) {
+                continue;
+            }
+            auto value = std::string_view(key) == "reason" ? f.prose(key) : f.text(key);
+            if (!value) {
+                return invalid(*c, value.error());
+            }
+            if (value->size() > max_id_bytes) {
+                return invalid(*c, {engine::rejection_code::invalid_event, key,
+                                    "at most " + std::to_string(max_id_bytes) + " bytes"});
+            }
+            *into = std::move(*value);
+        }
     }
-    l.cancel_redemption_async(context_of(*c), {c->params[0], now()}, written(c));
+    l.cancel_redemption_async(context_of(*c), {c->params[0], now()}, std::move(terms), written(c));
 }
 
 void use_voucher(ledger::ledger& l, const router_options&, metrics&, call_ptr c) {

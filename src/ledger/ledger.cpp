@@ -676,15 +676,33 @@ void ledger::pay_with_points_async(request_context who, std::string member_id,
 
 void ledger::cancel_redemption_async(request_context who, engine::redemption_cancellation c,
                                      write_callback done) {
-    std::string request = nlohmann::json{{"redemption_id", c.redemption_id}}.dump();
+    cancel_redemption_async(std::move(who), std::move(c), {}, std::move(done));
+}
+
+void ledger::cancel_redemption_async(request_context who, engine::redemption_cancellation c,
+                                     cancellation_terms terms, write_callback done) {
+    // Terms given are part of the request: a retry with the same ones replays, other ones are
+    // another request under the same key (409). Without terms the request is as it always was.
+    nlohmann::json text{{"redemption_id", c.redemption_id}};
+    if (terms.member_id) {
+        text["member_id"] = *terms.member_id;
+    }
+    if (terms.reason) {
+        text["reason"] = *terms.reason;
+    }
+    std::string request = text.dump();
     impl_->submit(
         who, "cancellation", c.redemption_id, request,
-        [this, who, c, request](store& st, const program_version_info& pv,
-                                timestamp now) -> result<applied> {
+        [this, who, c, terms, request](store& st, const program_version_info& pv,
+                                       timestamp now) -> result<applied> {
             auto member_id = st.redemption_member(c.redemption_id);
-            if (!member_id) {
-                return tl::unexpected(fail(error_code::not_found, "redemption_id",
-                                           "no redemption " + c.redemption_id));
+            if (!member_id || (terms.member_id && *terms.member_id != *member_id)) {
+                // Another member's redemption is not found for this one: saying whose it is
+                // would tell a page open on one member about another's.
+                return tl::unexpected(
+                    fail(error_code::not_found, "redemption_id",
+                         "no redemption " + c.redemption_id +
+                             (terms.member_id ? " of member " + *terms.member_id : "")));
             }
             auto m = st.load_member(*member_id);
             if (!m) {
@@ -695,7 +713,7 @@ void ledger::cancel_redemption_async(request_context who, engine::redemption_can
             event.occurred_at = now;
             auto out = impl_->apply(st, pv, now, "cancellation", who, request, *m, event);
             if (out) {
-                st.audit(now, who.actor, who.role, "cancel_redemption", *member_id, std::nullopt,
+                st.audit(now, who.actor, who.role, "cancel_redemption", *member_id, terms.reason,
                          request);
             }
             return out;
@@ -885,8 +903,10 @@ result<write_result> ledger::pay_with_points(const request_context& who,
 }
 
 result<write_result> ledger::cancel_redemption(const request_context& who,
-                                               const engine::redemption_cancellation& c) {
-    return wait_for([&](write_callback done) { cancel_redemption_async(who, c, std::move(done)); });
+                                               const engine::redemption_cancellation& c,
+                                               const cancellation_terms& terms) {
+    return wait_for(
+        [&](write_callback done) { cancel_redemption_async(who, c, terms, std::move(done)); });
 }
 
 result<write_result> ledger::use_voucher(const request_context& who, const engine::voucher_use& v) {

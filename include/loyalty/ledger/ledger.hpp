@@ -105,6 +105,14 @@ struct profile_change_request {
     std::string reason;
 };
 
+// What support may add to a cancellation: the member it is for, so that a redemption id typed
+// on one member's page cannot cancel another's (refused as not found), and the reason, kept in
+// the audit log as an adjustment's is.
+struct cancellation_terms {
+    std::optional<std::string> member_id;
+    std::optional<std::string> reason;
+};
+
 struct program_version_info {
     std::int64_t id = 0;
     std::string content_hash;
@@ -138,7 +146,8 @@ public:
     result<write_result> pay_with_points(const request_context& who, const std::string& member_id,
                                          const engine::points_payment& p);
     result<write_result> cancel_redemption(const request_context& who,
-                                           const engine::redemption_cancellation& c);
+                                           const engine::redemption_cancellation& c,
+                                           const cancellation_terms& terms = {});
     result<write_result> use_voucher(const request_context& who, const engine::voucher_use& v);
     result<write_result> adjust(const request_context& who, const std::string& member_id,
                                 const engine::adjustment& a);
@@ -156,6 +165,8 @@ public:
                                write_callback done);
     void cancel_redemption_async(request_context who, engine::redemption_cancellation c,
                                  write_callback done);
+    void cancel_redemption_async(request_context who, engine::redemption_cancellation c,
+                                 cancellation_terms terms, write_callback done);
     void use_voucher_async(request_context who, engine::voucher_use v, write_callback done);
     void adjust_async(request_context who, std::string member_id, engine::adjustment a,
                       write_callback done);

@@ -1195,6 +1195,44 @@ TEMPLATE_TEST_CASE("router: support reads a member's audit trail, a till may not
     check_problem(a.get("/v1/members/m-none/audit", a.support), 404, "not-found");
 }
 
+TEMPLATE_TEST_CASE("router: a cancellation for one member never cancels another's, and keeps its "
+                   "reason",
+                   "[router]", in_process, over_http) {
+    api a(TestType::kind);
+    a.enroll("m-1");
+    a.enroll("m-2");
+    ok_json(a.post("/v1/members/m-1/adjustments", a.support,
+                   {{"adjustment_id", "adj-1"}, {"points", 500}, {"reason", "goodwill"}}),
+            201);
+    ok_json(a.post("/v1/members/m-1/redemptions", a.pos,
+                   {{"redemption_id", "red-1"}, {"reward_id", "brewed_coffee"}}),
+            201);
+    const json before = ok_json(a.get("/v1/members/m-1", a.support), 200);
+    // Typed on m-2's page: not found, and nothing changes.
+    reply other = a.post("/v1/redemptions/red-1/cancel", a.support, {{"member_id", "m-2"}});
+    check_problem(other, 404, "not-found", std::vector<std::string>{"redemption_id"});
+    CHECK(other.body().value("detail", "") == "no redemption red-1 of member m-2");
+    CHECK(ok_json(a.get("/v1/members/m-1", a.support), 200) == before);
+    check_problem(a.post("/v1/redemptions/red-1/cancel", a.support, {{"member", "m-1"}}), 422,
+                  "validation-failed", std::vector<std::string>{"member"});
+    check_problem(a.post("/v1/redemptions/red-1/cancel", a.support, {{"reason", 5}}), 422,
+                  "validation-failed", std::vector<std::string>{"reason"});
+
+    const json terms = {{"member_id", "m-1"}, {"reason", "drink spilled"}};
+    json cancelled = ok_json(a.post("/v1/redemptions/red-1/cancel", a.support, terms), 201);
+    CHECK(cancelled["points"]["restored"] == 100);
+    // The same terms replay; other ones are another request under the same key.
+    CHECK(ok_json(a.post("/v1/redemptions/red-1/cancel", a.support, terms), 201) == cancelled);
+    check_problem(a.post("/v1/redemptions/red-1/cancel", a.support,
+                         {{"member_id", "m-1"}, {"reason", "other"}}),
+                  409, "idempotency-conflict");
+    json trail = ok_json(a.get("/v1/members/m-1/audit", a.support), 200);
+    REQUIRE(trail["entries"].size() == 2);
+    CHECK(trail["entries"][0]["action"] == "cancel_redemption");
+    CHECK(trail["entries"][0]["reason"] == "drink spilled");
+    CHECK(trail["entries"][0]["request"]["member_id"] == "m-1");
+}
+
 TEMPLATE_TEST_CASE("router: support reads a member's tier history, a till may not", "[router]",
                    in_process, over_http) {
     api a(TestType::kind);
