@@ -545,7 +545,10 @@ async function lookUp(id) {
   const seq = ++state.lookupSeq;
   const status = $('lookup-status');
   const button = $('lookup-submit');
-  state.memberId = id;
+  // The member on screen stays state.memberId until the answer comes: the write forms act on
+  // it. Looking up another, its panel is hidden meanwhile, so nothing is done to the member
+  // shown while the agent is asking for another.
+  if (id !== state.memberId) $('member').hidden = true;
   setBusy(button, true);
   setStatus(status, `Looking up ${id}…`, 'loading');
   const r = await api('GET', `/v1/members/${encodeURIComponent(id)}`);
@@ -558,13 +561,16 @@ async function lookUp(id) {
     state.memberId = null;
     return;
   }
+  state.memberId = id;
   setStatus(status, '');
   renderMember(r.data);
   $('member').hidden = false;
   clear($('adjust-answer'));
   clear($('cancel-answer'));
   $('cancel-id').value = '';
+  $('cancel-reason').value = '';
   fieldError($('cancel-id'), $('cancel-id-error'), '');
+  fieldError($('cancel-reason'), $('cancel-reason-error'), '');
   fieldError($('adjust-points'), $('adjust-points-error'), '');
   fieldError($('adjust-reason'), $('adjust-reason-error'), '');
   newAdjustmentId();
@@ -658,7 +664,7 @@ function renderMember(m) {
           onclick: () => {
             $('cancel-id').value = v.cause;
             $('cancel-section').scrollIntoView({ block: 'nearest' });
-            $('cancel-submit').focus();
+            $('cancel-reason').focus(); // the one thing left to give
           },
         }),
       );
@@ -893,19 +899,39 @@ async function submitProfile(event) {
     json: body,
   });
   if (!r) return;
-  answer.append(outcomeBox(r, `Profile corrected (${['name', 'email', 'birthday'].filter((f) => f in body).join(', ')})`));
+  const corrected = `Profile corrected (${['name', 'email', 'birthday'].filter((f) => f in body).join(', ')})`;
+  if (r.stale) {
+    answer.append(outcomeBox(r, `${corrected} for member ${r.stale}, no longer shown`));
+    return;
+  }
+  answer.append(outcomeBox(r, corrected));
   await refreshMember();
   fillProfileForm(state.member);
 }
 
-// POSTs one of the member forms' writes: the button busy and `loading` in `answer` meanwhile,
-// then the server's problem there (its fields marked in `form`, the first focused). The answer
-// when the write succeeded, else null.
+// POSTs one of the member forms' writes for the member on screen: the button busy and `loading`
+// in `answer` meanwhile, then the server's problem there (its fields marked in `form`, the first
+// focused). The answer when the write succeeded, else null. An answer that comes after another
+// member was opened is about the member it was sent for: it is shown as theirs (`r.stale`), and
+// leaves the forms, now the other member's, alone.
 async function sendWrite({ form, button, answer, loading, route, json }) {
+  const memberId = state.memberId;
   setBusy(button, true);
-  answer.append(el('p', { class: 'status loading', text: loading }));
+  const waiting = el('p', { class: 'status loading', text: loading });
+  answer.append(waiting);
   const r = await api('POST', route, json === undefined ? {} : { json });
   setBusy(button, false);
+  if (memberId !== state.memberId) {
+    waiting.remove();
+    const box = r.ok ? null : problemBox(r);
+    if (box) {
+      box.prepend(el('p', { class: 'answer-head', text: `For member ${memberId}, no longer shown:` }));
+      answer.append(box);
+      return null;
+    }
+    r.stale = memberId;
+    return r;
+  }
   clear(answer);
   if (!r.ok) {
     answer.append(problemBox(r));
@@ -961,7 +987,12 @@ async function submitAdjustment(event) {
     json: body,
   });
   if (!r) return;
-  answer.append(outcomeBox(r, `Adjusted ${fmtSigned(r.data?.points?.adjusted ?? body.points)} ${r.data?.unit ?? ''}`));
+  const adjusted = `Adjusted ${fmtSigned(r.data?.points?.adjusted ?? body.points)} ${r.data?.unit ?? ''}`;
+  if (r.stale) {
+    answer.append(outcomeBox(r, `${adjusted} for member ${r.stale}, no longer shown`));
+    return;
+  }
+  answer.append(outcomeBox(r, `${adjusted} for ${state.member?.name || state.memberId}`));
   pointsInput.value = '';
   reasonInput.value = '';
   $('adjust-note').value = '';
@@ -972,22 +1003,35 @@ async function submitAdjustment(event) {
 async function submitCancel(event) {
   event.preventDefault();
   const input = $('cancel-id');
+  const reasonInput = $('cancel-reason');
   const answer = clear($('cancel-answer'));
   const id = input.value.trim();
+  const reason = reasonInput.value.trim();
   fieldError(input, $('cancel-id-error'), id ? '' : 'Enter the redemption id to cancel.');
-  if (!id) {
-    input.focus();
+  fieldError(reasonInput, $('cancel-reason-error'), reason ? '' : 'A reason is required: it is kept in the audit log.');
+  if (!id || !reason) {
+    (id ? reasonInput : input).focus();
     return;
   }
+  // The member on screen goes with it: a redemption of another member is not found, so an id
+  // typed here never cancels someone else's.
   const r = await sendWrite({
+    form: $('cancel-form'),
     button: $('cancel-submit'),
     answer,
     loading: `Cancelling ${id}…`,
     route: `/v1/redemptions/${encodeURIComponent(id)}/cancel`,
+    json: { member_id: state.memberId, reason },
   });
   if (!r) return;
-  answer.append(outcomeBox(r, `Cancelled ${id}: ${fmtInt(r.data?.points?.restored ?? 0)} ${r.data?.unit ?? ''} restored`));
+  const cancelled = `Cancelled ${id}: ${fmtInt(r.data?.points?.restored ?? 0)} ${r.data?.unit ?? ''} restored`;
+  if (r.stale) {
+    answer.append(outcomeBox(r, `${cancelled} for member ${r.stale}, no longer shown`));
+    return;
+  }
+  answer.append(outcomeBox(r, `${cancelled} for ${state.member?.name || state.memberId}`));
   input.value = '';
+  reasonInput.value = '';
   refreshMember();
 }
 

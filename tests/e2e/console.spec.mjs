@@ -508,9 +508,13 @@ test('support: cancel a redemption from its voucher, with the keyboard', { timeo
   const before = Number(await page.locator('#m-available').textContent());
   await page.locator('#m-vouchers button', { hasText: 'Cancel' }).click();
   assert.equal(await page.locator('#cancel-id').inputValue(), 'r-e2e-1');
-  assert.ok(await page.locator('#cancel-submit').evaluate((e) => e === document.activeElement));
+  assert.ok(await page.locator('#cancel-reason').evaluate((e) => e === document.activeElement));
+  // No reason: refused in the page, nothing sent.
   await page.keyboard.press('Enter');
-  await page.locator('#cancel-answer .answer.ok').getByText('Cancelled r-e2e-1: 25 leaves restored').waitFor();
+  await page.locator('#cancel-reason-error').getByText('A reason is required').waitFor();
+  await page.keyboard.type('spilled');
+  await page.keyboard.press('Enter');
+  await page.locator('#cancel-answer .answer.ok').getByText(/^Cancelled r-e2e-1: 25 leaves restored for /).waitFor();
   await page.locator('#cancel-answer .movements li').first().getByText('cancelled redemption r-e2e-1').waitFor();
   await page.locator('#m-available').filter({ hasText: String(before + 25) }).waitFor();
   await page.locator('#m-vouchers-empty').waitFor({ state: 'visible' });
@@ -519,12 +523,59 @@ test('support: cancel a redemption from its voucher, with the keyboard', { timeo
 
   // Again: the stored answer is replayed, and the console says so.
   await page.locator('#cancel-id').fill('r-e2e-1');
+  await page.locator('#cancel-reason').fill('spilled');
   await page.locator('#cancel-id').press('Enter');
   await page.locator('#cancel-answer .answer-head').getByText('replayed').waitFor();
   // An unknown redemption: the server's 404.
   await page.locator('#cancel-id').fill('r-nope');
+  await page.locator('#cancel-reason').fill('spilled');
   await page.locator('#cancel-id').press('Enter');
   await page.locator('#cancel-answer .answer.problem .answer-head').filter({ hasText: '404 Not Found' }).waitFor();
+  // Another member's redemption, typed on this member's page: not found, and still usable.
+  const other = 'm-e2e-other';
+  await call('POST', '/v1/members', keys.admin, { member_id: other, name: 'Other Member' });
+  await call('POST', `/v1/members/${other}/adjustments`, keys.support, { adjustment_id: 'adj-o-1', points: 100, reason: 'seed' });
+  await call('POST', `/v1/members/${other}/redemptions`, keys.admin, { redemption_id: 'r-o-1', reward_id: 'espresso_shot' });
+  await page.locator('#cancel-id').fill('r-o-1');
+  await page.locator('#cancel-reason').fill('wrong page');
+  await page.locator('#cancel-id').press('Enter');
+  await page.locator('#cancel-answer .answer.problem').getByText(`no redemption r-o-1 of member ${MEMBER}`).waitFor();
+  const theirs = await call('GET', `/v1/members/${other}`, keys.support);
+  assert.equal(theirs.vouchers.length, 1);
+  await finish(ctx);
+});
+
+test('support: a write answered after another member was opened is shown as the first member\'s', { timeout: TEST_MS }, async () => {
+  const ctx = await openPage();
+  const { page } = ctx;
+  await signIn(page, keys.support, 'support');
+  const first = 'm-e2e-first';
+  const second = 'm-e2e-second';
+  await call('POST', '/v1/members', keys.admin, { member_id: first, name: 'First Member' });
+  await call('POST', '/v1/members', keys.admin, { member_id: second, name: 'Second Member' });
+  await lookUp(page, first);
+  // The adjustment's answer is held until the agent has opened the second member.
+  let release;
+  const held = new Promise((resolve) => { release = resolve; });
+  await page.route('**/v1/members/*/adjustments', async (route) => {
+    await held;
+    await route.continue();
+  });
+  await page.locator('#adjust-points').fill('7');
+  await page.locator('#adjust-reason').fill('meant for the first');
+  await page.locator('#adjust-submit').click();
+  // While another member is looked up, the first one's panel is not there to act on.
+  await page.locator('#lookup-id').fill(second);
+  await page.locator('#lookup-id').press('Enter');
+  await page.locator('#m-profile').getByText(second, { exact: true }).waitFor();
+  await page.locator('#adjust-points').fill('3');
+  release();
+  await page.locator('#adjust-answer .answer.ok').getByText(`for member ${first}, no longer shown`).waitFor();
+  // The second member's form is left as the agent was filling it, and their balance as it was.
+  assert.equal(await page.locator('#adjust-points').inputValue(), '3');
+  const secondNow = await call('GET', `/v1/members/${second}`, keys.support);
+  assert.equal(await page.locator('#m-available').textContent(), String(secondNow.balance.available));
+  await page.unroute('**/v1/members/*/adjustments');
   await finish(ctx);
 });
 
