@@ -125,6 +125,36 @@ std::optional<error> detail::posted_too_late(timestamp occurred_at, timestamp no
     return error{error_code::invalid_request, "occurred_at", std::move(*why), std::nullopt, {}};
 }
 
+program_version_info ledger::impl::program_for_write(store& st) {
+    const std::int64_t version = st.data_version();
+    if (version == seen_data_version) {
+        return current_program();
+    }
+    seen_data_version = version;
+    auto stored = st.active_program();
+    if (!stored || stored->content_hash == current_program().content_hash) {
+        return current_program();
+    }
+    auto loaded = program::load_program(stored->source, "active program");
+    if (!loaded) {
+        // Stored by a process that checked it: only a build that reads programs otherwise.
+        spdlog::error("ledger: version {} was activated by another process but does not load "
+                      "here; writes stay on {}",
+                      stored->content_hash.substr(0, 12), current_program().content_hash);
+        return current_program();
+    }
+    program_version_info info{stored->id, stored->content_hash, stored->name,
+                              stored->activated_at
+                                  ? std::optional(detail::parse_time(*stored->activated_at))
+                                  : std::nullopt,
+                              *loaded};
+    spdlog::warn("ledger: \"{}\" ({}) was activated by another process; writes use it from now",
+                 info.name, info.content_hash.substr(0, 12));
+    std::lock_guard lock(program_mutex);
+    active = info;
+    return active;
+}
+
 void ledger::impl::submit(const request_context& who, const std::string& kind,
                           const std::string& natural_key, std::string request, work_fn work,
                           write_callback done) {
@@ -170,7 +200,7 @@ void ledger::impl::submit(const request_context& who, const std::string& kind,
                 }
             }
             timestamp at = now();
-            auto pv = current_program();
+            auto pv = program_for_write(st);
             auto done_work = work(st, pv, at);
             if (!done_work) {
                 state->answer = tl::unexpected(std::move(done_work.error()));
@@ -297,7 +327,16 @@ ledger::ledger(ledger_options options, std::optional<std::filesystem::path> prog
     timestamp at = impl_->now();
     if (from_file) {
         auto active = st.active_program();
-        if (!active || active->content_hash != from_file->content_hash()) {
+        // A file that is what was last applied from a file has not changed since: a version
+        // activated after it (through the API, a rollback) stays, or every restart of the server
+        // would undo an activation it had acknowledged. A file that changed is the newer intent.
+        const bool unchanged = active && st.last_file_activation() == from_file->content_hash();
+        if (active && active->content_hash != from_file->content_hash() && unchanged) {
+            spdlog::warn("ledger: {} is the version last applied from a program file; \"{}\" ({}), "
+                         "activated since, stays active. Change the file, or activate it again "
+                         "(POST /v1/program/versions), to use it",
+                         program_file->string(), active->name, active->content_hash.substr(0, 12));
+        } else if (!active || active->content_hash != from_file->content_hash()) {
             db.execute("BEGIN IMMEDIATE");
             auto known = st.program_by_hash(from_file->content_hash());
             std::int64_t id = known ? known->id
@@ -1015,7 +1054,7 @@ std::future<result<bool>> ledger::visit_due(const detail::due_entry& entry, time
             }
             m->due_entry.reset();
             m->due_entry_at.reset();
-            auto pv = impl_->current_program();
+            auto pv = impl_->program_for_write(st);
             auto o = engine::evaluate(*pv.program, m->state, engine::time_passes{now}, now);
             if (!o) {
                 *answer = tl::unexpected(refused(o.error()));

@@ -60,6 +60,14 @@ struct ledger::impl {
         return active;
     }
 
+    // The version a write runs under, on the writer: the active one, taken again from the
+    // database when another process activated one since (`jobs run --program` or `seed` on the
+    // file a server is running on). Otherwise its purchases would be decided by the version the
+    // server started with while the audit log says another is active. SQLite's data_version,
+    // read from memory, changes only when another connection commits.
+    program_version_info program_for_write(detail::store& st);
+    std::int64_t seen_data_version = -1; // the writer thread's only
+
     // Runs `work` on the writer, behind the idempotency keys, and answers `done` once the batch
     // is committed. A failure keeps nothing of what `work` wrote (the writer starts the batch
     // over without it), so `work` may run more than once and must not change its captures.

@@ -845,6 +845,24 @@ std::optional<stored_program> store::active_program() {
     return found;
 }
 
+std::optional<std::string> store::last_file_activation() {
+    statement& s = cached("SELECT detail FROM audit_log WHERE action = 'activate_program'"
+                          " AND actor IN ('startup', 'cli') ORDER BY id DESC LIMIT 1");
+    std::optional<std::string> found;
+    if (s.step()) {
+        found = s.text(0);
+    }
+    s.reset();
+    return found;
+}
+
+std::int64_t store::data_version() {
+    statement& s = cached("PRAGMA data_version");
+    std::int64_t version = s.step() ? s.integer(0) : 0;
+    s.reset();
+    return version;
+}
+
 std::optional<stored_program> store::program_by_hash(const std::string& hash) {
     statement& s = cached("SELECT id, content_hash, name, format, source, activated_at"
                           " FROM program_versions WHERE content_hash = ?");

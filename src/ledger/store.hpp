@@ -162,6 +162,11 @@ public:
     int expire_idempotency(timestamp before);
 
     std::optional<stored_program> active_program();
+    // The content hash of the newest activation made from a program file (by `serve` at start
+    // up, or by `jobs run` or `seed`), if any: whether the file changed since it was applied.
+    std::optional<std::string> last_file_activation();
+    // SQLite's data_version: it changes when another connection (another process) commits.
+    std::int64_t data_version();
     std::optional<stored_program> program_by_hash(const std::string& hash);
     std::int64_t insert_program(const std::string& hash, const std::string& name,
                                 const std::string& format, const std::string& source, timestamp at);

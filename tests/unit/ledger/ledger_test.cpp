@@ -1366,6 +1366,60 @@ TEST_CASE("a rollback in the same second as the activation it undoes stays in us
     CHECK(reopened.active_program().content_hash == original.content_hash);
 }
 
+TEST_CASE("a restart on an unchanged program file keeps the version activated since, a changed "
+          "file is activated",
+          "[ledger]") {
+    fixture f;
+    const std::string v2_text =
+        test::sample_text_with("rate: {points: 2, per: 100}", "rate: {points: 3, per: 100}");
+    request_context admin;
+    admin.actor = "key-admin"; // through the API
+    auto v2 = f.ledger->activate_program(admin, v2_text, "v2.yaml");
+    REQUIRE(v2);
+    // Restarted as a supervisor restarts it, on the same file: the acknowledged activation
+    // stays, and no activation is recorded.
+    f.advance(std::chrono::seconds{5});
+    f.open();
+    CHECK(f.ledger->active_program().content_hash == v2->content_hash);
+    auto page = f.ledger->program_activations(50, std::nullopt);
+    REQUIRE(page);
+    CHECK(page->activations.size() == 2);
+    // The merchant edits the file: the edited file is the newer intent, and is activated.
+    const std::string v3_text =
+        test::sample_text_with("rate: {points: 2, per: 100}", "rate: {points: 4, per: 100}");
+    auto v3_file = f.dir / "program-v3.yaml";
+    std::ofstream(v3_file) << v3_text;
+    f.program = v3_file;
+    f.advance(std::chrono::seconds{5});
+    f.open();
+    auto v3 = f.ledger->active_program();
+    CHECK(v3.content_hash != v2->content_hash);
+    CHECK(v3.program->source_text() == v3_text);
+}
+
+TEST_CASE("a version another process activates on the file is the one the next write uses",
+          "[ledger]") {
+    // `loyalty jobs run --program FILE` beside a running server: the server's writes went on
+    // under the version it started with while the audit log said another was active.
+    fixture f;
+    enroll(f, "m-1");
+    auto before = body(f.ledger->post_purchase(pos(), basket("t-1", "m-1", 1000, f.now())));
+    CHECK(before["rules"][0]["points"] == 20); // base: 2 per $1
+    const std::string v2_text =
+        test::sample_text_with("rate: {points: 2, per: 100}", "rate: {points: 5, per: 100}");
+    auto v2_file = f.dir / "program-v2.yaml";
+    std::ofstream(v2_file) << v2_text;
+    {
+        loyalty::ledger::ledger other(f.options(std::chrono::microseconds{1000}), v2_file);
+        CHECK(other.active_program().program->source_text() == v2_text);
+    }
+    auto after = body(f.ledger->post_purchase(pos(), basket("t-2", "m-1", 1000, f.now())));
+    CHECK(after["rules"][0]["points"] == 50);
+    CHECK(after["program_version"] != before["program_version"]);
+    CHECK(f.ledger->active_program().program->source_text() == v2_text);
+    CHECK(f.verify().empty());
+}
+
 TEST_CASE("program versions are validated, stored once and recorded by outcomes", "[ledger]") {
     fixture f;
     auto original = f.ledger->active_program();
