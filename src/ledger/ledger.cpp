@@ -187,14 +187,21 @@ void ledger::impl::submit(const request_context& who, const std::string& kind,
             }
             for (const std::string& key : keys) {
                 if (auto seen = st.find_idempotency(key)) {
+                    const bool client = who.idempotency_key && key == keys.front();
                     if (seen->request_hash != hash) {
-                        bool client = who.idempotency_key && key == keys.front();
                         std::string field = client ? "Idempotency-Key" : natural_field(kind);
                         state->answer = tl::unexpected(
                             fail(error_code::idempotency_conflict, field,
                                  "this " + field + " was used for a different request"));
                     } else {
                         state->answer = write_result{seen->status, seen->response, true};
+                        // A retry found by its natural key, with a client key not seen before:
+                        // the key is kept for the same answer, so a retry with it replays
+                        // rather than meeting it as unknown (or, reused, as a conflict).
+                        if (who.idempotency_key && !client && seen->operation_id) {
+                            st.save_idempotency(keys.front(), {hash, seen->status, {}},
+                                                *seen->operation_id, now());
+                        }
                     }
                     return state->answer.has_value();
                 }

@@ -765,6 +765,7 @@ std::optional<idempotency_record> store::find_idempotency(const std::string& key
                                    s.is_null(2) ? s.text(3) : s.text(2)};
         if (s.is_null(2)) {
             operation_id = s.optional_integer(4);
+            found->operation_id = operation_id;
         }
     }
     s.reset();

@@ -61,6 +61,9 @@ struct idempotency_record {
     std::string request_hash;
     int status = 201;
     std::string response;
+    // The operation whose outcome is the answer; none for answers stored whole (before
+    // migration 6).
+    std::optional<std::int64_t> operation_id = std::nullopt;
 };
 
 // A row of due_queue: the jobs visit `member_id` at `due_at`.

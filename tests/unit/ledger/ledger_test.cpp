@@ -414,6 +414,37 @@ TEST_CASE("returns reverse what the purchase earned, from the stored allocation"
     CHECK(f.verify().empty());
 }
 
+TEST_CASE("a client key first seen on a retry found by its natural key is kept for that answer",
+          "[ledger]") {
+    fixture f;
+    enroll(f, "m-1");
+    auto keyed = [](std::string key) {
+        request_context c = pos();
+        c.idempotency_key = std::move(key);
+        return c;
+    };
+    const engine::purchase t1 = basket("t-1", "m-1", 1000, f.now());
+    auto first = f.ledger->post_purchase(keyed("key-a"), t1);
+    REQUIRE(first);
+    // The same purchase, retried with a new key: the stored answer.
+    auto retried = f.ledger->post_purchase(keyed("key-c"), t1);
+    REQUIRE(retried);
+    CHECK(retried->replayed);
+    CHECK(retried->body == first->body);
+    // The new key now stands for that purchase: another purchase under it is a conflict, and
+    // the retry under it replays again.
+    auto other = f.ledger->post_purchase(keyed("key-c"), basket("t-3", "m-1", 500, f.now()));
+    REQUIRE_FALSE(other);
+    CHECK(other.error().code == error_code::idempotency_conflict);
+    CHECK(other.error().field == "Idempotency-Key");
+    auto again = f.ledger->post_purchase(keyed("key-c"), t1);
+    REQUIRE(again);
+    CHECK(again->replayed);
+    CHECK(again->body == first->body);
+    CHECK(f.count("purchases") == 1);
+    CHECK(f.verify().empty());
+}
+
 TEST_CASE("an answer is kept without its movements and replayed with them, byte for byte",
           "[ledger]") {
     fixture f;
