@@ -32,6 +32,9 @@ struct context {
     std::optional<std::pair<timestamp, std::optional<timestamp>>> expiry_of_now = std::nullopt;
     // Set when a rule would pay more than max_award_points: evaluate() refuses the event.
     std::optional<std::string> out_of_range = std::nullopt;
+    // When the tier changed, if not at the new status's start: a return that undid an upgrade
+    // puts back a status that began long before.
+    std::optional<timestamp> tier_changed_at = std::nullopt;
 };
 
 // `points` as what a rule pays, pinned to max_award_points, and the event marked to be refused

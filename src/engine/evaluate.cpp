@@ -276,7 +276,9 @@ tl::expected<outcome, rejection> evaluate(const program::program& p, const membe
     out.tier.changed = out.tier.before != out.tier.after;
     out.tier.metric = metric_at(p, out.state, at);
     if (out.tier.changed) {
-        out.tier.metric_at_change = metric_at(p, out.state, out.state.tier.since);
+        out.tier.changed_at = cx.tier_changed_at;
+        out.tier.metric_at_change =
+            metric_at(p, out.state, cx.tier_changed_at.value_or(out.state.tier.since));
     }
     // What the program grants by itself as time passes or to a referrer is never refused: it
     // is a program's fixed amount, far inside the room above the limits, and refusing it would

@@ -202,6 +202,89 @@ void release_limits(context& cx, const purchase_record& record,
     }
 }
 
+// What entering `level` granted at `entered`, taken back as the entry is undone: an unused
+// voucher is cancelled, points are taken back as a return takes them (from their lot, then from
+// others, then per the shortfall policy), and the once-per period is freed. A voucher already
+// used stays used: it was handed over at a till.
+void take_back_entry(context& cx, std::size_t level, timestamp entered, const std::string& cause,
+                     const std::string& head) {
+    const program::tier_policy& t = cx.program.tiers;
+    member_state& s = cx.state;
+    for (const program::benefit& b : cx.program.benefits) {
+        if (b.trigger != program::benefit_trigger::tier_entry || b.tier != t.levels[level].id) {
+            continue;
+        }
+        auto use = std::find_if(s.usage.begin(), s.usage.end(), [&](const usage_entry& u) {
+            return u.rule_id == b.id && u.at == entered && u.times > 0;
+        });
+        if (use == s.usage.end()) {
+            continue; // not granted at this entry (once_per had been used)
+        }
+        s.usage.push_back({b.id, entered, -1, -use->points});
+        if (!b.grant.reward.empty()) {
+            voucher* latest = nullptr;
+            for (voucher& v : s.vouchers) {
+                if (v.cause == b.id && !v.cancelled &&
+                    (latest == nullptr || v.issued_at >= latest->issued_at)) {
+                    latest = &v;
+                }
+            }
+            if (latest != nullptr && !latest->redeemed) {
+                latest->cancelled = true;
+            }
+            cx.out.movements.push_back(
+                {movement_kind::reverse, 0, 0, cause,
+                 head + "the " + b.id + " voucher of entering " + t.levels[level].id +
+                     (latest == nullptr || latest->redeemed
+                          ? ": used already, it stays used"
+                          : " (" + latest->id +
+                                ") is cancelled: the tier was entered on what "
+                                "was returned"),
+                 false});
+            continue;
+        }
+        std::int64_t lot_id = 0;
+        for (const lot& l : s.lots) {
+            if (l.cause == b.id && l.earned == b.grant.points) {
+                lot_id = l.id; // the latest such lot
+            }
+        }
+        std::vector<reversal> back{
+            {b.id, b.grant.points, lot_id, false,
+             " (entering " + t.levels[level].id + " undone: it was entered on what was returned)"}};
+        cx.out.points.reversed += take_back(cx, back, cause, head);
+    }
+}
+
+// A return that takes away the metric an upgrade stood on undoes the upgrade: the member gets
+// back the status it replaced, and what entering the tier granted goes back. Without it,
+// buying enough for Gold and returning it kept Gold, its rates and its welcome for the whole
+// status. An upgrade made before the purchase, or one the metric still supports (at its start
+// or now, with what was bought since), stays.
+void undo_upgrades(context& cx, timestamp bought_at, const std::string& cause,
+                   const std::string& head) {
+    const program::tier_policy& t = cx.program.tiers;
+    member_state& s = cx.state;
+    while (!s.tier.replaced.empty() && bought_at <= s.tier.since) {
+        const std::size_t current = t.index_of(s.tier.tier).value_or(0);
+        const std::size_t supported = std::max(t.level_for(metric_at(cx.program, s, s.tier.since)),
+                                               t.level_for(metric_at(cx.program, s, cx.now)));
+        if (supported >= current) {
+            break;
+        }
+        tier_status back = std::move(s.tier.replaced.back());
+        s.tier.replaced.pop_back();
+        back.replaced = std::move(s.tier.replaced);
+        const timestamp entered = s.tier.since;
+        const std::size_t restored = t.index_of(back.tier).value_or(0);
+        s.tier = std::move(back);
+        for (std::size_t level = current; level > restored; --level) {
+            take_back_entry(cx, level, entered, cause, head);
+        }
+        cx.tier_changed_at = cx.now;
+    }
+}
+
 } // namespace
 
 tl::expected<void, rejection> return_purchase(context& cx, const purchase_return& e) {
@@ -386,7 +469,8 @@ tl::expected<void, rejection> return_purchase(context& cx, const purchase_return
     }
     record.return_ids.push_back(e.return_id);
     release_limits(cx, record, reversals);
-    // The tier metric loses what the return took back; a return never downgrades by itself.
+    // The tier metric loses what the return took back; an upgrade that stood on it is undone
+    // below (undo_upgrades), and no other status changes.
     // The loss is dated at the purchase, where its gain is: dated at the return, it would stay
     // in a rolling window after the purchase left it and count against the member's next year.
     const timestamp bought_at = record.request.occurred_at;
@@ -410,6 +494,8 @@ tl::expected<void, rejection> return_purchase(context& cx, const purchase_return
     s.lifetime_spend -= returned_eligible;
     s.lifetime_points -= unearned;
     cx.out.points.reversed += reversed;
+    undo_upgrades(cx, bought_at, e.return_id,
+                  "return " + e.return_id + " of " + e.transaction_id + ": ");
     return {};
 }
 

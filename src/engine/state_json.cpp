@@ -84,6 +84,13 @@ json tier_json(const tier_status& t) {
     if (t.valid_until) {
         out["valid_until"] = time_json(*t.valid_until);
     }
+    if (!t.replaced.empty()) {
+        json replaced = json::array();
+        for (const tier_status& r : t.replaced) {
+            replaced.push_back(tier_json(r));
+        }
+        out["replaced"] = std::move(replaced);
+    }
     return out;
 }
 
@@ -276,6 +283,9 @@ tier_status read_tier(const json& j, const std::string& path) {
     t.tier = o.text("tier");
     t.since = o.time("since");
     t.valid_until = o.optional_time("valid_until");
+    if (o.optional("replaced") != nullptr) {
+        t.replaced = o.list("replaced", read_tier);
+    }
     o.finish();
     return t;
 }

@@ -63,6 +63,7 @@ tier_status tier_status_at(const program::program& p, const member_state& member
         }
         status.tier = t.levels[next].id;
         status.since = ended;
+        status.replaced.clear(); // what came before ended with it
         // The lowest tier is every member's by default; it has nothing to lose, so it never
         // ends. A status that ends by itself is always longer than zero months, so the loop
         // ends.
@@ -122,6 +123,12 @@ void upgrade_at(context& cx, timestamp at) {
     if (current && supported <= current_index) {
         return;
     }
+    // The status replaced is kept, in case a return takes away what this upgrade stood on.
+    tier_status before = cx.state.tier;
+    std::vector<tier_status> replaced = std::move(before.replaced);
+    before.replaced.clear();
+    replaced.push_back(std::move(before));
+    cx.state.tier.replaced = std::move(replaced);
     cx.state.tier.tier = t.levels[supported].id;
     cx.state.tier.since = at;
     cx.state.tier.valid_until = std::nullopt;

@@ -17,7 +17,8 @@ std::int64_t plus(timestamp t, std::int64_t difference) {
     return static_cast<std::int64_t>(seconds_of(t) + static_cast<std::uint64_t>(difference));
 }
 
-constexpr std::uint64_t has_birthday = 1, has_referrer = 2, has_last_activity = 4;
+constexpr std::uint64_t has_birthday = 1, has_referrer = 2, has_last_activity = 4,
+                        has_replaced_tiers = 8;
 constexpr std::uint64_t lot_expires = 1, lot_qualifying = 2, lot_matured = 4,
                         lot_expired_points = 8, lot_spent = 16;
 
@@ -230,7 +231,8 @@ std::string encode_member_record(const engine::member_state& m, bool open_lots_o
               4 * m.purchase_times.size());
     w.byte(member_record_format);
     std::uint64_t flags = (m.birthday ? has_birthday : 0) | (m.referred_by ? has_referrer : 0) |
-                          (m.last_activity ? has_last_activity : 0);
+                          (m.last_activity ? has_last_activity : 0) |
+                          (m.tier.replaced.empty() ? 0 : has_replaced_tiers);
     w.unsigned_number(flags);
     if (m.birthday) {
         w.number(date::sys_days{*m.birthday}.time_since_epoch().count());
@@ -240,6 +242,17 @@ std::string encode_member_record(const engine::member_state& m, bool open_lots_o
     }
     if (m.last_activity) {
         w.time(*m.last_activity);
+    }
+    if (!m.tier.replaced.empty()) {
+        w.unsigned_number(m.tier.replaced.size());
+        for (const engine::tier_status& t : m.tier.replaced) {
+            w.text(t.tier);
+            w.time(t.since);
+            w.unsigned_number(t.valid_until ? 1 : 0);
+            if (t.valid_until) {
+                w.time(*t.valid_until);
+            }
+        }
     }
     w.number(m.lifetime_purchases);
     w.number(m.lifetime_spend);
@@ -329,10 +342,12 @@ tl::expected<void, std::string> decode_member_record(std::string_view record,
         return first_format ? r.time() : r.after(previous);
     };
     r.field("flags");
-    std::uint64_t flags = r.flags(has_birthday | has_referrer | has_last_activity);
+    std::uint64_t flags =
+        r.flags(has_birthday | has_referrer | has_last_activity | has_replaced_tiers);
     m.birthday.reset();
     m.referred_by.reset();
     m.last_activity.reset();
+    m.tier.replaced.clear();
     if (flags & has_birthday) {
         r.field("birthday");
         std::int64_t days = r.number();
@@ -349,6 +364,22 @@ tl::expected<void, std::string> decode_member_record(std::string_view record,
     if (flags & has_last_activity) {
         r.field("last_activity");
         m.last_activity = r.time();
+    }
+    if (flags & has_replaced_tiers) {
+        r.field("replaced_tiers");
+        std::size_t n = r.count();
+        for (std::size_t i = 0; i < n && !r.failed(); ++i) {
+            engine::tier_status t;
+            t.tier = r.text();
+            t.since = r.time();
+            std::uint64_t has_until = r.unsigned_number();
+            if (has_until > 1) {
+                r.fail("expected 0 or 1");
+            } else if (has_until == 1) {
+                t.valid_until = r.time();
+            }
+            m.tier.replaced.push_back(std::move(t));
+        }
     }
     r.field("lifetime_purchases");
     m.lifetime_purchases = r.number();

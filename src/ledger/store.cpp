@@ -624,7 +624,7 @@ std::int64_t store::save(const operation_record& op, const loaded_member& before
         cached("INSERT INTO tier_history (member_id, at, tier_before, tier_after, metric,"
                " operation_id) VALUES (?, ?, ?, ?, ?, ?)")
             .bind(1, s.id)
-            .bind(2, enrolling ? at : time_text(s.tier.since))
+            .bind(2, enrolling ? at : time_text(after.tier.changed_at.value_or(s.tier.since)))
             .bind(3, enrolling ? std::optional<std::string>()
                                : std::optional<std::string>(after.tier.before))
             .bind(4, after.tier.after)

@@ -48,6 +48,10 @@ struct tier_status {
     std::string tier;
     timestamp since;
     std::optional<timestamp> valid_until; // the status is reassessed then; never when empty
+    // The statuses this one's upgrades replaced, the latest last: a return that takes away the
+    // metric an upgrade stood on puts back the status it replaced (returns.cpp). Emptied when
+    // the status ends and is reassessed; at most one per level.
+    std::vector<tier_status> replaced = {};
 };
 
 // A contribution to the tier metric (qualifying points, eligible spend or a purchase), negative

@@ -61,6 +61,9 @@ struct tier_change {
     // upgrade dates from the purchase: the metric after the event may count more. Not part of
     // the outcome's JSON; the tier history records it.
     std::int64_t metric_at_change = 0;
+    // When changed other than at the new status's start (state.tier.since): a return that
+    // undid an upgrade changed the tier when it was made. Not part of the JSON either.
+    std::optional<timestamp> changed_at = std::nullopt;
 };
 
 // Points the event earns for another member: the referrer, on a friend's first purchase.

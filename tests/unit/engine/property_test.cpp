@@ -230,13 +230,21 @@ bool counted(const loyalty::program::program& p, const member_state& m, const lo
 
 // The expire movements of an outcome for lots the balance before it had left out already.
 points_t expired_already(const step& s, const outcome& o) {
+    // A return that undid an upgrade puts back the status the member would have held: an
+    // inactivity deadline that the tier's exemption held off has passed for them already
+    // (returns.cpp, undo_upgrades).
+    member_state found = s.before;
+    if (std::holds_alternative<purchase_return>(s.e) && o.tier.changed) {
+        found.tier = o.state.tier;
+    }
     points_t stale = 0;
     for (const movement& mv : o.movements) {
         if (mv.kind != movement_kind::expire) {
             continue;
         }
         for (const lot& l : s.before.lots) {
-            if (l.id == mv.lot_id && !counted(s.program, s.before, l, s.now)) {
+            if (l.id == mv.lot_id && (!counted(s.program, s.before, l, s.now) ||
+                                      !counted(s.program, found, l, s.now))) {
                 stale -= mv.points;
             }
         }

@@ -750,6 +750,33 @@ TEST_CASE("what a return could not take back shows as owed, in the view and the 
     CHECK(f.verify().empty());
 }
 
+TEST_CASE("returning the purchase that reached Gold is a tier change at the return, stored",
+          "[ledger][tiers]") {
+    fixture f;
+    enroll(f, "m-1");
+    REQUIRE(f.ledger->post_purchase(pos(), basket("t-1", "m-1", 25000, f.now())));
+    REQUIRE(view(f, "m-1").tier.tier == "gold");
+    REQUIRE(view(f, "m-1").vouchers.size() == 1); // the welcome drink
+    f.advance(std::chrono::hours{48});
+    const timestamp returned_at = f.now();
+    auto out = body(f.ledger->post_return(pos(), {"ret-1", "t-1", "s-1", f.now(), {}}));
+    CHECK(out["tier"]["before"] == "gold");
+    CHECK(out["tier"]["after"] == "green");
+    // Across a restart, as stored: Green, the welcome cancelled, the change dated at the return.
+    f.open();
+    auto v = view(f, "m-1");
+    CHECK(v.tier.tier == "green");
+    CHECK(v.vouchers.empty());
+    auto history = f.ledger->tier_history("m-1");
+    REQUIRE(history);
+    REQUIRE(history->changes.size() == 3);
+    CHECK(history->changes[0].at == returned_at);
+    CHECK(history->changes[0].before == std::optional<std::string>("gold"));
+    CHECK(history->changes[0].after == "green");
+    CHECK(history->changes[0].operation == "return");
+    CHECK(f.verify().empty());
+}
+
 TEST_CASE("member totals stop at their limit instead of wrapping past 64 bits", "[ledger]") {
     fixture f;
     enroll(f, "m-big");

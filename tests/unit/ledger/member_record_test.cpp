@@ -31,6 +31,9 @@ member_state full_member() {
     m.id = "m-42";
     m.enrolled_at = utc(2025_y / 1 / 5, 9, 0, 7);
     m.tier = {"gold", utc(2026_y / 2 / 1), utc(2027_y / 2 / 1)};
+    // The statuses upgrades replaced, one with an end and one without.
+    m.tier.replaced = {{"green", utc(2025_y / 1 / 5, 9, 0, 7), std::nullopt},
+                       {"silver", utc(2025_y / 6 / 1), timestamp{seconds{most}}}};
     m.birthday = 1990_y / 5 / 17;
     m.referred_by = "m-\xc3\xa9t\xc3\xa9";
     m.last_activity = utc(2026_y / 11 / 28, 11, 0, 30);
@@ -67,6 +70,7 @@ member_state full_member() {
 // the record leaves to columns and tables) from `original`.
 member_state loaded(const member_state& original, const std::string& record) {
     member_state m = original;
+    m.tier.replaced.clear();
     m.lots.clear();
     m.metric.clear();
     m.usage.clear();
@@ -169,6 +173,7 @@ TEST_CASE("records of format 1, written before format 2, still read") {
         "636f6d65ffffffffffffffffff01feffffffffffffffff01ffffffffffffffffff01049cd1d5b00dbbb7289e"
         "e6d2cff2ffffffff0102");
     member_state m = full_member();
+    m.tier.replaced.clear(); // format 1 had none
     CHECK(same(loaded(m, open_lots)) == same(m));
     m.lots[1].remaining = 0;
     CHECK(same(loaded(m, every_lot)) == same(m));
@@ -308,7 +313,7 @@ TEST_CASE("a damaged record is refused with the field it broke at") {
     SECTION("unknown flags") {
         member_state into;
         std::string other = record;
-        other[1] = static_cast<char>(0x08 | other[1]);
+        other[1] = static_cast<char>(0x10 | other[1]);
         auto r = decode_member_record(other, into);
         REQUIRE_FALSE(r);
         CHECK(r.error().rfind("flags: unknown flags", 0) == 0);

@@ -1,0 +1,137 @@
+// A return that takes away what an upgrade stood on undoes the upgrade, through evaluate(): the
+// sample program's Gold at 500 qualifying leaves and Reserve at 2,500, 2 leaves per $1 at Green.
+#include "loyalty/engine/evaluate.hpp"
+#include "support/sample_program.hpp"
+#include "support/times.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace loyalty::engine;
+using loyalty::test::at;
+using loyalty::test::sample_program;
+
+namespace {
+
+member_state enrolled() {
+    return new_member(sample_program(),
+                      {"m1", at("2026-01-05T15:00:00Z"), std::nullopt, std::nullopt});
+}
+
+purchase coffee(std::string id, money_t price, const char* when) {
+    purchase p{std::move(id), "m1", "s1", "store", "USD", at(when), {}};
+    p.lines.push_back({"1", "SKU-1", "coffee", 1, price, 0, {}});
+    return p;
+}
+
+outcome run(const member_state& m, const event& e, timestamp now) {
+    auto o = evaluate(sample_program(), m, e, now);
+    INFO((o ? "" : o.error().message));
+    REQUIRE(o);
+    return *o;
+}
+
+purchase_return full_return(std::string id, std::string transaction, timestamp when) {
+    return purchase_return{std::move(id), std::move(transaction), "s1", when, {}};
+}
+
+bool said(const outcome& o, const std::string& text) {
+    return std::any_of(o.movements.begin(), o.movements.end(), [&](const movement& mv) {
+        return mv.explanation.find(text) != std::string::npos;
+    });
+}
+
+} // namespace
+
+TEST_CASE("returning the purchase that reached Gold puts back Green and cancels the welcome",
+          "[returns][tiers]") {
+    // $250 at Green: 500 base leaves and the $30 basket's 50, so Gold and its welcome drink.
+    auto bought =
+        run(enrolled(), coffee("t1", 25000, "2026-03-10T15:00:00Z"), at("2026-03-10T15:00:00Z"));
+    REQUIRE(bought.state.tier.tier == "gold");
+    REQUIRE(bought.state.vouchers.size() == 1);
+    REQUIRE(bought.state.tier.replaced.size() == 1);
+    CHECK(bought.state.tier.replaced.front().tier == "green");
+
+    const timestamp later = at("2026-03-12T15:00:00Z");
+    auto back = run(bought.state, full_return("r1", "t1", later), later);
+    CHECK(back.state.tier.tier == "green");
+    CHECK(back.state.tier.since == at("2026-01-05T15:00:00Z"));
+    CHECK_FALSE(back.state.tier.valid_until);
+    CHECK(back.state.tier.replaced.empty());
+    CHECK(back.tier.changed);
+    CHECK(back.tier.before == "gold");
+    // Dated at the return, not at the Green status's start.
+    REQUIRE(back.tier.changed_at);
+    CHECK(*back.tier.changed_at == later);
+    CHECK(back.tier.metric_at_change == 0);
+    REQUIRE(back.state.vouchers.size() == 1);
+    CHECK(back.state.vouchers.front().cancelled);
+    CHECK(said(back, "the gold_welcome voucher of entering gold"));
+
+    // Bought again: Gold again, and its welcome again (the once-per use was freed).
+    const timestamp again_at = at("2026-03-20T15:00:00Z");
+    auto again = run(back.state, coffee("t2", 25000, "2026-03-20T15:00:00Z"), again_at);
+    CHECK(again.state.tier.tier == "gold");
+    CHECK(again.state.tier.since == again_at);
+    CHECK(std::count_if(again.state.vouchers.begin(), again.state.vouchers.end(),
+                        [](const voucher& v) { return !v.cancelled; }) == 1);
+}
+
+TEST_CASE("an upgrade before the purchase returned, or still supported, stays",
+          "[returns][tiers]") {
+    auto gold =
+        run(enrolled(), coffee("t1", 25000, "2026-03-10T15:00:00Z"), at("2026-03-10T15:00:00Z"));
+    REQUIRE(gold.state.tier.tier == "gold");
+    // Bought at Gold after the upgrade: returning it takes nothing the upgrade stood on.
+    const timestamp second_at = at("2026-03-11T15:00:00Z");
+    auto second = run(gold.state, coffee("t2", 1000, "2026-03-11T15:00:00Z"), second_at);
+    const timestamp later = at("2026-03-12T15:00:00Z");
+    auto kept = run(second.state, full_return("r2", "t2", later), later);
+    CHECK(kept.state.tier.tier == "gold");
+    CHECK_FALSE(kept.tier.changed);
+    CHECK_FALSE(kept.state.vouchers.front().cancelled);
+
+    // With enough bought since, the metric still supports Gold without the first purchase.
+    auto more = run(gold.state, coffee("t3", 30000, "2026-03-11T15:00:00Z"), second_at);
+    auto still = run(more.state, full_return("r1", "t1", later), later);
+    CHECK(still.state.tier.tier == "gold");
+    CHECK_FALSE(still.tier.changed);
+}
+
+TEST_CASE("returning the purchase that reached Reserve puts back the Gold status it replaced",
+          "[returns][tiers]") {
+    auto gold =
+        run(enrolled(), coffee("t1", 25000, "2026-03-10T15:00:00Z"), at("2026-03-10T15:00:00Z"));
+    REQUIRE(gold.state.tier.tier == "gold");
+    const tier_status gold_status = gold.state.tier;
+    // $700 at Gold's 3 per $1: 2,100 more, 2,650 in all.
+    auto reserve =
+        run(gold.state, coffee("t2", 70000, "2026-04-01T15:00:00Z"), at("2026-04-01T15:00:00Z"));
+    REQUIRE(reserve.state.tier.tier == "reserve");
+    REQUIRE(reserve.state.tier.replaced.size() == 2);
+
+    const timestamp later = at("2026-04-03T15:00:00Z");
+    auto back = run(reserve.state, full_return("r2", "t2", later), later);
+    CHECK(back.state.tier.tier == "gold");
+    CHECK(back.state.tier.since == gold_status.since);
+    CHECK(back.state.tier.valid_until == gold_status.valid_until);
+    REQUIRE(back.state.tier.replaced.size() == 1);
+    CHECK(back.state.tier.replaced.front().tier == "green");
+    // Gold's welcome stays: Gold was reached on what was kept.
+    CHECK_FALSE(back.state.vouchers.front().cancelled);
+}
+
+TEST_CASE("a welcome already used stays used when its tier is undone", "[returns][tiers]") {
+    auto gold =
+        run(enrolled(), coffee("t1", 25000, "2026-03-10T15:00:00Z"), at("2026-03-10T15:00:00Z"));
+    REQUIRE(gold.state.vouchers.size() == 1);
+    const timestamp used_at = at("2026-03-11T15:00:00Z");
+    auto used =
+        run(gold.state, voucher_use{gold.state.vouchers.front().id, "t9", used_at, "s1"}, used_at);
+    const timestamp later = at("2026-03-12T15:00:00Z");
+    auto back = run(used.state, full_return("r1", "t1", later), later);
+    CHECK(back.state.tier.tier == "green");
+    CHECK(back.state.vouchers.front().redeemed);
+    CHECK_FALSE(back.state.vouchers.front().cancelled);
+    CHECK(said(back, "used already, it stays used"));
+}
