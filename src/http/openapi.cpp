@@ -309,6 +309,7 @@ json member_view_schema() {
                                   {"valid_until", time_text("")},
                                   {"cause", plain("string", "Redemption or benefit id")}});
     json next = nullable(answer_object({{"tier", plain("string", "The next tier's id")},
+                                        {"name", plain("string", "Its name")},
                                         {"threshold", count("Its threshold")},
                                         {"needed", count("Metric still missing")}}));
     json keep = nullable(answer_object(
@@ -332,6 +333,9 @@ json member_view_schema() {
          {"next_expiry",
           answer_object({{"points", nullable(count("Points expiring soonest, together"))},
                          {"at", nullable(time_text("When they expire"))}})},
+         {"next_available",
+          answer_object({{"points", nullable(count("Pending points available soonest, together"))},
+                         {"at", nullable(time_text("When they become available"))}})},
          {"tier", answer_object({{"id", plain("string", "")},
                                  {"name", plain("string", "")},
                                  {"since", time_text("")},

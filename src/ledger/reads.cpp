@@ -35,6 +35,17 @@ member_view view_of(const program::program& p, const detail::loaded_member& m, t
     v.referred_by = s.referred_by;
     v.balance = engine::balance_at(p, s, now);
     v.owed = s.shortfall;
+    for (const engine::lot& l : s.lots) {
+        if (l.remaining <= 0 || l.expired(now) || !l.pending(now)) {
+            continue;
+        }
+        if (!v.next_available || l.available_at < *v.next_available) {
+            v.next_available = l.available_at;
+            v.next_available_points = l.remaining;
+        } else if (l.available_at == *v.next_available) {
+            *v.next_available_points += l.remaining;
+        }
+    }
     // Pending points expire with their lot too (pending_days are far shorter than any
     // expiry): a member told only of the available ones would lose more than they were told.
     for (const engine::lot& l : s.lots) {
@@ -372,7 +383,9 @@ nlohmann::json to_json(const member_view& v, const program::program& p) {
     }
     nlohmann::json next = nullptr;
     if (v.next_tier) {
+        const program::tier_level* level = p.tiers.find(v.next_tier->tier);
         next = {{"tier", v.next_tier->tier},
+                {"name", level != nullptr ? level->name : v.next_tier->tier},
                 {"threshold", v.next_tier->threshold},
                 {"needed", v.next_tier->needed}};
     }
@@ -390,6 +403,9 @@ nlohmann::json to_json(const member_view& v, const program::program& p) {
         {"next_expiry",
          {{"points", optional_value(v.next_expiring_points)},
           {"at", optional_time(v.next_expiry)}}},
+        {"next_available",
+         {{"points", optional_value(v.next_available_points)},
+          {"at", optional_time(v.next_available)}}},
         {"tier",
          {{"id", v.tier.tier},
           {"name", tier != nullptr ? tier->name : v.tier.tier},
@@ -441,6 +457,15 @@ std::string to_json_text(const member_view& v, const program::program& p) {
     w.field("member_id", v.member_id);
     w.key("name");
     optional_text(v.name);
+    w.key("next_available").begin_object().key("at");
+    optional_time_text(v.next_available);
+    w.key("points");
+    if (v.next_available_points) {
+        w.value(*v.next_available_points);
+    } else {
+        w.null();
+    }
+    w.end_object();
     w.key("next_expiry").begin_object().key("at");
     optional_time_text(v.next_expiry);
     w.key("points");
@@ -467,7 +492,9 @@ std::string to_json_text(const member_view& v, const program::program& p) {
     w.field("metric", v.metric).field("name", tier != nullptr ? tier->name : v.tier.tier);
     w.key("next");
     if (v.next_tier) {
+        const program::tier_level* level = p.tiers.find(v.next_tier->tier);
         w.begin_object()
+            .field("name", level != nullptr ? level->name : v.next_tier->tier)
             .field("needed", v.next_tier->needed)
             .field("threshold", v.next_tier->threshold)
             .field("tier", v.next_tier->tier)

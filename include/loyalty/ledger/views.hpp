@@ -43,6 +43,10 @@ struct member_view {
     points_t owed = 0;
     std::optional<points_t> next_expiring_points; // the points expiring soonest, together
     std::optional<timestamp> next_expiry;
+    // The pending points that become available soonest, together, and when: the member's
+    // "when can I use them?".
+    std::optional<points_t> next_available_points;
+    std::optional<timestamp> next_available;
     engine::tier_status tier;
     std::int64_t metric = 0;
     std::optional<next_tier_progress> next_tier;

@@ -657,6 +657,9 @@ TEST_CASE("pending points mature, rewards and payments spend, cancellations rest
     REQUIRE(f.ledger->post_purchase(pos(), basket("t-1", "m-1", 25000, f.now())));
     CHECK(view(f, "m-1").balance.pending == 500 + 50); // base and big basket
     CHECK(view(f, "m-1").balance.available == 25);     // joining
+    // When they can be spent: 14 days after the purchase, together.
+    CHECK(view(f, "m-1").next_available == std::optional(f.now() + std::chrono::days{14}));
+    CHECK(view(f, "m-1").next_available_points == std::optional<points_t>(550));
     // Pending leaves expire with the others: the soonest expiry counts them.
     CHECK(view(f, "m-1").next_expiring_points == std::optional<points_t>(575));
 
@@ -667,6 +670,8 @@ TEST_CASE("pending points mature, rewards and payments spend, cancellations rest
     auto v = view(f, "m-1");
     CHECK(v.balance.available == 575);
     CHECK(v.balance.pending == 0);
+    CHECK_FALSE(v.next_available);
+    CHECK_FALSE(v.next_available_points);
     CHECK(v.tier.tier == "gold");
     REQUIRE(v.next_tier);
     CHECK(v.next_tier->tier == "reserve");
