@@ -20,6 +20,7 @@ response problem(unsigned version, bool keep_alive, beast_http::status status,
     response res{status, version};
     res.set(beast_http::field::content_type, "application/problem+json");
     res.set(beast_http::field::cache_control, "no-store");
+    res.set("X-Content-Type-Options", "nosniff");
     res.keep_alive(keep_alive);
     res.body() = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     res.prepare_payload();

@@ -16,6 +16,7 @@
 #include "loyalty/program/utf8.hpp"
 
 #include <boost/url/parse.hpp>
+#include <cctype>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
@@ -115,6 +116,9 @@ struct call {
         response res{s, req.version()};
         res.set(beast_http::field::content_type, "application/json");
         res.set(beast_http::field::cache_control, "no-store");
+        // A browser must not read an answer as anything but JSON (a member's name holding
+        // markup, opened directly): as the console's files, every answer says so.
+        res.set("X-Content-Type-Options", "nosniff");
         if (replayed) {
             res.set("Idempotent-Replayed", "true");
         }
@@ -197,6 +201,7 @@ void fail(call& c, const ledger::error& e) {
         response res{status::unprocessable_entity, c.req.version()};
         res.set(beast_http::field::content_type, "application/problem+json");
         res.set(beast_http::field::cache_control, "no-store");
+        res.set("X-Content-Type-Options", "nosniff");
         res.body() = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
         res.prepare_payload();
         return c.answer(std::move(res));
@@ -447,6 +452,13 @@ void enroll(ledger::ledger& l, const router_options&, metrics&, call_ptr c) {
     if (member_id->size() > max_id_bytes) {
         return invalid(*c, {engine::rejection_code::invalid_event, "member_id",
                             "at most " + std::to_string(max_id_bytes) + " bytes"});
+    }
+    // Support types member ids to find members: one with a space at an end looks like another
+    // and is found by nobody who trims what they type.
+    if (std::isspace(static_cast<unsigned char>(member_id->front())) ||
+        std::isspace(static_cast<unsigned char>(member_id->back()))) {
+        return invalid(*c, {engine::rejection_code::invalid_event, "member_id",
+                            "a member id has no space at its start or end"});
     }
     bool ok = true;
     ledger::enrollment_request r;

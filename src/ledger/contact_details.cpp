@@ -1,5 +1,7 @@
 #include "contact_details.hpp"
 
+#include "loyalty/engine/json_fields.hpp"
+
 #include <algorithm>
 
 namespace loyalty::ledger::detail {
@@ -60,6 +62,9 @@ std::optional<std::string> name_problem(std::string_view name) {
     }
     if (name.find_first_not_of(' ') == std::string_view::npos) {
         return "a name is more than spaces";
+    }
+    if (engine::has_bidi_control(name)) {
+        return engine::bidi_control_problem;
     }
     return std::nullopt;
 }

@@ -40,6 +40,22 @@ inline bool text_allowed(std::string_view s, bool required, bool line_breaks) {
     return true;
 }
 
+// Bidirectional overrides and isolates (U+202A to U+202E, U+2066 to U+2069) make a text display
+// otherwise than it reads: a name shown reversed in the console, an id in a log that hides what
+// follows it. Right-to-left scripts need none of them; texts that people read refuse them.
+inline bool has_bidi_control(std::string_view s) {
+    for (std::string_view bidi : {"\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066",
+                                  "\u2067", "\u2068", "\u2069"}) {
+        if (s.find(bidi) != std::string_view::npos) {
+            return true;
+        }
+    }
+    return false;
+}
+inline constexpr const char* bidi_control_problem =
+    "bidirectional control characters (U+202A to U+202E, U+2066 to U+2069) are not allowed: "
+    "they make text display otherwise than it reads";
+
 inline tl::unexpected<rejection> invalid(std::string field, std::string message) {
     return tl::unexpected(
         rejection{rejection_code::invalid_event, std::move(field), std::move(message)});
@@ -137,6 +153,9 @@ private:
             return invalid(at(key), line_breaks ? "control characters other than line breaks"
                                                   " and tabs are not allowed"
                                                 : "control characters are not allowed");
+        }
+        if (has_bidi_control(v->get_ref<const std::string&>())) {
+            return invalid(at(key), bidi_control_problem);
         }
         return v->get<std::string>();
     }

@@ -417,6 +417,7 @@ void check_problem(const reply& r, unsigned status, const std::string& type,
     }
     CHECK(r.header("Content-Type") == "application/problem+json");
     CHECK(r.header("Cache-Control") == "no-store");
+    CHECK(r.header("X-Content-Type-Options") == "nosniff");
     json body = r.body();
     REQUIRE(body.is_object());
     CHECK(body.value("type", "") == problem_prefix + type);
@@ -431,6 +432,7 @@ json ok_json(const reply& r, unsigned status) {
     INFO(r.what << " -> " << r.status() << " " << r.res.body());
     REQUIRE(r.status() == status);
     CHECK(r.header("Content-Type") == "application/json");
+    CHECK(r.header("X-Content-Type-Options") == "nosniff");
     json body = r.body();
     REQUIRE_FALSE(body.is_discarded());
     return body;
@@ -446,6 +448,14 @@ TEMPLATE_TEST_CASE("router: a member's journey through the API, one answer per r
     check_problem(a.post("/v1/members", a.pos,
                          {{"member_id", "m-1"}, {"name", "Ada"}, {"email", "ada@example,com"}}),
                   422, "validation-failed", std::vector<std::string>{"email"});
+    check_problem(a.get("/v1/members/m-1", a.pos), 404, "not-found");
+    // An id nobody who trims what they type could find, and a name that displays reversed.
+    check_problem(a.post("/v1/members", a.pos, {{"member_id", " m-1"}}), 422, "validation-failed",
+                  std::vector<std::string>{"member_id"});
+    check_problem(a.post("/v1/members", a.pos, {{"member_id", "m-1"}, {"name", "Ada \u202eevil"}}),
+                  422, "validation-failed", std::vector<std::string>{"name"});
+    check_problem(a.post("/v1/members", a.pos, {{"member_id", "m-\u2066x"}}), 422,
+                  "validation-failed", std::vector<std::string>{"member_id"});
     check_problem(a.get("/v1/members/m-1", a.pos), 404, "not-found");
 
     // Enrollment: 25 leaves at once.
