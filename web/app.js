@@ -40,6 +40,7 @@ const state = {
   keyInfo: null, // GET /v1/key: the key's id, name, role and store
   program: null, // GET /v1/program
   currency: null, // from the program's summary
+  zone: null, // the program's time zone, from its summary: times are shown in it
   memberId: null,
   member: null,
   activity: { cursors: [null], page: 0 },
@@ -92,11 +93,35 @@ function fmtSigned(n) {
 }
 
 // A <time> element: local time shown, the server's UTC text kept in datetime and title.
+// Times are shown in the program's time zone, named, whatever the agent's browser is set to: a
+// member's points expire at the end of a day in that zone, and an agent elsewhere would
+// otherwise tell them another day.
+const zoneFormats = new Map();
+function formatsFor(zone) {
+  if (!zone) return null;
+  if (!zoneFormats.has(zone)) {
+    try {
+      zoneFormats.set(zone, {
+        dateTime: new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short', timeZone: zone }),
+        date: new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeZone: zone }),
+        name: new Intl.DateTimeFormat(undefined, { timeZone: zone, timeZoneName: 'short' }),
+      });
+    } catch {
+      zoneFormats.set(zone, null); // a zone this browser does not know: its own is used
+    }
+  }
+  return zoneFormats.get(zone);
+}
+
 function timeEl(iso, dateOnly = false) {
   if (!iso) return document.createTextNode('—');
   const d = new Date(iso);
-  const text = Number.isNaN(d.getTime()) ? iso : (dateOnly ? dateFormat : dateTimeFormat).format(d);
-  return el('time', { datetime: iso, title: iso, text });
+  if (Number.isNaN(d.getTime())) return el('time', { datetime: iso, title: iso, text: iso });
+  const f = formatsFor(state.zone);
+  if (!f) return el('time', { datetime: iso, title: iso, text: (dateOnly ? dateFormat : dateTimeFormat).format(d) });
+  const zoneName = f.name.formatToParts(d).find((p) => p.type === 'timeZoneName')?.value ?? state.zone;
+  const text = dateOnly ? f.date.format(d) : `${f.dateTime.format(d)} ${zoneName}`;
+  return el('time', { datetime: iso, title: `${iso} (shown in ${state.zone}, the program's time zone)`, text });
 }
 
 function fmtMoney(minor) {
@@ -119,8 +144,15 @@ function points(n, unit) {
 
 function setBusy(button, busy) {
   if (!button) return;
+  // A disabled button loses the focus to the page's body, and the next Tab starts over from
+  // the top: the focus goes back to it, unless something else took it meanwhile.
+  if (busy) button.dataset.refocus = document.activeElement === button ? 'yes' : '';
   button.disabled = busy;
   button.setAttribute('aria-busy', busy ? 'true' : 'false');
+  if (!busy && button.dataset.refocus === 'yes' && !button.hidden &&
+      (document.activeElement === document.body || document.activeElement === null)) {
+    button.focus();
+  }
 }
 
 function setStatus(node, text, kind = 'info') {
@@ -230,7 +262,7 @@ function problemBox(r, { errorsAsList = true } = {}) {
     box.append(el('p', { text: `Too many requests: try again in ${r.retryAfter} s.` }));
   }
   if (r.status === 403 && state.role) {
-    box.append(el('p', { class: 'hint', text: `A ${state.role ?? ''} key may not do this.` }));
+    box.append(el('p', { class: 'hint', text: `The ${state.role ?? ''} role may not do this.` }));
   }
   if (Array.isArray(p.fields) && p.fields.length && !(errorsAsList && Array.isArray(p.errors))) {
     box.append(el('p', {}, 'Fields: ', p.fields.map((f, i) => [i ? ', ' : '', el('code', { text: f || '(whole body)' })])));
@@ -606,6 +638,14 @@ function renderMember(m) {
 
   $('m-available').textContent = fmtInt(m.balance?.available);
   $('m-pending').textContent = fmtInt(m.balance?.pending);
+  // When the pending points can be spent: the soonest together, as the member will ask.
+  const available = clear($('m-available-from'));
+  available.hidden = !m.next_available?.at;
+  if (m.next_available?.at) {
+    const rest = (m.balance?.pending ?? 0) - (m.next_available.points ?? 0);
+    available.append(`${points(m.next_available.points, unit)} available from `, timeEl(m.next_available.at),
+      rest > 0 ? `; ${fmtInt(rest)} more later.` : '.');
+  }
   // Owed: what returns could not take back, the points having been spent already.
   const owed = $('m-owed');
   owed.hidden = !(m.balance?.owed > 0);
@@ -623,8 +663,9 @@ function renderMember(m) {
   if (tier.next) {
     progress.max = Math.max(1, tier.next.threshold);
     progress.value = Math.min(tier.metric ?? 0, tier.next.threshold);
-    label.textContent = `Progress to ${tier.next.tier}: ${fmtInt(tier.metric)} of ${fmtInt(tier.next.threshold)}`;
-    next.append(`${fmtInt(tier.next.needed)} more to reach ${tier.next.tier} (tier metric ${fmtInt(tier.metric)}).`);
+    const nextName = tier.next.name || tier.next.tier;
+    label.textContent = `Progress to ${nextName}: ${fmtInt(tier.metric)} of ${fmtInt(tier.next.threshold)}`;
+    next.append(`${fmtInt(tier.next.needed)} more to reach ${nextName} (tier metric ${fmtInt(tier.metric)}).`);
   } else {
     progress.max = 1;
     progress.value = 1;
@@ -1058,8 +1099,9 @@ function setProgram(program) {
   if (!program) return;
   state.program = program;
   // The summary names the currency: "Name (id, USD, America/New_York): …".
-  const match = /\(([^,()]*), ([A-Z]{3}), [^()]*\)/.exec(program.summary || '');
+  const match = /\(([^,()]*), ([A-Z]{3}), ([^()]*)\)/.exec(program.summary || '');
   state.currency = match ? match[2] : state.currency;
+  state.zone = match ? match[3] : state.zone;
   if (state.currency && !$('sim-currency').value) $('sim-currency').value = state.currency;
 }
 

@@ -161,7 +161,8 @@ function notTuesday() {
 // The API's own error answers (4xx from /v1/, which the console asks for on purpose: role probes,
 // refused writes) show in Chromium's console as "Failed to load resource"; those are expected.
 async function openPage({ viewport = { width: 1280, height: 900 }, mobile = false } = {}) {
-  const context = await browser.newContext({ viewport, isMobile: mobile, hasTouch: mobile, deviceScaleFactor: 1 });
+  // The agent's browser in another zone than the program's: times are still shown in the program's.
+  const context = await browser.newContext({ viewport, isMobile: mobile, hasTouch: mobile, deviceScaleFactor: 1, locale: 'en-US', timezoneId: 'Asia/Tokyo' });
   const page = await context.newPage();
   page.setDefaultTimeout(STEP_MS);
   page.setDefaultNavigationTimeout(STEP_MS);
@@ -405,10 +406,19 @@ test('support: look up a member, balance, tier, history with explanations, pages
   assert.ok(seeded.balance.pending >= 29);
   assert.equal(await page.locator('#m-pending').textContent(), String(seeded.balance.pending));
   if (seeded.next_expiry) await page.locator('#m-expiry').getByText('Next to expire').waitFor();
+  // When the pending points can be spent, in the program's time zone, named.
+  assert.equal(seeded.next_available.points, seeded.balance.pending);
+  await page.locator('#m-available-from').getByText(`${seeded.balance.pending} leaves available from`).waitFor();
+  const shown = page.locator('#m-available-from time');
+  assert.equal(await shown.getAttribute('datetime'), seeded.next_available.at);
+  assert.match(await shown.getAttribute('title'), /America\/New_York, the program's time zone/);
+  const zoneName = new Intl.DateTimeFormat('en-US', { timeZone: 'America/New_York', timeZoneName: 'short' })
+    .formatToParts(new Date(seeded.next_available.at)).find((p) => p.type === 'timeZoneName').value;
+  assert.ok((await shown.textContent()).endsWith(` ${zoneName}`), await shown.textContent());
   assert.equal(await page.locator('#m-tier').textContent(), 'Green');
   const progress = await page.locator('#m-progress').evaluate((p) => [p.value, p.max]);
   assert.deepEqual(progress, [seeded.tier.metric, 500]);
-  await page.locator('#m-tier-next').getByText(`${seeded.tier.next.needed} more to reach gold`).waitFor();
+  await page.locator('#m-tier-next').getByText(`${seeded.tier.next.needed} more to reach Gold`, { exact: false }).waitFor();
   await page.locator('#m-tier-ends').getByText('does not end').waitFor();
   await page.locator('#m-vouchers').getByText('espresso_shot').waitFor();
 
