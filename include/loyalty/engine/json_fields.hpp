@@ -106,12 +106,13 @@ public:
             }
             return invalid(at(key), "required");
         }
-        if (!v->is_number_integer() ||
-            (v->is_number_unsigned() && v->get<std::uint64_t>() > INT64_MAX)) {
+        if (!v->is_number_integer()) {
             return invalid(at(key), "expected a whole number (minor units or points)");
         }
-        auto n = v->get<std::int64_t>();
-        if (n < min || n > max) {
+        // A whole number past 64 bits is out of the range like any other too large.
+        const bool beyond = v->is_number_unsigned() && v->get<std::uint64_t>() > INT64_MAX;
+        auto n = beyond ? max : v->get<std::int64_t>();
+        if (beyond || n < min || n > max) {
             return invalid(at(key), "expected a whole number from " + std::to_string(min) + " to " +
                                         std::to_string(max));
         }

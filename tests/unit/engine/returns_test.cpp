@@ -1,5 +1,6 @@
 // Returns reverse exactly what the returned units earned, through evaluate().
 #include "loyalty/engine/evaluate.hpp"
+#include "loyalty/engine/event_json.hpp"
 #include "loyalty/program/load.hpp"
 #include "support/member_checks.hpp"
 #include "support/sample_program.hpp"
@@ -574,4 +575,17 @@ TEST_CASE("returns that do not match the purchase are refused", "[returns]") {
     // Nothing changed by the refusals.
     CHECK(remaining(m, 1) == 71);
     CHECK(m.purchases[0].returned_quantity.empty());
+}
+
+TEST_CASE("a quantity past 64 bits is out of range as any other too large", "[returns]") {
+    for (const char* quantity : {"1000001", "9223372036854775807", "9223372036854775808"}) {
+        auto body = nlohmann::json::parse(
+            std::string(R"({"return_id": "r1", "store_id": "s1", "lines": [{"line_id": "l1", )") +
+            R"("quantity": )" + quantity + "}]}");
+        auto r = return_from_json(body, "t1");
+        INFO(quantity);
+        REQUIRE_FALSE(r);
+        CHECK(r.error().field == "lines[0].quantity");
+        CHECK(r.error().message == "expected a whole number from 1 to 1000000");
+    }
 }
