@@ -457,24 +457,21 @@ std::string to_json_text(const member_view& v, const program::program& p) {
     w.field("member_id", v.member_id);
     w.key("name");
     optional_text(v.name);
-    w.key("next_available").begin_object().key("at");
-    optional_time_text(v.next_available);
-    w.key("points");
-    if (v.next_available_points) {
-        w.value(*v.next_available_points);
-    } else {
-        w.null();
-    }
-    w.end_object();
-    w.key("next_expiry").begin_object().key("at");
-    optional_time_text(v.next_expiry);
-    w.key("points");
-    if (v.next_expiring_points) {
-        w.value(*v.next_expiring_points);
-    } else {
-        w.null();
-    }
-    w.end_object();
+    // {"at": ..., "points": ...}, each null when there is none.
+    auto points_at = [&](const char* key, const std::optional<timestamp>& at,
+                         const std::optional<engine::points_t>& points) {
+        w.key(key).begin_object().key("at");
+        optional_time_text(at);
+        w.key("points");
+        if (points) {
+            w.value(*points);
+        } else {
+            w.null();
+        }
+        w.end_object();
+    };
+    points_at("next_available", v.next_available, v.next_available_points);
+    points_at("next_expiry", v.next_expiry, v.next_expiring_points);
     w.key("referred_by");
     optional_text(v.referred_by);
     w.field("revision", v.revision);
