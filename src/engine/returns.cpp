@@ -276,7 +276,25 @@ void undo_upgrades(context& cx, timestamp bought_at, const std::string& cause,
         s.tier.replaced.pop_back();
         back.replaced = std::move(s.tier.replaced);
         const timestamp entered = s.tier.since;
-        const std::size_t restored = t.index_of(back.tier).value_or(0);
+        std::size_t restored = t.index_of(back.tier).value_or(0);
+        if (supported > restored) {
+            // An upgrade that jumped levels (Green to Reserve) on what was partly kept: the
+            // member holds what the rest reached then (Gold), from then, as upgrade_at would
+            // have made it, and keeps that level's welcome.
+            tier_status kept;
+            kept.tier = t.levels[supported].id;
+            kept.since = entered;
+            if (t.status_months > 0) {
+                kept.valid_until =
+                    add_local_months(cx.program.time_zone, entered, t.status_months, false) +
+                    date::days{t.grace_days};
+            }
+            kept.replaced = std::move(back.replaced);
+            back.replaced.clear();
+            kept.replaced.push_back(std::move(back));
+            back = std::move(kept);
+            restored = supported;
+        }
         s.tier = std::move(back);
         for (std::size_t level = current; level > restored; --level) {
             take_back_entry(cx, level, entered, cause, head);

@@ -135,3 +135,30 @@ TEST_CASE("a welcome already used stays used when its tier is undone", "[returns
     CHECK_FALSE(back.state.vouchers.front().cancelled);
     CHECK(said(back, "used already, it stays used"));
 }
+
+TEST_CASE("a partial return of a jump from Green to Reserve leaves the Gold the rest reached",
+          "[returns][tiers]") {
+    // 13 bags at $100 at Green: 2,600 base leaves, 50 for the basket, 25 for joining: Reserve,
+    // passing Gold (whose welcome is granted on the way).
+    const char* when = "2026-03-10T15:00:00Z";
+    purchase bags{"t1", "m1", "s1", "store", "USD", at(when), {}};
+    bags.lines.push_back({"1", "SKU-1", "coffee", 13, 10000, 0, {}});
+    auto reserve = run(enrolled(), bags, at(when));
+    REQUIRE(reserve.state.tier.tier == "reserve");
+    REQUIRE(reserve.state.vouchers.size() == 1);
+
+    // Ten returned: 600 + 50 + 25 = 675 left, past Gold's 500.
+    const timestamp later = at("2026-03-12T15:00:00Z");
+    auto back = run(reserve.state, purchase_return{"r1", "t1", "s1", later, {{"1", 10}}}, later);
+    CHECK(back.state.tier.tier == "gold");
+    CHECK(back.state.tier.since == at(when));
+    REQUIRE(back.state.tier.valid_until);
+    // 12 local months later: 11:00 in New York, under winter time again by then.
+    CHECK(*back.state.tier.valid_until == at("2027-03-10T16:00:00Z"));
+    REQUIRE(back.state.tier.replaced.size() == 1);
+    CHECK(back.state.tier.replaced.front().tier == "green");
+    CHECK(back.tier.before == "reserve");
+    CHECK(back.tier.after == "gold");
+    // Gold was reached on what was kept: its welcome stays.
+    CHECK_FALSE(back.state.vouchers.front().cancelled);
+}
