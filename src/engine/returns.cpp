@@ -267,9 +267,13 @@ void undo_upgrades(context& cx, timestamp bought_at, const std::string& cause,
     member_state& s = cx.state;
     while (!s.tier.replaced.empty() && bought_at <= s.tier.since) {
         const std::size_t current = t.index_of(s.tier.tier).value_or(0);
-        const std::size_t supported = std::max(t.level_for(metric_at(cx.program, s, s.tier.since)),
-                                               t.level_for(metric_at(cx.program, s, cx.now)));
-        if (supported >= current) {
+        const std::int64_t at_entry = metric_at(cx.program, s, s.tier.since);
+        const std::size_t supported =
+            std::max(t.level_for(at_entry), t.level_for(metric_at(cx.program, s, cx.now)));
+        // Judged by the threshold the tier had when it was entered, when it is known: a version
+        // that raised it since does not make a return take away what the old one admitted.
+        if (supported >= current ||
+            (s.tier.entry_threshold && at_entry >= *s.tier.entry_threshold)) {
             break;
         }
         tier_status back = std::move(s.tier.replaced.back());
@@ -284,6 +288,7 @@ void undo_upgrades(context& cx, timestamp bought_at, const std::string& cause,
             tier_status kept;
             kept.tier = t.levels[supported].id;
             kept.since = entered;
+            kept.entry_threshold = t.levels[supported].threshold;
             if (t.status_months > 0) {
                 kept.valid_until =
                     add_local_months(cx.program.time_zone, entered, t.status_months, false) +

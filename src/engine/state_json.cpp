@@ -84,6 +84,9 @@ json tier_json(const tier_status& t) {
     if (t.valid_until) {
         out["valid_until"] = time_json(*t.valid_until);
     }
+    if (t.entry_threshold) {
+        out["entry_threshold"] = *t.entry_threshold;
+    }
     if (!t.replaced.empty()) {
         json replaced = json::array();
         for (const tier_status& r : t.replaced) {
@@ -286,6 +289,7 @@ tier_status read_tier(const json& j, const std::string& path) {
     if (o.optional("replaced") != nullptr) {
         t.replaced = o.list("replaced", read_tier);
     }
+    t.entry_threshold = o.optional_integer("entry_threshold");
     o.finish();
     return t;
 }

@@ -64,6 +64,7 @@ tier_status tier_status_at(const program::program& p, const member_state& member
         status.tier = t.levels[next].id;
         status.since = ended;
         status.replaced.clear(); // what came before ended with it
+        status.entry_threshold.reset();
         // The lowest tier is every member's by default; it has nothing to lose, so it never
         // ends. A status that ends by itself is always longer than zero months, so the loop
         // ends.
@@ -129,6 +130,7 @@ void upgrade_at(context& cx, timestamp at) {
     before.replaced.clear();
     replaced.push_back(std::move(before));
     cx.state.tier.replaced = std::move(replaced);
+    cx.state.tier.entry_threshold = t.levels[supported].threshold;
     cx.state.tier.tier = t.levels[supported].id;
     cx.state.tier.since = at;
     cx.state.tier.valid_until = std::nullopt;

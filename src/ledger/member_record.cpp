@@ -230,9 +230,10 @@ std::string encode_member_record(const engine::member_state& m, bool open_lots_o
     w.reserve(64 + 32 * m.lots.size() + 16 * m.metric.size() + 24 * m.usage.size() +
               4 * m.purchase_times.size());
     w.byte(member_record_format);
-    std::uint64_t flags = (m.birthday ? has_birthday : 0) | (m.referred_by ? has_referrer : 0) |
-                          (m.last_activity ? has_last_activity : 0) |
-                          (m.tier.replaced.empty() ? 0 : has_replaced_tiers);
+    std::uint64_t flags =
+        (m.birthday ? has_birthday : 0) | (m.referred_by ? has_referrer : 0) |
+        (m.last_activity ? has_last_activity : 0) |
+        (m.tier.replaced.empty() && !m.tier.entry_threshold ? 0 : has_replaced_tiers);
     w.unsigned_number(flags);
     if (m.birthday) {
         w.number(date::sys_days{*m.birthday}.time_since_epoch().count());
@@ -243,14 +244,21 @@ std::string encode_member_record(const engine::member_state& m, bool open_lots_o
     if (m.last_activity) {
         w.time(*m.last_activity);
     }
-    if (!m.tier.replaced.empty()) {
+    if (!m.tier.replaced.empty() || m.tier.entry_threshold) {
+        w.unsigned_number(m.tier.entry_threshold ? 1 : 0);
+        if (m.tier.entry_threshold) {
+            w.number(*m.tier.entry_threshold);
+        }
         w.unsigned_number(m.tier.replaced.size());
         for (const engine::tier_status& t : m.tier.replaced) {
             w.text(t.tier);
             w.time(t.since);
-            w.unsigned_number(t.valid_until ? 1 : 0);
+            w.unsigned_number((t.valid_until ? 1 : 0) | (t.entry_threshold ? 2 : 0));
             if (t.valid_until) {
                 w.time(*t.valid_until);
+            }
+            if (t.entry_threshold) {
+                w.number(*t.entry_threshold);
             }
         }
     }
@@ -348,6 +356,7 @@ tl::expected<void, std::string> decode_member_record(std::string_view record,
     m.referred_by.reset();
     m.last_activity.reset();
     m.tier.replaced.clear();
+    m.tier.entry_threshold.reset();
     if (flags & has_birthday) {
         r.field("birthday");
         std::int64_t days = r.number();
@@ -366,17 +375,28 @@ tl::expected<void, std::string> decode_member_record(std::string_view record,
         m.last_activity = r.time();
     }
     if (flags & has_replaced_tiers) {
+        r.field("entry_threshold");
+        std::uint64_t has_threshold = r.unsigned_number();
+        if (has_threshold > 1) {
+            r.fail("expected 0 or 1");
+        } else if (has_threshold == 1) {
+            m.tier.entry_threshold = r.number();
+        }
         r.field("replaced_tiers");
         std::size_t n = r.count();
         for (std::size_t i = 0; i < n && !r.failed(); ++i) {
             engine::tier_status t;
             t.tier = r.text();
             t.since = r.time();
-            std::uint64_t has_until = r.unsigned_number();
-            if (has_until > 1) {
-                r.fail("expected 0 or 1");
-            } else if (has_until == 1) {
+            std::uint64_t extra = r.unsigned_number();
+            if (extra > 3) {
+                r.fail("unknown flags " + std::to_string(extra));
+            }
+            if (extra & 1) {
                 t.valid_until = r.time();
+            }
+            if (extra & 2) {
+                t.entry_threshold = r.number();
             }
             m.tier.replaced.push_back(std::move(t));
         }

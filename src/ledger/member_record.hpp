@@ -20,10 +20,11 @@
 // varint 0 and its string the first time, then its 1-based place among the 16 names the record
 // used most recently (each use moves the name to the front; member_record.cpp, recent_names):
 //   u8 format = 2
-//   varint flags: 1 birthday, 2 referred_by, 4 last_activity, 8 replaced tiers
+//   varint flags: 1 birthday, 2 referred_by, 4 last_activity, 8 upgrade record
 //   [zz birthday, days since 1970] [string referred_by] [zz last_activity]
-//   [varint count, each status an upgrade replaced (tier_status::replaced): string tier,
-//    zz since, varint 0 or 1, [zz valid_until when 1]]
+//   [upgrade record: varint 0 or 1, [zz the status's entry_threshold when 1], varint count,
+//    each status an upgrade replaced (tier_status::replaced): string tier, zz since, varint
+//    flags (1 valid_until, 2 entry_threshold), [zz valid_until] [zz entry_threshold]]
 //   zz lifetime_purchases, lifetime_spend, lifetime_points, shortfall, next_lot_id,
 //      next_voucher_number
 //   varint lot count, each lot, against the lot before it (0, 1970 and 0 for the first):

@@ -52,6 +52,9 @@ struct tier_status {
     // metric an upgrade stood on puts back the status it replaced (returns.cpp). Emptied when
     // the status ends and is reassessed; at most one per level.
     std::vector<tier_status> replaced = {};
+    // For a status an upgrade began: the threshold of its tier then. A return judges the
+    // upgrade by it, not by a threshold a later version raised.
+    std::optional<std::int64_t> entry_threshold = std::nullopt;
 };
 
 // A contribution to the tier metric (qualifying points, eligible spend or a purchase), negative

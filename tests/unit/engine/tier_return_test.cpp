@@ -162,3 +162,33 @@ TEST_CASE("a partial return of a jump from Green to Reserve leaves the Gold the 
     // Gold was reached on what was kept: its welcome stays.
     CHECK_FALSE(back.state.vouchers.front().cancelled);
 }
+
+TEST_CASE("an upgrade is judged by the threshold it was entered on, not one a later version raised",
+          "[returns][tiers]") {
+    // 20 bags at $25 at Green: 1,000 base leaves, 50 for the basket, 25 for joining: Gold at 500.
+    const char* when = "2026-03-10T15:00:00Z";
+    purchase bags{"t1", "m1", "s1", "store", "USD", at(when), {}};
+    bags.lines.push_back({"1", "SKU-1", "coffee", 20, 2500, 0, {}});
+    auto gold = run(enrolled(), bags, at(when));
+    REQUIRE(gold.state.tier.tier == "gold");
+    CHECK(gold.state.tier.entry_threshold == std::optional<std::int64_t>(500));
+
+    // A version raises Gold to 1,000; seven bags go back: 725 left, past the 500 Gold was
+    // entered on. Gold stays until it ends, as its welcome does.
+    auto raised = loyalty::test::sample_variant("threshold: 500", "threshold: 1000");
+    const timestamp later = at("2026-03-12T15:00:00Z");
+    auto back =
+        evaluate(*raised, gold.state, purchase_return{"r1", "t1", "s1", later, {{"1", 7}}}, later);
+    REQUIRE(back);
+    CHECK(back->state.tier.tier == "gold");
+    CHECK_FALSE(back->tier.changed);
+    CHECK_FALSE(back->state.vouchers.front().cancelled);
+
+    // Under it, twelve more go back: 75 left (one bag, and the basket bonus gone), below even
+    // the 500 Gold was entered on.
+    auto more = evaluate(*raised, back->state,
+                         purchase_return{"r2", "t1", "s1", later, {{"1", 12}}}, later);
+    REQUIRE(more);
+    CHECK(more->state.tier.tier == "green");
+    CHECK(more->state.vouchers.front().cancelled);
+}

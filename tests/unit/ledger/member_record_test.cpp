@@ -33,7 +33,8 @@ member_state full_member() {
     m.tier = {"gold", utc(2026_y / 2 / 1), utc(2027_y / 2 / 1)};
     // The statuses upgrades replaced, one with an end and one without.
     m.tier.replaced = {{"green", utc(2025_y / 1 / 5, 9, 0, 7), std::nullopt},
-                       {"silver", utc(2025_y / 6 / 1), timestamp{seconds{most}}}};
+                       {"silver", utc(2025_y / 6 / 1), timestamp{seconds{most}}, {}, least}};
+    m.tier.entry_threshold = 500;
     m.birthday = 1990_y / 5 / 17;
     m.referred_by = "m-\xc3\xa9t\xc3\xa9";
     m.last_activity = utc(2026_y / 11 / 28, 11, 0, 30);
@@ -71,6 +72,7 @@ member_state full_member() {
 member_state loaded(const member_state& original, const std::string& record) {
     member_state m = original;
     m.tier.replaced.clear();
+    m.tier.entry_threshold.reset();
     m.lots.clear();
     m.metric.clear();
     m.usage.clear();
@@ -174,6 +176,7 @@ TEST_CASE("records of format 1, written before format 2, still read") {
         "e6d2cff2ffffffff0102");
     member_state m = full_member();
     m.tier.replaced.clear(); // format 1 had none
+    m.tier.entry_threshold.reset();
     CHECK(same(loaded(m, open_lots)) == same(m));
     m.lots[1].remaining = 0;
     CHECK(same(loaded(m, every_lot)) == same(m));
