@@ -103,6 +103,10 @@ points_t points_used(const context& cx, const std::string& rule_id, const progra
 voucher& issue_voucher(context& cx, const std::string& reward_id,
                        const program::voucher_validity& validity, const std::string& cause);
 
+// When a status above the lowest tier begun at `from` ends: status_months later, local time,
+// after the grace days; never when statuses do not end (status_months 0).
+std::optional<timestamp> status_end(const program::program& p, timestamp from);
+
 // Moves the member up to the tier the metric now supports (never down: downgrades happen only
 // when a status ends), starting a new status period, and grants tier-entry benefits.
 void upgrade_tier(context& cx);

@@ -289,11 +289,7 @@ void undo_upgrades(context& cx, timestamp bought_at, const std::string& cause,
             kept.tier = t.levels[supported].id;
             kept.since = entered;
             kept.entry_threshold = t.levels[supported].threshold;
-            if (t.status_months > 0) {
-                kept.valid_until =
-                    add_local_months(cx.program.time_zone, entered, t.status_months, false) +
-                    date::days{t.grace_days};
-            }
+            kept.valid_until = status_end(cx.program, entered);
             kept.replaced = std::move(back.replaced);
             back.replaced.clear();
             kept.replaced.push_back(std::move(back));

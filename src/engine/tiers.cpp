@@ -46,6 +46,18 @@ std::int64_t metric_at(const program::program& p, const member_state& member, ti
     return std::max<std::int64_t>(metric, 0);
 }
 
+namespace detail {
+
+std::optional<timestamp> status_end(const program::program& p, timestamp from) {
+    const program::tier_policy& t = p.tiers;
+    if (t.status_months <= 0) {
+        return std::nullopt;
+    }
+    return add_local_months(p.time_zone, from, t.status_months, false) + date::days{t.grace_days};
+}
+
+} // namespace detail
+
 // A status ends at valid_until and is reassessed on the metric at that instant. Several may have
 // ended since the last look: each is reassessed in turn, each new status starting where the
 // previous one ended (not at now), so the dates do not drift with the time the jobs happen to
@@ -68,12 +80,7 @@ tier_status tier_status_at(const program::program& p, const member_state& member
         // The lowest tier is every member's by default; it has nothing to lose, so it never
         // ends. A status that ends by itself is always longer than zero months, so the loop
         // ends.
-        if (next == 0 || t.status_months <= 0) {
-            status.valid_until = std::nullopt;
-        } else {
-            status.valid_until = add_local_months(p.time_zone, ended, t.status_months, false) +
-                                 date::days{t.grace_days};
-        }
+        status.valid_until = next == 0 ? std::nullopt : detail::status_end(p, ended);
     }
     return status;
 }
@@ -133,12 +140,7 @@ void upgrade_at(context& cx, timestamp at) {
     cx.state.tier.entry_threshold = t.levels[supported].threshold;
     cx.state.tier.tier = t.levels[supported].id;
     cx.state.tier.since = at;
-    cx.state.tier.valid_until = std::nullopt;
-    if (t.status_months > 0) {
-        cx.state.tier.valid_until =
-            add_local_months(cx.program.time_zone, at, t.status_months, false) +
-            date::days{t.grace_days};
-    }
+    cx.state.tier.valid_until = status_end(cx.program, at);
     // Entering a tier grants its entry benefits; skipping a level grants those of every level
     // passed (a Green member jumping to Reserve also becomes Gold on the way).
     grant_entry_benefits(cx, current_index, supported, at);

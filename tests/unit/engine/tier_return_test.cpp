@@ -17,9 +17,9 @@ member_state enrolled() {
                       {"m1", at("2026-01-05T15:00:00Z"), std::nullopt, std::nullopt});
 }
 
-purchase coffee(std::string id, money_t price, const char* when) {
+purchase coffee(std::string id, money_t price, const char* when, std::int64_t quantity = 1) {
     purchase p{std::move(id), "m1", "s1", "store", "USD", at(when), {}};
-    p.lines.push_back({"1", "SKU-1", "coffee", 1, price, 0, {}});
+    p.lines.push_back({"1", "SKU-1", "coffee", quantity, price, 0, {}});
     return p;
 }
 
@@ -141,9 +141,7 @@ TEST_CASE("a partial return of a jump from Green to Reserve leaves the Gold the 
     // 13 bags at $100 at Green: 2,600 base leaves, 50 for the basket, 25 for joining: Reserve,
     // passing Gold (whose welcome is granted on the way).
     const char* when = "2026-03-10T15:00:00Z";
-    purchase bags{"t1", "m1", "s1", "store", "USD", at(when), {}};
-    bags.lines.push_back({"1", "SKU-1", "coffee", 13, 10000, 0, {}});
-    auto reserve = run(enrolled(), bags, at(when));
+    auto reserve = run(enrolled(), coffee("t1", 10000, when, 13), at(when));
     REQUIRE(reserve.state.tier.tier == "reserve");
     REQUIRE(reserve.state.vouchers.size() == 1);
 
@@ -167,9 +165,7 @@ TEST_CASE("an upgrade is judged by the threshold it was entered on, not one a la
           "[returns][tiers]") {
     // 20 bags at $25 at Green: 1,000 base leaves, 50 for the basket, 25 for joining: Gold at 500.
     const char* when = "2026-03-10T15:00:00Z";
-    purchase bags{"t1", "m1", "s1", "store", "USD", at(when), {}};
-    bags.lines.push_back({"1", "SKU-1", "coffee", 20, 2500, 0, {}});
-    auto gold = run(enrolled(), bags, at(when));
+    auto gold = run(enrolled(), coffee("t1", 2500, when, 20), at(when));
     REQUIRE(gold.state.tier.tier == "gold");
     CHECK(gold.state.tier.entry_threshold == std::optional<std::int64_t>(500));
 
